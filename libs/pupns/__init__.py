@@ -1,0 +1,1 @@
+"""PUPNS shared library: event store, messaging, auth, config and the error envelope."""

@@ -1,0 +1,68 @@
+"""Configuration read from the environment, with documented local defaults."""
+from __future__ import annotations
+
+import os
+
+
+def env(name: str, default: str) -> str:
+    """Return an environment variable or its local default."""
+    return os.environ.get(name, default)
+
+
+def mongo_uri() -> str:
+    """MongoDB (or SecantusDB locally) connection string."""
+    return env("PUPNS_MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
+
+
+def mongo_db(service: str) -> str:
+    """Each service owns one database, named after it (prefix lets tests isolate runs)."""
+    return env("PUPNS_DB_PREFIX", "pupns_") + service
+
+
+def amqp_uri() -> str:
+    """RabbitMQ connection string (vhost included)."""
+    return env("PUPNS_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def public_exchange() -> str:
+    """Exchange on which subscribers receive versioned public events."""
+    return env("PUPNS_PUBLIC_EXCHANGE", "pupns.public")
+
+
+def jwt_keys() -> dict[str, str]:
+    """Signing keys by kid: PUPNS_JWT_KEYS="kid1:secret1,kid2:secret2"."""
+    raw = env("PUPNS_JWT_KEYS", "dev:pupns-development-signing-key-change-me")
+    pairs = (item.split(":", 1) for item in raw.split(",") if ":" in item)
+    return {kid.strip(): secret.strip() for kid, secret in pairs}
+
+
+def jwt_active_kid() -> str:
+    """The kid new tokens are signed with; older kids stay valid for verification."""
+    return env("PUPNS_JWT_ACTIVE_KID", next(iter(jwt_keys())))
+
+
+def token_ttl_seconds() -> int:
+    """Lifetime of an access token."""
+    return int(env("PUPNS_TOKEN_TTL", "900"))
+
+
+def smtp_host() -> str:
+    return env("PUPNS_SMTP_HOST", "127.0.0.1")
+
+
+def smtp_port() -> int:
+    return int(env("PUPNS_SMTP_PORT", "1025"))
+
+
+def mail_from() -> str:
+    return env("PUPNS_MAIL_FROM", "noreply@pupns.bkn.go.id")
+
+
+def rpc_timeout() -> float:
+    """Deadline for every back-end call made by the edge and the console."""
+    return float(env("PUPNS_RPC_TIMEOUT", "10"))
+
+
+def public_base_url() -> str:
+    """Base URL of the public edge, used in links (receipts, e-mails)."""
+    return env("PUPNS_PUBLIC_URL", "http://127.0.0.1:8000")

@@ -1,0 +1,80 @@
+"""nameko DependencyProviders shared by every service: the event store and its relay."""
+from __future__ import annotations
+
+from typing import Callable
+
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+
+from pupns import config
+from pupns.eventstore import AlreadyApplied, EventStore
+from pupns.relay import OutboxRelay, Translator
+
+
+RELAY_IDLE_SECONDS = 0.5
+
+
+class Store(DependencyProvider):
+    """Gives each worker the service's EventStore; owns the MongoClient and the outbox relay."""
+
+    def __init__(self, translator: Translator | None = None, setup_hook: Callable | None = None):
+        self.translator = translator
+        self.setup_hook = setup_hook
+        self.client: MongoClient | None = None
+        self.store: EventStore | None = None
+        self.relay: OutboxRelay | None = None
+        self._running = False
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        self.client = MongoClient(config.mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
+        self.store = EventStore(self.client[config.mongo_db(service)], service)
+        self.store.ensure_indexes()
+        if self.setup_hook:
+            self.setup_hook(self.store)
+        uri = self.container.config.get("AMQP_URI", config.amqp_uri())
+        self.relay = OutboxRelay(self.store, uri, config.public_exchange(), self.translator,
+                                 self.container.config)
+
+    def start(self) -> None:
+        self._running = True
+        self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+
+    def _relay_loop(self) -> None:
+        import eventlet  # the relay loop cooperates with nameko's green threads
+
+        while self._running:
+            published = self.relay.publish_pending()
+            if not published:
+                eventlet.sleep(RELAY_IDLE_SECONDS)
+
+    def stop(self) -> None:
+        self._running = False
+        if self.relay:
+            self.relay.close()
+        if self.client:
+            self.client.close()
+
+    def get_dependency(self, worker_ctx) -> EventStore:
+        return self.store
+
+    def worker_teardown(self, worker_ctx) -> None:
+        # Publish what this worker stored right away; the timer entrypoint catches the rest.
+        if self.relay:
+            self.relay.publish_pending()
+
+
+def consume_once(store: EventStore, handler: str, message: dict, apply: Callable[[str], None]) -> bool:
+    """Run `apply(idempotency_key)` for a consumed message unless it was applied before.
+
+    `apply` must pass the key to `store.append(..., idempotency_key=key)` so the effect and
+    the dedupe record commit together; the broker message is acked only after it returns.
+    """
+    key = f"{handler}:{message['event_id']}"
+    if store.recall(key):
+        return False
+    try:
+        apply(key)
+    except AlreadyApplied:
+        return False
+    return True

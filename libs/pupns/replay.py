@@ -1,0 +1,40 @@
+"""Rebuild a service's read models from its event log (one command: `pupns replay`)."""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from pymongo.client_session import ClientSession
+
+from pupns.eventstore import EventStore
+
+
+class Projector(Protocol):
+    """Something that keeps read-model collections in step with events."""
+
+    collections: tuple[str, ...]
+
+    def apply(self, docs: list[dict], session: ClientSession | None) -> None: ...
+
+
+def rebuild(store: EventStore, projector: Projector,
+            progress: Callable[[int, int], None] | None = None, batch: int = 1000) -> int:
+    """Drop the projector's collections and re-apply every event in global order."""
+    for name in projector.collections:
+        store.db.drop_collection(name)
+    total = store.count()
+    done = 0
+    page: list[dict] = []
+    for doc in store.iterate_all(batch):
+        page.append(doc)
+        if len(page) >= batch:
+            projector.apply(page, None)
+            done += len(page)
+            page = []
+            if progress:
+                progress(done, total)
+    if page:
+        projector.apply(page, None)
+        done += len(page)
+    if progress:
+        progress(done, total)
+    return done

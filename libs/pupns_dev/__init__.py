@@ -1,0 +1,1 @@
+"""Local development and test tooling: start the platform's processes on embedded defaults."""

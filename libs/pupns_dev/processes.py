@@ -1,0 +1,73 @@
+"""Start and stop local helper processes (SecantusDB, SMTP sink) and wait for ports."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    """Block until something accepts on `port`, or fail (also if `proc` died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode} before port {port} opened")
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+
+
+def start_secantus(port: int, storage: str, log_path: Path) -> subprocess.Popen:
+    """Run SecantusDB (MongoDB wire protocol) as its own process; `storage` may be ':memory:'."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+         "--storage-path", storage, "--log-level", "WARNING"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, proc)
+    return proc
+
+
+def start_smtp_sink(port: int, maildir: Path, log_path: Path) -> subprocess.Popen:
+    """Run the local SMTP sink that stores each message as a file in `maildir`."""
+    maildir.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pupns_dev.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Terminate a process group politely, then kill it."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout)

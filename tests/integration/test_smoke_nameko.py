@@ -1,0 +1,43 @@
+"""Smoke: a nameko service with the shared Store, relay and an event consumer, on real infra."""
+import time
+
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from pupns.dependencies import Store, consume_once
+from pupns.eventstore import NewEvent
+
+
+class ProducerService:
+    name = "smoke_producer"
+    store = Store()
+
+    @rpc
+    def make(self, nip):
+        self.store.append(f"x-{nip}", 0, [NewEvent("ThingMade", {"nip": nip})], nip=nip)
+        return "ok"
+
+
+class ConsumerService:
+    name = "smoke_consumer"
+    store = Store()
+
+    @event_handler("smoke_producer", "ThingMade", requeue_on_error=True)
+    def handle_thing_made(self, message):
+        def apply(key):
+            self.store.append(f"seen-{message['nip']}", 0, [NewEvent("ThingSeen", message["data"])],
+                              nip=message["nip"], idempotency_key=key)
+        consume_once(self.store, "handle_thing_made", message, apply)
+
+
+def test_event_crosses_services(runner_factory, rabbit_config, store_for):
+    runner = runner_factory(rabbit_config, ProducerService, ConsumerService)
+    runner.start()
+    with ServiceRpcProxy("smoke_producer", rabbit_config) as proxy:
+        assert proxy.make("123") == "ok"
+    consumer_store = store_for("smoke_consumer")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not consumer_store.read_stream("seen-123"):
+        time.sleep(0.05)
+    assert [e["type"] for e in consumer_store.read_stream("seen-123")] == ["ThingSeen"]
