@@ -74,3 +74,20 @@ def decode_token(token: str) -> dict[str, Any]:
     if claims.get("role") not in ROLES:
         raise AppError("unauthorized")
     return claims
+
+
+def sign_receipt(registration_number: str) -> str:
+    """An unguessable, unalterable signature for a receipt URL (HMAC with the active key)."""
+    kid = config.jwt_active_kid()
+    mac = hmac.new(config.jwt_keys()[kid].encode(), f"receipt:{registration_number}".encode(), hashlib.sha256)
+    return f"{kid}.{mac.hexdigest()}"
+
+
+def verify_receipt(registration_number: str, signature: str) -> bool:
+    """True when `signature` was made by `sign_receipt` with any known key."""
+    kid, _, digest = (signature or "").partition(".")
+    key = config.jwt_keys().get(kid)
+    if not key:
+        return False
+    mac = hmac.new(key.encode(), f"receipt:{registration_number}".encode(), hashlib.sha256)
+    return hmac.compare_digest(mac.hexdigest(), digest)

@@ -1,0 +1,26 @@
+"""RPC entrypoints every service offers: audit events by NIP, hash-chain check, health."""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from pupns.eventstore import audit_view
+
+
+class AuditMixin:
+    """Mix into a nameko service class that has a `store` (pupns.dependencies.Store)."""
+
+    @rpc
+    def audit_events(self, nip: str) -> list[dict]:
+        """Every event this service stored about one PNS, in order."""
+        return [audit_view(doc) for doc in self.store.read_by_nip(nip)]
+
+    @rpc
+    def verify_chain(self) -> dict:
+        """Recompute this service's hash chains."""
+        return self.store.verify()
+
+    @rpc
+    def ping(self) -> dict:
+        """Answers only when the service's store answers."""
+        self.store.db.command("ping")
+        return {"service": self.store.service, "ok": True}
