@@ -1,7 +1,7 @@
 """nameko DependencyProviders shared by every service: the event store and its relay."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
@@ -9,7 +9,6 @@ from pymongo import MongoClient
 from pupns import config
 from pupns.eventstore import AlreadyApplied, EventStore
 from pupns.relay import OutboxRelay, Translator
-
 
 RELAY_IDLE_SECONDS = 0.5
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pymongo
 from pymongo.client_session import ClientSession
@@ -51,7 +52,7 @@ class AlreadyApplied(Exception):
 
 def utcnow_iso() -> str:
     """Current UTC time as ISO 8601 with offset, millisecond precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def canonical_json(value: Any) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange

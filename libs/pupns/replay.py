@@ -1,7 +1,8 @@
 """Rebuild a service's read models from its event log (one command: `pupns replay`)."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from pymongo.client_session import ClientSession
 

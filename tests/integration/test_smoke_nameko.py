@@ -1,12 +1,10 @@
 """Smoke: a nameko service with the shared Store, relay and an event consumer, on real infra."""
-import time
-
 from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
-
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import NewEvent
+from pupns_dev.waiting import wait_until
 
 
 class ProducerService:
@@ -37,7 +35,5 @@ def test_event_crosses_services(runner_factory, rabbit_config, store_for):
     with ServiceRpcProxy("smoke_producer", rabbit_config) as proxy:
         assert proxy.make("123") == "ok"
     consumer_store = store_for("smoke_consumer")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not consumer_store.read_stream("seen-123"):
-        time.sleep(0.05)
+    wait_until(lambda: consumer_store.read_stream("seen-123"), message="consumer stored the event")
     assert [e["type"] for e in consumer_store.read_stream("seen-123")] == ["ThingSeen"]
