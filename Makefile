@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean rabbit
+.PHONY: run test bench lint venv clean rabbit browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,13 @@ rabbit:
 run: venv rabbit
 	$(PY) -m pupns_dev.run
 
-test: venv rabbit
+test: venv rabbit browser
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest tests/unit tests/integration
+	PUPNS_TEST_NO_EVENTLET=1 $(PY) -m pytest tests/e2e
+
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 bench: venv rabbit
 	$(PY) -m bench.run_all

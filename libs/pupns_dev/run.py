@@ -1,0 +1,89 @@
+"""`make run`: start the whole platform on embedded defaults, seed demo data, print how to use it."""
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from pupns_dev.demo import seed_demo, secret_file
+from pupns_dev.stack import Stack, StackConfig, StackError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config_from_env() -> StackConfig:
+    """Ports and secrets for a local run; secrets are generated once into var/ (git-ignored)."""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    admin = os.environ.get("PUPNS_ADMIN_PASSWORD") or secret_file(
+        var / "admin-password", lambda: secrets.token_urlsafe(14))
+    keys = os.environ.get("PUPNS_JWT_KEYS") or secret_file(
+        var / "jwt-keys", lambda: f"k{int(time.time())}:{secrets.token_urlsafe(32)}")
+    env = os.environ.get
+    return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=int(env("PUPNS_MONGO_PORT", "27117")),
+                       smtp_port=int(env("PUPNS_SMTP_PORT", "1025")), edge_port=int(env("PUPNS_EDGE_PORT", "8000")),
+                       console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin)
+
+
+def banner(cfg: StackConfig, demo: dict) -> str:
+    lines = [
+        "", "=" * 72, "PUPNS is running. Press Ctrl-C to stop everything.", "=" * 72,
+        f"  Public edge (PNS, API):   {cfg.edge_url}/   (OpenAPI: {cfg.edge_url}/api/v1/openapi.json)",
+        f"  Verifier console:         {cfg.console_url}/",
+        f"  RabbitMQ management:      http://127.0.0.1:15672/  (vhost {cfg.vhost})",
+        f"  MongoDB (SecantusDB):     {cfg.mongo_uri}",
+        f"  E-mails received (SMTP):  {cfg.maildir}/",
+        f"  Logs:                     {cfg.var}/logs/",
+        "", f"  Admin:      username admin   password {cfg.admin_password}",
+    ]
+    for kode, account in sorted(demo["verifiers"].items()):
+        lines.append(f"  Verifier:   username {account['username']:<22} password {account['password']}"
+                     f"   ({account['instansi_nama']})")
+    lines += [f"  Demo roster ({demo['roster_summary']['imported'] + demo['roster_summary']['unchanged']} PNS): "
+              f"{demo['roster']}  (register with a row's nip and nik)", "=" * 72]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    cfg = config_from_env()
+    lock = open(cfg.var / "run.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("PUPNS is already running from this folder (var/run.lock is held). Stop it first.", file=sys.stderr)
+        return 1
+    stack = Stack(cfg)
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start(progress=lambda msg: print(msg, flush=True))
+        demo = seed_demo(cfg, progress=lambda msg: print(msg, flush=True))
+        print(banner(cfg, demo), flush=True)
+        while True:
+            dead = stack.exited()
+            if dead:
+                print(f"process(es) {', '.join(dead)} stopped; see {cfg.var}/logs/. Stopping.", file=sys.stderr)
+                return 1
+            time.sleep(1)
+    except StackError as exc:
+        print(f"cannot start PUPNS: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping PUPNS...", flush=True)
+        return 0
+    finally:
+        stack.stop()
+        print("all PUPNS processes stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

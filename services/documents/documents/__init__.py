@@ -1,0 +1,1 @@
+"""Documents service: uploaded files, registration receipts and profile PDFs."""

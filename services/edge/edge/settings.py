@@ -1,0 +1,47 @@
+"""Edge settings read from the environment, with documented local defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pupns.config import env
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def _int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+def _float(name: str, default: float) -> float:
+    return float(env(name, str(default)))
+
+
+@dataclass
+class Settings:
+    """Limits and admission-control knobs of one edge process."""
+
+    max_json_bytes: int = 64 * KIB
+    max_csv_bytes: int = 50 * MIB
+    max_pdf_bytes: int = field(default_factory=lambda: _int("PUPNS_MAX_PDF_BYTES", MIB))
+    max_jpeg_bytes: int = field(default_factory=lambda: _int("PUPNS_MAX_JPEG_BYTES", 200 * KIB))
+    # Admission control: in-flight capacity adapts between min and max (AIMD).
+    capacity_initial: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY", 64))
+    capacity_min: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MIN", 4))
+    capacity_max: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MAX", 512))
+    latency_target: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_TARGET", 0.5))
+    queue_depth_target: int = field(default_factory=lambda: _int("PUPNS_EDGE_QUEUE_DEPTH_TARGET", 200))
+    rabbit_api: str = field(default_factory=lambda: env("PUPNS_RABBIT_API", "http://guest:guest@127.0.0.1:15672"))
+    ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
+    reservation_seconds: float = 5.0
+    # Token buckets: per authenticated user and per login username (in-process, first cut).
+    user_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_RATE", 10.0))
+    user_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_BURST", 30.0))
+    login_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_RATE", 0.2))
+    login_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_BURST", 10.0))
+    unavailable_retry_after: int = 2
+    background: bool = True
+
+    def max_upload_bytes(self) -> int:
+        """The largest upload any kind may have (checked before the body is read)."""
+        return max(self.max_pdf_bytes, self.max_jpeg_bytes)

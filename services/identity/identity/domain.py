@@ -1,0 +1,121 @@
+"""Identity rules: passwords, registration numbers, account status, login throttle, campaign window."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+# Registration numbers avoid characters people misread on paper (0/O, 1/I).
+REGISTRATION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REGISTRATION_PATTERN = re.compile(rf"^PUPNS-\d{{4}}-[{REGISTRATION_ALPHABET}]{{8}}$")
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,31}$")
+MIN_PASSWORD_LENGTH = 10
+
+# Login throttle: after this many consecutive failures the username is locked for a window
+# that doubles with every further failure, up to the cap.
+THROTTLE_FAILURES = 5
+THROTTLE_BASE_SECONDS = 30
+THROTTLE_MAX_SECONDS = 15 * 60
+
+ACCOUNT_STREAM = "account-{nip}"
+ROSTER_STREAM = "roster-{nip}"
+STAFF_STREAM = "staff-{username}"
+SELUNDUPAN_STREAM = "selundupan-{nip}"
+CAMPAIGN_STREAM = "campaign"
+
+# Event type -> label shown on the PNS's timeline.
+TIMELINE_LABELS = {
+    "RegistrationSubmitted": "registered",
+    "AccountActivated": "confirmed",
+    "AccountRejected": "rejected",
+}
+
+
+def password_problems(password: str) -> list[str]:
+    """Reasons a password breaks the policy (empty when it is acceptable)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter")
+    if password.isdigit():
+        problems.append("kata sandi tidak boleh hanya berisi angka")
+    return problems
+
+
+def is_valid_email(email: str) -> bool:
+    """Syntactic check only (local@domain.tld); delivery is proven by the confirmation mail."""
+    return len(email) <= 254 and bool(EMAIL_PATTERN.match(email))
+
+
+def new_registration_number(year: int) -> str:
+    """`PUPNS-{year}-{8 chars}` from the unambiguous alphabet, cryptographically random."""
+    suffix = "".join(secrets.choice(REGISTRATION_ALPHABET) for _ in range(8))
+    return f"PUPNS-{year}-{suffix}"
+
+
+def looks_like_nip(username: str) -> bool:
+    """PNS log in with their NIP (digits); staff with a username that starts with a letter."""
+    return username.replace(" ", "").isdigit()
+
+
+@dataclass(frozen=True)
+class Account:
+    """What login and `get_me` need to know about a PNS account."""
+
+    nip: str
+    status: str  # pending_confirmation | rejected | active
+    form_status: str | None  # draft | submitted | returned | verified (after activation)
+
+    @property
+    def public_status(self) -> str:
+        """The spec's `GET /me` status."""
+        if self.status != "active":
+            return self.status
+        return self.form_status or "draft"
+
+    @property
+    def blocks_registration(self) -> bool:
+        return self.status in ("pending_confirmation", "active")
+
+
+def login_refusal(status: str) -> str | None:
+    """Error code for a correct password on an account that may not log in yet."""
+    return {"pending_confirmation": "registration_pending", "rejected": "registration_rejected"}.get(status)
+
+
+def lock_seconds(consecutive_failures: int) -> int:
+    """How long a username stays locked after this many consecutive failures (0: not locked)."""
+    if consecutive_failures < THROTTLE_FAILURES:
+        return 0
+    return min(THROTTLE_BASE_SECONDS * 2 ** (consecutive_failures - THROTTLE_FAILURES), THROTTLE_MAX_SECONDS)
+
+
+def parse_aware(value: str) -> datetime:
+    """ISO 8601 timestamp that must carry a UTC offset; ValueError otherwise."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("waktu harus menyertakan zona waktu (offset)")
+    return parsed
+
+
+def campaign_is_open(campaign: dict | None, now: datetime) -> bool:
+    """A campaign that was never scheduled is closed."""
+    if not campaign:
+        return False
+    return parse_aware(campaign["opens_at"]) <= now < parse_aware(campaign["closes_at"])
+
+
+def returned_note(notes: dict | None) -> str | None:
+    """One line for the timeline out of per-section return notes."""
+    if not notes:
+        return None
+    return "; ".join(f"{section}: {text}" for section, text in notes.items())
+
+
+def iso_date(value: str) -> date:
+    """A strict `YYYY-MM-DD` date (ValueError otherwise)."""
+    if not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("format tanggal harus YYYY-MM-DD")
+    return date.fromisoformat(value)
