@@ -96,8 +96,10 @@ def _section_flowables(key: str, value: Any) -> list:
 def render_profile(data: dict) -> bytes:
     """The 'Profil PNS': header fields, then one block per form section."""
     sections = data.get("sections") if isinstance(data.get("sections"), dict) else data
-    header = [(label, data.get(key)) for key, label in (("nip", "NIP"), ("nama", "Nama"),
-              ("status", "Status"), ("submitted_at", "Tanggal Pengiriman")) if data.get(key)]
+    header = [(label, data.get(key)) for key, label in (("nip", "NIP"), ("nama", "Nama"), ("status", "Status"))
+              if data.get(key)]
+    if data.get("submitted_at"):
+        header.append(("Tanggal Pengiriman", tanggal_indonesia(data["submitted_at"])))
     flowables: list = [_key_value_table(header)] if header else []
     for key, value in sections.items():
         if key in ("nip", "nama", "status", "submitted_at"):

@@ -1,0 +1,1 @@
+"""Benchmarks: each module exposes main() and appends its figures to bench/results/<name>.md."""

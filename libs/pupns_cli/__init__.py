@@ -1,0 +1,1 @@
+"""The `pupns` command line: roster, staff, campaign, replay and audit tasks."""

@@ -1,0 +1,159 @@
+"""`pupns` command line: `python -m pupns_cli <group> <command> ...` (see `--help`)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pupns import config
+from pupns.errors import AppError
+
+from pupns_cli import rpc
+from pupns_cli.generate import generate_rows, write_csv
+
+SERVICES = ("identity", "forms", "verification", "documents", "notifications")
+
+
+def roster_generate(args: argparse.Namespace) -> int:
+    with open(args.out, "w", encoding="utf-8", newline="") as out:
+        count = write_csv(generate_rows(args.count, args.seed, args.instansi), out)
+    print(f"{count} baris ditulis ke {args.out}")
+    return 0
+
+
+def roster_import(args: argparse.Namespace) -> int:
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    progress = rpc.Progress("impor", max(text.count("\n") - 1, 0))
+    with rpc.cluster(timeout=rpc.IMPORT_TIMEOUT) as proxy:
+        summary = rpc.import_roster(text, lambda chunk: proxy.identity.import_roster(chunk, rpc.cli_actor()),
+                                    progress, args.chunk)
+    progress.finish()
+    print(f"diimpor: {summary['imported']}, tidak berubah: {summary['unchanged']}, "
+          f"ditolak: {len(summary['rejected'])}")
+    for item in summary["rejected"][:args.show]:
+        print(f"  baris {item['line']}, kolom {item['column'] or '-'}: {item['reason']}")
+    if len(summary["rejected"]) > args.show:
+        print(f"  ... dan {len(summary['rejected']) - args.show} baris lainnya")
+    return 0
+
+
+def verifier_create(args: argparse.Namespace) -> int:
+    payload = {"username": args.username, "password": args.password, "instansi_kode": args.instansi}
+    with rpc.cluster() as proxy:
+        created = proxy.identity.create_verifier(payload, rpc.cli_actor())
+    print(f"verifikator {created['username']} dibuat untuk instansi {created['instansi_kode']}")
+    return 0
+
+
+def admin_bootstrap(args: argparse.Namespace) -> int:
+    password = os.environ.get("PUPNS_ADMIN_PASSWORD")
+    if not password:
+        print("PUPNS_ADMIN_PASSWORD belum diisi", file=sys.stderr)
+        return 2
+    with rpc.cluster() as proxy:
+        result = proxy.identity.bootstrap_admin(password)
+    print("admin dibuat" if result["created"] else "admin sudah ada; tidak ada perubahan")
+    return 0
+
+
+def campaign_open(args: argparse.Namespace) -> int:
+    opens = datetime.now(UTC).replace(microsecond=0)
+    payload = {"opens_at": opens.isoformat(), "closes_at": (opens + timedelta(days=args.days)).isoformat()}
+    with rpc.cluster() as proxy:
+        result = proxy.identity.set_campaign(payload, rpc.cli_actor())
+    print(f"masa pendataan: {result['opens_at']} s.d. {result['closes_at']} (buka: {result['is_open']})")
+    return 0
+
+
+def make_projector(module_name: str, store):
+    """`<service>.projections.Projector`, given the store or its database, whichever it asks for."""
+    cls = importlib.import_module(f"{module_name}.projections").Projector
+    params = list(inspect.signature(cls).parameters)
+    if not params:
+        return cls()
+    return cls(store) if params[0] == "store" else cls(store.db)
+
+
+def replay(args: argparse.Namespace) -> int:
+    from pupns.eventstore import EventStore
+    from pupns.replay import rebuild
+    from pymongo import MongoClient
+
+    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    try:
+        store = EventStore(client[config.mongo_db(args.service)], args.service)
+        progress = rpc.Progress(f"replay {args.service}", store.count())
+        done = rebuild(store, make_projector(args.service, store), progress)
+        progress.finish()
+    finally:
+        client.close()
+    print(f"{done} peristiwa diterapkan ulang; read model {args.service} dibangun kembali")
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    broken = False
+    with rpc.cluster() as proxy:
+        for service in args.services or SERVICES:
+            result = getattr(proxy, service).verify_chain()
+            broken = broken or bool(result["broken"])
+            status = "UTUH" if not result["broken"] else "RUSAK"
+            print(f"{service}: {status} ({result['streams_checked']} stream, {result['events_checked']} peristiwa)")
+            for item in result["broken"]:
+                print(f"  {item['stream']} v{item['version']}: {item['reason']}")
+    return 1 if broken else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pupns", description="Alat administrasi PUPNS")
+    groups = parser.add_subparsers(dest="group", required=True)
+    roster = groups.add_parser("roster").add_subparsers(dest="command", required=True)
+    gen = roster.add_parser("generate", help="buat data induk sintetis (CSV)")
+    gen.add_argument("--count", type=int, required=True)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--instansi")
+    gen.add_argument("--out", required=True)
+    gen.set_defaults(func=roster_generate)
+    imp = roster.add_parser("import", help="impor CSV data induk ke layanan identity")
+    imp.add_argument("file")
+    imp.add_argument("--chunk", type=int, default=rpc.CHUNK_ROWS)
+    imp.add_argument("--show", type=int, default=50, help="berapa baris yang ditolak ditampilkan")
+    imp.set_defaults(func=roster_import)
+    verifier = groups.add_parser("verifier").add_subparsers(dest="command", required=True)
+    create = verifier.add_parser("create")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--instansi", required=True)
+    create.set_defaults(func=verifier_create)
+    admin = groups.add_parser("admin").add_subparsers(dest="command", required=True)
+    admin.add_parser("bootstrap", help="buat akun admin dari PUPNS_ADMIN_PASSWORD").set_defaults(func=admin_bootstrap)
+    campaign = groups.add_parser("campaign").add_subparsers(dest="command", required=True)
+    opener = campaign.add_parser("open")
+    opener.add_argument("--days", type=int, required=True)
+    opener.set_defaults(func=campaign_open)
+    rep = groups.add_parser("replay", help="bangun ulang read model sebuah layanan dari log peristiwa")
+    rep.add_argument("service", choices=SERVICES)
+    rep.set_defaults(func=replay)
+    audit = groups.add_parser("audit").add_subparsers(dest="command", required=True)
+    ver = audit.add_parser("verify", help="periksa rantai hash setiap layanan")
+    ver.add_argument("--services", nargs="*")
+    ver.set_defaults(func=audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AppError as exc:
+        print(json.dumps(exc.envelope(), ensure_ascii=False), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

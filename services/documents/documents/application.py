@@ -1,0 +1,99 @@
+"""Use cases of the documents service: receipts, uploads, downloads, profile rendering."""
+from __future__ import annotations
+
+import base64
+import uuid
+
+from pupns.actors import Actor, actor_meta
+from pupns.errors import AppError
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+
+from documents import domain, pdf
+from documents.blobs import BlobStore
+from documents.projections import Projector
+
+
+def b64(content: bytes) -> str:
+    return base64.b64encode(content).decode("ascii")
+
+
+class Documents:
+    """Documents use cases over one EventStore (its database also holds `blobs` and read models)."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+        self.blobs = BlobStore(store.db)
+        self.projector = Projector(store.db)
+
+    # -- receipts ----------------------------------------------------------------------------
+    def get_receipt(self, registration: dict, idempotency_key: str | None = None) -> dict:
+        """The stored receipt of a registration, rendered and recorded on first use."""
+        number = registration.get("registration_number")
+        if not number or not registration.get("nip"):
+            raise AppError("validation_error", fields={"registration_number": ["wajib diisi"]})
+        stored = self._stored_receipt(number)
+        if stored:
+            return stored
+        content = pdf.render_receipt(registration)
+        digest = self.blobs.put(content)
+        event = NewEvent("ReceiptIssued", {"registration_number": number, "sha256": digest, "size": len(content)})
+        try:
+            self.store.append(f"receipt-{number}", 0, [event], nip=registration["nip"],
+                              instansi_kode=registration.get("instansi_kode"),
+                              idempotency_key=idempotency_key, projection=self.projector.apply)
+        except (ConcurrencyError, AlreadyApplied):
+            # A concurrent first call won the race: its receipt is the one of record.
+            stored = self._stored_receipt(number)
+            if stored:
+                return stored
+            raise
+        return {"content_b64": b64(content), "sha256": digest}
+
+    def _stored_receipt(self, number: str) -> dict | None:
+        issued = [e for e in self.store.read_stream(f"receipt-{number}") if e["type"] == "ReceiptIssued"]
+        if not issued:
+            return None
+        digest = issued[0]["data"]["sha256"]
+        return {"content_b64": b64(self.blobs.get(digest)), "sha256": digest}
+
+    # -- uploaded documents --------------------------------------------------------------------
+    def upload_document(self, nip: str, instansi_kode: str | None, kind: str, filename: str | None,
+                        content_b64: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+        """Check and store one file for one PNS; records DocumentUploaded with its SHA-256."""
+        role = (actor or {}).get("role")
+        if not (role == "admin" or (role == "pns" and actor.get("id") == nip)):
+            raise AppError("forbidden")
+        upload = domain.check_upload(kind, filename, content_b64)
+        digest = self.blobs.put(upload.content)
+        document_id = uuid.uuid4().hex
+        result = {"document_id": document_id, "sha256": digest, "size": upload.size,
+                  "content_type": upload.content_type}
+        event = NewEvent("DocumentUploaded", {**result, "kind": upload.kind, "filename": upload.filename})
+        try:
+            self.store.append(f"document-{document_id}", 0, [event], actor_meta(actor), nip=nip,
+                              instansi_kode=instansi_kode, idempotency_key=idempotency_key,
+                              idempotency_result=result, projection=self.projector.apply)
+        except AlreadyApplied as seen:
+            return seen.result
+        return result
+
+    def get_document(self, document_id: str, actor: Actor) -> dict:
+        """The file itself, for its owner, verifiers of its instansi and admins."""
+        found = self.store.db["documents"].find_one({"_id": str(document_id)})
+        if found is None:
+            raise AppError("not_found", "Dokumen tidak ditemukan.")
+        domain.can_read(found, actor)
+        return {"content_b64": b64(self.blobs.get(found["sha256"])), "content_type": found["content_type"],
+                "filename": found["filename"], "sha256": found["sha256"]}
+
+    def list_documents(self, nip: str) -> list[dict]:
+        """Metadata of every document of one PNS, oldest first."""
+        rows = self.store.db["documents"].find({"nip": nip}).sort("uploaded_at", 1)
+        return [{"document_id": row.pop("_id"), **row} for row in rows]
+
+    @staticmethod
+    def render_profile(data: dict) -> dict:
+        """A 'Profil PNS' PDF from the profile data (sections and header fields)."""
+        if not isinstance(data, dict):
+            raise AppError("validation_error", fields={"data": ["harus berupa objek"]})
+        return {"content_b64": b64(pdf.render_profile(data))}

@@ -1,0 +1,206 @@
+"""The edge WSGI application: one error path, auth, admission control, idempotency, then thin handlers."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from pupns import config
+from pupns.errors import AppError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
+
+from edge import bodies, health, idempotency, openapi, tickets
+from edge.admission import Admission
+from edge.auth import actor_from_request, authorize
+from edge.metrics import Metrics
+from edge.monitor import Monitor, QueueDepthProbe
+from edge.ratelimit import Limiter
+from edge.responses import edge_error, error_response, json_response
+from edge.routes import V1, api_routes
+from edge.routing import Ctx, Route, build_map
+from edge.rpc import Backend, NamekoBackend
+from edge.settings import Settings
+from edge.store import MemoryEdgeStore, MongoEdgeStore
+from edge.waiting import waiting_page, wants_html
+
+log = logging.getLogger("edge")
+HTTP_CODES = {400: "bad_request", 413: "too_large", 415: "unsupported_type", 404: "not_found"}
+
+
+class EdgeApp:
+    """A WSGI callable; everything it talks to is injected so tests can swap in fakes."""
+
+    def __init__(self, backend: Backend, store: MongoEdgeStore | MemoryEdgeStore, settings: Settings,
+                 amqp_uri: str, mongo_uri: str) -> None:
+        self.backend, self.store, self.settings = backend, store, settings
+        self.amqp_uri, self.mongo_uri = amqp_uri, mongo_uri
+        self.metrics = Metrics()
+        self.admission = Admission(settings, store)
+        self.limiter = Limiter(settings.user_rate, settings.user_burst, settings.login_rate, settings.login_burst)
+        if isinstance(backend, NamekoBackend):
+            backend.observer = self.admission
+        probe = QueueDepthProbe(settings.rabbit_api, amqp_uri) if settings.background else None
+        self.monitor = Monitor(self.admission, probe)
+        self.routes = self._ops_routes() + api_routes()
+        self.by_endpoint = {r.endpoint: r for r in self.routes}
+        self.url_map = build_map(self.routes)
+
+    def _ops_routes(self) -> list[Route]:
+        return [Route("GET", "/healthz", self.healthz, ops=True),
+                Route("GET", "/readyz", self.readyz, ops=True, errors=("unavailable",)),
+                Route("GET", "/metrics", self.metrics_text, ops=True, produces="text/plain"),
+                Route("GET", f"{V1}/openapi.json", self.openapi_json, ops=True)]
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        return self.dispatch(Request(environ))(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route, run, and turn every failure into the one envelope."""
+        started, label, response = time.monotonic(), "unmatched", None
+        self.metrics.started()
+        try:
+            try:
+                endpoint, params = self.url_map.bind_to_environ(request.environ).match()
+            except MethodNotAllowed as exc:
+                allow = ", ".join(sorted(exc.valid_methods or ()))
+                response = error_response(edge_error("method_not_allowed"), {"Allow": allow})
+                return response
+            except NotFound:
+                raise AppError("not_found", "Alamat tidak ditemukan.") from None
+            route = self.by_endpoint[endpoint]
+            label = route.path
+            response = self._ops(request, route) if route.ops else self._api(request, route, params)
+        except AppError as exc:
+            response = error_response(exc)
+        except HTTPException as exc:
+            response = error_response(AppError(HTTP_CODES.get(exc.code or 400, "bad_request")))
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = error_response(AppError("internal_error"))
+        finally:
+            status = response.status_code if response is not None else 500
+            self.metrics.finished(label, status, time.monotonic() - started)
+        return response
+
+    def _ops(self, request: Request, route: Route) -> Response:
+        return route.handler(Ctx(request, None, {}, self.backend, self.settings))
+
+    def _api(self, request: Request, route: Route, params: dict[str, Any]) -> Response:
+        try:
+            actor = actor_from_request(request)
+        except AppError:
+            if route.roles:
+                raise
+            actor = None  # a stale token on a public route is not an error, just no bypass
+        authorize(actor, route.roles)
+        if actor is not None:
+            try:
+                self.limiter.check_user(actor["id"])
+            except AppError:
+                self.metrics.rejected("rate_limited")
+                raise
+        if self.settings.background:
+            self.monitor.ensure_started()
+        ticket = request.headers.get(tickets.HEADER) or request.cookies.get(tickets.COOKIE)
+        try:
+            self.admission.enter(ticket, bypass=not route.queued or actor is not None)
+        except AppError as exc:
+            self.metrics.rejected(exc.code)
+            return self._turned_away(request, exc)
+        try:
+            return self._execute(request, route, params, actor)
+        finally:
+            self.admission.leave()
+
+    def _turned_away(self, request: Request, exc: AppError) -> Response:
+        queue = exc.extra.get("queue")
+        if not queue:
+            return error_response(exc)
+        response = waiting_page(queue, self.settings.ticket_ttl) if wants_html(request) else error_response(exc)
+        response.set_cookie(tickets.COOKIE, queue["ticket"], max_age=self.settings.ticket_ttl, httponly=True,
+                            samesite="Lax", path="/")
+        return response
+
+    def _execute(self, request: Request, route: Route, params: dict[str, Any], actor: dict | None) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        ctx = Ctx(request, actor, params, self.backend, self.settings, key, self.limiter)
+
+        def run() -> Response:
+            try:
+                return self._to_response(route, route.handler(ctx))
+            except AppError as exc:
+                return error_response(exc)
+
+        if not key or request.method not in idempotency.UNSAFE:
+            return run()
+        owner = actor["id"] if actor else "anonymous"
+        return idempotency.run_once(self.store, owner, key, request, self._raw_body(request, route), run)
+
+    def _raw_body(self, request: Request, route: Route) -> bytes:
+        """The body, read once within the route's limit (so idempotency can fingerprint it)."""
+        if route.body == "multipart":
+            limit = self.settings.max_upload_bytes() + 64 * 1024
+            if request.content_length is not None and request.content_length > limit:
+                raise AppError("too_large")
+            request.max_content_length = limit
+            return request.get_data(cache=True, parse_form_data=False)
+        limit = self.settings.max_csv_bytes if route.body == "csv" else self.settings.max_json_bytes
+        return bodies.read_capped(request, limit)
+
+    @staticmethod
+    def _to_response(route: Route, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        if isinstance(result, tuple):
+            return json_response(result[1], result[0])
+        return json_response(result if result is not None else {}, route.status)
+
+    # -- operations -----------------------------------------------------------------
+    def healthz(self, ctx: Ctx) -> Response:
+        """GET /healthz: the process answers."""
+        return json_response({"status": "ok"})
+
+    def readyz(self, ctx: Ctx) -> Response:
+        """GET /readyz: broker and store answer within about a second."""
+        return health.readiness(self.amqp_uri, self.mongo_uri)
+
+    def metrics_text(self, ctx: Ctx) -> Response:
+        """GET /metrics: Prometheus text."""
+        a = self.admission
+        gauges = {"pupns_edge_capacity": round(a.limit, 2), "pupns_edge_admitted_in_flight": a.inflight,
+                  "pupns_edge_rpc_queue_depth": a.queue_depth,
+                  "pupns_edge_queue_serving_rate": round(a.serving_rate, 3)}
+        return Response(self.metrics.render(lambda: gauges), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def openapi_json(self, ctx: Ctx) -> Response:
+        """GET /api/v1/openapi.json."""
+        return json_response(openapi.document(self.routes))
+
+
+def create_app(backend: Backend | None = None, store: MongoEdgeStore | MemoryEdgeStore | None = None,
+               settings: Settings | None = None) -> EdgeApp:
+    """The one place the edge is wired: real RPC and MongoDB unless fakes are given."""
+    settings = settings or Settings()
+    amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri()
+    return EdgeApp(backend or NamekoBackend(amqp_uri), store or MongoEdgeStore(mongo_uri), settings,
+                   amqp_uri, mongo_uri)
+
+
+class LazyApp:
+    """The module-level WSGI callable: wires the edge on first use, after gunicorn has forked."""
+
+    def __init__(self) -> None:
+        self._app: EdgeApp | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = create_app()
+        return self._app(environ, start_response)
+
+
+app = LazyApp()

@@ -1,0 +1,37 @@
+"""Bearer tokens to actors, and the role checks routes declare."""
+from __future__ import annotations
+
+from pupns.actors import Actor
+from pupns.auth import decode_token
+from pupns.errors import AppError
+from werkzeug.wrappers import Request
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, or None when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AppError("unauthorized")
+    return token.strip()
+
+
+def actor_from_request(request: Request) -> Actor | None:
+    """The actor of a verified token; None without one; 401 `unauthorized` for a bad one."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    claims = decode_token(token)
+    return {"id": claims["sub"], "role": claims["role"], "instansi_kode": claims.get("instansi_kode")}
+
+
+def authorize(actor: Actor | None, roles: tuple[str, ...] | None) -> None:
+    """401 without an actor when roles are required; 403 for the wrong role."""
+    if not roles:
+        return
+    if actor is None:
+        raise AppError("unauthorized")
+    if actor.get("role") not in roles:
+        raise AppError("forbidden")

@@ -1,0 +1,113 @@
+"""Handlers of the public and PNS routes: parse, call the back end, dump."""
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from pupns.auth import verify_receipt
+from pupns.errors import AppError, validation_error
+from werkzeug.wrappers import Response
+
+from edge import bodies, schemas
+from edge.responses import binary_response, json_response
+from edge.routing import Ctx
+
+
+def _json(ctx: Ctx, schema: type, allow_form: bool = False) -> dict[str, Any]:
+    data = bodies.json_body(ctx.request, ctx.settings.max_json_bytes, allow_form=allow_form)
+    return schemas.load(schema(), data)
+
+
+def register(ctx: Ctx) -> tuple[int, Any]:
+    """POST /api/v1/registrations."""
+    payload = _json(ctx, schemas.RegistrationSchema)
+    result = dict(ctx.backend.call("identity", "register", payload, idempotency_key=ctx.idempotency_key))
+    receipt_path = result.pop("receipt_path", None)
+    if receipt_path:
+        result["receipt_url"] = ctx.request.host_url.rstrip("/") + receipt_path
+    return 201, result
+
+
+def receipt(ctx: Ctx) -> Response:
+    """GET /api/v1/receipts/<registration_number>.pdf?sig=…: the signature is the only credential."""
+    number = ctx.params["registration_number"]
+    if not verify_receipt(number, ctx.request.args.get("sig", "")):
+        raise AppError("not_found")
+    registration = ctx.backend.call("identity", "get_registration", number)
+    pdf = ctx.backend.call("documents", "get_receipt", registration)
+    return binary_response(base64.b64decode(pdf["content_b64"]), "application/pdf", f"{number}.pdf")
+
+
+def issue_token(ctx: Ctx) -> Any:
+    """POST /api/v1/auth/token (JSON or form-encoded)."""
+    data = _json(ctx, schemas.TokenRequestSchema, allow_form=True)
+    if ctx.limiter is not None:
+        ctx.limiter.check_login(data["username"])  # before any password hash is computed
+    return ctx.backend.call("identity", "issue_token", data["username"], data["password"])
+
+
+def me(ctx: Ctx) -> Any:
+    """GET /api/v1/me."""
+    return ctx.backend.call("identity", "get_me", ctx.actor["id"])
+
+
+def get_form(ctx: Ctx) -> Response:
+    """GET /api/v1/me/form, with the version as ETag."""
+    form = ctx.backend.call("forms", "get_form", ctx.actor["id"])
+    return json_response(form, 200, {"ETag": f'"{form.get("version")}"'})
+
+
+def _if_match_version(ctx: Ctx) -> int:
+    raw = ctx.request.headers.get("If-Match")
+    if raw is None:
+        raise AppError("precondition_required")
+    value = raw.strip().removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise validation_error({"If-Match": ["Harus berupa nomor versi formulir."]}) from None
+
+
+def save_section(ctx: Ctx) -> Response:
+    """PUT /api/v1/me/form/sections/<key>: the body is the section's value itself."""
+    expected = _if_match_version(ctx)
+    value = bodies.json_body(ctx.request, ctx.settings.max_json_bytes)
+    if not isinstance(value, dict | list):
+        raise validation_error({"_schema": ["Isi bagian harus berupa objek atau daftar."]})
+    result = ctx.backend.call("forms", "save_section", ctx.actor["id"], ctx.params["key"], value, expected)
+    return json_response(result, 200, {"ETag": f'"{result.get("version")}"'})
+
+
+def submit_form(ctx: Ctx) -> Any:
+    """POST /api/v1/me/form/submit."""
+    bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
+    return ctx.backend.call("forms", "submit_form", ctx.actor["id"])
+
+
+def upload_document(ctx: Ctx) -> tuple[int, Any]:
+    """POST /api/v1/me/documents (multipart: file, kind); per-kind size limits."""
+    settings = ctx.settings
+    form, upload = bodies.multipart_upload(ctx.request, settings.max_upload_bytes() + 64 * 1024)
+    data = schemas.load(schemas.UploadFormSchema(), {**form, **({"file": upload} if upload else {})})
+    limit = settings.max_jpeg_bytes if data["kind"] == "foto" else settings.max_pdf_bytes
+    content = upload.stream.read(limit + 1)
+    if len(content) > limit:
+        raise AppError("too_large", f"Ukuran berkas melebihi batas {limit // 1024} KiB.")
+    actor = ctx.actor
+    result = ctx.backend.call("documents", "upload_document", actor["id"], actor.get("instansi_kode"),
+                              data["kind"], upload.filename or "", base64.b64encode(content).decode(), actor)
+    return 201, result
+
+
+def get_document(ctx: Ctx) -> Response:
+    """GET /api/v1/me/documents/<id>: the file itself (documents decides who may read it)."""
+    doc = ctx.backend.call("documents", "get_document", ctx.params["id"], ctx.actor)
+    content = base64.b64decode(doc["content_b64"])
+    return binary_response(content, doc.get("content_type", "application/octet-stream"), doc.get("filename"))
+
+
+def profile_pdf(ctx: Ctx) -> Response:
+    """GET /api/v1/me/profile.pdf (after submit; 409 `not_submitted` before)."""
+    data = ctx.backend.call("forms", "get_profile_data", ctx.actor["id"])
+    pdf = ctx.backend.call("documents", "render_profile", data)
+    return binary_response(base64.b64decode(pdf["content_b64"]), "application/pdf", "profil-pns.pdf")

@@ -1,0 +1,123 @@
+"""Handlers of the verifier and administrator routes."""
+from __future__ import annotations
+
+from typing import Any
+
+from edge import bodies, schemas
+from edge.routing import Ctx
+
+SERVICES = ("identity", "forms", "verification", "documents", "notifications")
+
+
+def _json(ctx: Ctx, schema: type) -> dict[str, Any]:
+    return schemas.load(schema(), bodies.json_body(ctx.request, ctx.settings.max_json_bytes))
+
+
+def _listing(ctx: Ctx, method: str, default_status: str) -> Any:
+    args = ctx.request.args
+    return ctx.backend.call("verification", method, ctx.actor, status=args.get("status", default_status),
+                            cursor=args.get("cursor") or None)
+
+
+def list_registrations(ctx: Ctx) -> Any:
+    """GET /api/v1/verifier/registrations?status=&cursor=."""
+    return _listing(ctx, "list_registrations", "pending")
+
+
+def confirm_registration(ctx: Ctx) -> Any:
+    """POST /api/v1/verifier/registrations/<nip>/confirm."""
+    bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
+    return ctx.backend.call("verification", "confirm_registration", ctx.params["nip"], ctx.actor)
+
+
+def reject_registration(ctx: Ctx) -> Any:
+    """POST /api/v1/verifier/registrations/<nip>/reject {reason}."""
+    data = _json(ctx, schemas.ReasonSchema)
+    return ctx.backend.call("verification", "reject_registration", ctx.params["nip"], data["reason"], ctx.actor)
+
+
+def list_submissions(ctx: Ctx) -> Any:
+    """GET /api/v1/verifier/submissions?status=&cursor=."""
+    return _listing(ctx, "list_submissions", "submitted")
+
+
+def get_submission(ctx: Ctx) -> Any:
+    """GET /api/v1/verifier/submissions/<nip>."""
+    return ctx.backend.call("verification", "get_submission", ctx.params["nip"], ctx.actor)
+
+
+def approve_submission(ctx: Ctx) -> Any:
+    """POST /api/v1/verifier/submissions/<nip>/approve."""
+    bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
+    return ctx.backend.call("verification", "approve_submission", ctx.params["nip"], ctx.actor)
+
+
+def return_submission(ctx: Ctx) -> Any:
+    """POST /api/v1/verifier/submissions/<nip>/return {notes}."""
+    data = _json(ctx, schemas.ReturnNotesSchema)
+    return ctx.backend.call("verification", "return_submission", ctx.params["nip"], data["notes"], ctx.actor)
+
+
+def import_roster(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/roster (text/csv, up to 50 MiB)."""
+    csv_text = bodies.csv_body(ctx.request, ctx.settings.max_csv_bytes)
+    return ctx.backend.call("identity", "import_roster", csv_text, ctx.actor)
+
+
+def create_verifier(ctx: Ctx) -> tuple[int, Any]:
+    """POST /api/v1/admin/verifiers."""
+    data = _json(ctx, schemas.VerifierCreateSchema)
+    return 201, ctx.backend.call("identity", "create_verifier", data, ctx.actor)
+
+
+def get_campaign(ctx: Ctx) -> Any:
+    """GET /api/v1/admin/campaign."""
+    return ctx.backend.call("identity", "get_campaign")
+
+
+def set_campaign(ctx: Ctx) -> Any:
+    """PUT /api/v1/admin/campaign {opens_at, closes_at} (ISO 8601 with offset)."""
+    data = _json(ctx, schemas.CampaignSchema)
+    payload = {key: value.isoformat() for key, value in data.items()}
+    return ctx.backend.call("identity", "set_campaign", payload, ctx.actor)
+
+
+def close_campaign(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/campaign/close."""
+    bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
+    return ctx.backend.call("identity", "close_campaign", ctx.actor)
+
+
+def reopen_record(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/records/<nip>/reopen {reason}."""
+    data = _json(ctx, schemas.ReasonSchema)
+    return ctx.backend.call("forms", "reopen_record", ctx.params["nip"], data["reason"], ctx.actor)
+
+
+def progress(ctx: Ctx) -> Any:
+    """GET /api/v1/admin/progress."""
+    return ctx.backend.call("identity", "progress", ctx.actor)
+
+
+def audit_record(ctx: Ctx) -> Any:
+    """GET /api/v1/admin/audit/<nip>: every service's events about one NIP, merged in order."""
+    merged = []
+    for service in SERVICES:
+        for event in ctx.backend.call(service, "audit_events", ctx.params["nip"]) or []:
+            merged.append((event.get("occurred_at") or "", event.get("service") or service,
+                           event.get("position") or 0, event))
+    merged.sort(key=lambda item: item[:3])
+    keys = ("stream", "version", "type", "occurred_at", "actor", "data", "hash")
+    return {"events": [{k: event.get(k) for k in keys} for *_, event in merged]}
+
+
+def audit_verify(ctx: Ctx) -> Any:
+    """GET /api/v1/admin/audit/verify: every service's hash chains."""
+    total = {"streams_checked": 0, "events_checked": 0, "broken": []}
+    for service in SERVICES:
+        report = ctx.backend.call(service, "verify_chain") or {}
+        total["streams_checked"] += report.get("streams_checked", 0)
+        total["events_checked"] += report.get("events_checked", 0)
+        total["broken"].extend({"service": report.get("service", service), **item}
+                               for item in report.get("broken", []))
+    return total

@@ -1,0 +1,65 @@
+"""The route table's building blocks: a Route per (method, path) and the context handlers receive."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema
+from pupns.actors import Actor
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from edge.rpc import Backend
+from edge.settings import Settings
+
+PNS = ("pns",)
+VERIFIER = ("verifier", "admin")
+ADMIN = ("admin",)
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the request, its actor, path parameters and the back end."""
+
+    request: Request
+    actor: Actor | None
+    params: dict[str, Any]
+    backend: Backend
+    settings: Settings
+    idempotency_key: str | None = None
+    limiter: Any = None
+
+
+Handler = Callable[[Ctx], "Response | tuple[int, Any]"]
+
+
+@dataclass
+class Route:
+    """One row of SPEC §4: who may call it, what it takes, what it answers (also feeds openapi.json)."""
+
+    method: str
+    path: str
+    handler: Handler
+    roles: tuple[str, ...] | None = None
+    queued: bool = False  # subject to admission control (public, surge-facing)
+    body: str | None = None  # "json", "json|form", "csv", "multipart", "section" or None
+    schema: type[Schema] | None = None
+    response: type[Schema] | None = None
+    status: int = 200
+    produces: str = "application/json"
+    errors: tuple[str, ...] = ()
+    summary: str = ""
+    ops: bool = False  # health, metrics: no auth, no admission, not counted as API traffic
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = field(default=())
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def build_map(routes: list[Route]) -> Map:
+    """A Werkzeug Map whose endpoints are the Route objects' `endpoint` names."""
+    return Map([Rule(r.path, methods=[r.method], endpoint=r.endpoint) for r in routes],
+               strict_slashes=False, merge_slashes=False)

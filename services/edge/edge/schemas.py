@@ -1,0 +1,134 @@
+"""Marshmallow schemas at the boundary: request bodies (unknown fields rejected) and documented answers."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+DOCUMENT_KINDS = ("ijazah", "transkrip", "sk_cpns", "sk_pns", "sk_pangkat", "sk_jabatan", "sertifikat",
+                  "str", "surat_pernyataan", "foto", "lainnya")
+
+# marshmallow's English messages, shown to users in Indonesian.
+MESSAGES_ID = {
+    "Missing data for required field.": "Wajib diisi.",
+    "Unknown field.": "Kolom tidak dikenal.",
+    "Field may not be null.": "Tidak boleh kosong.",
+    "Not a valid string.": "Harus berupa teks.",
+    "Not a valid email address.": "Alamat e-mail tidak valid.",
+    "Invalid input type.": "Jenis data tidak valid.",
+    "Not a valid mapping type.": "Harus berupa objek.",
+    "Not a valid datetime.": "Tanggal dan waktu tidak valid (ISO 8601).",
+    "Not a valid aware datetime.": "Tanggal dan waktu harus menyertakan zona waktu.",
+}
+
+
+def translate(messages: object) -> dict[str, list[str]]:
+    """Flatten marshmallow errors into {field: [Indonesian reason]}."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out.setdefault(prefix or "_schema", []).extend(MESSAGES_ID.get(v, v) for v in value)
+        else:
+            out.setdefault(prefix or "_schema", []).append(MESSAGES_ID.get(str(value), str(value)))
+
+    walk("", messages)
+    return out
+
+
+def text(max_len: int = 200, **kwargs) -> fields.String:
+    """A required, non-empty string of bounded length."""
+    messages = {"length": f"Panjang harus 1 sampai {max_len} karakter."}
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_len),
+                         error_messages=messages, **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class RegistrationSchema(StrictSchema):
+    nip = text(40)
+    nik = text(40)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = text(200)
+
+
+class TokenRequestSchema(StrictSchema):
+    username = text(100)
+    password = text(200)
+
+
+class ReasonSchema(StrictSchema):
+    reason = text(2000)
+
+
+class ReturnNotesSchema(StrictSchema):
+    notes = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class VerifierCreateSchema(StrictSchema):
+    username = text(100)
+    password = text(200)
+    instansi_kode = text(20)
+
+
+class CampaignSchema(StrictSchema):
+    opens_at = fields.AwareDateTime(required=True, format="iso")
+    closes_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class UploadFormSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+    file = fields.Raw(required=True, metadata={"format": "binary"})
+
+
+class RegistrationCreatedSchema(Schema):
+    registration_number = fields.String()
+    nip = fields.String()
+    nama = fields.String()
+    instansi_nama = fields.String()
+    status = fields.String()
+    receipt_url = fields.String()
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    role = fields.String()
+
+
+class VersionSchema(Schema):
+    version = fields.Integer()
+
+
+class DocumentSchema(Schema):
+    document_id = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    field_reasons = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields")
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema)
+
+
+def load(schema: Schema, data: object) -> dict:
+    """Validate `data`; 422 `validation_error` with Indonesian field reasons otherwise."""
+    from pupns.errors import validation_error
+
+    if not isinstance(data, dict):
+        raise validation_error({"_schema": ["Isi permintaan harus berupa objek JSON."]})
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise validation_error(translate(exc.messages)) from None

@@ -1,0 +1,134 @@
+"""The edge's own MongoDB database: an operational cache (idempotent answers, queue counters), no domain data."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from pupns import config
+from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from edge.rpc import unavailable
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+class MongoEdgeStore:
+    """Idempotency records and the global queue ledger, in database `mongo_db("edge")`."""
+
+    def __init__(self, uri: str | None = None, db_name: str | None = None, timeout_ms: int = 1000) -> None:
+        self.client = MongoClient(uri or config.mongo_uri(), serverSelectionTimeoutMS=timeout_ms,
+                                  connectTimeoutMS=timeout_ms, socketTimeoutMS=4 * timeout_ms, tz_aware=True)
+        self.db = self.client[db_name or config.mongo_db("edge")]
+        self.idempotency = self.db["idempotency"]
+        self.counters = self.db["counters"]
+        self._indexed = False
+        self._lock = threading.Lock()
+
+    def _ensure_indexes(self) -> None:
+        if self._indexed:
+            return
+        with self._lock:
+            if not self._indexed:
+                self.idempotency.create_index([("owner", ASCENDING), ("key", ASCENDING)], unique=True)
+                self.idempotency.create_index("created_at", expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)
+                self._indexed = True
+
+    def ping(self) -> bool:
+        self.client.admin.command("ping")
+        return True
+
+    # -- idempotency -------------------------------------------------------------
+    def claim(self, owner: str, key: str, fingerprint: str) -> dict | None:
+        """Reserve (owner, key); None if new, else the existing record."""
+        try:
+            self._ensure_indexes()
+            now = dt.datetime.now(dt.UTC)
+            self.idempotency.insert_one({"owner": owner, "key": key, "fingerprint": fingerprint,
+                                         "state": "pending", "created_at": now})
+            return None
+        except DuplicateKeyError:
+            return self.idempotency.find_one({"owner": owner, "key": key}) or {"state": "gone"}
+        except PyMongoError as exc:
+            raise unavailable() from exc
+
+    def complete(self, owner: str, key: str, answer: dict[str, Any]) -> None:
+        try:
+            self.idempotency.update_one({"owner": owner, "key": key}, {"$set": {"state": "done", **answer}})
+        except PyMongoError as exc:
+            raise unavailable() from exc
+
+    def release(self, owner: str, key: str) -> None:
+        try:
+            self.idempotency.delete_one({"owner": owner, "key": key, "state": "pending"})
+        except PyMongoError:
+            pass  # the record is pending and expires; a retry will get 409 until then
+
+    # -- queue ledger ------------------------------------------------------------
+    def issue(self) -> int:
+        """The next global ticket number (FIFO across replicas)."""
+        try:
+            doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}}, upsert=True,
+                                                    return_document=ReturnDocument.AFTER)
+        except PyMongoError as exc:
+            raise unavailable() from exc
+        return int(doc["issued"])
+
+    def queue_state(self) -> tuple[int, int]:
+        """(issued, serving): tickets with seq ≤ serving may enter."""
+        doc = self.counters.find_one({"_id": "queue"}) or {}
+        return int(doc.get("issued", 0)), int(doc.get("serving", 0))
+
+    def advance(self, serving: int, target: int) -> bool:
+        """Move `serving` from what we read to `target` unless another replica moved it first."""
+        if serving == 0:
+            result = self.counters.update_one({"_id": "queue", "serving": {"$exists": False}},
+                                              {"$set": {"serving": target}})
+            if result.modified_count:
+                return True
+        result = self.counters.update_one({"_id": "queue", "serving": serving}, {"$set": {"serving": target}})
+        return bool(result.modified_count)
+
+
+class MemoryEdgeStore:
+    """The same contract in process memory (unit tests, single-process development)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], dict] = {}
+        self.issued = self.serving = 0
+        self._lock = threading.Lock()
+
+    def ping(self) -> bool:
+        return True
+
+    def claim(self, owner: str, key: str, fingerprint: str) -> dict | None:
+        with self._lock:
+            existing = self.records.get((owner, key))
+            if existing is None:
+                self.records[(owner, key)] = {"fingerprint": fingerprint, "state": "pending"}
+            return dict(existing) if existing else None
+
+    def complete(self, owner: str, key: str, answer: dict[str, Any]) -> None:
+        with self._lock:
+            self.records[(owner, key)].update(state="done", **answer)
+
+    def release(self, owner: str, key: str) -> None:
+        with self._lock:
+            if self.records.get((owner, key), {}).get("state") == "pending":
+                del self.records[(owner, key)]
+
+    def issue(self) -> int:
+        with self._lock:
+            self.issued += 1
+            return self.issued
+
+    def queue_state(self) -> tuple[int, int]:
+        return self.issued, self.serving
+
+    def advance(self, serving: int, target: int) -> bool:
+        with self._lock:
+            if self.serving != serving:
+                return False
+            self.serving = target
+            return True

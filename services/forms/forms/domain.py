@@ -1,0 +1,174 @@
+"""The Form aggregate: a PNS's sections moving draft → submitted → returned/verified."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from forms.aggregate import Aggregate, DomainError, DomainEvent
+
+SECTION_KEYS = (
+    "data_utama", "data_posisi", "riwayat_pendidikan", "riwayat_golongan", "riwayat_jabatan",
+    "riwayat_diklat", "riwayat_penghargaan", "data_guru", "data_dokter", "data_stakeholder",
+)
+LIST_SECTIONS = frozenset(k for k in SECTION_KEYS if k.startswith("riwayat_"))
+REQUIRED_SECTIONS = ("data_utama", "data_posisi", "riwayat_pendidikan", "riwayat_golongan", "riwayat_jabatan")
+# Sections that exist only for some jabatan: the word that must appear in it.
+ROLE_SECTIONS = {"data_guru": re.compile(r"\bguru\b", re.I), "data_dokter": re.compile(r"\bdokter\b", re.I)}
+LOCKED = frozenset({"submitted", "verified"})
+
+
+def stream_name(nip: str) -> str:
+    return f"form-{nip}"
+
+
+def campaign_is_open(window: dict | None, now: datetime) -> bool:
+    """True inside [opens_at, closes_at); no observed campaign means closed."""
+    if not window or not window.get("opens_at") or not window.get("closes_at"):
+        return False
+    try:
+        opens, closes = datetime.fromisoformat(window["opens_at"]), datetime.fromisoformat(window["closes_at"])
+        return opens <= now < closes
+    except (TypeError, ValueError):
+        return False
+
+
+class Form(Aggregate):
+    """One PNS's re-registration form (stream `form-{nip}`)."""
+
+    @dataclass(frozen=True)
+    class FormOpened(DomainEvent):
+        instansi_kode: str
+        jabatan: str | None
+        roster: dict[str, Any]
+        sections: dict[str, Any]
+
+    @dataclass(frozen=True)
+    class SectionSaved(DomainEvent):
+        section: str
+        value: Any
+
+    @dataclass(frozen=True)
+    class FormSubmitted(DomainEvent):
+        sections: dict[str, Any]
+        submitted_at: str
+        anomalies: list[dict]
+        instansi_kode: str
+        nama: str | None
+
+    @dataclass(frozen=True)
+    class FormReturned(DomainEvent):
+        notes: dict[str, str]
+
+    @dataclass(frozen=True)
+    class FormVerified(DomainEvent):
+        """Carries no data: the decision itself lives in verification's log."""
+
+    EVENTS = (FormOpened, SectionSaved, FormSubmitted, FormReturned, FormVerified)
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.status: str | None = None
+        self.instansi_kode: str | None = None
+        self.jabatan: str | None = None
+        self.roster: dict[str, Any] = {}
+        self.sections: dict[str, Any] = {}
+        self.notes: dict[str, str] = {}
+        self.submitted_at: str | None = None
+
+    # -- queries -----------------------------------------------------------------
+    @property
+    def opened(self) -> bool:
+        return self.status is not None
+
+    def current_jabatan(self) -> str:
+        posisi = self.sections.get("data_posisi") or {}
+        return posisi.get("jabatan") or self.jabatan or ""
+
+    def applicable_sections(self) -> list[str]:
+        jabatan = self.current_jabatan()
+        return [k for k in SECTION_KEYS if k not in ROLE_SECTIONS or ROLE_SECTIONS[k].search(jabatan)]
+
+    def birth_date(self) -> date | None:
+        """Birth date as the form states it, else as the NIP encodes it."""
+        stated = (self.sections.get("data_utama") or {}).get("tanggal_lahir")
+        try:
+            return date.fromisoformat(stated)
+        except (TypeError, ValueError):
+            pass
+        try:
+            return datetime.strptime(self.id[:8], "%Y%m%d").date()
+        except ValueError:
+            return None
+
+    def submittable_sections(self) -> dict[str, Any]:
+        applicable = self.applicable_sections()
+        return {k: v for k, v in self.sections.items() if k in applicable}
+
+    # -- commands ----------------------------------------------------------------
+    def open(self, instansi_kode: str, jabatan: str | None, roster: dict, sections: dict) -> bool:
+        """Open the form once; a repeated confirmation changes nothing."""
+        if self.opened:
+            return False
+        self.trigger(self.FormOpened(instansi_kode, jabatan, roster, sections))
+        return True
+
+    def check_editable(self, key: str, campaign_open: bool) -> None:
+        if not self.opened:
+            raise DomainError("not_found")
+        if key not in SECTION_KEYS:
+            raise DomainError("unknown_section")
+        if self.status in LOCKED:
+            raise DomainError("form_locked")
+        if not campaign_open:
+            raise DomainError("campaign_closed")
+        if key not in self.applicable_sections():
+            raise DomainError("section_not_applicable")
+
+    def save_section(self, key: str, value: Any, campaign_open: bool) -> None:
+        self.check_editable(key, campaign_open)
+        self.trigger(self.SectionSaved(key, value))
+
+    def submit(self, campaign_open: bool, submitted_at: str, problems: dict[str, list[str]],
+               anomalies: list[dict]) -> None:
+        """Lock the form; `problems` are completeness reasons per section found by the caller."""
+        if not self.opened:
+            raise DomainError("not_found")
+        if self.status in LOCKED:
+            raise DomainError("form_locked")
+        if not campaign_open:
+            raise DomainError("campaign_closed")
+        missing = {k: ["wajib diisi"] for k in REQUIRED_SECTIONS if not self.sections.get(k)}
+        problems = {**problems, **missing}
+        if problems:
+            raise DomainError("incomplete", fields=problems)
+        nama = (self.sections.get("data_utama") or {}).get("nama") or self.roster.get("nama")
+        self.trigger(self.FormSubmitted(self.submittable_sections(), submitted_at, anomalies,
+                                        self.instansi_kode or "", nama))
+
+    def mark_returned(self, notes: dict[str, str]) -> bool:
+        if self.status != "submitted":
+            return False
+        self.trigger(self.FormReturned(notes))
+        return True
+
+    def mark_verified(self) -> bool:
+        if self.status != "submitted":
+            return False
+        self.trigger(self.FormVerified())
+        return True
+
+    # -- state changes -----------------------------------------------------------
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, Form.FormOpened):
+            self.status, self.instansi_kode, self.jabatan = "draft", event.instansi_kode, event.jabatan
+            self.roster, self.sections = dict(event.roster), dict(event.sections)
+        elif isinstance(event, Form.SectionSaved):
+            self.sections = {**self.sections, event.section: event.value}
+        elif isinstance(event, Form.FormSubmitted):
+            self.status, self.submitted_at, self.notes = "submitted", event.submitted_at, {}
+        elif isinstance(event, Form.FormReturned):
+            self.status, self.notes = "returned", dict(event.notes)
+        elif isinstance(event, Form.FormVerified):
+            self.status = "verified"

@@ -1,0 +1,80 @@
+"""Read models of the forms service: `forms` (one document per PNS) and `campaign` (the window)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from forms.anomalies import compute_anomalies
+from forms.domain import Form
+
+CAMPAIGN_ID = "current"
+
+
+def occurred_on(doc: dict) -> date:
+    """The event's own date, so rebuilding the read model later gives the same anomalies."""
+    return date.fromisoformat(doc["meta"]["occurred_at"][:10])
+
+
+def restore(nip: str, snapshot: dict | None) -> Form:
+    """A Form in the state a read-model document records."""
+    form = Form(nip)
+    if snapshot:
+        for name in ("version", "status", "instansi_kode", "jabatan", "roster", "sections", "notes",
+                     "submitted_at"):
+            setattr(form, name, snapshot[name])
+    return form
+
+
+def snapshot(form: Form, previous: dict | None, doc: dict) -> dict[str, Any]:
+    submitted = previous.get("submitted_sections") if previous else None
+    if doc["type"] == "FormSubmitted":
+        submitted = doc["data"]["sections"]
+    return {
+        "_id": form.id, "nip": form.id, "version": form.version, "status": form.status,
+        "instansi_kode": form.instansi_kode, "jabatan": form.jabatan, "roster": form.roster,
+        "sections": form.sections, "notes": form.notes, "submitted_at": form.submitted_at,
+        "submitted_sections": submitted, "applicable_sections": form.applicable_sections(),
+        "nama": (form.sections.get("data_utama") or {}).get("nama") or form.roster.get("nama"),
+        "anomalies": compute_anomalies(form.id, form.sections, form.roster, occurred_on(doc)),
+        "updated_at": doc["meta"]["occurred_at"],
+    }
+
+
+class Projector:
+    """Keeps `forms` and `campaign` in step with the log (inside the append's transaction)."""
+
+    collections = ("forms", "campaign")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
+        for doc in docs:
+            if doc["stream"] == "campaign":
+                self._campaign(doc, session)
+            elif doc["stream"].startswith("form-"):
+                self._form(doc, session)
+
+    def _campaign(self, doc: dict, session: ClientSession | None) -> None:
+        data = doc["data"]
+        self.db["campaign"].replace_one(
+            {"_id": CAMPAIGN_ID},
+            {"_id": CAMPAIGN_ID, "opens_at": data["opens_at"], "closes_at": data["closes_at"],
+             "source_version": data.get("source_version", 0), "version": doc["version"]},
+            upsert=True, session=session)
+
+    def _form(self, doc: dict, session: ClientSession | None) -> None:
+        nip = doc["stream"][len("form-"):]
+        previous = self.db["forms"].find_one({"_id": nip}, session=session)
+        form = restore(nip, previous)
+        form.apply_stored(doc["type"], doc["data"], doc["version"])
+        self.db["forms"].replace_one({"_id": nip}, snapshot(form, previous, doc), upsert=True, session=session)
+
+
+def ensure_read_models(db: Database) -> None:
+    """Create the read-model collections up front (appends write them inside transactions)."""
+    db["forms"].create_index([("instansi_kode", 1), ("status", 1)])
+    db["campaign"].create_index([("version", 1)])

@@ -1,0 +1,1 @@
+"""Identity service: master roster, PNS and staff accounts, login, campaign window."""

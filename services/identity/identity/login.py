@@ -1,0 +1,73 @@
+"""Login: password check with equal timing for unknown users, and a per-username throttle."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pupns.auth import DUMMY_HASH, verify_password
+from pupns.auth import issue_token as sign_token
+from pupns.errors import AppError
+from pupns.eventstore import EventStore
+from pupns.nip import normalize_nip
+from pymongo import ReturnDocument
+
+from identity import domain
+from identity.projections import ACCOUNTS, STAFF
+
+THROTTLE = "login_throttle"  # operational state, not history: no events
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _locked_for(store: EventStore, username: str, at: datetime) -> int:
+    doc = store.db[THROTTLE].find_one({"_id": username})
+    if not doc or not doc.get("locked_until"):
+        return 0
+    remaining = (doc["locked_until"] - at).total_seconds()
+    return max(int(remaining + 0.999), 0)
+
+
+def _record_failure(store: EventStore, username: str, at: datetime) -> None:
+    doc = store.db[THROTTLE].find_one_and_update(
+        {"_id": username}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
+        upsert=True, return_document=ReturnDocument.AFTER)
+    seconds = domain.lock_seconds(doc["failures"])
+    if seconds:
+        store.db[THROTTLE].update_one({"_id": username},
+                                      {"$set": {"locked_until": at + timedelta(seconds=seconds)}})
+
+
+def _reset(store: EventStore, username: str) -> None:
+    store.db[THROTTLE].delete_one({"_id": username})
+
+
+def _find_principal(store: EventStore, username: str) -> tuple[dict | None, str]:
+    """(read-model doc, role) for a NIP or a staff username."""
+    if domain.looks_like_nip(username):
+        return store.db[ACCOUNTS].find_one({"_id": normalize_nip(username)}), "pns"
+    staff = store.db[STAFF].find_one({"_id": username})
+    return staff, (staff or {}).get("role", "verifier")
+
+
+def issue_token(store: EventStore, username: str, password: str) -> dict:
+    """The spec's token response, or 401 / 403 / 429 without saying which part was wrong."""
+    if not isinstance(username, str) or not isinstance(password, str) or not username.strip():
+        raise AppError("invalid_credentials")
+    username = normalize_nip(username.strip()) if domain.looks_like_nip(username) else username.strip().lower()
+    at = _now()
+    wait = _locked_for(store, username, at)
+    if wait:
+        raise AppError("too_many_attempts", extra={"retry_after": wait})
+    principal, role = _find_principal(store, username)
+    stored = (principal or {}).get("password_hash") or DUMMY_HASH
+    if not verify_password(password, stored) or principal is None:
+        _record_failure(store, username, at)
+        raise AppError("invalid_credentials")
+    _reset(store, username)
+    if role == "pns":
+        refusal = domain.login_refusal(principal["status"])
+        if refusal:
+            raise AppError(refusal)
+        return sign_token(username, "pns", principal.get("instansi_kode"))
+    return sign_token(username, role, principal.get("instansi_kode") if role == "verifier" else None)

@@ -1,0 +1,99 @@
+"""The identity nameko service: thin RPC and event entrypoints over the use cases."""
+from __future__ import annotations
+
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from pupns.dependencies import Store, consume_once
+from pupns.eventstore import EventStore
+from pupns.service_base import AuditMixin
+
+from identity import admin, application, importer, login
+from identity.domain import returned_note
+from identity.projections import ensure_read_model_indexes
+
+
+def _setup(store: EventStore) -> None:
+    ensure_read_model_indexes(store.db)
+
+
+class IdentityService(AuditMixin):
+    """Roster, PNS and staff accounts, login and the campaign window."""
+
+    name = "identity"
+    store = Store(setup_hook=_setup)
+
+    @rpc
+    def register(self, payload: dict, idempotency_key: str | None = None) -> dict:
+        """Register a roster PNS (pending a verifier's confirmation)."""
+        return application.register(self.store, payload, idempotency_key)
+
+    @rpc
+    def issue_token(self, username: str, password: str) -> dict:
+        """Log in a PNS (by NIP) or a staff member (by username)."""
+        return login.issue_token(self.store, username, password)
+
+    @rpc
+    def get_me(self, nip: str) -> dict:
+        """A PNS's account status and timeline."""
+        return application.get_me(self.store, nip)
+
+    @rpc
+    def get_registration(self, registration_number: str) -> dict:
+        """Data printed on a registration receipt."""
+        return application.get_registration(self.store, registration_number)
+
+    @rpc
+    def import_roster(self, csv_text: str, actor: dict) -> dict:
+        """Load master roster rows from CSV text."""
+        return importer.import_roster(self.store, csv_text, actor)
+
+    @rpc
+    def create_verifier(self, payload: dict, actor: dict) -> dict:
+        """An administrator creates a verifier account."""
+        return admin.create_verifier(self.store, payload, actor)
+
+    @rpc
+    def bootstrap_admin(self, password: str) -> dict:
+        """Create the first administrator if there is none."""
+        return admin.bootstrap_admin(self.store, password)
+
+    @rpc
+    def get_campaign(self) -> dict:
+        """The campaign window and whether it is open."""
+        return admin.get_campaign(self.store)
+
+    @rpc
+    def set_campaign(self, payload: dict, actor: dict) -> dict:
+        """Schedule or extend the campaign window."""
+        return admin.set_campaign(self.store, payload, actor)
+
+    @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
+    def handle_registration_confirmed(self, message: dict) -> None:
+        """A verifier confirmed: the PNS may log in."""
+        consume_once(self.store, "handle_registration_confirmed", message,
+                     lambda key: application.handle_registration_confirmed(self.store, message, key))
+
+    @event_handler("verification", "RegistrationRejected", requeue_on_error=True)
+    def handle_registration_rejected(self, message: dict) -> None:
+        """A verifier rejected: the PNS may register again."""
+        consume_once(self.store, "handle_registration_rejected", message,
+                     lambda key: application.handle_registration_rejected(self.store, message, key))
+
+    @event_handler("forms", "FormSubmitted", requeue_on_error=True)
+    def handle_form_submitted(self, message: dict) -> None:
+        """The PNS submitted the form."""
+        consume_once(self.store, "handle_form_submitted", message,
+                     lambda key: application.handle_status_change(self.store, message, key, "submitted"))
+
+    @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
+    def handle_submission_returned(self, message: dict) -> None:
+        """A verifier returned the submission with notes."""
+        note = returned_note(message["data"].get("notes"))
+        consume_once(self.store, "handle_submission_returned", message,
+                     lambda key: application.handle_status_change(self.store, message, key, "returned", note))
+
+    @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
+    def handle_submission_approved(self, message: dict) -> None:
+        """A verifier approved: roster takes the verified values, the account shows `verified`."""
+        consume_once(self.store, "handle_submission_approved", message,
+                     lambda key: importer.handle_submission_approved(self.store, message, key))

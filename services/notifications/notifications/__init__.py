@@ -1,0 +1,1 @@
+"""Notifications service: contact addresses and the e-mail outbox (SMTP, retried until delivered)."""

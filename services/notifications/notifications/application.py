@@ -1,0 +1,133 @@
+"""Use cases: record contacts, queue e-mails for upstream events, deliver and retry them."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from pupns import auth, config
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+
+from notifications import templates
+from notifications.mailer import DeliveryFailed
+from notifications.projections import PENDING, WAITING, Projector
+from notifications.templates import Email
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60.0  # longer than one SMTP attempt; a crashed sender's claim expires after it
+
+
+class Sender(Protocol):
+    def send(self, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+
+def _system_meta(message: dict) -> dict:
+    return {"actor": "system", "role": "system", "correlation_id": message["event_id"]}
+
+
+class Notifications:
+    """The notifications use cases over one EventStore and one mail sender."""
+
+    def __init__(self, store: EventStore, sender: Sender):
+        self.store, self.sender = store, sender
+        self.projector = Projector(store.db)
+        self.contacts, self.emails = store.db["contacts"], store.db["emails"]
+
+    # -- upstream events -------------------------------------------------------------------------
+    def on_registration_submitted(self, message: dict, dedupe_key: str) -> None:
+        data = message["data"]
+        number = data["registration_number"]
+        receipt_url = f"{config.public_base_url()}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
+        # The e-mail is queued before the contact: the contact append carries the dedupe key, so a
+        # crash in between redelivers the message and the queue step (version 0) is a no-op.
+        self.queue(message, templates.registration_received(data.get("nama"), number, receipt_url), data["email"])
+        self.record_contact(message, dedupe_key)
+        self.resolve_waiting(message["nip"])
+        self.deliver(message["event_id"])
+
+    def on_verification_event(self, message: dict) -> None:
+        data, contact = message["data"], self.contacts.find_one({"_id": message["nip"]}) or {}
+        nama = data.get("nama") or contact.get("nama")
+        number = data.get("registration_number", "")
+        email = {
+            "RegistrationConfirmed": lambda: templates.registration_confirmed(nama, number,
+                                                                              f"{config.public_base_url()}/"),
+            "RegistrationRejected": lambda: templates.registration_rejected(nama, number, data.get("reason", "")),
+            "SubmissionApproved": lambda: templates.submission_approved(nama),
+            "SubmissionReturned": lambda: templates.submission_returned(nama, data.get("notes") or {}),
+        }[message["type"]]()
+        # No address yet (events crossed): the e-mail waits, addressed when ContactRecorded arrives.
+        self.queue(message, email, contact.get("email"))
+        self.deliver(message["event_id"])
+
+    # -- writing -------------------------------------------------------------------------------------
+    def queue(self, message: dict, email: Email, to: str | None) -> bool:
+        """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
+        event = NewEvent("EmailQueued", {"to": to, "subject": email.subject, "body": email.body,
+                                         "template": email.template})
+        try:
+            self.store.append(f"email-{message['event_id']}", 0, [event], _system_meta(message),
+                              nip=message.get("nip"), instansi_kode=message.get("instansi_kode"),
+                              projection=self.projector.apply)
+        except ConcurrencyError:
+            return False
+        return True
+
+    def record_contact(self, message: dict, dedupe_key: str) -> None:
+        stream = f"contact-{message['nip']}"
+        event = NewEvent("ContactRecorded", {"email": message["data"]["email"], "nama": message["data"].get("nama")})
+        self.store.append(stream, self.store.stream_version(stream), [event], _system_meta(message),
+                          nip=message["nip"], instansi_kode=message.get("instansi_kode"),
+                          idempotency_key=dedupe_key, projection=self.projector.apply)
+
+    def resolve_waiting(self, nip: str | None = None) -> int:
+        """Address e-mails that were queued before their recipient's contact was known."""
+        query = {"status": WAITING, **({"nip": nip} if nip else {})}
+        resolved = 0
+        for row in list(self.emails.find(query).limit(100)):
+            contact = self.contacts.find_one({"_id": row["nip"]})
+            if not contact:
+                continue
+            stream = f"email-{row['_id']}"
+            try:
+                self.store.append(stream, self.store.stream_version(stream),
+                                  [NewEvent("EmailAddressed", {"to": contact["email"]})],
+                                  {"actor": "system", "role": "system", "correlation_id": row["_id"]},
+                                  nip=row["nip"], projection=self.projector.apply)
+                resolved += 1
+            except ConcurrencyError:
+                pass  # addressed concurrently
+        return resolved
+
+    # -- delivery -----------------------------------------------------------------------------------
+    def _claim(self, email_id: str, now: float) -> dict | None:
+        return self.emails.find_one_and_update(
+            {"_id": email_id, "status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lt": now}},
+            {"$set": {"lease_until": now + LEASE_SECONDS}})
+
+    def deliver(self, email_id: str) -> bool | None:
+        """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed."""
+        row = self._claim(email_id, time.time())
+        if row is None:
+            return None
+        stream = f"email-{email_id}"
+        meta = {"actor": "system", "role": "system", "correlation_id": email_id}
+        try:
+            self.sender.send(row["to"], row["subject"], row["body"], email_id)
+        except DeliveryFailed as exc:
+            log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, exc)
+            event = NewEvent("EmailFailed", {"attempt": row["attempts"] + 1, "error": str(exc)[:500]})
+            self.store.append(stream, self.store.stream_version(stream), [event], meta, nip=row.get("nip"),
+                              projection=self.projector.apply)
+            return False
+        self.store.append(stream, self.store.stream_version(stream), [NewEvent("EmailSent", {})], meta,
+                          nip=row.get("nip"), projection=self.projector.apply)
+        return True
+
+    def deliver_due(self, limit: int = 50) -> int:
+        """One pass of the retry loop: address waiting e-mails, then try every due one."""
+        self.resolve_waiting()
+        now = time.time()
+        due = self.emails.find({"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lt": now}},
+                               {"_id": 1}).sort("next_attempt_at", 1).limit(limit)
+        return sum(1 for row in list(due) if self.deliver(row["_id"]))

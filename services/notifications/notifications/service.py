@@ -1,0 +1,60 @@
+"""The notifications nameko service: thin entrypoints over `notifications.application`."""
+from __future__ import annotations
+
+import os
+
+from nameko.events import event_handler
+from nameko.timer import timer
+from pupns.dependencies import Store, consume_once
+from pupns.service_base import AuditMixin
+
+from notifications.application import Notifications
+from notifications.mailer import Mailer
+
+RETRY_INTERVAL = float(os.environ.get("PUPNS_MAIL_RETRY_INTERVAL", "2"))
+
+
+class NotificationsService(AuditMixin):
+    """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
+
+    name = "notifications"
+    store = Store()
+    mailer = Mailer()
+
+    @property
+    def app(self) -> Notifications:
+        return Notifications(self.store, self.mailer)
+
+    @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
+    def handle_registration_submitted(self, message: dict) -> None:
+        """Record the contact and send 'Pendaftaran PUPNS diterima'."""
+        app = self.app
+        # consume_once dedupes the contact; the e-mail dedupes itself on its stream's version 0.
+        if not consume_once(self.store, "handle_registration_submitted", message,
+                            lambda key: app.on_registration_submitted(message, key)):
+            app.deliver(message["event_id"])
+
+    @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
+    def handle_registration_confirmed(self, message: dict) -> None:
+        """Send 'Pendaftaran dikonfirmasi, silakan masuk'."""
+        self.app.on_verification_event(message)
+
+    @event_handler("verification", "RegistrationRejected", requeue_on_error=True)
+    def handle_registration_rejected(self, message: dict) -> None:
+        """Send the rejection with its reason."""
+        self.app.on_verification_event(message)
+
+    @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
+    def handle_submission_approved(self, message: dict) -> None:
+        """Send 'Data Anda telah diverifikasi'."""
+        self.app.on_verification_event(message)
+
+    @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
+    def handle_submission_returned(self, message: dict) -> None:
+        """Send the verifier's notes per section."""
+        self.app.on_verification_event(message)
+
+    @timer(interval=RETRY_INTERVAL)
+    def retry_emails(self) -> None:
+        """Deliver every e-mail that is due (first tries that failed, backoff expired, newly addressed)."""
+        self.app.deliver_due()

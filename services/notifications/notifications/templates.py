@@ -1,0 +1,70 @@
+"""The e-mails PNS receive, in Bahasa Indonesia, and the retry schedule (no framework code)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+SECTION_LABELS = {
+    "data_utama": "Data Utama", "data_posisi": "Data Posisi", "riwayat_pendidikan": "Riwayat Pendidikan",
+    "riwayat_golongan": "Riwayat Golongan", "riwayat_jabatan": "Riwayat Jabatan",
+    "riwayat_diklat": "Riwayat Diklat", "riwayat_penghargaan": "Riwayat Penghargaan",
+    "data_guru": "Data Guru", "data_dokter": "Data Dokter", "data_stakeholder": "Data Stakeholder",
+}
+SIGNATURE = "\n\nSalam,\nTim PUPNS - Badan Kepegawaian Negara\n\nE-mail ini dikirim otomatis; mohon tidak membalas."
+
+
+@dataclass(frozen=True)
+class Email:
+    """One rendered e-mail: which template, its subject and plain-text body."""
+
+    template: str
+    subject: str
+    body: str
+
+
+def _greeting(nama: str | None) -> str:
+    return f"Yth. {nama}," if nama else "Yth. Bapak/Ibu,"
+
+
+def registration_received(nama: str | None, registration_number: str, receipt_url: str | None) -> Email:
+    receipt = f"\n\nUnduh tanda bukti pendaftaran Anda di:\n{receipt_url}" if receipt_url else ""
+    body = (f"{_greeting(nama)}\n\nPendaftaran Anda pada Pendataan Ulang PNS Elektronik (PUPNS) telah kami "
+            f"terima dengan nomor pendaftaran:\n\n    {registration_number}{receipt}\n\n"
+            "Cetak tanda bukti pendaftaran dan bawa ke BKD atau unit kepegawaian instansi Anda. "
+            "Anda dapat masuk setelah pendaftaran dikonfirmasi oleh verifikator." + SIGNATURE)
+    return Email("registration_received", f"Pendaftaran PUPNS diterima ({registration_number})", body)
+
+
+def registration_confirmed(nama: str | None, registration_number: str, login_url: str) -> Email:
+    body = (f"{_greeting(nama)}\n\nPendaftaran Anda dengan nomor {registration_number} telah dikonfirmasi "
+            f"oleh verifikator. Silakan masuk menggunakan NIP dan kata sandi Anda di:\n{login_url}\n\n"
+            "Lengkapi dan periksa data Anda, lalu kirimkan sebelum masa pendataan ulang berakhir." + SIGNATURE)
+    return Email("registration_confirmed", "Pendaftaran dikonfirmasi, silakan masuk", body)
+
+
+def registration_rejected(nama: str | None, registration_number: str, reason: str) -> Email:
+    body = (f"{_greeting(nama)}\n\nPendaftaran Anda dengan nomor {registration_number} ditolak oleh "
+            f"verifikator dengan alasan:\n\n    {reason or '-'}\n\n"
+            "Anda dapat mendaftar kembali dengan data yang benar." + SIGNATURE)
+    return Email("registration_rejected", "Pendaftaran PUPNS ditolak", body)
+
+
+def submission_approved(nama: str | None) -> Email:
+    body = (f"{_greeting(nama)}\n\nData Anda pada Pendataan Ulang PNS Elektronik telah diverifikasi dan "
+            "dinyatakan sah. Anda dapat mencetak Profil PNS Anda melalui portal PUPNS." + SIGNATURE)
+    return Email("submission_approved", "Data Anda telah diverifikasi", body)
+
+
+def submission_returned(nama: str | None, notes: dict[str, str]) -> Email:
+    lines = "\n".join(f"- {SECTION_LABELS.get(section, section)}: {text}" for section, text in (notes or {}).items())
+    body = (f"{_greeting(nama)}\n\nData Anda dikembalikan oleh verifikator untuk diperbaiki. Catatan:\n\n"
+            f"{lines or '- (tanpa catatan)'}\n\nSilakan masuk, perbaiki bagian tersebut, lalu kirim ulang "
+            "formulir Anda." + SIGNATURE)
+    return Email("submission_returned", "Data Anda dikembalikan untuk diperbaiki", body)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before the next try after `attempt` failures: exponential, capped."""
+    base = float(os.environ.get("PUPNS_MAIL_RETRY_BASE", "2"))
+    cap = float(os.environ.get("PUPNS_MAIL_RETRY_MAX", "600"))
+    return min(cap, base * 2 ** max(0, attempt - 1))

@@ -1,0 +1,153 @@
+"""Server-rendered HTML of the console (Bahasa Indonesia); every value is escaped here."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+SECTION_LABELS = {
+    "data_utama": "Data Utama", "data_posisi": "Data Posisi", "riwayat_pendidikan": "Riwayat Pendidikan",
+    "riwayat_golongan": "Riwayat Golongan", "riwayat_jabatan": "Riwayat Jabatan",
+    "riwayat_diklat": "Riwayat Diklat", "riwayat_penghargaan": "Riwayat Penghargaan",
+    "data_guru": "Data Guru", "data_dokter": "Data Dokter", "data_stakeholder": "Data Stakeholder",
+}
+
+
+def e(value: Any) -> str:
+    """Display text for any value, HTML-escaped."""
+    if value is None or value == "":
+        return "&mdash;"
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    return escape(str(value))
+
+
+def label(section: str) -> str:
+    return escape(SECTION_LABELS.get(section, section))
+
+
+def hidden_csrf(csrf: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+
+
+def layout(title: str, body: str, user: dict | None = None, csrf: str = "", flash: str | None = None,
+           error: str | None = None) -> str:
+    nav = ""
+    if user:
+        scope = f", instansi {e(user['instansi_kode'])}" if user.get("instansi_kode") else ""
+        who = f"{e(user['sub'])} ({e(user['role'])}{scope})"
+        nav = (f'<nav><a href="/registrations">Pendaftaran</a> <a href="/submissions">Pengajuan data</a>'
+               f'<span class="who">{who}</span><form method="post" action="/logout" class="inline">'
+               f'{hidden_csrf(csrf)}<button type="submit">Keluar</button></form></nav>')
+    notices = (f'<p class="flash" role="status">{escape(flash)}</p>' if flash else "") + (
+        f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+    return (f'<!doctype html><html lang="id"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{escape(title)} · Konsol Verifikator PUPNS</title>'
+            f'<link rel="stylesheet" href="/static/console.css"></head><body>'
+            f'<header><strong>Konsol Verifikator PUPNS</strong>{nav}</header>'
+            f'<main><h1>{escape(title)}</h1>{notices}{body}</main></body></html>')
+
+
+def login_page(nonce: str, username: str = "", error: str | None = None, flash: str | None = None) -> str:
+    body = (f'<form method="post" action="/login" class="login">'
+            f'<input type="hidden" name="login_nonce" value="{escape(nonce)}">'
+            f'<label>Nama pengguna <input name="username" value="{escape(username)}" required autofocus '
+            f'autocomplete="username"></label>'
+            f'<label>Kata sandi <input name="password" type="password" required '
+            f'autocomplete="current-password"></label><button type="submit">Masuk</button></form>')
+    return layout("Masuk", body, flash=flash, error=error)
+
+
+def _pager(base: str, next_cursor: str | None) -> str:
+    if not next_cursor:
+        return ""
+    return f'<p><a href="{base}?cursor={quote(str(next_cursor))}">Halaman berikutnya &raquo;</a></p>'
+
+
+def registrations_page(user: dict, csrf: str, items: list[dict], next_cursor: str | None, **notices) -> str:
+    if not items:
+        rows = '<tr><td colspan="5">Tidak ada pendaftaran yang menunggu konfirmasi.</td></tr>'
+    else:
+        rows = "".join(
+            f'<tr><td>{e(i.get("registration_number"))}</td><td>{e(i.get("nip"))}</td><td>{e(i.get("nama"))}</td>'
+            f'<td>{e(i.get("registered_at"))}</td><td class="actions">'
+            f'<form method="post" action="/registrations/{quote(str(i.get("nip")))}/confirm" class="inline">'
+            f'{hidden_csrf(csrf)}<button type="submit">Konfirmasi</button></form>'
+            f'<form method="post" action="/registrations/{quote(str(i.get("nip")))}/reject" class="inline">'
+            f'{hidden_csrf(csrf)}<input name="alasan" placeholder="Alasan penolakan" required '
+            f'aria-label="Alasan penolakan {e(i.get("nip"))}"><button type="submit" class="danger">Tolak</button>'
+            f'</form></td></tr>' for i in items)
+    body = ('<table><thead><tr><th>Nomor pendaftaran</th><th>NIP</th><th>Nama</th><th>Waktu daftar</th>'
+            f'<th>Tindakan</th></tr></thead><tbody>{rows}</tbody></table>{_pager("/registrations", next_cursor)}')
+    return layout("Pendaftaran menunggu konfirmasi", body, user, csrf, **notices)
+
+
+def submissions_page(user: dict, csrf: str, items: list[dict], next_cursor: str | None, **notices) -> str:
+    if not items:
+        rows = '<tr><td colspan="4">Tidak ada pengajuan data yang menunggu verifikasi.</td></tr>'
+    else:
+        rows = "".join(
+            f'<tr><td><a href="/submissions/{quote(str(i.get("nip")))}">{e(i.get("nip"))}</a></td>'
+            f'<td>{e(i.get("nama"))}</td><td>{e(i.get("submitted_at"))}</td>'
+            f'<td>{e(i.get("anomaly_count", 0))}</td></tr>' for i in items)
+    body = ('<table><thead><tr><th>NIP</th><th>Nama</th><th>Dikirim</th><th>Anomali</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>{_pager("/submissions", next_cursor)}')
+    return layout("Pengajuan data", body, user, csrf, **notices)
+
+
+def _anomaly_text(anomaly: Any) -> str:
+    if isinstance(anomaly, dict):
+        return e(anomaly.get("message") or anomaly.get("detail") or anomaly.get("code"))
+    return e(anomaly)
+
+
+def _value_table(value: Any) -> str:
+    if isinstance(value, dict):
+        return "<table class=\"kv\">" + "".join(
+            f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in value.items()) + "</table>"
+    if isinstance(value, list):
+        if not value:
+            return "<p>Tidak ada data.</p>"
+        columns = list(dict.fromkeys(k for item in value if isinstance(item, dict) for k in item))
+        head = "".join(f"<th>{e(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{e(item.get(c))}</td>" for c in columns) + "</tr>"
+                       for item in value if isinstance(item, dict))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<p>{e(value)}</p>"
+
+
+def submission_page(user: dict, csrf: str, nip: str, sub: dict, **notices) -> str:
+    anomalies = sub.get("anomalies") or []
+    anomaly_html = ("<ul class=\"anomalies\">" + "".join(f"<li>{_anomaly_text(a)}</li>" for a in anomalies)
+                    + "</ul>") if anomalies else "<p>Tidak ada anomali.</p>"
+    changes = sub.get("changes") or []
+    change_rows = "".join(
+        f'<tr><td>{label(c.get("section", ""))}</td><td>{e(c.get("field"))}</td>'
+        f'<td class="from">{e(c.get("from"))}</td><td class="to">{e(c.get("to"))}</td></tr>' for c in changes)
+    changes_html = ('<table><thead><tr><th>Bagian</th><th>Isian</th><th>Data induk</th><th>Diajukan</th></tr>'
+                    f'</thead><tbody>{change_rows}</tbody></table>') if changes else "<p>Tidak ada perubahan.</p>"
+    documents = sub.get("documents") or []
+    docs_html = ("<ul>" + "".join(
+        f'<li><a href="/documents/{quote(str(d.get("document_id")))}">{e(d.get("kind"))}: '
+        f'{e(d.get("filename"))}</a></li>' for d in documents) + "</ul>") if documents else "<p>Tidak ada dokumen.</p>"
+    sections = sub.get("sections") or {}
+    sections_html = "".join(f"<h3>{label(k)}</h3>{_value_table(v)}" for k, v in sections.items())
+    notes = "".join(f'<label>{label(k)} <textarea name="catatan_{escape(k)}" rows="2"></textarea></label>'
+                    for k in sections)
+    quoted = quote(nip)
+    body = (f'<p><a href="/submissions">&laquo; Kembali ke daftar</a></p>'
+            f'<h2>Anomali</h2>{anomaly_html}<h2>Perubahan terhadap data induk</h2>{changes_html}'
+            f'<h2>Dokumen</h2>{docs_html}<h2>Isian formulir</h2>{sections_html}'
+            f'<h2>Keputusan</h2><div class="decision">'
+            f'<form method="post" action="/submissions/{quoted}/approve">{hidden_csrf(csrf)}'
+            f'<button type="submit">Setujui</button></form>'
+            f'<form method="post" action="/submissions/{quoted}/return" class="notes">{hidden_csrf(csrf)}'
+            f'<p>Catatan per bagian (isi bagian yang perlu diperbaiki):</p>{notes}'
+            f'<button type="submit" class="danger">Kembalikan</button></form></div>')
+    return layout(f"Pengajuan data NIP {nip}", body, user, csrf, **notices)
+
+
+def error_page(message: str, user: dict | None = None, csrf: str = "") -> str:
+    back = '<p><a href="/">Kembali ke beranda</a></p>'
+    return layout("Terjadi kendala", back, user, csrf, error=message)

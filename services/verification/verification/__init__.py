@@ -1,0 +1,1 @@
+"""The verification service: confirming registrations and deciding on submitted forms."""

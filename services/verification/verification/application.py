@@ -1,0 +1,153 @@
+"""Use cases of verification: queues for verifiers, their decisions, and reactions to upstream events."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pupns.actors import Actor, actor_meta, require_instansi, require_role
+from pupns.errors import AppError
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+
+from verification.aggregate import Aggregate, DomainError
+from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
+from verification.projections import Projector
+
+ATTEMPTS = 3
+STAFF = ("verifier", "admin")
+
+
+def load_registration(store: EventStore, nip: str) -> Registration:
+    return Registration.load(nip, store.read_stream(f"registration-{nip}"))  # type: ignore[return-value]
+
+
+def load_submission(store: EventStore, nip: str) -> Submission:
+    docs = store.read_stream(f"submission-{nip}")
+    submission: Submission = Submission.load(nip, docs)  # type: ignore[assignment]
+    submission.instansi_kode = docs[-1]["instansi_kode"] if docs else None
+    return submission
+
+
+def save(store: EventStore, stream: str, aggregate: Aggregate, instansi_kode: str | None, meta: dict,
+         idempotency_key: str | None = None) -> None:
+    if not aggregate.pending:
+        return
+    events = [NewEvent(e.type_name(), e.to_data()) for e in aggregate.pending]
+    docs = store.append(stream, aggregate.version, events, meta, nip=aggregate.id, instansi_kode=instansi_kode,
+                        idempotency_key=idempotency_key, projection=Projector(store.db).apply)
+    aggregate.version, aggregate.pending = docs[-1]["version"], []
+
+
+def decide(attempt: Callable[[], dict]) -> dict:
+    """Run get → command → save, retrying when another decision landed in between."""
+    for remaining in range(ATTEMPTS - 1, -1, -1):
+        try:
+            return attempt()
+        except DomainError as exc:
+            raise AppError(exc.code, fields=exc.fields, extra=exc.extra) from exc
+        except ConcurrencyError:
+            if not remaining:
+                raise AppError("conflict") from None
+    raise AssertionError("unreachable")
+
+
+# -- registrations ----------------------------------------------------------------
+def list_queue(store: EventStore, collection: str, actor: Actor, query: dict, item_fields: tuple[str, ...]) -> dict:
+    require_role(actor, *STAFF)
+    criteria: dict[str, Any] = {"status": query["status"]}
+    if actor["role"] != "admin":
+        criteria["instansi_kode"] = actor.get("instansi_kode")
+    if query["cursor"]:
+        criteria["seq"] = {"$gt": int(query["cursor"])}
+    docs = list(store.db[collection].find(criteria).sort("seq", 1).limit(query["limit"] + 1))
+    page = docs[:query["limit"]]
+    more = len(docs) > query["limit"]
+    return {"items": [{k: d.get(k) for k in item_fields} for d in page],
+            "next": str(page[-1]["seq"]) if more else None}
+
+
+def confirm_registration(store: EventStore, nip: str, actor: Actor) -> dict:
+    require_role(actor, *STAFF)
+
+    def attempt() -> dict:
+        registration = load_registration(store, nip)
+        if registration.status is None:
+            raise DomainError("not_found")
+        require_instansi(actor, registration.instansi_kode)
+        registration.confirm()
+        save(store, f"registration-{nip}", registration, registration.instansi_kode, actor_meta(actor))
+        return {"nip": nip, "status": "confirmed"}
+
+    return decide(attempt)
+
+
+def reject_registration(store: EventStore, nip: str, reason: str, actor: Actor) -> dict:
+    require_role(actor, *STAFF)
+
+    def attempt() -> dict:
+        registration = load_registration(store, nip)
+        if registration.status is None:
+            raise DomainError("not_found")
+        require_instansi(actor, registration.instansi_kode)
+        registration.reject(reason)
+        save(store, f"registration-{nip}", registration, registration.instansi_kode, actor_meta(actor))
+        return {"nip": nip, "status": "rejected"}
+
+    return decide(attempt)
+
+
+# -- submissions --------------------------------------------------------------------
+def get_submission(store: EventStore, nip: str, actor: Actor) -> dict:
+    require_role(actor, *STAFF)
+    doc = store.db["submissions"].find_one({"_id": nip})
+    if not doc:
+        raise AppError("not_found")
+    require_instansi(actor, doc.get("instansi_kode"))
+    registration = store.db["registrations"].find_one({"_id": nip}) or {}
+    roster = registration.get("roster") or {}
+    roster = roster["row"] if isinstance(roster.get("row"), dict) else roster
+    sections = doc.get("sections") or {}
+    return {"nip": nip, "nama": doc.get("nama"), "status": doc["status"], "submitted_at": doc.get("submitted_at"),
+            "sections": sections, "roster": roster, "changes": changes_from_roster(sections, roster),
+            "anomalies": doc.get("anomalies") or [], "documents": referenced_documents(sections),
+            "notes": doc.get("notes") or {}}
+
+
+def decide_submission(store: EventStore, nip: str, actor: Actor, command: Callable[[Submission], None],
+                      status: str) -> dict:
+    require_role(actor, *STAFF)
+
+    def attempt() -> dict:
+        submission = load_submission(store, nip)
+        if submission.status is None:
+            raise DomainError("not_found")
+        require_instansi(actor, submission.instansi_kode)
+        command(submission)
+        save(store, f"submission-{nip}", submission, submission.instansi_kode, actor_meta(actor))
+        return {"nip": nip, "status": status}
+
+    return decide(attempt)
+
+
+# -- reactions to upstream events ------------------------------------------------------
+def consumer_meta(message: dict) -> dict[str, Any]:
+    meta = message.get("meta") or {}
+    return {"actor": meta.get("actor", "system"), "role": meta.get("role", "system"),
+            "correlation_id": message["event_id"]}
+
+
+def receive_registration(store: EventStore, message: dict, key: str) -> None:
+    data, nip = message["data"], message["nip"]
+    registration = load_registration(store, nip)
+    event = Registration.RegistrationReceived(
+        data["registration_number"], data.get("nama"), data.get("email"), data["instansi_kode"],
+        data.get("instansi_nama"), data.get("roster") or {}, data.get("registered_at") or message["occurred_at"])
+    if registration.receive(event):
+        save(store, f"registration-{nip}", registration, data["instansi_kode"], consumer_meta(message), key)
+
+
+def receive_submission(store: EventStore, message: dict, key: str) -> None:
+    data, nip = message["data"], message["nip"]
+    submission = load_submission(store, nip)
+    submission.receive(data.get("sections") or {}, data["submitted_at"], data.get("anomalies") or [])
+    instansi_kode = data.get("instansi_kode") or message.get("instansi_kode")
+    save(store, f"submission-{nip}", submission, instansi_kode, consumer_meta(message), key)

@@ -1,0 +1,142 @@
+"""Documents service on real RabbitMQ and SecantusDB: uploads, access rules, receipts, profile PDF."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+
+import eventlet
+import pytest
+from documents.service import DocumentsService
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from pupns.errors import AppError
+from pupns_dev.waiting import wait_until
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+INSTANSI = "4011"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def new_nip() -> str:
+    return "19800101200501" + "1" + f"{uuid.uuid4().int % 999 + 1:03d}"
+
+
+def pns(nip: str) -> dict:
+    return {"id": nip, "role": "pns", "instansi_kode": INSTANSI}
+
+
+def registration(nip: str) -> dict:
+    return {"registration_number": f"PUPNS-2015-{uuid.uuid4().hex[:8].upper()}", "nip": nip,
+            "nama": "Siti Rahayu", "instansi_kode": INSTANSI, "instansi_nama": "Pemerintah Kota Bandung",
+            "unit_kerja": "Dinas Pendidikan", "registered_at": "2015-09-01T10:00:00+07:00",
+            "email": "siti@example.go.id"}
+
+
+@pytest.fixture
+def documents(runner_factory, rabbit_config, db_prefix):
+    runner_factory(rabbit_config, DocumentsService).start()
+    with ServiceRpcProxy("documents", rabbit_config) as proxy:
+        yield proxy
+
+
+def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, store_for):
+    nip = new_nip()
+    result = documents.upload_document(nip, INSTANSI, "ijazah", "../ijazah S1.pdf", b64(PDF_BYTES), pns(nip))
+    assert result["sha256"] == hashlib.sha256(PDF_BYTES).hexdigest()
+    assert result["size"] == len(PDF_BYTES) and result["content_type"] == "application/pdf"
+
+    (event,) = store_for("documents").read_stream(f"document-{result['document_id']}")
+    assert event["type"] == "DocumentUploaded" and event["nip"] == nip
+    assert event["data"]["sha256"] == result["sha256"] and event["data"]["filename"] == "ijazah S1.pdf"
+
+    for reader in (pns(nip), {"id": "verif1", "role": "verifier", "instansi_kode": INSTANSI},
+                   {"id": "admin", "role": "admin", "instansi_kode": None}):
+        got = documents.get_document(result["document_id"], reader)
+        assert base64.b64decode(got["content_b64"]) == PDF_BYTES and got["content_type"] == "application/pdf"
+    with pytest.raises(AppError) as other_pns:
+        documents.get_document(result["document_id"], pns(new_nip()))
+    assert other_pns.value.code == "not_found"
+    with pytest.raises(AppError) as other_verifier:
+        documents.get_document(result["document_id"], {"id": "v2", "role": "verifier", "instansi_kode": "9999"})
+    assert other_verifier.value.code == "forbidden"
+    assert [d["document_id"] for d in documents.list_documents(nip)] == [result["document_id"]]
+
+
+def test_photo_must_be_jpeg_by_content(documents):
+    nip = new_nip()
+    result = documents.upload_document(nip, INSTANSI, "foto", "foto.pdf", b64(JPEG_BYTES), pns(nip))
+    assert result["content_type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("kind, filename, content, code, status", [
+    ("rapor", "a.pdf", PDF_BYTES, "validation_error", 422),
+    ("ijazah", "ijazah.pdf", JPEG_BYTES, "unsupported_type", 415),
+    ("foto", "foto.jpg", PDF_BYTES, "unsupported_type", 415),
+    ("ijazah", "ijazah.pdf", b"MZ\x90\x00 not a pdf", "unsupported_type", 415),
+    ("foto", "foto.jpg", JPEG_BYTES + b"\x00" * 300_000, "too_large", 413),
+])
+def test_bad_uploads_get_the_error_envelope_and_store_nothing(documents, store_for, kind, filename, content,
+                                                              code, status):
+    nip = new_nip()
+    with pytest.raises(AppError) as err:
+        documents.upload_document(nip, INSTANSI, kind, filename, b64(content), pns(nip))
+    assert err.value.code == code and err.value.status == status
+    if code == "validation_error":
+        assert "kind" in err.value.fields
+    store = store_for("documents")
+    assert store.count() == 0 and store.db["blobs"].count_documents({}) == 0
+
+
+def test_pdf_limit_is_configurable(runner_factory, rabbit_config, db_prefix, monkeypatch, store_for):
+    monkeypatch.setenv("PUPNS_MAX_PDF_BYTES", "32")
+    runner_factory(rabbit_config, DocumentsService).start()
+    nip = new_nip()
+    with ServiceRpcProxy("documents", rabbit_config) as proxy, pytest.raises(AppError) as err:
+        proxy.upload_document(nip, INSTANSI, "sk_cpns", "sk.pdf", b64(PDF_BYTES), pns(nip))
+    assert err.value.code == "too_large"
+    assert store_for("documents").count() == 0
+
+
+def test_receipt_is_rendered_once_even_under_concurrent_first_calls(documents, rabbit_config, store_for):
+    reg = registration(new_nip())
+
+    def fetch():
+        with ServiceRpcProxy("documents", rabbit_config) as proxy:
+            return proxy.get_receipt(reg)
+
+    results = [t.wait() for t in [eventlet.spawn(fetch) for _ in range(4)]]
+    assert len({r["sha256"] for r in results}) == 1
+    content = base64.b64decode(results[0]["content_b64"])
+    assert content.startswith(b"%PDF-") and hashlib.sha256(content).hexdigest() == results[0]["sha256"]
+    events = store_for("documents").read_stream(f"receipt-{reg['registration_number']}")
+    assert [e["type"] for e in events] == ["ReceiptIssued"]
+    assert documents.get_receipt(reg)["sha256"] == results[0]["sha256"]
+
+
+def test_receipt_is_issued_ahead_when_a_registration_is_submitted(documents, rabbit_config, store_for):
+    reg = registration(new_nip())
+    message = {"event_id": uuid.uuid4().hex, "stream": f"account-{reg['nip']}", "version": 1,
+               "type": "RegistrationSubmitted", "occurred_at": reg["registered_at"], "nip": reg["nip"],
+               "instansi_kode": INSTANSI, "data": {**reg, "roster": {}}, "meta": {}}
+    dispatch = event_dispatcher(rabbit_config)
+    dispatch("identity", "RegistrationSubmitted", message)
+    dispatch("identity", "RegistrationSubmitted", message)
+    store = store_for("documents")
+    stream = f"receipt-{reg['registration_number']}"
+    (issued,) = wait_until(lambda: store.read_stream(stream), message="receipt issued by the consumer")
+    assert documents.get_receipt(reg)["sha256"] == issued["data"]["sha256"]
+    assert len(store.read_stream(stream)) == 1
+
+
+def test_profile_pdf_is_rendered_from_sections(documents):
+    data = {"nip": "198001012005011001", "nama": "Siti Rahayu", "sections": {
+        "data_utama": {"nama": "Siti Rahayu", "agama": "Islam"},
+        "riwayat_pendidikan": [{"tingkat": "S1", "nama_sekolah": "Universitas Padjadjaran", "tahun_lulus": 2003}],
+        "riwayat_diklat": []}}
+    content = base64.b64decode(documents.render_profile(data)["content_b64"])
+    assert content.startswith(b"%PDF-") and len(content) > 1000

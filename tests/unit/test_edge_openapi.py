@@ -1,0 +1,42 @@
+"""openapi.json documents every path of SPEC §4 with its request schema and the error envelope."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.unit.test_edge_errors import make_client
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "SPEC.md"
+
+
+def spec_rows() -> set[tuple[str, str]]:
+    rows = set()
+    for line in SPEC.read_text().splitlines():
+        match = re.match(r"\| `((?:GET|POST|PUT)(?:/PUT)?) (/api/v1/[^` ]+)", line)
+        if match:
+            path = match.group(2).split("?")[0]
+            for method in match.group(1).split("/"):
+                rows.add((method.lower(), path))
+    return rows
+
+
+def test_openapi_lists_every_spec_path():
+    client, _, _ = make_client()
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    listed = {(method, path) for path, ops in doc["paths"].items() for method in ops}
+    missing = spec_rows() - listed
+    assert not missing, missing
+    for path in ("/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/receipts/{registration_number}.pdf"):
+        assert path in doc["paths"]
+
+
+def test_request_schemas_and_error_envelope_are_described():
+    client, _, _ = make_client()
+    doc = client.get("/api/v1/openapi.json").json
+    registration = doc["components"]["schemas"]["RegistrationSchema"]
+    assert registration["additionalProperties"] is False
+    assert set(registration["required"]) == {"nip", "nik", "email", "password"}
+    post = doc["paths"]["/api/v1/registrations"]["post"]
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorSchema")
+    assert "fields" in doc["components"]["schemas"]["ErrorBodySchema"]["properties"]

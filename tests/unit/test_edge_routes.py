@@ -1,0 +1,109 @@
+"""Thin handlers: each SPEC route calls the contract's RPC with the right arguments and dumps the answer."""
+from __future__ import annotations
+
+import base64
+import io
+
+from pupns.auth import sign_receipt
+
+from tests.unit.test_edge_errors import REG, FakeBackend, bearer, make_client
+
+NIP = "199001012015031001"
+ACTOR = {"id": NIP, "role": "pns", "instansi_kode": "A01"}
+PDF = {"content_b64": base64.b64encode(b"%PDF-1.4 test").decode(), "sha256": "x"}
+
+
+def test_registration_answers_201_with_absolute_receipt_url():
+    answer = {"registration_number": "PUPNS-2015-ABCDEFGH", "nip": NIP, "nama": "Budi", "instansi_nama": "BKN",
+              "status": "pending_confirmation", "receipt_path": "/api/v1/receipts/PUPNS-2015-ABCDEFGH.pdf?sig=k.1"}
+    client, backend, _ = make_client(FakeBackend(**{"identity.register": answer}))
+    response = client.post("/api/v1/registrations", json=REG, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 201
+    assert response.json["receipt_url"] == "http://localhost/api/v1/receipts/PUPNS-2015-ABCDEFGH.pdf?sig=k.1"
+    assert "receipt_path" not in response.json
+    assert backend.calls == [("identity", "register", (REG,), {"idempotency_key": "k-1"})]
+
+
+def test_receipt_needs_a_valid_signature():
+    number = "PUPNS-2015-ABCDEFGH"
+    client, backend, _ = make_client(FakeBackend(**{"identity.get_registration": {"registration_number": number},
+                                                    "documents.get_receipt": PDF}))
+    assert client.get(f"/api/v1/receipts/{number}.pdf?sig=dev.0000").status_code == 404
+    assert backend.calls == []
+    response = client.get(f"/api/v1/receipts/{number}.pdf?sig={sign_receipt(number)}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data == b"%PDF-1.4 test"
+    assert backend.calls[1] == ("documents", "get_receipt", ({"registration_number": number},), {})
+
+
+def test_form_has_etag_and_section_save_passes_if_match():
+    client, backend, _ = make_client(FakeBackend(**{"forms.get_form": {"version": 3, "status": "draft"},
+                                                    "forms.save_section": {"version": 4}}))
+    response = client.get("/api/v1/me/form", headers=bearer())
+    assert response.headers["ETag"] == '"3"'
+    response = client.put("/api/v1/me/form/sections/riwayat_diklat", json=[], headers={**bearer(), "If-Match": '"3"'})
+    assert response.status_code == 200 and response.json == {"version": 4}
+    assert backend.calls[-1] == ("forms", "save_section", (NIP, "riwayat_diklat", [], 3), {})
+
+
+def test_upload_enforces_the_kind_limit_and_passes_base64():
+    client, backend, _ = make_client(FakeBackend(**{"documents.upload_document": {"document_id": "d1"}}),
+                                     max_jpeg_bytes=100)
+    too_big = {"kind": "foto", "file": (io.BytesIO(b"\xff\xd8" + b"0" * 200), "f.jpg")}
+    response = client.post("/api/v1/me/documents", data=too_big, headers=bearer())
+    assert response.status_code == 413 and backend.calls == []
+    ok = {"kind": "ijazah", "file": (io.BytesIO(b"%PDF-1.4"), "i.pdf")}
+    response = client.post("/api/v1/me/documents", data=ok, headers=bearer())
+    assert response.status_code == 201
+    assert backend.calls == [("documents", "upload_document",
+                              (NIP, "A01", "ijazah", "i.pdf", base64.b64encode(b"%PDF-1.4").decode(), ACTOR), {})]
+
+
+def test_upload_over_the_largest_limit_is_refused_before_reading():
+    client, backend, _ = make_client(max_pdf_bytes=1000, max_jpeg_bytes=100)
+    data = {"kind": "ijazah", "file": (io.BytesIO(b"%PDF" + b"0" * 200_000), "i.pdf")}
+    assert client.post("/api/v1/me/documents", data=data, headers=bearer()).status_code == 413
+
+
+def test_verifier_listing_passes_query_and_actor():
+    client, backend, _ = make_client(FakeBackend(**{"verification.list_registrations": {"items": [], "next": None}}))
+    headers = bearer("verifier", "v1", "A01")
+    response = client.get("/api/v1/verifier/registrations?status=pending&cursor=abc", headers=headers)
+    assert response.status_code == 200
+    actor = {"id": "v1", "role": "verifier", "instansi_kode": "A01"}
+    assert backend.calls == [("verification", "list_registrations", (actor,), {"status": "pending", "cursor": "abc"})]
+
+
+def test_audit_merges_all_services_in_order():
+    def events(service, at, pos):
+        return [{"stream": f"{service}-1", "version": 1, "type": "X", "occurred_at": at, "service": service,
+                 "position": pos, "actor": {}, "data": {}, "hash": service}]
+
+    backend = FakeBackend(**{"identity.audit_events": events("identity", "2015-09-02", 1),
+                             "forms.audit_events": events("forms", "2015-09-01", 9),
+                             "verification.audit_events": [], "documents.audit_events": [],
+                             "notifications.audit_events": events("notifications", "2015-09-02", 0)})
+    client, _, _ = make_client(backend)
+    response = client.get(f"/api/v1/admin/audit/{NIP}", headers=bearer("admin", "admin", None))
+    assert [e["hash"] for e in response.json["events"]] == ["forms", "identity", "notifications"]
+    assert set(response.json["events"][0]) == {"stream", "version", "type", "occurred_at", "actor", "data", "hash"}
+
+
+def test_audit_verify_sums_every_service():
+    report = {"streams_checked": 2, "events_checked": 5, "broken": []}
+    answers = {f"{s}.verify_chain": report for s in ("identity", "forms", "verification", "documents")}
+    answers["notifications.verify_chain"] = {"streams_checked": 1, "events_checked": 1,
+                                             "broken": [{"stream": "x", "version": 1, "reason": "hash_mismatch"}]}
+    client, _, _ = make_client(FakeBackend(**answers))
+    body = client.get("/api/v1/admin/audit/verify", headers=bearer("admin", "admin", None)).json
+    assert body["streams_checked"] == 9 and body["events_checked"] == 21 and len(body["broken"]) == 1
+
+
+def test_campaign_put_validates_offsets_and_passes_iso_strings():
+    client, backend, _ = make_client(FakeBackend(**{"identity.set_campaign": {"ok": True}}))
+    admin = bearer("admin", "admin", None)
+    bad = client.put("/api/v1/admin/campaign", json={"opens_at": "2015-09-01", "closes_at": "x"}, headers=admin)
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"opens_at", "closes_at"}
+    body = {"opens_at": "2015-09-01T00:00:00+07:00", "closes_at": "2015-12-31T23:59:59+07:00"}
+    assert client.put("/api/v1/admin/campaign", json=body, headers=admin).status_code == 200
+    assert backend.calls[-1][2][0] == body
