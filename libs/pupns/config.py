@@ -29,9 +29,21 @@ def public_exchange() -> str:
     return env("PUPNS_PUBLIC_EXCHANGE", "pupns.public")
 
 
+DEV_JWT_KEYS = "dev:pupns-development-signing-key-change-me"
+
+
+def is_production() -> bool:
+    """PUPNS_ENV=production turns development defaults for secrets into errors."""
+    return env("PUPNS_ENV", "development") == "production"
+
+
 def jwt_keys() -> dict[str, str]:
-    """Signing keys by kid: PUPNS_JWT_KEYS="kid1:secret1,kid2:secret2"."""
-    raw = env("PUPNS_JWT_KEYS", "dev:pupns-development-signing-key-change-me")
+    """Signing keys by kid: PUPNS_JWT_KEYS="kid1:secret1,kid2:secret2" (required in production)."""
+    raw = os.environ.get("PUPNS_JWT_KEYS") or ""
+    if not raw:
+        if is_production():
+            raise RuntimeError("PUPNS_JWT_KEYS must be set in production")
+        raw = DEV_JWT_KEYS
     pairs = (item.split(":", 1) for item in raw.split(",") if ":" in item)
     return {kid.strip(): secret.strip() for kid, secret in pairs}
 
