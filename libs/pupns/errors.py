@@ -1,6 +1,7 @@
 """One error type crossing every boundary, and the one table mapping codes to HTTP."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
@@ -71,6 +72,9 @@ DEFAULT_MESSAGES: dict[str, str] = {
 }
 
 
+_WIRE_PREFIX = '{"code"'
+
+
 @deserialize_to_instance
 class AppError(Exception):
     """A client-visible error: a spec code, an Indonesian message, optional field reasons.
@@ -85,11 +89,17 @@ class AppError(Exception):
         fields: dict[str, list[str]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        if message is None and code.startswith(_WIRE_PREFIX):
+            # Rebuilt by nameko on the calling side from the single JSON argument below; nameko
+            # would otherwise stringify None and numbers inside the args.
+            wire = json.loads(code)
+            code, message, fields, extra = wire["code"], wire["message"], wire["fields"], wire["extra"]
         self.code = code
         self.message = message or DEFAULT_MESSAGES.get(code, code)
         self.fields = fields
         self.extra = extra or {}
-        super().__init__(code, self.message, fields, self.extra)
+        super().__init__(json.dumps({"code": code, "message": self.message, "fields": fields,
+                                     "extra": self.extra}, ensure_ascii=False))
 
     @property
     def status(self) -> int:

@@ -47,7 +47,10 @@ def parse_nip(raw: str, today: date | None = None) -> Nip:
     month = int(value[12:14])
     if not 1 <= month <= 12:
         raise ValueError("bulan TMT CPNS pada NIP tidak valid")
-    tmt = date(int(value[8:12]), month, 1)
+    try:
+        tmt = date(int(value[8:12]), month, 1)
+    except ValueError:
+        raise ValueError("TMT CPNS pada NIP tidak valid") from None
     if tmt > today:
         raise ValueError("TMT CPNS pada NIP berada di masa depan")
     if not 18 <= age_on(born, tmt) <= 46:

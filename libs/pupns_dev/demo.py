@@ -9,7 +9,7 @@ import csv
 import secrets
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -91,7 +91,7 @@ def _ensure_campaign(cfg: StackConfig, auth: dict) -> None:
     current = requests.get(f"{cfg.edge_url}/api/v1/admin/campaign", headers=auth, timeout=30)
     if current.status_code == 200 and current.json().get("is_open"):
         return
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     body = {"opens_at": (now - timedelta(hours=1)).isoformat(), "closes_at": (now + timedelta(days=120)).isoformat()}
     requests.put(f"{cfg.edge_url}/api/v1/admin/campaign", headers=auth, json=body, timeout=30).raise_for_status()
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pupns_dev.demo import seed_demo, secret_file
+from pupns_dev.demo import secret_file, seed_demo
 from pupns_dev.stack import Stack, StackConfig, StackError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def banner(cfg: StackConfig, demo: dict) -> str:
         f"  Logs:                     {cfg.var}/logs/",
         "", f"  Admin:      username admin   password {cfg.admin_password}",
     ]
-    for kode, account in sorted(demo["verifiers"].items()):
+    for _, account in sorted(demo["verifiers"].items()):
         lines.append(f"  Verifier:   username {account['username']:<22} password {account['password']}"
                      f"   ({account['instansi_nama']})")
     lines += [f"  Demo roster ({demo['roster_summary']['imported'] + demo['roster_summary']['unchanged']} PNS): "

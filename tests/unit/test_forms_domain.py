@@ -2,10 +2,10 @@
 from datetime import date
 
 import pytest
-from forms.aggregate import DomainError
 from forms.anomalies import compute_anomalies
 from forms.domain import Form, campaign_is_open
 from forms.prefill import sections_from_roster
+from pupns.aggregate import DomainError
 from pupns.nip import make_nik, make_nip
 
 BORN = date(1985, 3, 12)

@@ -161,6 +161,5 @@ def test_reference_tables():
     assert TINGKAT_PENDIDIKAN == ("SD", "SMP", "SMA", "D1", "D2", "D3", "D4", "S1", "S2", "S3")
 
 
-@pytest.mark.xfail(strict=True, reason="pupns/nip.py: TMT year 0000 escapes as an English ValueError (fix reported)")
 def test_tmt_year_zero_gets_an_indonesian_reason():
     rejects("199001010000011001", "TMT CPNS")

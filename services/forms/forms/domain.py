@@ -6,12 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from forms.aggregate import Aggregate, DomainError, DomainEvent
+from pupns.aggregate import Aggregate, DomainError, DomainEvent
+from pupns.sections import SECTION_KEYS
 
-SECTION_KEYS = (
-    "data_utama", "data_posisi", "riwayat_pendidikan", "riwayat_golongan", "riwayat_jabatan",
-    "riwayat_diklat", "riwayat_penghargaan", "data_guru", "data_dokter", "data_stakeholder",
-)
 LIST_SECTIONS = frozenset(k for k in SECTION_KEYS if k.startswith("riwayat_"))
 REQUIRED_SECTIONS = ("data_utama", "data_posisi", "riwayat_pendidikan", "riwayat_golongan", "riwayat_jabatan")
 # Sections that exist only for some jabatan: the word that must appear in it.

@@ -4,13 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from verification.aggregate import Aggregate, DomainError, DomainEvent
-
-# The form's section keys (normative in the spec); forms.domain holds the same tuple.
-SECTION_KEYS = (
-    "data_utama", "data_posisi", "riwayat_pendidikan", "riwayat_golongan", "riwayat_jabatan",
-    "riwayat_diklat", "riwayat_penghargaan", "data_guru", "data_dokter", "data_stakeholder",
-)
+from pupns.aggregate import Aggregate, DomainError, DomainEvent
 
 
 class Registration(Aggregate):

@@ -5,8 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from pupns.errors import validation_error
-
-from verification.domain import SECTION_KEYS
+from pupns.sections import SECTION_KEYS
 
 REQUIRED = "wajib diisi"
 TEXT_MESSAGES = {"required": REQUIRED, "null": REQUIRED, "invalid": "harus berupa teks"}
