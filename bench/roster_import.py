@@ -9,13 +9,13 @@ import time
 import uuid
 from pathlib import Path
 
+from pymongo import MongoClient
+
+from bench.password_hash import append_result
 from pupns.eventstore import EventStore
 from pupns_cli.generate import roster_csv
 from pupns_cli.rpc import Progress, roster_chunks
 from pupns_dev.processes import free_port, start_secantus, stop
-from pymongo import MongoClient
-
-from bench.password_hash import append_result
 
 ADMIN = {"id": "bench", "role": "admin", "instansi_kode": None}
 

@@ -12,9 +12,10 @@ if not os.environ.get("PUPNS_TEST_NO_EVENTLET"):
 import uuid
 
 import pytest
+from pymongo import MongoClient
+
 from pupns.eventstore import EventStore
 from pupns_dev.processes import free_port, start_secantus, stop
-from pymongo import MongoClient
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pupns import config
 from pupns.errors import AppError
-
 from pupns_cli import rpc
 from pupns_cli.generate import generate_rows, write_csv
 
@@ -80,9 +79,10 @@ def make_projector(module_name: str, store):
 
 
 def replay(args: argparse.Namespace) -> int:
+    from pymongo import MongoClient
+
     from pupns.eventstore import EventStore
     from pupns.replay import rebuild
-    from pymongo import MongoClient
 
     client = MongoClient(config.mongo_uri(), tz_aware=True)
     try:

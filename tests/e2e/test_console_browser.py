@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from pupns_dev.processes import free_port, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 

@@ -3,6 +3,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from forms import application
 from forms.projections import Projector, ensure_read_models
 from pupns.errors import AppError

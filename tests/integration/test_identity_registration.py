@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from identity.service import IdentityService
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
+
+from identity.service import IdentityService
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns_cli.generate import generate_rows, roster_csv

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from identity.projections import Projector
-from identity.service import IdentityService
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
+
+from identity.projections import Projector
+from identity.service import IdentityService
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns.replay import rebuild

@@ -2,6 +2,7 @@
 from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
+
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import NewEvent
 from pupns_dev.waiting import wait_until

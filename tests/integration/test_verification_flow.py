@@ -5,12 +5,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from forms.projections import Projector as FormsProjector
-from forms.service import FormsService
 from jsonschema import Draft202012Validator
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
+
+from forms.projections import Projector as FormsProjector
+from forms.service import FormsService
 from pupns.errors import AppError
 from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild

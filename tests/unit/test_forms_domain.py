@@ -2,6 +2,7 @@
 from datetime import date
 
 import pytest
+
 from forms.anomalies import compute_anomalies
 from forms.domain import Form, campaign_is_open
 from forms.prefill import sections_from_roster

@@ -2,6 +2,7 @@
 from datetime import date, timedelta
 
 import pytest
+
 from forms.fields import today
 from forms.sections import completeness, validate_section
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from pupns.nip import (
     GOLONGAN,
     TINGKAT_PENDIDIKAN,

@@ -1,5 +1,6 @@
 """Registration and Submission decisions, roster changes and referenced documents."""
 import pytest
+
 from pupns.aggregate import DomainError
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
 from verification.schemas import ReturnSchema, load

@@ -4,17 +4,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pupns.aggregate import DomainError
-from pupns.errors import AppError, validation_error
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, utcnow_iso
-from pupns.sections import SECTION_KEYS
-
 from forms.anomalies import compute_anomalies
 from forms.domain import Form, campaign_is_open, stream_name
 from forms.fields import today
 from forms.prefill import sections_from_roster
 from forms.projections import CAMPAIGN_ID, Projector
 from forms.sections import completeness, validate_section
+from pupns.aggregate import DomainError
+from pupns.errors import AppError, validation_error
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, utcnow_iso
+from pupns.sections import SECTION_KEYS
 
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
 

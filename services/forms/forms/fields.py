@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
+
 from pupns.nip import validate_nik
 
 REQUIRED = "wajib diisi"

@@ -5,10 +5,10 @@ from datetime import date
 from typing import Any
 
 from marshmallow import ValidationError
-from pupns.nip import GOLONGAN, TINGKAT_PENDIDIKAN
 
 from forms.domain import LIST_SECTIONS, REQUIRED_SECTIONS
 from forms.fields import Choice, DateText, Email, Nik, Pattern, StrictBool, StrictInt, StrictSchema, Text, today
+from pupns.nip import GOLONGAN, TINGKAT_PENDIDIKAN
 
 JENIS_JABATAN = ("struktural", "fungsional_tertentu", "fungsional_umum")
 MAX_ENTRIES = 50

@@ -5,11 +5,11 @@ from typing import Any
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from pupns.dependencies import Store, consume_once
-from pupns.service_base import AuditMixin
 
 from forms import application
 from forms.projections import ensure_read_models
+from pupns.dependencies import Store, consume_once
+from pupns.service_base import AuditMixin
 
 
 class FormsService(AuditMixin):

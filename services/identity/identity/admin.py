@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pupns.actors import Actor, actor_meta, require_role
-from pupns.auth import hash_password
-from pupns.errors import AppError, validation_error
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
-
 from identity import domain
 from identity.application import projector
 from identity.projections import CAMPAIGN
 from identity.schemas import CampaignSchema, VerifierSchema, load
+from pupns.actors import Actor, actor_meta, require_role
+from pupns.auth import hash_password
+from pupns.errors import AppError, validation_error
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 
 ADMIN_USERNAME = "admin"
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from pupns.auth import hash_password, sign_receipt
-from pupns.errors import AppError
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, canonical_json
-
 from identity import domain
 from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER, Projector, apply_account, timeline_entry
 from identity.schemas import load_registration
+from pupns.auth import hash_password, sign_receipt
+from pupns.errors import AppError
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, canonical_json
 
 REGISTRATION_ATTEMPTS = 5
 

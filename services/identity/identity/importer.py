@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pupns.actors import Actor, actor_meta, require_role
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
-
 from identity import domain
 from identity.application import handle_status_change
 from identity.projections import ROSTER, RosterView
 from identity.roster import parse_roster
+from pupns.actors import Actor, actor_meta, require_role
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
 
 BATCH = 1000
 # Form fields that are roster columns too: an approved submission becomes the roster's current value.

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pymongo import ReturnDocument
+
+from identity import domain
+from identity.projections import ACCOUNTS, STAFF
 from pupns.auth import DUMMY_HASH, verify_password
 from pupns.auth import issue_token as sign_token
 from pupns.errors import AppError
 from pupns.eventstore import EventStore
 from pupns.nip import normalize_nip
-from pymongo import ReturnDocument
-
-from identity import domain
-from identity.projections import ACCOUNTS, STAFF
 
 THROTTLE = "login_throttle"  # operational state, not history: no events
 

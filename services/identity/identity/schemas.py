@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates, validates_schema
-from pupns.errors import validation_error
-from pupns.nip import normalize_nip, parse_nip, validate_nik
 
 from identity.domain import USERNAME_PATTERN, is_valid_email, looks_like_nip, parse_aware, password_problems
+from pupns.errors import validation_error
+from pupns.nip import normalize_nip, parse_nip, validate_nik
 
 MESSAGES = {"required": "wajib diisi", "null": "tidak boleh kosong", "invalid": "harus berupa teks"}
 

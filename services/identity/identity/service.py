@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from pupns.dependencies import Store, consume_once
-from pupns.eventstore import EventStore
-from pupns.service_base import AuditMixin
 
 from identity import admin, application, importer, login
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
+from pupns.dependencies import Store, consume_once
+from pupns.eventstore import EventStore
+from pupns.service_base import AuditMixin
 
 
 def _setup(store: EventStore) -> None:

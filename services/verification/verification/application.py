@@ -8,7 +8,6 @@ from pupns.actors import Actor, actor_meta, require_instansi, require_role
 from pupns.aggregate import Aggregate, DomainError
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
-
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
 from verification.projections import Projector
 

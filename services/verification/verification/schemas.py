@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
+
 from pupns.errors import validation_error
 from pupns.sections import SECTION_KEYS
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
+
 from pupns.actors import Actor, require_role
 from pupns.dependencies import Store, consume_once
 from pupns.service_base import AuditMixin
-
 from verification import application
 from verification.projections import ensure_read_models
 from verification.public_events import public_events
