@@ -1,6 +1,8 @@
 """The identity nameko service: thin RPC and event entrypoints over the use cases."""
 from __future__ import annotations
 
+import os
+
 from nameko.events import event_handler
 from nameko.rpc import rpc
 
@@ -14,6 +16,10 @@ from pupns.service_base import AuditMixin
 
 def _setup(store: EventStore) -> None:
     ensure_read_model_indexes(store.db)
+    # The spec's first admin comes from PUPNS_ADMIN_PASSWORD at first start (idempotent).
+    password = os.environ.get("PUPNS_ADMIN_PASSWORD")
+    if password:
+        admin.bootstrap_admin(store, password)
 
 
 class IdentityService(AuditMixin):
