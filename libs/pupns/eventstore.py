@@ -90,6 +90,7 @@ class EventStore:
         self.events.create_index([("position", 1)])
         self.events.create_index([("nip", 1), ("position", 1)])
         self.events.create_index([("published", 1), ("position", 1)])
+        self.counters.update_one({"_id": "position"}, {"$setOnInsert": {"value": 0}}, upsert=True)
 
     # -- writing ---------------------------------------------------------------
     def append(
@@ -138,9 +139,12 @@ class EventStore:
         return docs
 
     def _build(self, stream, expected_version, prev_hash, events, meta, nip, instansi_kode) -> list[dict]:
-        last = self.counters.find_one_and_update(
-            {"_id": "position"}, {"$inc": {"value": len(events)}}, upsert=True,
-            return_document=pymongo.ReturnDocument.AFTER)["value"]
+        counter = self.counters.find_one_and_update(
+            {"_id": "position"}, {"$inc": {"value": len(events)}},
+            return_document=pymongo.ReturnDocument.AFTER)
+        if counter is None:
+            raise RuntimeError("event store not initialised: call ensure_indexes() first")
+        last = counter["value"]
         first_position = last - len(events) + 1
         occurred_at = utcnow_iso()
         docs = []

@@ -44,7 +44,6 @@ def instansi_of(roster_csv: Path) -> dict[str, str]:
 
 def seed_demo(cfg: StackConfig, roster_size: int = 1000, seed: int = 2015, progress=print) -> dict:
     """Create the admin, load the demo roster, one verifier per instansi, open the campaign."""
-    cli(cfg, "admin", "bootstrap")
     admin = login(cfg, "admin", cfg.admin_password)
     auth = {"Authorization": f"Bearer {admin}"}
     roster = cfg.var / f"demo-roster-{roster_size}-{seed}.csv"
@@ -54,7 +53,8 @@ def seed_demo(cfg: StackConfig, roster_size: int = 1000, seed: int = 2015, progr
     progress("loading the roster through POST /api/v1/admin/roster...")
     resp = requests.post(f"{cfg.edge_url}/api/v1/admin/roster", data=roster.read_bytes(),
                          headers={**auth, "Content-Type": "text/csv"}, timeout=600)
-    resp.raise_for_status()
+    if resp.status_code != 200:
+        raise RuntimeError(f"roster import failed: {resp.status_code} {resp.text}")
     summary = resp.json()
     progress(f"  roster: {summary['imported']} imported, {summary['unchanged']} unchanged, "
              f"{len(summary['rejected'])} rejected")
@@ -72,12 +72,12 @@ def _ensure_verifiers(cfg: StackConfig, auth: dict, instansi: dict[str, str]) ->
     for kode, nama in sorted(instansi.items()):
         if kode in known:
             continue
-        account = {"username": f"verifikator.{kode}", "password": secrets.token_urlsafe(12),
+        account = {"username": f"verifikator.{kode.lower()}", "password": secrets.token_urlsafe(12),
                    "instansi_kode": kode, "instansi_nama": nama}
         resp = requests.post(f"{cfg.edge_url}/api/v1/admin/verifiers", headers=auth, timeout=30,
                              json={k: account[k] for k in ("username", "password", "instansi_kode")})
         if resp.status_code not in (201, 409):
-            resp.raise_for_status()
+            raise RuntimeError(f"creating verifier {account['username']} failed: {resp.status_code} {resp.text}")
         known[kode] = account
     store.touch(mode=0o600)
     with store.open("w", newline="") as fh:

@@ -12,15 +12,16 @@ import re
 import uuid
 
 import pytest
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ServiceRpcProxy
+from werkzeug.test import Client
+
 from console.app import Console
 from console.rpc import Backend
 from documents.service import DocumentsService
-from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 from pupns import auth
 from pupns.actors import require_instansi, require_role
 from pupns.errors import AppError
-from werkzeug.test import Client
 
 PASSWORD = "rahasia-verifikator"
 NIP_A, NIP_B = "198001012005011001", "198502022010012002"

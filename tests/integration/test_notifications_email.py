@@ -7,6 +7,7 @@ from email import policy
 
 import pytest
 from nameko.standalone.events import event_dispatcher
+
 from notifications.projections import Projector
 from notifications.service import NotificationsService
 from pupns.replay import rebuild

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from documents import domain, pdf
 from pupns.errors import AppError
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import threading
 
+from werkzeug.test import Client
+
 from edge.app import create_app
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore
 from edge.tickets import Ticket, sign
-from werkzeug.test import Client
-
 from tests.unit.test_edge_errors import REG, bearer
 
 RELEASE = threading.Event()

@@ -6,16 +6,16 @@ import time
 
 import jwt
 import pytest
-from edge.app import create_app
-from edge.settings import Settings
-from edge.store import MemoryEdgeStore
 from nameko.exceptions import MethodNotFound
-from pupns import config
-from pupns.auth import issue_token
-from pupns.errors import AppError
 from werkzeug.test import Client
 
 from edge import rpc
+from edge.app import create_app
+from edge.settings import Settings
+from edge.store import MemoryEdgeStore
+from pupns import config
+from pupns.auth import issue_token
+from pupns.errors import AppError
 
 
 class FakeBackend:

@@ -5,7 +5,6 @@ import base64
 import io
 
 from pupns.auth import sign_receipt
-
 from tests.unit.test_edge_errors import REG, FakeBackend, bearer, make_client
 
 NIP = "199001012015031001"

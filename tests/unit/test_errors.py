@@ -1,5 +1,6 @@
 """AppError survives nameko's exception serialisation with its types intact."""
 from nameko.exceptions import deserialize, serialize
+
 from pupns.errors import STATUS_BY_CODE, AppError
 
 

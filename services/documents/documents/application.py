@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
-
-from pupns.actors import Actor, actor_meta
-from pupns.errors import AppError
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
 
 from documents import domain, pdf
 from documents.blobs import BlobStore
 from documents.projections import Projector
+from pupns.actors import Actor, actor_meta
+from pupns.errors import AppError
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+
+RECEIPT_RACE_RETRIES = 5
 
 
 def b64(content: bytes) -> str:
@@ -31,22 +33,25 @@ class Documents:
         number = registration.get("registration_number")
         if not number or not registration.get("nip"):
             raise AppError("validation_error", fields={"registration_number": ["wajib diisi"]})
-        stored = self._stored_receipt(number)
-        if stored:
-            return stored
-        content = pdf.render_receipt(registration)
-        digest = self.blobs.put(content)
-        event = NewEvent("ReceiptIssued", {"registration_number": number, "sha256": digest, "size": len(content)})
-        try:
-            self.store.append(f"receipt-{number}", 0, [event], nip=registration["nip"],
-                              instansi_kode=registration.get("instansi_kode"),
-                              idempotency_key=idempotency_key, projection=self.projector.apply)
-        except (ConcurrencyError, AlreadyApplied):
-            # A concurrent first call won the race: its receipt is the one of record.
+        for attempt in range(RECEIPT_RACE_RETRIES):
             stored = self._stored_receipt(number)
             if stored:
                 return stored
-            raise
+            try:
+                return self._issue_receipt(registration, idempotency_key)
+            except ConcurrencyError:
+                # A concurrent first call is committing its receipt, the one of record: read it.
+                time.sleep(0.02 * (attempt + 1))
+        raise AppError("unavailable")
+
+    def _issue_receipt(self, registration: dict, idempotency_key: str | None) -> dict:
+        number = registration["registration_number"]
+        content = pdf.render_receipt(registration)
+        digest = self.blobs.put(content)
+        event = NewEvent("ReceiptIssued", {"registration_number": number, "sha256": digest, "size": len(content)})
+        self.store.append(f"receipt-{number}", 0, [event], nip=registration["nip"],
+                          instansi_kode=registration.get("instansi_kode"),
+                          idempotency_key=idempotency_key, projection=self.projector.apply)
         return {"content_b64": b64(content), "sha256": digest}
 
     def _stored_receipt(self, number: str) -> dict | None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from pupns.dependencies import Store, consume_once
-from pupns.service_base import AuditMixin
 
 from documents.application import Documents
+from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.dependencies import Store, consume_once
 
 
-class DocumentsService(AuditMixin):
+class DocumentsService(service_base.AuditMixin):
     """Uploaded files with their SHA-256, registration receipts and profile PDFs."""
 
     name = "documents"

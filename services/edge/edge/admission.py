@@ -8,11 +8,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from pupns.errors import AppError
-
 from edge import tickets
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore, MongoEdgeStore
+from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
 LEDGER_CACHE_SECONDS = 0.2

@@ -6,8 +6,6 @@ import threading
 import time
 from typing import Any
 
-from pupns import config
-from pupns.errors import AppError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
@@ -24,6 +22,8 @@ from edge.rpc import Backend, NamekoBackend
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore, MongoEdgeStore
 from edge.waiting import waiting_page, wants_html
+from pupns import config
+from pupns.errors import AppError
 
 log = logging.getLogger("edge")
 HTTP_CODES = {400: "bad_request", 413: "too_large", 415: "unsupported_type", 404: "not_found"}

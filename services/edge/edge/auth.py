@@ -1,10 +1,11 @@
 """Bearer tokens to actors, and the role checks routes declare."""
 from __future__ import annotations
 
+from werkzeug.wrappers import Request
+
 from pupns.actors import Actor
 from pupns.auth import decode_token
 from pupns.errors import AppError
-from werkzeug.wrappers import Request
 
 
 def bearer_token(request: Request) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pupns.errors import AppError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
+
+from pupns.errors import AppError
 
 
 def media_type(request: Request) -> str:

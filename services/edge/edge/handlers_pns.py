@@ -4,13 +4,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from pupns.auth import verify_receipt
-from pupns.errors import AppError, validation_error
 from werkzeug.wrappers import Response
 
 from edge import bodies, schemas
 from edge.responses import binary_response, json_response
 from edge.routing import Ctx
+from pupns.auth import verify_receipt
+from pupns.errors import AppError, validation_error
 
 
 def _json(ctx: Ctx, schema: type, allow_form: bool = False) -> dict[str, Any]:

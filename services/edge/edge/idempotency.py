@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from pupns.errors import AppError
 from werkzeug.wrappers import Request, Response
 
 from edge.store import MemoryEdgeStore, MongoEdgeStore
+from pupns.errors import AppError
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REPLAYED_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After", "Content-Disposition")

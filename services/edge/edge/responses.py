@@ -4,27 +4,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pupns.errors import DEFAULT_MESSAGES, STATUS_BY_CODE, AppError
 from werkzeug.wrappers import Response
 
-# Codes the edge answers itself that pupns.errors does not know yet (see report: proposed diff).
-EDGE_STATUS = {"not_implemented": 501, "method_not_allowed": 405}
-EDGE_MESSAGES = {
-    "not_implemented": "Fitur ini belum tersedia.",
-    "method_not_allowed": "Metode HTTP tidak diizinkan untuk alamat ini.",
-}
+from pupns.errors import STATUS_BY_CODE, AppError
 
 
 def status_for(code: str) -> int:
-    """HTTP status for an error code: the shared table first, then the edge's additions."""
-    return STATUS_BY_CODE.get(code) or EDGE_STATUS.get(code, 400)
+    """HTTP status for an error code, from the one shared table."""
+    return STATUS_BY_CODE.get(code, 400)
 
 
 def edge_error(code: str, message: str | None = None, fields: dict | None = None,
                extra: dict | None = None) -> AppError:
-    """An AppError with the edge's Indonesian default message for codes errors.py lacks."""
-    if message is None and code not in DEFAULT_MESSAGES:
-        message = EDGE_MESSAGES.get(code)
+    """An AppError raised by the edge itself."""
     return AppError(code, message, fields, extra)
 
 

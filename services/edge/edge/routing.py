@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import Schema
-from pupns.actors import Actor
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from edge.rpc import Backend
 from edge.settings import Settings
+from pupns.actors import Actor
 
 PNS = ("pns",)
 VERIFIER = ("verifier", "admin")

@@ -11,10 +11,10 @@ from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.exceptions import MethodNotFound, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
-from pupns import config
-from pupns.errors import AppError
 
 from edge.responses import edge_error
+from pupns import config
+from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ import datetime as dt
 import threading
 from typing import Any
 
-from pupns import config
 from pymongo import ASCENDING, MongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from edge.rpc import unavailable
+from pupns import config
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 

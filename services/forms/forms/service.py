@@ -8,11 +8,11 @@ from nameko.rpc import rpc
 
 from forms import application
 from forms.projections import ensure_read_models
+from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.dependencies import Store, consume_once
-from pupns.service_base import AuditMixin
 
 
-class FormsService(AuditMixin):
+class FormsService(service_base.AuditMixin):
     """A PNS's re-registration form: prefilled on confirmation, saved per section, submitted, decided."""
 
     name = "forms"

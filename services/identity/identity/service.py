@@ -9,9 +9,9 @@ from nameko.rpc import rpc
 from identity import admin, application, importer, login
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
+from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
-from pupns.service_base import AuditMixin
 
 
 def _setup(store: EventStore) -> None:
@@ -22,7 +22,7 @@ def _setup(store: EventStore) -> None:
         admin.bootstrap_admin(store, password)
 
 
-class IdentityService(AuditMixin):
+class IdentityService(service_base.AuditMixin):
     """Roster, PNS and staff accounts, login and the campaign window."""
 
     name = "identity"

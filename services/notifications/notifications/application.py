@@ -5,13 +5,12 @@ import logging
 import time
 from typing import Protocol
 
-from pupns import auth, config
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
-
 from notifications import templates
 from notifications.mailer import DeliveryFailed
 from notifications.projections import PENDING, WAITING, Projector
 from notifications.templates import Email
+from pupns import auth, config
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60.0  # longer than one SMTP attempt; a crashed sender's claim expires after it

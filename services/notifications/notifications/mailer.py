@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from nameko.extensions import DependencyProvider
+
 from pupns import config
 
 SMTP_TIMEOUT_SECONDS = 10

@@ -5,16 +5,16 @@ import os
 
 from nameko.events import event_handler
 from nameko.timer import timer
-from pupns.dependencies import Store, consume_once
-from pupns.service_base import AuditMixin
 
 from notifications.application import Notifications
 from notifications.mailer import Mailer
+from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.dependencies import Store, consume_once
 
 RETRY_INTERVAL = float(os.environ.get("PUPNS_MAIL_RETRY_INTERVAL", "2"))
 
 
-class NotificationsService(AuditMixin):
+class NotificationsService(service_base.AuditMixin):
     """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
 
     name = "notifications"

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from pupns.errors import AppError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
@@ -15,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from console import session, views
 from console.rpc import Backend
+from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"

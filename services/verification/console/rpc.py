@@ -7,6 +7,7 @@ from typing import Any
 
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
+
 from pupns import config
 from pupns.errors import AppError
 

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 import jwt
+
 from pupns import config
 from pupns.auth import decode_token
 from pupns.errors import AppError

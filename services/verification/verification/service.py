@@ -4,9 +4,9 @@ from __future__ import annotations
 from nameko.events import event_handler
 from nameko.rpc import rpc
 
+from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import Actor, require_role
 from pupns.dependencies import Store, consume_once
-from pupns.service_base import AuditMixin
 from verification import application
 from verification.projections import ensure_read_models
 from verification.public_events import public_events
@@ -17,7 +17,7 @@ REGISTRATION_ITEM = ("nip", "nama", "registration_number", "registered_at")
 SUBMISSION_ITEM = ("nip", "nama", "submitted_at", "anomaly_count")
 
 
-class VerificationService(AuditMixin):
+class VerificationService(service_base.AuditMixin):
     """Verifiers confirm registrations and approve or return submissions of their instansi."""
 
     name = "verification"
