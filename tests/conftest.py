@@ -5,6 +5,9 @@ import os
 
 if not os.environ.get("PUPNS_TEST_NO_EVENTLET"):
     # nameko's containers need a green world; e2e tests (browser, HTTP only) run without it.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
     import eventlet
 
     eventlet.monkey_patch()

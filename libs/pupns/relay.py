@@ -49,7 +49,7 @@ class OutboxRelay:
         if self._connection is None:
             self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
                                           connect_timeout=5)
-        self._connection.ensure_connection(max_retries=3)
+        self._connection.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.4, interval_max=1)
         return Producer(self._connection.default_channel)
 
     def publish_pending(self, limit: int = 200) -> int:

@@ -1,0 +1,134 @@
+"""The event store's contract, against the real MongoDB-compatible server."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, NewEvent, event_hash
+
+
+@pytest.fixture
+def store(store_for):
+    return store_for("contract")
+
+
+def test_append_then_read_stream_in_version_order(store):
+    store.append("s-1", 0, [NewEvent("A", {"n": 1})], {"actor": "x"}, nip="1")
+    store.append("s-1", 1, [NewEvent("B", {"n": 2}), NewEvent("C", {"n": 3})], nip="1")
+    events = store.read_stream("s-1")
+    assert [(e["version"], e["type"], e["data"]["n"]) for e in events] == [(1, "A", 1), (2, "B", 2), (3, "C", 3)]
+    assert events[0]["meta"]["actor"] == "x" and events[0]["meta"]["occurred_at"]
+    assert store.stream_version("s-1") == 3
+
+
+def test_stale_version_raises_and_writes_nothing(store):
+    store.append("s-2", 0, [NewEvent("A")])
+    before = store.count()
+    with pytest.raises(ConcurrencyError):
+        store.append("s-2", 0, [NewEvent("B"), NewEvent("C")])
+    assert store.count() == before
+    assert store.stream_version("s-2") == 1
+
+
+def test_concurrent_appends_at_same_version_let_exactly_one_win(store):
+    store.append("s-3", 0, [NewEvent("Opened")])
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def contender(i: int) -> None:
+        barrier.wait()
+        try:
+            store.append("s-3", 1, [NewEvent("Won", {"by": i}), NewEvent("Also", {"by": i})])
+            outcomes.append("ok")
+        except ConcurrencyError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=contender, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
+    events = store.read_stream("s-3")
+    assert [e["version"] for e in events] == [1, 2, 3]
+    assert events[1]["data"]["by"] == events[2]["data"]["by"]  # the batch landed whole, from one writer
+
+
+def test_batch_is_atomic_when_the_projection_fails(store):
+    def failing_projection(docs, session):
+        raise RuntimeError("read model write failed")
+
+    with pytest.raises(RuntimeError):
+        store.append("s-4", 0, [NewEvent("A"), NewEvent("B")], projection=failing_projection)
+    assert store.read_stream("s-4") == [] and store.stream_version("s-4") == 0
+
+
+def test_projection_writes_in_the_same_transaction(store):
+    def project(docs, session):
+        store.db["model"].insert_one({"_id": docs[-1]["stream"], "v": docs[-1]["version"]}, session=session)
+
+    store.append("s-5", 0, [NewEvent("A"), NewEvent("B")], projection=project)
+    assert store.db["model"].find_one({"_id": "s-5"})["v"] == 2
+
+
+def test_idempotency_key_applies_once_and_returns_the_first_result(store):
+    store.append("s-6", 0, [NewEvent("A")], idempotency_key="k1", idempotency_result={"answer": 1})
+    with pytest.raises(AlreadyApplied) as seen:
+        store.append("s-6", 1, [NewEvent("A")], idempotency_key="k1", idempotency_result={"answer": 2})
+    assert seen.value.result == {"answer": 1}
+    assert len(store.read_stream("s-6")) == 1
+
+
+def test_read_after_position_gives_global_order(store):
+    store.append("a", 0, [NewEvent("A1")])
+    mark = store.read_stream("a")[0]["position"]
+    store.append("b", 0, [NewEvent("B1")])
+    store.append("a", 1, [NewEvent("A2")])
+    assert [e["type"] for e in store.read_after(mark)] == ["B1", "A2"]
+    assert [e["type"] for e in store.iterate_all(batch=1)] == ["A1", "B1", "A2"]
+
+
+def test_read_by_nip_spans_streams(store):
+    store.append("x-1", 0, [NewEvent("A")], nip="199001012015011001")
+    store.append("y-1", 0, [NewEvent("B")], nip="199001012015011001")
+    store.append("z-1", 0, [NewEvent("C")], nip="other")
+    assert [e["type"] for e in store.read_by_nip("199001012015011001")] == ["A", "B"]
+
+
+def test_events_are_hash_chained(store):
+    store.append("h", 0, [NewEvent("A", {"v": 1}), NewEvent("B", {"v": 2})])
+    first, second = store.read_stream("h")
+    assert second["prev_hash"] == first["hash"] and first["hash"] == event_hash(first)
+    report = store.verify()
+    assert report["broken"] == [] and report["events_checked"] == 2 and report["streams_checked"] == 1
+
+
+def test_verify_detects_an_altered_event(store):
+    store.append("h", 0, [NewEvent("A", {"amount": 1}), NewEvent("B")])
+    store.events.update_one({"stream": "h", "version": 1}, {"$set": {"data.amount": 1000}})
+    assert {"stream": "h", "version": 1, "reason": "hash_mismatch"} in store.verify()["broken"]
+
+
+def test_verify_detects_a_removed_event_in_the_middle_and_at_the_end(store):
+    store.append("m", 0, [NewEvent("A"), NewEvent("B"), NewEvent("C")])
+    store.append("t", 0, [NewEvent("A"), NewEvent("B")])
+    store.events.delete_one({"stream": "m", "version": 2})
+    store.events.delete_one({"stream": "t", "version": 2})
+    reasons = {(b["stream"], b["reason"]) for b in store.verify()["broken"]}
+    assert ("m", "missing_event") in reasons
+    assert ("t", "head_mismatch") in reasons
+
+
+def test_verify_detects_a_whole_stream_removed(store):
+    store.append("gone", 0, [NewEvent("A")])
+    store.events.delete_many({"stream": "gone"})
+    assert {"stream": "gone", "version": 1, "reason": "events_removed"} in store.verify()["broken"]
+
+
+def test_outbox_lists_unpublished_until_marked(store):
+    store.append("o", 0, [NewEvent("A"), NewEvent("B")])
+    pending = store.unpublished()
+    assert [e["type"] for e in pending] == ["A", "B"]
+    store.mark_published([pending[0]["_id"]])
+    assert [e["type"] for e in store.unpublished()] == ["B"]
