@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
 from pupns.eventstore import EventStore
 
@@ -39,3 +40,18 @@ def rebuild(store: EventStore, projector: Projector,
     if progress:
         progress(done, total)
     return done
+
+
+class TypeDispatchProjector:
+    """A projector that routes each event to `_on_<EventType>(doc, session)` when defined."""
+
+    collections: tuple[str, ...] = ()
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
+        for doc in docs:
+            handler = getattr(self, f"_on_{doc['type']}", None)
+            if handler:
+                handler(doc, session)

@@ -2,22 +2,15 @@
 from __future__ import annotations
 
 from pymongo.client_session import ClientSession
-from pymongo.database import Database
+
+from pupns.replay import TypeDispatchProjector
 
 
-class Projector:
+class Projector(TypeDispatchProjector):
     """`documents`: metadata per uploaded file; `receipts`: issued receipt per registration number."""
 
     collections: tuple[str, ...] = ("documents", "receipts")
 
-    def __init__(self, db: Database):
-        self.db = db
-
-    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
-        for doc in docs:
-            handler = getattr(self, f"_on_{doc['type']}", None)
-            if handler:
-                handler(doc, session)
 
     def _on_DocumentUploaded(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
         data = doc["data"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo.client_session import ClientSession
-from pymongo.database import Database
 
 from notifications.templates import retry_delay
+from pupns.replay import TypeDispatchProjector
 
 PENDING, WAITING, SENT = "pending", "waiting_contact", "sent"
 
@@ -15,19 +15,11 @@ def epoch(iso: str | None) -> float:
     return datetime.fromisoformat(iso).timestamp() if iso else 0.0
 
 
-class Projector:
+class Projector(TypeDispatchProjector):
     """Keeps `contacts` (by NIP) and `emails` (by source event id) in step with the log."""
 
     collections: tuple[str, ...] = ("contacts", "emails")
 
-    def __init__(self, db: Database):
-        self.db = db
-
-    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
-        for doc in docs:
-            handler = getattr(self, f"_on_{doc['type']}", None)
-            if handler:
-                handler(doc, session)
 
     def _set(self, doc: dict, fields: dict, session: ClientSession | None, upsert: bool = False) -> None:
         email_id = doc["stream"].removeprefix("email-")
