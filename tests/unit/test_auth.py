@@ -1,0 +1,84 @@
+"""Passwords, access tokens with rotatable keys, and receipt URL signatures."""
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from pupns import auth
+from pupns.errors import AppError
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    monkeypatch.setenv("PUPNS_JWT_KEYS", "old:first-secret-key-of-at-least-32-bytes,new:second-secret-key-of-at-least-32-bytes")
+    monkeypatch.setenv("PUPNS_JWT_ACTIVE_KID", "new")
+
+
+def test_password_hash_verifies_only_the_right_password():
+    stored = auth.hash_password("rahasia-sekali-123", n=2 ** 10)
+    assert stored.startswith("scrypt$1024$")
+    assert auth.verify_password("rahasia-sekali-123", stored)
+    assert not auth.verify_password("rahasia-sekali-124", stored)
+    assert not auth.verify_password("anything", "not-a-hash")
+
+
+def test_same_password_hashes_differently_each_time():
+    assert auth.hash_password("rahasia-sekali-123", n=2 ** 10) != auth.hash_password("rahasia-sekali-123", n=2 ** 10)
+
+
+def test_token_round_trip_carries_role_and_instansi(keys):
+    issued = auth.issue_token("verifikator.3273", "verifier", "3273", ttl=60)
+    assert issued["token_type"] == "Bearer" and issued["expires_in"] == 60
+    assert jwt.get_unverified_header(issued["access_token"])["kid"] == "new"
+    claims = auth.decode_token(issued["access_token"])
+    assert (claims["sub"], claims["role"], claims["instansi_kode"]) == ("verifikator.3273", "verifier", "3273")
+
+
+def test_rotation_keeps_tokens_signed_with_an_older_listed_key_valid(keys, monkeypatch):
+    monkeypatch.setenv("PUPNS_JWT_ACTIVE_KID", "old")
+    old_token = auth.issue_token("admin", "admin")["access_token"]
+    monkeypatch.setenv("PUPNS_JWT_ACTIVE_KID", "new")
+    assert auth.decode_token(old_token)["sub"] == "admin"
+    monkeypatch.setenv("PUPNS_JWT_KEYS", "new:second-secret-key-of-at-least-32-bytes")  # the old key is retired
+    with pytest.raises(AppError) as err:
+        auth.decode_token(old_token)
+    assert err.value.code == "unauthorized"
+
+
+@pytest.mark.parametrize("tamper", ["expired", "audience", "forged", "no_kid", "bad_role", "garbage"])
+def test_bad_tokens_are_unauthorized(keys, tamper):
+    now = int(time.time())
+    claims = {"sub": "199001012015011001", "role": "pns", "aud": auth.AUDIENCE, "iss": auth.ISSUER,
+              "iat": now, "exp": now + 60}
+    key, headers = "second-secret-key-of-at-least-32-bytes", {"kid": "new"}
+    if tamper == "expired":
+        claims.update(iat=now - 120, exp=now - 60)
+    elif tamper == "audience":
+        claims["aud"] = "someone-else"
+    elif tamper == "forged":
+        key = "guessed-key-of-an-attacker-32-bytes-long"
+    elif tamper == "no_kid":
+        headers = {}
+    elif tamper == "bad_role":
+        claims["role"] = "superuser"
+    token = "not.a.token" if tamper == "garbage" else jwt.encode(claims, key, algorithm="HS256", headers=headers)
+    with pytest.raises(AppError) as err:
+        auth.decode_token(token)
+    assert err.value.code == "unauthorized" and err.value.status == 401
+
+
+def test_receipt_signature_cannot_be_moved_to_another_number_or_altered(keys):
+    signature = auth.sign_receipt("PUPNS-2026-ABCDEFGH")
+    assert auth.verify_receipt("PUPNS-2026-ABCDEFGH", signature)
+    assert not auth.verify_receipt("PUPNS-2026-ABCDEFGJ", signature)
+    assert not auth.verify_receipt("PUPNS-2026-ABCDEFGH", signature[:-1] + ("0" if signature[-1] != "0" else "1"))
+    assert not auth.verify_receipt("PUPNS-2026-ABCDEFGH", "")
+
+
+def test_production_refuses_the_development_key(monkeypatch):
+    monkeypatch.delenv("PUPNS_JWT_KEYS", raising=False)
+    monkeypatch.setenv("PUPNS_ENV", "production")
+    with pytest.raises(RuntimeError):
+        auth.issue_token("admin", "admin")
