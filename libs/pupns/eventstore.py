@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
+from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -32,6 +33,17 @@ class NewEvent:
     type: str
     data: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """One stream's share of an append: events after `expected_version`."""
+
+    stream: str
+    expected_version: int
+    events: list[NewEvent]
+    nip: str | None = None
+    instansi_kode: str | None = None
 
 
 class ConcurrencyError(Exception):
@@ -107,19 +119,42 @@ class EventStore:
         projection: Projection | None = None,
     ) -> list[dict]:
         """Append events atomically after `expected_version`; returns the stored documents."""
-        if not events:
+        part = StreamAppend(stream, expected_version, events, nip, instansi_kode)
+        return self.append_many([part], meta, idempotency_key=idempotency_key,
+                                idempotency_result=idempotency_result, projection=projection)
+
+    def append_many(
+        self,
+        parts: list[StreamAppend],
+        meta: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        idempotency_result: Any = None,
+        projection: Projection | None = None,
+    ) -> list[dict]:
+        """Append to several streams in one transaction: all land or none (bulk work, e.g. imports)."""
+        parts = [part for part in parts if part.events]
+        if not parts:
             return []
-        if idempotency_key:
-            seen = self.applied.find_one({"_id": idempotency_key})
-            if seen:
-                raise AlreadyApplied(idempotency_key, seen.get("result"))
-        head = self.heads.find_one({"_id": stream}) or {"version": 0, "hash": GENESIS_HASH}
-        if head["version"] != expected_version:
-            raise ConcurrencyError(stream, expected_version, head["version"])
-        docs = self._build(stream, expected_version, head["hash"], events, meta or {}, nip, instansi_kode)
+        streams = [part.stream for part in parts]
+        if len(set(streams)) != len(streams):
+            raise ValueError("append_many takes one part per stream")
+        if idempotency_key and (seen := self.applied.find_one({"_id": idempotency_key})):
+            raise AlreadyApplied(idempotency_key, seen.get("result"))
+        heads = {h["_id"]: h for h in self.heads.find({"_id": {"$in": streams}})}
+        for part in parts:
+            actual = heads.get(part.stream, {}).get("version", 0)
+            if actual != part.expected_version:
+                raise ConcurrencyError(part.stream, part.expected_version, actual)
+        position = self._reserve_positions(sum(len(part.events) for part in parts))
+        occurred_at, docs = utcnow_iso(), []
+        for part in parts:
+            prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
+            docs += self._chain(part, prev_hash, position + len(docs), {"occurred_at": occurred_at,
+                                                                        "service": self.service, **(meta or {})})
         try:
             with self.db.client.start_session() as session, session.start_transaction():
-                self._write_head(session, stream, expected_version, docs[-1])
+                self._write_heads(session, parts, docs)
                 self.events.insert_many(docs, session=session)
                 if idempotency_key:
                     self.applied.insert_one(
@@ -131,34 +166,34 @@ class EventStore:
             if idempotency_key and "applied_keys" in str(exc):
                 seen = self.applied.find_one({"_id": idempotency_key}) or {}
                 raise AlreadyApplied(idempotency_key, seen.get("result")) from exc
-            raise ConcurrencyError(stream, expected_version) from exc
+            raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
         except OperationFailure as exc:
             if exc.code == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
-                raise ConcurrencyError(stream, expected_version) from exc
+                raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
             raise
         return docs
 
-    def _build(self, stream, expected_version, prev_hash, events, meta, nip, instansi_kode) -> list[dict]:
+    def _reserve_positions(self, count: int) -> int:
+        """Reserve `count` global positions; returns the first. Gaps are harmless, order is kept."""
         counter = self.counters.find_one_and_update(
-            {"_id": "position"}, {"$inc": {"value": len(events)}},
-            return_document=pymongo.ReturnDocument.AFTER)
+            {"_id": "position"}, {"$inc": {"value": count}}, return_document=pymongo.ReturnDocument.AFTER)
         if counter is None:
             raise RuntimeError("event store not initialised: call ensure_indexes() first")
-        last = counter["value"]
-        first_position = last - len(events) + 1
-        occurred_at = utcnow_iso()
+        return counter["value"] - count + 1
+
+    def _chain(self, part: StreamAppend, prev_hash: str, first_position: int, meta: dict) -> list[dict]:
         docs = []
-        for offset, event in enumerate(events):
+        for offset, event in enumerate(part.events):
             doc = {
                 "_id": uuid.uuid4().hex,
-                "stream": stream,
-                "version": expected_version + offset + 1,
+                "stream": part.stream,
+                "version": part.expected_version + offset + 1,
                 "type": event.type,
                 "schema_version": event.schema_version,
                 "data": event.data,
-                "meta": {"occurred_at": occurred_at, "service": self.service, **meta},
-                "nip": nip,
-                "instansi_kode": instansi_kode,
+                "meta": meta,
+                "nip": part.nip,
+                "instansi_kode": part.instansi_kode,
                 "prev_hash": prev_hash,
             }
             doc["hash"] = prev_hash = event_hash(doc)
@@ -167,14 +202,19 @@ class EventStore:
             docs.append(doc)
         return docs
 
-    def _write_head(self, session: ClientSession, stream: str, expected: int, last: dict) -> None:
-        new_head = {"version": last["version"], "hash": last["hash"]}
-        if expected == 0:
-            self.heads.insert_one({"_id": stream, **new_head}, session=session)
-            return
-        result = self.heads.update_one({"_id": stream, "version": expected}, {"$set": new_head}, session=session)
-        if result.matched_count != 1:
-            raise ConcurrencyError(stream, expected)
+    def _write_heads(self, session: ClientSession, parts: list[StreamAppend], docs: list[dict]) -> None:
+        last = {doc["stream"]: doc for doc in docs}  # the newest event of each stream
+        new, moved = [], []
+        for part in parts:
+            head = {"version": last[part.stream]["version"], "hash": last[part.stream]["hash"]}
+            if part.expected_version == 0:
+                new.append({"_id": part.stream, **head})
+            else:
+                moved.append(UpdateOne({"_id": part.stream, "version": part.expected_version}, {"$set": head}))
+        if new:
+            self.heads.insert_many(new, session=session)
+        if moved and self.heads.bulk_write(moved, session=session).matched_count != len(moved):
+            raise ConcurrencyError(parts[0].stream, parts[0].expected_version)
 
     def remember(self, key: str, result: Any) -> None:
         """Record an idempotency key with its result when no event was written."""
@@ -228,59 +268,6 @@ class EventStore:
     # -- auditing ----------------------------------------------------------------
     def verify(self) -> dict:
         """Recompute every hash and link; report streams whose chain is broken."""
-        broken: list[dict] = []
-        streams = events_checked = 0
-        current, expected_version, prev = None, 0, GENESIS_HASH
-        heads = {h["_id"]: h for h in self.heads.find()}
+        from pupns.integrity import verify_chains
 
-        def close(stream: str | None, version: int, last_hash: str) -> None:
-            head = heads.pop(stream, None) if stream is not None else None
-            if stream is not None and (head is None or head["version"] != version or head["hash"] != last_hash):
-                broken.append({"stream": stream, "version": version, "reason": "head_mismatch"})
-
-        for doc in self.events.find().sort([("stream", 1), ("version", 1)]):
-            if doc["stream"] != current:
-                close(current, expected_version, prev)
-                current, expected_version, prev = doc["stream"], 0, GENESIS_HASH
-                streams += 1
-            events_checked += 1
-            expected_version += 1
-            reason = None
-            if doc["version"] != expected_version:
-                reason = "missing_event"
-            elif doc.get("prev_hash") != prev:
-                reason = "prev_hash_mismatch"
-            elif event_hash(doc) != doc.get("hash"):
-                reason = "hash_mismatch"
-            if reason:
-                broken.append({"stream": doc["stream"], "version": doc["version"], "reason": reason})
-            expected_version, prev = doc["version"], doc.get("hash")
-        close(current, expected_version, prev)
-        for stream, head in heads.items():  # a head with no events left: all were removed
-            broken.append({"stream": stream, "version": head["version"], "reason": "events_removed"})
-        return {"service": self.service, "streams_checked": streams,
-                "events_checked": events_checked, "broken": broken}
-
-
-def audit_view(doc: dict) -> dict:
-    """An event as the admin audit endpoint shows it."""
-    meta = doc.get("meta", {})
-    return {
-        "stream": doc["stream"], "version": doc["version"], "type": doc["type"],
-        "occurred_at": meta.get("occurred_at"), "position": doc.get("position"),
-        "service": meta.get("service"),
-        "actor": {"id": meta.get("actor"), "role": meta.get("role")},
-        "data": redact(doc.get("data", {})), "hash": doc["hash"],
-    }
-
-
-SECRET_FIELDS = frozenset({"password_hash", "password"})
-
-
-def redact(data: Any) -> Any:
-    """Drop secret fields (password hashes) wherever they nest."""
-    if isinstance(data, dict):
-        return {k: redact(v) for k, v in data.items() if k not in SECRET_FIELDS}
-    if isinstance(data, list):
-        return [redact(v) for v in data]
-    return data
+        return verify_chains(self)

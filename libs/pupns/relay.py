@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
 
-from pupns.eventstore import EventStore, redact
+from pupns.eventstore import EventStore
+from pupns.integrity import redact
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from pupns.eventstore import audit_view
+from pupns.integrity import audit_view
 
 
 class AuditMixin:

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, NewEvent, event_hash
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, NewEvent, StreamAppend, event_hash
 
 
 @pytest.fixture
@@ -132,3 +132,21 @@ def test_outbox_lists_unpublished_until_marked(store):
     assert [e["type"] for e in pending] == ["A", "B"]
     store.mark_published([pending[0]["_id"]])
     assert [e["type"] for e in store.unpublished()] == ["B"]
+
+
+def test_append_many_lands_every_stream_in_one_transaction(store):
+    store.append("p-2", 0, [NewEvent("Existing")])
+    docs = store.append_many([StreamAppend("p-1", 0, [NewEvent("A")], nip="1"),
+                              StreamAppend("p-2", 1, [NewEvent("B"), NewEvent("C")], nip="2")], {"actor": "bulk"})
+    assert [d["stream"] for d in docs] == ["p-1", "p-2", "p-2"]
+    assert [d["position"] for d in docs] == sorted(d["position"] for d in docs)
+    assert store.stream_version("p-1") == 1 and store.stream_version("p-2") == 3
+    assert store.verify()["broken"] == []
+
+
+def test_append_many_writes_nothing_when_one_stream_is_stale(store):
+    store.append("q-2", 0, [NewEvent("Existing")])
+    before = store.count()
+    with pytest.raises(ConcurrencyError):
+        store.append_many([StreamAppend("q-1", 0, [NewEvent("A")]), StreamAppend("q-2", 0, [NewEvent("B")])])
+    assert store.count() == before and store.stream_version("q-1") == 0
