@@ -4,12 +4,22 @@ import os
 bind = os.environ.get("PUPNS_EDGE_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, (os.cpu_count() or 1)))))
+# Threads per worker. Admission control keeps at most PUPNS_EDGE_CAPACITY_MAX requests per worker at the
+# back end (default: threads minus a quarter, see edge.settings), so some threads are always free to
+# answer a turn-away at once instead of leaving it in gthread's executor queue where nobody can refuse it.
+# 2 workers x 16 threads: one worker per core; bench/edge_load.py shows the edge itself uses < 0.6 core
+# even at 10x load on 2 cores (bench/results/edge_load.md); other shapes were not compared yet.
 threads = int(os.environ.get("PUPNS_EDGE_THREADS", "16"))
+os.environ.setdefault("PUPNS_EDGE_THREADS", str(threads))  # edge.settings derives the ceiling from it
+# Every back-end call of the edge has a deadline: a slow or dead service costs 5 s at most, then 503.
+os.environ.setdefault("PUPNS_RPC_TIMEOUT", "5")
 # Admission control answers a full edge at once, so no request should ever approach these.
 timeout = int(os.environ.get("PUPNS_EDGE_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("PUPNS_EDGE_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-backlog = int(os.environ.get("PUPNS_EDGE_BACKLOG", "2048"))
+# The kernel's accept queue is only a buffer for connection bursts: gthread accepts eagerly and admission
+# control answers from inside the worker. Too small a backlog drops SYNs (a client-side 1 s+ stall).
+backlog = int(os.environ.get("PUPNS_EDGE_BACKLOG", "512"))
 worker_connections = int(os.environ.get("PUPNS_EDGE_CONNECTIONS", "1000"))
 max_requests = 0  # long-lived workers keep their RPC proxies
 preload_app = False  # MongoClient and AMQP connections are made after the fork, in each worker

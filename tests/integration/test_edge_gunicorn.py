@@ -36,10 +36,15 @@ class FakeIdentity:
                 "status": "pending_confirmation", "receipt_path": f"/api/v1/receipts/{number}.pdf?sig=x"}
 
 
+# Admission control is tested in test_edge_surge.py (it sets its own limits in the environment);
+# here it must not turn the burst away.
+NO_ADMISSION_LIMIT = {"PUPNS_EDGE_CAPACITY": "64", "PUPNS_EDGE_CAPACITY_MIN": "64", "PUPNS_EDGE_CAPACITY_MAX": "64"}
+
+
 def start_edge(tmp_path, amqp_uri, mongo_uri, db_prefix, workers=1, threads=4):
     port = free_port()
-    env = {**os.environ, "PUPNS_AMQP_URI": amqp_uri, "PUPNS_MONGO_URI": mongo_uri, "PUPNS_DB_PREFIX": db_prefix,
-           "PUPNS_EDGE_BIND": f"127.0.0.1:{port}", "PUPNS_EDGE_WORKERS": str(workers),
+    env = {**NO_ADMISSION_LIMIT, **os.environ, "PUPNS_AMQP_URI": amqp_uri, "PUPNS_MONGO_URI": mongo_uri,
+           "PUPNS_DB_PREFIX": db_prefix, "PUPNS_EDGE_BIND": f"127.0.0.1:{port}", "PUPNS_EDGE_WORKERS": str(workers),
            "PUPNS_EDGE_THREADS": str(threads), "PUPNS_RPC_TIMEOUT": "5"}
     log = open(tmp_path / f"edge-{port}.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "services/edge/gunicorn.conf.py"),

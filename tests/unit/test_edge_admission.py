@@ -117,18 +117,92 @@ def test_browser_gets_a_self_refreshing_waiting_page_in_indonesian():
         release(worker)
 
 
-def test_capacity_shrinks_when_backend_is_slow_and_grows_when_busy_and_fast():
-    settings = Settings(background=False, capacity_initial=100, latency_target=0.1)
-    app = create_app(backend=object(), store=MemoryEdgeStore(), settings=settings)
-    admission = app.admission
-    admission.observe_backend(0.5)
-    admission._adjust(admission.clock() + 1)
-    assert admission.limit == 75
-    admission.window.peak_inflight = 75
-    admission.observe_backend(0.01)
-    admission._adjust(admission.clock() + 2)
-    assert admission.limit > 75
-    admission.observe_queue_depth(10_000)
+def gradient_admission(**kw):
+    settings = Settings(background=False, **{"capacity_initial": 40, "capacity_min": 4, "capacity_max": 48, **kw})
+    return create_app(backend=object(), store=MemoryEdgeStore(), settings=settings).admission
+
+
+def window(admission, seconds, n=50, peak=None):
+    for _ in range(n):
+        admission.observe_backend(seconds)
+    admission.window.peak_inflight = peak if peak is not None else int(admission.limit)
+    admission._adjust(admission.clock())
+
+
+def test_limit_grows_while_latency_stays_near_its_baseline_up_to_the_ceiling():
+    admission = gradient_admission()
+    window(admission, 0.010)
+    assert admission.baseline == 0.010 and admission.limit > 40
+    for _ in range(50):
+        window(admission, 0.015)
+    assert admission.limit == 48  # never above the ceiling (below the gunicorn threads)
     before = admission.limit
-    admission._adjust(admission.clock() + 3)
-    assert admission.limit < before
+    window(admission, 0.010, peak=2)  # not using the limit: no reason to grow
+    assert admission.limit == before
+
+
+def test_limit_shrinks_in_proportion_to_the_latency_gradient_never_below_the_floor():
+    admission = gradient_admission()
+    window(admission, 0.010)
+    before = admission.limit
+    window(admission, 0.025)  # gradient about 2 x 10 / 25 = 0.8 -> about x0.9 (the baseline drifts up a little)
+    assert before * 0.88 < admission.limit < before * 0.95
+    shrunk = admission.limit
+    window(admission, 0.019)  # within the tolerance: no shrink
+    assert admission.limit >= shrunk
+    for _ in range(12):
+        window(admission, 1.0)
+    assert admission.limit == 4
+    for _ in range(200):  # a back end that stays slow even at the floor: the baseline relearns it
+        window(admission, 1.0, peak=4)
+    assert admission.baseline > 0.5 and admission.limit > 4
+
+
+def test_a_few_noisy_samples_do_not_move_the_limit():
+    admission = gradient_admission()
+    window(admission, 0.010)
+    before = admission.limit
+    window(admission, 2.0, n=3)
+    assert admission.limit >= before
+
+
+def test_backed_up_rpc_queues_shrink_the_limit():
+    admission = gradient_admission(queue_depth_target=100)
+    window(admission, 0.010)
+    before = admission.limit
+    admission.observe_queue_depth(10_000)
+    window(admission, 0.010)
+    assert admission.limit == before * 0.75
+
+
+def test_session_over_the_limit_is_told_to_retry_without_a_place_in_line():
+    app, client, backend, worker = full_edge()
+    try:
+        app.admission.inflight = app.admission.gates()[1]  # every place taken
+        answer = client.get("/api/v1/me", headers=bearer())
+        assert answer.status_code == 503 and answer.json["queue"]["position"] == 0
+        assert answer.headers["Retry-After"] == "1"
+        assert app.store.issued == 0  # no counter operation for a session
+        app.admission.inflight = 1
+        slip = answer.json["queue"]["ticket"]
+        anonymous = login(Client(app), {"X-Queue-Ticket": slip})  # a session's slip lets nobody jump the line
+        assert anonymous.status_code == 503 and app.store.issued == 1
+    finally:
+        release(worker)
+
+
+def test_saturated_edge_turns_away_ticket_holders_before_routing_or_backend():
+    app, client, backend, worker = full_edge()
+    try:
+        ticket = login(client).json["queue"]["ticket"]
+        app.admission.inflight = app.admission.gates()[1]
+        calls, issued = len(backend.calls), app.store.issued
+        for headers in ({"X-Queue-Ticket": ticket}, bearer(), {"Authorization": "Bearer garbage"}):
+            answer = client.get("/api/v1/me", headers=headers)
+            assert answer.status_code == 503 and answer.json["error"]["code"] == "queue"
+            assert answer.json["queue"]["ticket"] and "Retry-After" in answer.headers
+        assert len(backend.calls) == calls and app.store.issued == issued
+        assert "pupns_edge_admission_rejections_total" in client.get("/metrics").get_data(as_text=True)
+    finally:
+        app.admission.inflight = 1
+        release(worker)

@@ -1,6 +1,20 @@
-"""Admission control: bounded in-flight work against an adaptive capacity, and a fair global queue."""
+"""Admission control: a gradient concurrency limit per edge process, and a fair line shared by all replicas.
+
+The limit is how many requests this process lets reach the back end at once. Every `ADJUST_SECONDS` it
+compares the window's median back-end latency with a slowly moving baseline of the lowest latency seen:
+while latency stays within `TOLERANCE` x baseline and the limit is actually used, it grows by about
+sqrt(limit)/2; when latency (or the RabbitMQ RPC queue) says the back end is queueing, it shrinks in
+proportion to how far over it is, never below `capacity_min` and never above `capacity_max` (which is
+kept below the gunicorn threads, so a thread is always free to turn a request away).
+
+Authenticated sessions have priority (a little headroom over the limit) and are never put back in line;
+anonymous newcomers enter only when nobody is waiting; everyone else gets 503 `queue` with a signed
+ticket. Ticket numbers come from one MongoDB counter (FIFO across replicas): one `$inc` per newcomer,
+zero MongoDB operations for a ticket presented again or for a session turned away.
+"""
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -15,27 +29,35 @@ from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
 LEDGER_CACHE_SECONDS = 0.2
+ADJUST_SECONDS = 0.5
+MIN_SAMPLES = 8  # fewer samples than this in a window: too noisy to act on
+TOLERANCE = 2.0  # the median may reach this multiple of the baseline before the limit shrinks
+SHRINK = 0.5  # share of the gradient's shortfall applied per adjustment (gradient 0.5 -> x0.75)
+BASE_DRIFT = 0.05  # how fast the baseline follows a higher minimum at the floor (a lower one is taken at once)
+MAX_SAMPLES = 4096
+NEAR_HEAD = 64  # a ticket this close to the head is checked against a fresh ledger before it is refused
 
 
 @dataclass
 class Window:
-    """Back-end latency samples and peak in-flight seen since the last adjustment."""
+    """Back-end latency samples and the peak in-flight seen since the last adjustment."""
 
-    latency_sum: float = 0.0
-    samples: int = 0
+    latencies: list[float] = field(default_factory=list)
     peak_inflight: int = 0
-    completed: int = 0
+    turned_away: int = 0
 
 
 @dataclass
 class Admission:
-    """AIMD capacity (latency vs target, broker queue depth); tickets enter when seq ≤ serving."""
+    """In-flight slots against an adaptive limit; tickets enter when their seq <= the global `serving`."""
 
     settings: Settings
     store: MongoEdgeStore | MemoryEdgeStore
     clock: object = time.monotonic
     inflight: int = 0
     limit: float = 0.0
+    baseline: float | None = None  # seconds: slowly moving minimum of the back-end latency
+    median: float = 0.0  # seconds: last window's median back-end latency
     queue_depth: int = 0
     rejected: int = 0
     serving_rate: float = 1.0  # tickets admitted per second, globally (EWMA)
@@ -45,57 +67,98 @@ class Admission:
     _state_at: float = -1.0
     _last_adjust: float = 0.0
     _last_serving: tuple[float, int] | None = None
+    _session_body: tuple[int, bytes] | None = None
 
     def __post_init__(self) -> None:
-        self.limit = float(self.settings.capacity_initial)
+        s = self.settings
+        self.limit = float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max))
         self._lock = threading.Lock()
         self._last_adjust = self.clock()
 
+    # -- gates --------------------------------------------------------------------
+    def gates(self) -> tuple[int, int]:
+        """(anonymous gate, session gate): sessions may use a quarter more than the limit, up to the ceiling."""
+        anonymous = max(1, math.floor(self.limit))
+        return anonymous, max(anonymous, min(self.settings.capacity_max, anonymous + max(1, anonymous // 4)))
+
+    def saturated(self) -> bool:
+        """True when nobody at all could enter now (a lock-free read for the fast turn-away)."""
+        return self.inflight >= self.gates()[1]
+
     # -- entering and leaving -----------------------------------------------------
-    def enter(self, ticket_token: str | None, bypass: bool) -> None:
-        """Take an in-flight slot or raise 503 `queue` with a ticket; `bypass` always enters."""
-        if bypass:
+    def enter(self, ticket_token: str | None, session: bool) -> None:
+        """Take an in-flight slot or raise 503 `queue`; sessions skip the line but not the limit."""
+        if session:
             with self._lock:
-                self._take()
-            return
+                if self.inflight < self.gates()[1]:
+                    self._take()
+                    return
+                self._turned_away()
+            raise self.session_error()
         ticket = tickets.verify(ticket_token, self.settings.ticket_ttl)
+        if ticket is not None and ticket.kind != tickets.QUEUE:
+            ticket = None  # a session's retry ticket is no place in the line
         issued, serving = self._ledger()
+        if ticket is not None and serving < ticket.seq <= serving + NEAR_HEAD:
+            issued, serving = self._ledger(fresh=True)  # near the head: another replica may just have called it
         with self._lock:
-            reserved = self._reserved()
-            cap = math.floor(self.limit)
-            if ticket is not None and ticket.seq <= serving and self.inflight < cap:
+            gate = self.gates()[0]
+            if ticket is not None and ticket.seq <= serving and self.inflight < gate:
                 self._consume_reservation()
                 self._take()
                 return
-            if ticket is None and issued <= serving and self.inflight + reserved < cap:
+            if ticket is None and issued <= serving and self.inflight + self._reserved() < gate:
                 self._take()
                 return
-            self.rejected += 1
+            self._turned_away()
         if ticket is None:
             ticket = tickets.new_ticket(self.store.issue())
-        raise self._queue_error(ticket, serving)
+            with self._lock:
+                self._state = (max(self._state[0], ticket.seq), self._state[1])
+        raise self.queue_error(ticket, serving)
 
     def leave(self) -> None:
         with self._lock:
             self.inflight = max(0, self.inflight - 1)
-            self.window.completed += 1
 
     def _take(self) -> None:
         self.inflight += 1
         self.window.peak_inflight = max(self.window.peak_inflight, self.inflight)
 
-    def _queue_error(self, ticket: tickets.Ticket, serving: int) -> AppError:
+    def _turned_away(self) -> None:
+        self.rejected += 1
+        self.window.turned_away += 1
+
+    def queue_error(self, ticket: tickets.Ticket, serving: int | None = None) -> AppError:
+        """503 `queue` with the ticket, its position and when to come back."""
+        serving = self._state[1] if serving is None else serving
         position = max(0, ticket.seq - serving)
         retry_after = max(1, min(60, math.ceil(position / max(self.serving_rate, 0.1)))) if position else 1
         queue = {"ticket": tickets.sign(ticket), "position": position, "retry_after": retry_after}
         return AppError("queue", extra={"queue": queue})
 
+    def session_error(self) -> AppError:
+        """503 `queue` for a session over the limit: come back in a second, no MongoDB operation."""
+        ticket = tickets.Ticket(0, int(time.time()), tickets.SESSION)
+        return AppError("queue", extra={"queue": {"ticket": tickets.sign(ticket), "position": 0, "retry_after": 1}})
+
+    def session_shed_body(self) -> bytes:
+        """The JSON body of `session_error()`, built at most once a second (the fast turn-away's answer)."""
+        second = int(time.time())
+        cached = self._session_body
+        if cached is None or cached[0] != second:
+            cached = self._session_body = (second, json.dumps(self.session_error().envelope(), ensure_ascii=False)
+                                           .encode())
+        return cached[1]
+
     # -- the global ledger --------------------------------------------------------
-    def _ledger(self) -> tuple[int, int]:
+    def _ledger(self, fresh: bool = False) -> tuple[int, int]:
         now = self.clock()
-        if now - self._state_at > LEDGER_CACHE_SECONDS:
+        if fresh or now - self._state_at > LEDGER_CACHE_SECONDS:
             try:
-                self._state, self._state_at = self.store.queue_state(), now
+                issued, serving = self.store.queue_state()
+                with self._lock:
+                    self._state, self._state_at = (max(issued, self._state[0]), serving), now
             except Exception:
                 log.warning("queue ledger unreadable; using the last known state", exc_info=True)
         return self._state
@@ -117,16 +180,16 @@ class Admission:
     # -- adapting -----------------------------------------------------------------
     def observe_backend(self, seconds: float) -> None:
         with self._lock:
-            self.window.latency_sum += seconds
-            self.window.samples += 1
+            if len(self.window.latencies) < MAX_SAMPLES:
+                self.window.latencies.append(seconds)
 
     def observe_queue_depth(self, depth: int) -> None:
         self.queue_depth = depth
 
     def tick(self) -> None:
-        """Adjust capacity once a second; hand free places to the head of the line."""
+        """Adjust the limit every ADJUST_SECONDS; hand free places to the head of the line."""
         now = self.clock()
-        if now - self._last_adjust >= 1.0:
+        if now - self._last_adjust >= ADJUST_SECONDS:
             self._adjust(now)
         self._advance(now)
 
@@ -135,11 +198,30 @@ class Admission:
         with self._lock:
             w, self.window = self.window, Window()
             self._last_adjust = now
-            mean = w.latency_sum / w.samples if w.samples else 0.0
-            if (w.samples and mean > s.latency_target) or self.queue_depth > s.queue_depth_target:
-                self.limit = max(float(s.capacity_min), self.limit * 0.75)
-            elif w.peak_inflight >= 0.8 * self.limit:
-                self.limit = min(float(s.capacity_max), self.limit + max(1.0, self.limit * 0.05))
+        gradient = self._gradient(w.latencies)
+        if self.queue_depth > s.queue_depth_target:  # the services' RPC queues are backing up
+            gradient = min(gradient, max(0.5, s.queue_depth_target / self.queue_depth))
+        with self._lock:
+            if gradient < 1.0:
+                self.limit = max(float(s.capacity_min), self.limit * (1.0 - SHRINK * (1.0 - gradient)))
+            elif w.latencies and (w.turned_away or w.peak_inflight >= 0.8 * self.limit):
+                step = max(1.0, math.sqrt(self.limit) / 2)
+                self.limit = min(float(s.capacity_max), self.limit + step)
+
+    def _gradient(self, latencies: list[float]) -> float:
+        """baseline x TOLERANCE / median, within [0.5, 1]; 1 when the window is too small to judge."""
+        if len(latencies) < MIN_SAMPLES:
+            return 1.0
+        ordered = sorted(latencies)
+        low, self.median = ordered[len(ordered) // 10], ordered[len(ordered) // 2]
+        if self.baseline is None or low < self.baseline:
+            self.baseline = low
+        else:  # at the floor there is no queueing left to blame: what we see is the new baseline
+            at_floor = self.limit <= 1.5 * self.settings.capacity_min
+            self.baseline += (BASE_DRIFT if at_floor else BASE_DRIFT / 10) * (low - self.baseline)
+        if self.median <= 0:
+            return 1.0
+        return min(1.0, max(0.5, TOLERANCE * max(self.baseline, self.settings.latency_floor) / self.median))
 
     def _advance(self, now: float) -> None:
         self._state_at = -1.0  # read fresh
@@ -149,7 +231,7 @@ class Admission:
             self.serving_rate = max(0.1, 0.8 * self.serving_rate + 0.2 * rate) if rate > 0 else self.serving_rate
         self._last_serving = (now, serving)
         with self._lock:
-            free = math.floor(self.limit) - self.inflight - self._reserved()
+            free = self.gates()[0] - self.inflight - self._reserved()
         waiting = issued - serving
         if free <= 0 or waiting <= 0:
             return
@@ -158,6 +240,6 @@ class Admission:
             if self.store.advance(serving, serving + step):
                 with self._lock:
                     self.reservations.append((now + self.settings.reservation_seconds, step))
-                self._state = (issued, serving + step)
+                    self._state = (self._state[0], max(self._state[1], serving + step))
         except Exception:
             log.warning("could not advance the queue", exc_info=True)

@@ -1,6 +1,7 @@
 """The edge WSGI application: one error path, auth, admission control, idempotency, then thin handlers."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -54,7 +55,40 @@ class EdgeApp:
                 Route("GET", f"{V1}/openapi.json", self.openapi_json, ops=True)]
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
+        shed = self._shed(environ) if self.admission.saturated() else None
+        if shed is not None:
+            return shed(environ, start_response)
         return self.dispatch(Request(environ))(environ, start_response)
+
+    def _shed(self, environ: dict) -> Any:
+        """When nobody could enter, answer API calls holding a token or a ticket before routing or JWT work."""
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(V1 + "/") or path == f"{V1}/openapi.json":
+            return None
+        if "text/html" in environ.get("HTTP_ACCEPT", ""):
+            return None  # a browser gets the waiting page from the full path
+        started = time.monotonic()
+        if environ.get("HTTP_AUTHORIZATION"):
+            body, retry_after = self.admission.session_shed_body(), "1"
+        else:
+            presented = environ.get("HTTP_" + tickets.HEADER.upper().replace("-", "_")) or _cookie(environ)
+            ticket = tickets.verify(presented, self.settings.ticket_ttl)
+            if ticket is None or ticket.kind != tickets.QUEUE:
+                return None  # a newcomer needs a number from the shared counter: the full path
+            exc = self.admission.queue_error(ticket)
+            body = json.dumps(exc.envelope(), ensure_ascii=False).encode()
+            retry_after = str(exc.extra["queue"]["retry_after"])
+        self.admission.rejected += 1
+        self.metrics.rejected("queue")
+        self.metrics.finished("shed", 503, time.monotonic() - started, started=False)
+        headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
+                   ("Retry-After", retry_after), ("Cache-Control", "no-store")]
+
+        def answer(environ: dict, start_response: Any) -> list[bytes]:
+            start_response("503 SERVICE UNAVAILABLE", headers)
+            return [body]
+
+        return answer
 
     def dispatch(self, request: Request) -> Response:
         """Route, run, and turn every failure into the one envelope."""
@@ -105,7 +139,7 @@ class EdgeApp:
             self.monitor.ensure_started()
         ticket = request.headers.get(tickets.HEADER) or request.cookies.get(tickets.COOKIE)
         try:
-            self.admission.enter(ticket, bypass=not route.queued or actor is not None)
+            self.admission.enter(ticket, session=not route.queued or actor is not None)
         except AppError as exc:
             self.metrics.rejected(exc.code)
             return self._turned_away(request, exc)
@@ -171,7 +205,9 @@ class EdgeApp:
         a = self.admission
         gauges = {"pupns_edge_capacity": round(a.limit, 2), "pupns_edge_admitted_in_flight": a.inflight,
                   "pupns_edge_rpc_queue_depth": a.queue_depth,
-                  "pupns_edge_queue_serving_rate": round(a.serving_rate, 3)}
+                  "pupns_edge_queue_serving_rate": round(a.serving_rate, 3),
+                  "pupns_edge_backend_latency_baseline_seconds": round(a.baseline or 0.0, 6),
+                  "pupns_edge_backend_latency_median_seconds": round(a.median, 6)}
         return Response(self.metrics.render(lambda: gauges), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     def openapi_json(self, ctx: Ctx) -> Response:
@@ -186,6 +222,18 @@ def create_app(backend: Backend | None = None, store: MongoEdgeStore | MemoryEdg
     amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri()
     return EdgeApp(backend or NamekoBackend(amqp_uri), store or MongoEdgeStore(mongo_uri), settings,
                    amqp_uri, mongo_uri)
+
+
+def _cookie(environ: dict) -> str | None:
+    """The queue ticket cookie, without building a Request."""
+    raw = environ.get("HTTP_COOKIE", "")
+    if tickets.COOKIE not in raw:
+        return None
+    for part in raw.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == tickets.COOKIE:
+            return value.strip('"')
+    return None
 
 
 class LazyApp:

@@ -15,16 +15,35 @@ def media_type(request: Request) -> str:
     return (request.mimetype or "").lower()
 
 
+# A refused body up to this size is read and discarded before answering 413: gunicorn drains at most 64 KiB
+# of an unread body and otherwise closes the connection after an answer that announced keep-alive, so the
+# client's next request on that connection would fail. Larger bodies are not worth reading: they close.
+DRAIN_BYTES = 1024 * 1024
+
+
+def too_large(request: Request) -> AppError:
+    """413 `too_large`, with a modest unread remainder discarded so the connection stays usable."""
+    declared = request.content_length
+    if declared is None or declared <= DRAIN_BYTES:
+        left = DRAIN_BYTES
+        try:
+            while left > 0 and (chunk := request.stream.read(min(left, 64 * 1024))):
+                left -= len(chunk)
+        except Exception:  # noqa: BLE001 - a client gone mid-body: the answer is still 413
+            pass
+    return AppError("too_large")
+
+
 def read_capped(request: Request, limit: int) -> bytes:
     """The raw body, refusing (413) by Content-Length first and again while reading."""
     if request.content_length is not None and request.content_length > limit:
-        raise AppError("too_large")
+        raise too_large(request)
     cached = getattr(request, "_edge_body", None)
     if cached is not None:
         return cached
     data = request.stream.read(limit + 1)
     if len(data) > limit:
-        raise AppError("too_large")
+        raise too_large(request)
     request._edge_body = data
     return data
 

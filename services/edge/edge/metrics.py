@@ -29,9 +29,11 @@ class Metrics:
         with self._lock:
             self.inflight += 1
 
-    def finished(self, route: str, status: int, seconds: float) -> None:
+    def finished(self, route: str, status: int, seconds: float, started: bool = True) -> None:
+        """Count an answer; `started=False` for one that never went through `started()` (a fast turn-away)."""
         with self._lock:
-            self.inflight -= 1
+            if started:
+                self.inflight -= 1
             self.requests[(route, str(status))] += 1
             counts = self.buckets[route]
             for i, bound in enumerate(BUCKETS):

@@ -17,6 +17,12 @@ def _float(name: str, default: float) -> float:
     return float(env(name, str(default)))
 
 
+def default_capacity_max() -> int:
+    """The gunicorn threads of a worker minus a quarter (at least 2) kept free for fast turn-aways."""
+    threads = _int("PUPNS_EDGE_THREADS", 16)
+    return max(1, threads - max(2, threads // 4))
+
+
 @dataclass
 class Settings:
     """Limits and admission-control knobs of one edge process."""
@@ -25,15 +31,16 @@ class Settings:
     max_csv_bytes: int = 50 * MIB
     max_pdf_bytes: int = field(default_factory=lambda: _int("PUPNS_MAX_PDF_BYTES", MIB))
     max_jpeg_bytes: int = field(default_factory=lambda: _int("PUPNS_MAX_JPEG_BYTES", 200 * KIB))
-    # Admission control: in-flight capacity adapts between min and max (AIMD).
-    capacity_initial: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY", 64))
+    # Admission control, per process: the in-flight limit adapts (gradient) between min and max; max stays
+    # below the gunicorn threads so a thread is always free to turn a request away at once.
+    capacity_initial: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY", 8))
     capacity_min: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MIN", 4))
-    capacity_max: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MAX", 512))
-    latency_target: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_TARGET", 0.5))
+    capacity_max: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MAX", default_capacity_max()))
+    latency_floor: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_FLOOR", 0.005))
     queue_depth_target: int = field(default_factory=lambda: _int("PUPNS_EDGE_QUEUE_DEPTH_TARGET", 200))
     rabbit_api: str = field(default_factory=lambda: env("PUPNS_RABBIT_API", "http://guest:guest@127.0.0.1:15672"))
     ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
-    reservation_seconds: float = 5.0
+    reservation_seconds: float = 1.5  # a called ticket holder comes back within Retry-After (1 s)
     # Token buckets: per authenticated user and per login username (in-process, first cut).
     user_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_RATE", 10.0))
     user_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_BURST", 30.0))
