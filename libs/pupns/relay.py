@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
@@ -20,6 +21,31 @@ log = logging.getLogger(__name__)
 # A translator turns one stored internal event into zero or more public events
 # (routing_key, payload) for the `pupns.public` exchange.
 Translator = Callable[[dict], Iterable[tuple[str, dict]]]
+
+
+# Public event ids are uuid5(stored id : routing key): stable across re-publication, so subscribers dedupe.
+PUBLIC_NAMESPACE = uuid.UUID("6f1c1f8e-3d0a-4b8e-9a51-7c1d2b0e5a10")
+
+
+def public_event_id(stored_id: str, routing_key: str) -> str:
+    """The id a subscriber dedupes on for one stored event published as one public type."""
+    return str(uuid.uuid5(PUBLIC_NAMESPACE, f"{stored_id}:{routing_key}"))
+
+
+def public_translator(public_data: Callable[[dict], tuple[str, dict] | None]) -> Translator:
+    """A relay translator from a function mapping a stored event to (routing key, data) or None."""
+
+    def translate(doc: dict) -> Iterator[tuple[str, dict]]:
+        translated = public_data(doc)
+        if translated is None:
+            return
+        routing_key, data = translated
+        yield routing_key, {
+            "event_id": public_event_id(doc["_id"], routing_key), "type": routing_key,
+            "occurred_at": doc["meta"]["occurred_at"], "nip": doc["nip"], "instansi_kode": doc["instansi_kode"],
+            "data": data,
+        }
+    return translate
 
 
 def internal_message(doc: dict) -> dict:

@@ -106,3 +106,19 @@ def test_campaign_put_validates_offsets_and_passes_iso_strings():
     body = {"opens_at": "2015-09-01T00:00:00+07:00", "closes_at": "2015-12-31T23:59:59+07:00"}
     assert client.put("/api/v1/admin/campaign", json=body, headers=admin).status_code == 200
     assert backend.calls[-1][2][0] == body
+
+
+def test_admin_record_actions_pass_reason_and_actor():
+    client, backend, _ = make_client(FakeBackend(**{"identity.reinstate": {"nip": "1", "status": "draft"},
+                                                    "forms.reopen_record": {"nip": "1", "status": "draft"}}))
+    admin = bearer("admin", "admin", None)
+    reinstated = client.post("/api/v1/admin/records/1/reinstate", json={"reason": "Cuti sakit"}, headers=admin)
+    reopened = client.post("/api/v1/admin/records/1/reopen", json={"reason": "Salah input"}, headers=admin)
+    assert reinstated.status_code == 200 and reopened.status_code == 200
+    (_, method_a, args_a, _), (_, method_b, args_b, _) = backend.calls
+    assert (method_a, args_a[:2], args_a[2]["role"]) == ("reinstate", ("1", "Cuti sakit"), "admin")
+    assert (method_b, args_b[:2]) == ("reopen_record", ("1", "Salah input"))
+    refused = client.post("/api/v1/admin/records/1/reinstate", json={"reason": "x"}, headers=bearer("verifier"))
+    assert refused.status_code == 403 and len(backend.calls) == 2
+    bad = client.post("/api/v1/admin/records/1/reinstate", json={"alasan": "x"}, headers=admin)
+    assert bad.status_code == 422 and bad.json["error"]["code"] == "validation_error"

@@ -94,6 +94,12 @@ def reopen_record(ctx: Ctx) -> Any:
     return ctx.backend.call("forms", "reopen_record", ctx.params["nip"], data["reason"], ctx.actor)
 
 
+def reinstate_record(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/records/<nip>/reinstate {reason}: lift a not_reregistered sanction."""
+    data = _json(ctx, schemas.ReasonSchema)
+    return ctx.backend.call("identity", "reinstate", ctx.params["nip"], data["reason"], ctx.actor)
+
+
 def progress(ctx: Ctx) -> Any:
     """GET /api/v1/admin/progress."""
     return ctx.backend.call("identity", "progress", ctx.actor)

@@ -62,7 +62,13 @@ class Form(Aggregate):
     class FormVerified(DomainEvent):
         """Carries no data: the decision itself lives in verification's log."""
 
-    EVENTS = (FormOpened, SectionSaved, FormSubmitted, FormReturned, FormVerified)
+    @dataclass(frozen=True)
+    class FormReopened(DomainEvent):
+        """An administrator reopened a verified form: back to draft, editable and re-submittable."""
+
+        reason: str
+
+    EVENTS = (FormOpened, SectionSaved, FormSubmitted, FormReturned, FormVerified, FormReopened)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
@@ -156,6 +162,13 @@ class Form(Aggregate):
         self.trigger(self.FormVerified())
         return True
 
+    def reopen(self, reason: str) -> None:
+        if not self.opened:
+            raise DomainError("not_found")
+        if self.status != "verified":
+            raise DomainError("invalid_state")
+        self.trigger(self.FormReopened(reason))
+
     # -- state changes -----------------------------------------------------------
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, Form.FormOpened):
@@ -169,3 +182,5 @@ class Form(Aggregate):
             self.status, self.notes = "returned", dict(event.notes)
         elif isinstance(event, Form.FormVerified):
             self.status = "verified"
+        elif isinstance(event, Form.FormReopened):
+            self.status, self.notes = "draft", {}

@@ -6,7 +6,7 @@ from typing import Any
 from nameko.events import event_handler
 from nameko.rpc import rpc
 
-from forms import application
+from forms import admin, application
 from forms.projections import ensure_read_models
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.dependencies import Store, consume_once
@@ -37,6 +37,11 @@ class FormsService(service_base.AuditMixin):
     def get_profile_data(self, nip: str) -> dict:
         """Everything the Profil PNS document shows (after submission)."""
         return application.get_profile_data(self.store, nip)
+
+    @rpc
+    def reopen_record(self, nip: str, reason: str, actor: dict) -> dict:
+        """An administrator reopens a verified form (back to draft), with a reason."""
+        return admin.reopen_record(self.store, nip, reason, actor)
 
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:

@@ -5,7 +5,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from identity import domain
-from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER, Projector, apply_account, timeline_entry
+from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER, SANCTION_EVENTS, Projector, apply_account, timeline_entry
 from identity.schemas import load_registration
 from pupns.auth import hash_password, sign_receipt
 from pupns.errors import AppError
@@ -50,13 +50,23 @@ def _replay(seen: dict | None, fingerprint: str) -> dict | None:
     return result["response"]
 
 
-def record_unknown_nip(store: EventStore, nip: str) -> None:
+def instansi_hint(store: EventStore, nik: str) -> str | None:
+    """Which instansi an unknown-NIP attempt is counted under: the instansi of a roster PNS with the same NIK,
+    else the instansi whose code is the NIK's region (PPKK, as regional governments are coded), else none."""
+    same_nik = store.db[ROSTER].find_one({"nik": nik}, {"instansi_kode": 1})
+    if same_nik:
+        return same_nik["instansi_kode"]
+    region = store.db[ROSTER].find_one({"instansi_kode": nik[:4]}, {"instansi_kode": 1})
+    return region["instansi_kode"] if region else None
+
+
+def record_unknown_nip(store: EventStore, nip: str, nik: str) -> None:
     """A registration attempt for a NIP outside the roster is kept as a 'PNS selundupan' candidate."""
     stream = domain.SELUNDUPAN_STREAM.format(nip=nip)
+    data = {"nip": nip, "at": now().isoformat(), "instansi_hint": instansi_hint(store, nik)}
     for _ in range(REGISTRATION_ATTEMPTS):
         try:
-            store.append(stream, store.stream_version(stream),
-                         [NewEvent("UnknownNipAttempted", {"nip": nip, "at": now().isoformat()})],
+            store.append(stream, store.stream_version(stream), [NewEvent("UnknownNipAttempted", data)],
                          {"actor": nip, "role": "anonymous"}, nip=nip, instansi_kode=None,
                          projection=projector(store).apply)
             return
@@ -77,7 +87,7 @@ def register(store: EventStore, payload: dict, idempotency_key: str | None = Non
     nip = data["nip"]
     entry = store.db[ROSTER].find_one({"_id": nip})
     if not entry:
-        record_unknown_nip(store, nip)
+        record_unknown_nip(store, nip, data["nik"])
         raise AppError("nip_not_in_roster")
     row = entry["row"]
     if row["nik"] != data["nik"]:
@@ -112,12 +122,15 @@ def register(store: EventStore, payload: dict, idempotency_key: str | None = Non
 
 
 def get_me(store: EventStore, nip: str) -> dict:
-    """The spec's `GET /me` body, timeline read from the account stream."""
+    """The spec's `GET /me` body; the timeline merges the account stream with sanctions on the roster stream."""
     doc = store.db[ACCOUNTS].find_one({"_id": nip})
     if not doc:
         raise AppError("not_found")
-    account = domain.Account(nip, doc["status"], doc.get("form_status"))
+    roster = store.db[ROSTER].find_one({"_id": nip}, {"not_reregistered": 1}) or {}
+    account = domain.Account(nip, doc["status"], doc.get("form_status"), bool(roster.get("not_reregistered")))
     events = store.read_stream(domain.ACCOUNT_STREAM.format(nip=nip))
+    events += [e for e in store.read_stream(domain.ROSTER_STREAM.format(nip=nip)) if e["type"] in SANCTION_EVENTS]
+    events.sort(key=lambda e: e["position"])
     return {"nip": nip, "nama": doc["nama"], "instansi_kode": doc["instansi_kode"],
             "status": account.public_status, "registration_number": doc["registration_number"],
             "timeline": [timeline_entry(e) for e in events]}

@@ -31,6 +31,8 @@ TIMELINE_LABELS = {
     "RegistrationSubmitted": "registered",
     "AccountActivated": "confirmed",
     "AccountRejected": "rejected",
+    "MarkedNotReregistered": "not_reregistered",
+    "Reinstated": "reinstated",
 }
 
 
@@ -67,10 +69,13 @@ class Account:
     nip: str
     status: str  # pending_confirmation | rejected | active
     form_status: str | None  # draft | submitted | returned | verified (after activation)
+    not_reregistered: bool = False  # the campaign-close sanction overlays the status until reinstatement
 
     @property
     def public_status(self) -> str:
         """The spec's `GET /me` status."""
+        if self.not_reregistered:
+            return "not_reregistered"
         if self.status != "active":
             return self.status
         return self.form_status or "draft"

@@ -11,6 +11,7 @@ from identity.domain import TIMELINE_LABELS
 from identity.roster import anomaly, row_anomalies
 
 ROSTER, ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN = "roster", "accounts", "staff", "campaign", "selundupan"
+SANCTION_EVENTS = ("MarkedNotReregistered", "Reinstated")
 
 
 def ensure_read_model_indexes(db: Database) -> None:
@@ -19,6 +20,7 @@ def ensure_read_model_indexes(db: Database) -> None:
     db[ACCOUNTS].create_index([("instansi_kode", ASCENDING), ("status", ASCENDING)])
     db[ROSTER].create_index([("nik", ASCENDING)])
     db[ROSTER].create_index([("instansi_kode", ASCENDING)])
+    db[SELUNDUPAN].create_index([("instansi_kode", ASCENDING)])
 
 
 def timeline_entry(doc: dict) -> dict:
@@ -75,10 +77,11 @@ class RosterView:
                                  {"$push": {"anomalies": anomaly("nik_duplicate")}}, session=session)
         flags = row_anomalies(row) + ([anomaly("nik_duplicate")] if others else [])
         imported = row if doc["type"] == "RosterEntryImported" else old.get("imported")
-        entry = {"_id": nip, "nip": nip, "nik": nik, "nama": row["nama"], "instansi_kode": row["instansi_kode"],
+        entry = {"nip": nip, "nik": nik, "nama": row["nama"], "instansi_kode": row["instansi_kode"],
                  "row": row, "imported": imported, "anomalies": flags, "version": doc["version"],
                  "updated_at": doc["meta"]["occurred_at"]}
-        self.col.replace_one({"_id": nip}, entry, upsert=True, session=session)
+        # $set, not replace: the sanction fields (not_reregistered) outlive a re-import or a correction.
+        self.col.update_one({"_id": nip}, {"$set": entry}, upsert=True, session=session)
         self.by_nip[nip] = {"_id": nip, "imported": imported, "nik": nik, "version": doc["version"]}
 
     def _leave(self, nip: str, old_nik: str, session: ClientSession | None) -> None:
@@ -105,6 +108,8 @@ def apply_account(db: Database, doc: dict, session: ClientSession | None) -> Non
         sets.update({"status": "rejected", "reason": data.get("reason")})
     elif doc["type"] == "AccountStatusChanged":
         sets.update({"form_status": data["status"], "note": data.get("note")})
+        if data["status"] == "submitted":
+            sets["ever_submitted"] = True  # a submission exists: the campaign close never sanctions this PNS
     db[ACCOUNTS].update_one({"_id": nip}, {"$set": sets, "$push": {"timeline": timeline_entry(doc)}},
                             upsert=True, session=session)
 
@@ -120,9 +125,20 @@ def apply_other(db: Database, doc: dict, session: ClientSession | None) -> None:
                                                       "closes_at": data["closes_at"], "updated_at": at},
                                  upsert=True, session=session)
     elif doc["type"] == "UnknownNipAttempted":
-        db[SELUNDUPAN].update_one({"_id": data["nip"]},
-                                  {"$inc": {"attempts": 1}, "$set": {"last_at": data["at"]},
-                                   "$setOnInsert": {"first_at": data["at"]}}, upsert=True, session=session)
+        # The latest attempt that could be attributed decides the instansi it is counted under.
+        hint = data.get("instansi_hint")
+        sets, on_insert = {"last_at": data["at"]}, {"first_at": data["at"]}
+        (sets if hint else on_insert)["instansi_kode"] = hint
+        db[SELUNDUPAN].update_one({"_id": data["nip"]}, {"$inc": {"attempts": 1}, "$set": sets,
+                                                          "$setOnInsert": on_insert}, upsert=True, session=session)
+
+
+def apply_sanction(db: Database, doc: dict, session: ClientSession | None) -> None:
+    """`MarkedNotReregistered` / `Reinstated` on `roster-{nip}`: a flag on the roster entry."""
+    marked = doc["type"] == "MarkedNotReregistered"
+    sets = {"not_reregistered": marked, "version": doc["version"], "updated_at": doc["meta"]["occurred_at"],
+            "sanction_changed_at": doc["meta"]["occurred_at"]}
+    db[ROSTER].update_one({"_id": doc["nip"]}, {"$set": sets}, session=session)
 
 
 class Projector:
@@ -144,7 +160,9 @@ class Projector:
         if roster_docs:
             view.prefetch((d["nip"] for d in roster_docs), (d["data"]["row"]["nik"] for d in roster_docs))
         for doc in docs:
-            if doc["stream"].startswith("roster-"):
+            if doc["type"] in SANCTION_EVENTS:
+                apply_sanction(self.db, doc, session)
+            elif doc["stream"].startswith("roster-"):
                 view.apply(doc, session)
             elif doc["stream"].startswith("account-"):
                 apply_account(self.db, doc, session)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from identity.domain import USERNAME_PATTERN, is_valid_email, looks_like_nip, parse_aware, password_problems
 from pupns.errors import validation_error
@@ -102,6 +102,17 @@ class CampaignSchema(StrictSchema):
             errors["closes_at"] = ["harus setelah opens_at"]
         if errors:
             raise ValidationError(errors)
+
+
+class ReasonSchema(StrictSchema):
+    """An administrator's reason (reinstatement): required, not blank."""
+
+    reason = text(validate=validate.Length(max=1000, error="paling banyak 1000 karakter"))
+
+    @validates("reason")
+    def check_reason(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("wajib diisi")
 
 
 def load(schema: Schema, payload: Any) -> dict:

@@ -5,10 +5,13 @@ import os
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from identity import admin, application, importer, login
+from identity import admin, application, importer, login, sanctions
+from identity import progress as dashboard
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
+from identity.public_events import public_events
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
@@ -26,7 +29,7 @@ class IdentityService(service_base.AuditMixin):
     """Roster, PNS and staff accounts, login and the campaign window."""
 
     name = "identity"
-    store = Store(setup_hook=_setup)
+    store = Store(translator=public_events, setup_hook=_setup)
 
     @rpc
     def register(self, payload: dict, idempotency_key: str | None = None) -> dict:
@@ -73,6 +76,26 @@ class IdentityService(service_base.AuditMixin):
         """Schedule or extend the campaign window."""
         return admin.set_campaign(self.store, payload, actor)
 
+    @rpc
+    def progress(self, actor: dict) -> dict:
+        """Counts per instansi for the admin dashboard."""
+        return dashboard.progress(self.store, actor)
+
+    @rpc
+    def close_campaign(self, actor: dict) -> dict:
+        """Close the window now and mark every roster PNS without a submission as not_reregistered."""
+        return sanctions.close_campaign(self.store, actor)
+
+    @rpc
+    def reinstate(self, nip: str, reason: str, actor: dict) -> dict:
+        """An administrator lifts the not_reregistered sanction, with a reason."""
+        return sanctions.reinstate(self.store, nip, reason, actor)
+
+    @timer(interval=2)
+    def continue_marking(self) -> None:
+        """Finish marking after a close whose RPC ran out of its time budget."""
+        sanctions.continue_marking(self.store)
+
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:
         """A verifier confirmed: the PNS may log in."""
@@ -87,9 +110,19 @@ class IdentityService(service_base.AuditMixin):
 
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
-        """The PNS submitted the form."""
-        consume_once(self.store, "handle_form_submitted", message,
-                     lambda key: application.handle_status_change(self.store, message, key, "submitted"))
+        """The PNS submitted the form (made before a close, it lifts that close's sanction)."""
+        def apply(key: str) -> None:
+            sanctions.lift_for_submission(self.store, message, key)
+            application.handle_status_change(self.store, message, key, "submitted")
+
+        consume_once(self.store, "handle_form_submitted", message, apply)
+
+    @event_handler("forms", "FormReopened", requeue_on_error=True)
+    def handle_form_reopened(self, message: dict) -> None:
+        """An administrator reopened a verified form: the PNS sees draft again."""
+        reason = message["data"].get("reason")
+        consume_once(self.store, "handle_form_reopened", message,
+                     lambda key: application.handle_status_change(self.store, message, key, "draft", reason))
 
     @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
     def handle_submission_returned(self, message: dict) -> None:
