@@ -12,7 +12,8 @@ from pupns.errors import AppError
 
 @pytest.fixture
 def keys(monkeypatch):
-    monkeypatch.setenv("PUPNS_JWT_KEYS", "old:first-secret-key-of-at-least-32-bytes,new:second-secret-key-of-at-least-32-bytes")
+    monkeypatch.setenv("PUPNS_JWT_KEYS",
+                       "old:first-secret-key-of-at-least-32-bytes,new:second-secret-key-of-at-least-32-bytes")
     monkeypatch.setenv("PUPNS_JWT_ACTIVE_KID", "new")
 
 

@@ -8,7 +8,7 @@ from identity.application import handle_status_change
 from identity.projections import ROSTER, RosterView
 from identity.roster import parse_roster
 from pupns.actors import Actor, actor_meta, require_role
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, StreamAppend
 
 BATCH = 1000
 # Form fields that are roster columns too: an approved submission becomes the roster's current value.
@@ -33,6 +33,42 @@ def _append_roster(store: EventStore, view: RosterView, event: NewEvent, nip: st
         raise
 
 
+def _append_batch(store: EventStore, view: RosterView, changed: list[tuple[int, dict, int]], meta: dict) -> None:
+    """One transaction for the whole batch (one commit instead of one per row)."""
+    parts = [StreamAppend(domain.ROSTER_STREAM.format(nip=row["nip"]), version,
+                          [NewEvent("RosterEntryImported", {"row": row})], row["nip"], row["instansi_kode"])
+             for _, row, version in changed]
+
+    def project(docs: list[dict], session) -> None:
+        for doc in docs:
+            view.apply(doc, session)
+
+    try:
+        store.append_many(parts, meta, projection=project)
+    except ConcurrencyError:
+        for _, row, _ in changed:
+            view.forget(row["nip"])  # the cache may hold writes of the aborted transaction
+        raise
+
+
+def _append_rows(store: EventStore, view: RosterView, changed: list[tuple[int, dict, int]],
+                 meta: dict) -> tuple[int, list[dict]]:
+    imported, rejected = 0, []
+    view.prefetch((row["nip"] for _, row, _ in changed), (row["nik"] for _, row, _ in changed))
+    for line, row, _ in changed:
+        known = view.known(row["nip"]) or {}
+        if known.get("imported") == row:
+            continue
+        event = NewEvent("RosterEntryImported", {"row": row})
+        try:
+            _append_roster(store, view, event, row["nip"], known.get("version", 0), meta)
+            imported += 1
+        except ConcurrencyError:
+            rejected.append({"line": line, "column": "nip",
+                             "reason": "data NIP ini sedang diubah bersamaan; impor ulang baris ini"})
+    return imported, rejected
+
+
 def import_roster(store: EventStore, csv_text: str, actor: Actor, today: date | None = None) -> dict:
     """Load valid rows, report the rest as {line, column, reason}; an unchanged row appends nothing."""
     require_role(actor, "admin")
@@ -41,22 +77,28 @@ def import_roster(store: EventStore, csv_text: str, actor: Actor, today: date | 
     imported = unchanged = 0
     rejected = [r.as_dict() for r in parsed.rejected]
     view = RosterView(store.db)
+    if len(parsed.rows) > BATCH:
+        view.prefetch_all()
     for start in range(0, len(parsed.rows), BATCH):
         batch = parsed.rows[start:start + BATCH]
         view.prefetch((row["nip"] for _, row in batch), (row["nik"] for _, row in batch))
+        changed = []
         for line, row in batch:
             known = view.known(row["nip"])
             if known and known.get("imported") == row:
                 unchanged += 1
-                continue
-            event = NewEvent("RosterEntryImported", {"row": row})
-            try:
-                _append_roster(store, view, event, row["nip"], (known or {}).get("version", 0), meta)
-            except ConcurrencyError:
-                rejected.append({"line": line, "column": "nip",
-                                 "reason": "data NIP ini sedang diubah bersamaan; impor ulang baris ini"})
-                continue
-            imported += 1
+            else:
+                changed.append((line, row, (known or {}).get("version", 0)))
+        if not changed:
+            continue
+        try:
+            _append_batch(store, view, changed, meta)
+            imported += len(changed)
+        except ConcurrencyError:
+            # Someone else wrote one of these NIPs meanwhile: fall back to row by row for this batch.
+            ok, failed = _append_rows(store, view, changed, meta)
+            imported += ok
+            rejected += failed
     rejected.sort(key=lambda r: r["line"])
     return {"imported": imported, "unchanged": unchanged, "rejected": rejected}
 

@@ -39,9 +39,12 @@ class RosterView:
         self.col = db[ROSTER]
         self.by_nip: dict[str, dict] = {}
         self.nik_index: dict[str, set[str]] = {}
+        self.complete = False  # True once prefetch_all loaded the whole collection
 
     def prefetch(self, nips: Iterable[str], niks: Iterable[str]) -> None:
         """Load existing entries for these NIPs and every NIP sharing their NIKs (old or new)."""
+        if self.complete:
+            return
         wanted = [n for n in set(nips) if n not in self.by_nip]
         if wanted:
             for doc in self.col.find({"_id": {"$in": wanted}}, {"imported": 1, "nik": 1, "version": 1}):
@@ -54,11 +57,19 @@ class RosterView:
             for doc in self.col.find({"nik": {"$in": list(all_niks)}}, {"nik": 1}):
                 self.nik_index[doc["nik"]].add(doc["_id"])
 
+    def prefetch_all(self) -> None:
+        """Load every entry in one scan: cheaper than many `$in` lookups for a large import."""
+        for doc in self.col.find({}, {"imported": 1, "nik": 1, "version": 1}):
+            self.by_nip[doc["_id"]] = doc
+            self.nik_index.setdefault(doc.get("nik"), set()).add(doc["_id"])
+        self.complete = True
+
     def known(self, nip: str) -> dict | None:
         return self.by_nip.get(nip)
 
     def forget(self, nip: str) -> None:
         """Drop a cached entry (after a failed transaction) so the next prefetch re-reads it."""
+        self.complete = False
         doc = self.by_nip.pop(nip, None)
         if doc:
             self.nik_index.pop(doc.get("nik"), None)
