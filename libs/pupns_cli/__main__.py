@@ -78,6 +78,20 @@ def make_projector(module_name: str, store):
     return cls(store) if params[0] == "store" else cls(store.db)
 
 
+def restore_indexes(module_name: str, store) -> None:
+    """Recreate the read-model indexes the service makes at start (dropping a collection drops them too)."""
+    module = importlib.import_module(f"{module_name}.projections")
+    for name in ("ensure_read_models", "ensure_read_model_indexes"):
+        ensure = getattr(module, name, None)
+        if callable(ensure):
+            ensure(store.db)
+
+
+REPLAY_HELP = ("bangun ulang read model sebuah layanan dari log peristiwa. Koleksi read model dihapus lalu "
+               "diisi ulang: jalankan saat layanan itu dihentikan atau sudah dikuras (tidak ada permintaan dan "
+               "pesan yang sedang diproses); selama pembangunan ulang layanan yang berjalan akan melihat data kosong.")
+
+
 def replay(args: argparse.Namespace) -> int:
     from pymongo import MongoClient
 
@@ -89,6 +103,7 @@ def replay(args: argparse.Namespace) -> int:
         store = EventStore(client[config.mongo_db(args.service)], args.service)
         progress = rpc.Progress(f"replay {args.service}", store.count())
         done = rebuild(store, make_projector(args.service, store), progress)
+        restore_indexes(args.service, store)
         progress.finish()
     finally:
         client.close()
@@ -136,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     opener = campaign.add_parser("open")
     opener.add_argument("--days", type=int, required=True)
     opener.set_defaults(func=campaign_open)
-    rep = groups.add_parser("replay", help="bangun ulang read model sebuah layanan dari log peristiwa")
+    rep = groups.add_parser("replay", help="bangun ulang read model sebuah layanan dari log peristiwa",
+                            description=REPLAY_HELP)
     rep.add_argument("service", choices=SERVICES)
     rep.set_defaults(func=replay)
     audit = groups.add_parser("audit").add_subparsers(dest="command", required=True)

@@ -1,126 +1,111 @@
-"""A verifier logs in to the console in headless Chromium and confirms one registration.
+"""A verifier works in the real console (headless Chromium) against the whole running platform.
 
-Runs without eventlet (PUPNS_TEST_NO_EVENTLET=1): the console runs under gunicorn (gthread) and
-the back ends under `nameko run`, each as its own process on a fresh RabbitMQ vhost. identity and
-verification are test-only stand-ins (written below to a temporary module) that implement the few
-RPCs the console calls, so this test exercises the console, its RPC proxies and the browser flow.
+A PNS registers over HTTP; the verifier of their instansi logs in to the console, confirms the
+registration, later opens the PNS's submission, sees what changed against the master roster and
+approves it; the PNS's own API then shows the record verified. Runs without eventlet
+(PUPNS_TEST_NO_EVENTLET=1): Playwright's sync API cannot run inside the eventlet-patched session.
 """
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
-from pupns_dev.processes import free_port, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.environ.get("PUPNS_TEST_NO_EVENTLET"),
-                                                  reason="browser tests run with PUPNS_TEST_NO_EVENTLET=1")]
+                                                  reason="browser tests run with PUPNS_TEST_NO_EVENTLET=1"),
+              pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")]
 CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[2]
-FAKES = '''
-from nameko.rpc import rpc
-from pupns import auth
-from pupns.errors import AppError
-
-PENDING = {"198001012005011001": {"nip": "198001012005011001", "nama": "Siti Rahayu",
-           "registration_number": "PUPNS-2015-AAAA1111", "registered_at": "2015-09-01T10:00:00+07:00"}}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+PASSWORD = "rahasia-konsol-123"
 
 
-class Identity:
-    name = "identity"
-
-    @rpc
-    def issue_token(self, username, password):
-        if (username, password) != ("verif_bdg", "rahasia-verifikator"):
-            raise AppError("invalid_credentials")
-        return auth.issue_token(username, "verifier", "4011")
-
-
-class Verification:
-    name = "verification"
-
-    @rpc
-    def list_registrations(self, actor, status="pending", cursor=None, limit=50):
-        return {"items": list(PENDING.values()), "next": None}
-
-    @rpc
-    def confirm_registration(self, nip, actor):
-        if PENDING.pop(nip, None) is None:
-            raise AppError("invalid_state")
-        return {"status": "confirmed"}
-'''
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
-def vhost(rabbit_manager):
-    name = f"pupns_e2e_{uuid.uuid4().hex[:10]}"
-    rabbit_manager.create_vhost(name)
-    rabbit_manager.set_vhost_permissions(name, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
-    rabbit_manager.delete_vhost(name)
-
-
-@pytest.fixture
-def console_url(vhost, tmp_path, rabbit_manager):
-    (tmp_path / "fake_backends.py").write_text(FAKES)
-    (tmp_path / "nameko.yaml").write_text(f"AMQP_URI: '{vhost}'\n")
-    env = {**os.environ, "PUPNS_AMQP_URI": vhost,
-           "PYTHONPATH": os.pathsep.join([str(REPO / "libs"), str(REPO / "services" / "verification")])}
-    bin_dir = Path(sys.executable).parent
-    backends = subprocess.Popen([str(bin_dir / "nameko"), "run", "--config", "nameko.yaml", "fake_backends"],
-                                cwd=tmp_path, env=env, stdout=open(tmp_path / "nameko.log", "wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    port = free_port()
-    console = subprocess.Popen([str(bin_dir / "gunicorn"), "-k", "gthread", "--threads", "8", "-b",
-                                f"127.0.0.1:{port}", "console.app:app"], cwd=REPO, env=env,
-                               stdout=open(tmp_path / "gunicorn.log", "wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        wait_for_port(port, console)
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).ok, message="console healthy")
-        wait_until(lambda: backends_consuming(rabbit_manager, vhost), timeout=30, message="back ends consuming")
-        yield url
-    finally:
-        stop(console)
-        stop(backends)
-
-
-def backends_consuming(rabbit_manager, vhost: str) -> bool:
-    queues = rabbit_manager.get_queues(vhost.rsplit("/", 1)[1])
-    ready = {q["name"] for q in queues if q.get("consumers", 0) > 0}
-    return {"rpc-identity", "rpc-verification"} <= ready
-
-
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
-def test_verifier_logs_in_and_confirms_a_registration(console_url):
-    from playwright.sync_api import expect, sync_playwright
+def browser():
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--headless", "--disable-gpu",
-                                           "--disable-background-networking"])
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.goto(f"{console_url}/registrations")
-            expect(page).to_have_url(f"{console_url}/login")
-            page.get_by_label("Nama pengguna").fill("verif_bdg")
-            page.get_by_label("Kata sandi").fill("rahasia-verifikator")
-            page.get_by_role("button", name="Masuk").click()
-
-            expect(page.get_by_role("heading", name="Pendaftaran menunggu konfirmasi")).to_be_visible()
-            row = page.get_by_role("row", name="PUPNS-2015-AAAA1111")
-            row.get_by_role("button", name="Konfirmasi").click()
-
-            expect(page.get_by_role("status")).to_have_text("Pendaftaran NIP 198001012005011001 telah dikonfirmasi.")
-            expect(page.get_by_text("Tidak ada pendaftaran yang menunggu konfirmasi.")).to_be_visible()
-            cookies = {c["name"]: c for c in page.context.cookies()}
-            assert cookies["pupns_console"]["httpOnly"] and cookies["pupns_console"]["sameSite"] == "Strict"
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def test_verifier_confirms_and_approves_in_the_console(stack, platform, api, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    cfg, demo = stack
+    row = platform.take_row(lambda r: not any(word in r["jabatan"] for word in ("Guru", "Dokter")))
+    nip, verifier = row["nip"], demo["verifiers"][row["instansi_kode"]]
+    registered = api.post("/api/v1/registrations", json={"nip": nip, "nik": row["nik"],
+                                                         "email": f"{nip}@contoh.go.id", "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    number = registered.json()["registration_number"]
+    platform.wait_pending(row)
+
+    page = browser.new_page(locale="id-ID", viewport={"width": 1280, "height": 900})
+    page.goto(f"{cfg.console_url}/registrations")
+    expect(page).to_have_url(f"{cfg.console_url}/login")
+    page.get_by_label("Nama pengguna").fill(verifier["username"])
+    page.get_by_label("Kata sandi").fill(verifier["password"])
+    page.get_by_role("button", name="Masuk").click()
+
+    expect(page.get_by_role("heading", name="Pendaftaran menunggu konfirmasi")).to_be_visible()
+    registration = page.get_by_role("row").filter(has_text=number)
+    expect(registration).to_contain_text(nip)
+    expect(registration).to_contain_text(row["nama"])
+    page.screenshot(path=str(tmp_path / "pendaftaran.png"), full_page=True)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["pupns_console"]["httpOnly"] and cookies["pupns_console"]["sameSite"] == "Strict"
+
+    registration.get_by_role("button", name="Konfirmasi").click()
+    expect(page.get_by_role("status")).to_have_text(f"Pendaftaran NIP {nip} telah dikonfirmasi.")
+    expect(page.get_by_role("row").filter(has_text=number)).to_have_count(0)
+
+    def logged_in() -> str | None:
+        resp = api.post("/api/v1/auth/token", json={"username": nip, "password": PASSWORD})
+        return resp.json()["access_token"] if resp.status_code == 200 else None
+    pns = bearer(wait_until(logged_in, timeout=30, interval=0.5, message="PNS can log in"))
+    form = wait_until(lambda: (r := api.get("/api/v1/me/form", headers=pns)).status_code == 200 and r,
+                      timeout=30, message="form opened")
+
+    # The PNS corrects two roster facts and adds contact details, then submits.
+    data_utama = {**form.json()["sections"]["data_utama"], "tempat_lahir": "Kabupaten Sleman",
+                  "agama": "Katolik" if row["agama"] != "Katolik" else "Islam", "no_hp": "081234567890",
+                  "alamat": "Jl. Malioboro No. 5, Yogyakarta", "status_perkawinan": "Kawin"}
+    saved = api.put("/api/v1/me/form/sections/data_utama", json=data_utama,
+                    headers={**pns, "If-Match": form.headers["ETag"].strip('"')})
+    assert saved.status_code == 200, saved.text
+    submitted = api.post("/api/v1/me/form/submit", headers=pns)
+    assert submitted.status_code == 200, submitted.text
+
+    page.get_by_role("link", name="Pengajuan data").click()
+    expect(page.get_by_role("heading", name="Pengajuan data")).to_be_visible()
+
+    def listed() -> bool:
+        page.reload()
+        return page.get_by_role("link", name=nip).count() == 1
+    wait_until(listed, timeout=30, interval=0.5, message="submission listed in the console")
+    page.get_by_role("link", name=nip).click()
+    expect(page.get_by_role("heading", name=f"Pengajuan data NIP {nip}")).to_be_visible()
+    changes = page.locator("table", has=page.get_by_role("columnheader", name="Data induk"))
+    expect(changes.get_by_role("row").filter(has_text="Tempat lahir")).to_contain_text(row["tempat_lahir"])
+    expect(changes.get_by_role("row").filter(has_text="Tempat lahir")).to_contain_text("Kabupaten Sleman")
+    expect(changes.get_by_role("row").filter(has_text="Agama")).to_contain_text(data_utama["agama"])
+    expect(changes.get_by_role("row")).to_have_count(3)  # header + the two corrected facts
+    page.screenshot(path=str(tmp_path / "pengajuan.png"), full_page=True)
+
+    page.get_by_role("button", name="Setujui").click()
+    expect(page.get_by_role("status")).to_have_text(f"Pengajuan data NIP {nip} telah disetujui.")
+    me = wait_until(lambda: (body := api.get("/api/v1/me", headers=pns).json())["status"] == "verified" and body,
+                    timeout=30, message="status verified")
+    assert me["registration_number"] == number
+    assert (tmp_path / "pendaftaran.png").stat().st_size > 0 and (tmp_path / "pengajuan.png").stat().st_size > 0
