@@ -18,7 +18,7 @@ import pymongo
 from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
@@ -211,10 +211,13 @@ class EventStore:
                 new.append({"_id": part.stream, **head})
             else:
                 moved.append(UpdateOne({"_id": part.stream, "version": part.expected_version}, {"$set": head}))
-        if new:
-            self.heads.insert_many(new, session=session)
-        if moved and self.heads.bulk_write(moved, session=session).matched_count != len(moved):
-            raise ConcurrencyError(parts[0].stream, parts[0].expected_version)
+        try:
+            if new:
+                self.heads.insert_many(new, session=session)
+            if moved and self.heads.bulk_write(moved, session=session).matched_count != len(moved):
+                raise ConcurrencyError(parts[0].stream, parts[0].expected_version)
+        except BulkWriteError as exc:  # a stream that was new when read has been created since
+            raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
 
     def remember(self, key: str, result: Any) -> None:
         """Record an idempotency key with its result when no event was written."""

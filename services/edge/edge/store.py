@@ -69,8 +69,17 @@ class MongoEdgeStore:
     def issue(self) -> int:
         """The next global ticket number (FIFO across replicas)."""
         try:
-            doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}}, upsert=True,
+            doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}},
                                                     return_document=ReturnDocument.AFTER)
+            if doc is None:
+                # First ticket ever: create the ledger once. Not an upserting $inc, because concurrent
+                # upserts may race (a duplicate key, or no document returned) on the first call.
+                try:
+                    self.counters.insert_one({"_id": "queue", "issued": 0, "serving": 0})
+                except DuplicateKeyError:
+                    pass
+                doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}},
+                                                        return_document=ReturnDocument.AFTER)
         except PyMongoError as exc:
             raise unavailable() from exc
         return int(doc["issued"])
