@@ -23,6 +23,7 @@ from edge.rpc import Backend, NamekoBackend
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore, MongoEdgeStore
 from edge.waiting import waiting_page, wants_html
+from edge.web.site import Site
 from pupns import config
 from pupns.errors import AppError
 
@@ -45,8 +46,10 @@ class EdgeApp:
         probe = QueueDepthProbe(settings.rabbit_api, amqp_uri) if settings.background else None
         self.monitor = Monitor(self.admission, probe)
         self.routes = self._ops_routes() + api_routes()
-        self.by_endpoint = {r.endpoint: r for r in self.routes}
-        self.url_map = build_map(self.routes)
+        self.site = Site()  # the PNS web pages and /static: routed like ops, never queued, not in openapi.json
+        routed = self.routes + self.site.routes()
+        self.by_endpoint = {r.endpoint: r for r in routed}
+        self.url_map = build_map(routed)
 
     def _ops_routes(self) -> list[Route]:
         return [Route("GET", "/healthz", self.healthz, ops=True),
