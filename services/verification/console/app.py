@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from console import session, views
+from console import admin, session, views
 from console.rpc import Backend
 from pupns.errors import AppError
 
@@ -46,6 +46,7 @@ URLS = Map([
     Rule("/submissions/<nip>/approve", endpoint="approve", methods=["POST"]),
     Rule("/submissions/<nip>/return", endpoint="return_", methods=["POST"]),
     Rule("/documents/<document_id>", endpoint="document"),
+    *admin.RULES,
 ])
 
 
@@ -53,7 +54,7 @@ def html(page: str, status: int = 200) -> Response:
     return Response(page, status=status, mimetype="text/html")
 
 
-class Console:
+class Console(admin.AdminRoutes):
     """Routes a request to a page; staff pages need a valid session, every POST a valid CSRF token."""
 
     def __init__(self, backend: Backend | None = None):
@@ -76,6 +77,7 @@ class Console:
             if user is None:
                 return redirect("/login?pesan=sesi_berakhir" if token else "/login", 303)
             csrf = session.csrf_token(token)
+            admin.guard(endpoint, user, request)
             if request.method == "POST" and not session.csrf_valid(token, request.form.get("csrf")):
                 raise AppError("forbidden", "Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
             view: Callable[..., Response] = getattr(self, endpoint)
@@ -84,6 +86,9 @@ class Console:
             return html(views.error_page(exc.message, user, csrf or ""), exc.status)
         except NotFound:
             return html(views.error_page("Halaman tidak ditemukan.", user, csrf or ""), 404)
+        except RequestEntityTooLarge:
+            return html(views.error_page("Data yang dikirim terlalu besar (batas berkas data induk 50 MiB).", user,
+                                         csrf or ""), 413)
         except MethodNotAllowed:
             return html(views.error_page("Metode tidak diizinkan.", user, csrf or ""), 405)
         except HTTPException as exc:

@@ -77,19 +77,20 @@ def hidden_csrf(csrf: str) -> str:
 
 
 def layout(title: str, body: str, user: dict | None = None, csrf: str = "", flash: str | None = None,
-           error: str | None = None) -> str:
+           error: str | None = None, head: str = "") -> str:
     nav = ""
     if user:
         scope = f", instansi {e(user['instansi_kode'])}" if user.get("instansi_kode") else ""
         who = f"{e(user['sub'])} ({e(ROLE_LABELS.get(user['role'], user['role']))}{scope})"
-        nav = (f'<nav><a href="/registrations">Pendaftaran</a> <a href="/submissions">Pengajuan data</a>'
+        admin = ' <a href="/admin">Administrasi</a>' if user.get("role") == "admin" else ""
+        nav = (f'<nav><a href="/registrations">Pendaftaran</a> <a href="/submissions">Pengajuan data</a>{admin}'
                f'<span class="who">{who}</span><form method="post" action="/logout" class="inline">'
                f'{hidden_csrf(csrf)}<button type="submit">Keluar</button></form></nav>')
     notices = (f'<p class="flash" role="status">{escape(flash)}</p>' if flash else "") + (
         f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
     return (f'<!doctype html><html lang="id"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)} · Konsol Verifikator PUPNS</title>'
+            f'<title>{escape(title)} · Konsol Verifikator PUPNS</title>{head}'
             f'<link rel="stylesheet" href="/static/console.css"></head><body>'
             f'<header><strong>Konsol Verifikator PUPNS</strong>{nav}</header>'
             f'<main><h1>{escape(title)}</h1>{notices}{body}</main></body></html>')
