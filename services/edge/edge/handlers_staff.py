@@ -5,6 +5,7 @@ from typing import Any
 
 from edge import bodies, schemas
 from edge.routing import Ctx
+from pupns.roster_upload import import_roster as import_in_chunks
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 
@@ -58,10 +59,15 @@ def return_submission(ctx: Ctx) -> Any:
     return ctx.backend.call("verification", "return_submission", ctx.params["nip"], data["notes"], ctx.actor)
 
 
+ROSTER_CHUNK_ROWS = 2000
+
+
 def import_roster(ctx: Ctx) -> Any:
     """POST /api/v1/admin/roster (text/csv, up to 50 MiB)."""
     csv_text = bodies.csv_body(ctx.request, ctx.settings.max_csv_bytes)
-    return ctx.backend.call("identity", "import_roster", csv_text, ctx.actor)
+    # In chunks, so each back-end call stays well inside the RPC deadline however large the file.
+    return import_in_chunks(csv_text, lambda chunk: ctx.backend.call("identity", "import_roster", chunk, ctx.actor),
+                            rows_per_chunk=ROSTER_CHUNK_ROWS)
 
 
 def create_verifier(ctx: Ctx) -> tuple[int, Any]:

@@ -19,9 +19,11 @@ from console import admin_views, audit_views, session
 from console.views import WIB
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
+from pupns.roster_upload import import_roster as import_in_chunks
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
+ROSTER_CHUNK_ROWS = 2000  # each RPC stays well inside its deadline, whatever the file size
 MAX_FORM_BYTES = 1024 * 1024
 NIP_PATTERN = re.compile(r"\d{18}")
 RULES = [
@@ -157,7 +159,9 @@ class AdminRoutes:
                 raise AppError("unsupported_type", "Berkas harus berupa teks CSV dengan pengodean UTF-8.") from None
             if "\x00" in text:
                 raise AppError("unsupported_type", "Berkas bukan teks CSV.")
-            summary = self.backend.call("identity", "import_roster", text, session.actor_of(user))
+            actor = session.actor_of(user)
+            summary = import_in_chunks(text, lambda chunk: self.backend.call("identity", "import_roster", chunk, actor),
+                                       rows_per_chunk=ROSTER_CHUNK_ROWS)
         except AppError as exc:
             return self._html(admin_views.roster_page(user, csrf, limit_mib, error=exc.message), exc.status)
         flash = (f"Impor selesai: {summary.get('imported', 0)} baris dimuat, "
