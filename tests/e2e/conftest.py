@@ -14,6 +14,7 @@ from pupns_dev.demo import seed_demo
 from pupns_dev.processes import free_port
 from pupns_dev.stack import Stack, StackConfig, delete_vhost
 from pupns_dev.waiting import wait_until
+from tests.e2e.browser import browser  # noqa: F401 (the browser tests' fixture)
 
 PASSWORD = "rahasia-sekali-123"
 # The e2e tests call the API far faster than one person would: lift the per-user token bucket so the

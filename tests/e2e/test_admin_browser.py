@@ -6,30 +6,11 @@ eventlet-patched session.
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-import pytest
+from tests.e2e.browser import BROWSER_MARKS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.environ.get("PUPNS_TEST_NO_EVENTLET"),
-                                                  reason="browser tests run with PUPNS_TEST_NO_EVENTLET=1"),
-              pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+pytestmark = BROWSER_MARKS
 
 
 def test_admin_reads_the_dashboard_and_audits_a_pns(stack, platform, browser, tmp_path):

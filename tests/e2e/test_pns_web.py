@@ -7,37 +7,14 @@ sees "Dikirim" on "Status saya". Runs without eventlet (PUPNS_TEST_NO_EVENTLET=1
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
 from pupns_dev.waiting import wait_until
+from tests.e2e.browser import BROWSER_MARKS, bearer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not os.environ.get("PUPNS_TEST_NO_EVENTLET"),
-                                                  reason="browser tests run with PUPNS_TEST_NO_EVENTLET=1"),
-              pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+pytestmark = BROWSER_MARKS
 PASSWORD = "rahasia-web-pns-1"
 PHONE = {"width": 390, "height": 844}  # the pages must work on a phone-width screen
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_pns_registers_corrects_data_and_submits_in_the_browser(stack, platform, api, browser, tmp_path):
