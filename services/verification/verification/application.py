@@ -65,21 +65,15 @@ def list_queue(store: EventStore, collection: str, actor: Actor, query: dict, it
 
 
 def confirm_registration(store: EventStore, nip: str, actor: Actor) -> dict:
-    require_role(actor, *STAFF)
-
-    def attempt() -> dict:
-        registration = load_registration(store, nip)
-        if registration.status is None:
-            raise DomainError("not_found")
-        require_instansi(actor, registration.instansi_kode)
-        registration.confirm()
-        save(store, f"registration-{nip}", registration, registration.instansi_kode, actor_meta(actor))
-        return {"nip": nip, "status": "confirmed"}
-
-    return decide(attempt)
+    return _decide_registration(store, nip, actor, lambda registration: registration.confirm(), "confirmed")
 
 
 def reject_registration(store: EventStore, nip: str, reason: str, actor: Actor) -> dict:
+    return _decide_registration(store, nip, actor, lambda registration: registration.reject(reason), "rejected")
+
+
+def _decide_registration(store: EventStore, nip: str, actor: Actor, command, status: str) -> dict:
+    """Load the registration, check the verifier's instansi, run the command, save (retrying on a race)."""
     require_role(actor, *STAFF)
 
     def attempt() -> dict:
@@ -87,9 +81,9 @@ def reject_registration(store: EventStore, nip: str, reason: str, actor: Actor) 
         if registration.status is None:
             raise DomainError("not_found")
         require_instansi(actor, registration.instansi_kode)
-        registration.reject(reason)
+        command(registration)
         save(store, f"registration-{nip}", registration, registration.instansi_kode, actor_meta(actor))
-        return {"nip": nip, "status": "rejected"}
+        return {"nip": nip, "status": status}
 
     return decide(attempt)
 
