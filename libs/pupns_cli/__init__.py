@@ -1,1 +1,1 @@
-"""The `pupns` command line: roster, staff, campaign, replay and audit tasks."""
+"""The `pupns` command line: roster, staff, campaign, replay, audit and public-event subscribers."""

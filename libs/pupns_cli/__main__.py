@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pupns import config
 from pupns.errors import AppError
-from pupns_cli import rpc
+from pupns_cli import rpc, subscribers
 from pupns_cli.generate import generate_rows, write_csv
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver = audit.add_parser("verify", help="periksa rantai hash setiap layanan")
     ver.add_argument("--services", nargs="*")
     ver.set_defaults(func=audit_verify)
+    subscribers.add_commands(groups)
     return parser
 
 
