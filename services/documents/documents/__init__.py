@@ -1,1 +1,1 @@
-"""Documents service: uploaded files, registration receipts and profile PDFs."""
+"""Documents service: uploaded files, registration receipts, profile PDFs and the stamped Surat Pernyataan."""

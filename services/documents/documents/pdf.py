@@ -1,4 +1,4 @@
-"""PDF rendering with reportlab: the registration receipt and the PNS profile."""
+"""PDF rendering with reportlab: the registration receipt, the PNS profile and the Surat Pernyataan."""
 from __future__ import annotations
 
 import io
@@ -106,3 +106,40 @@ def render_profile(data: dict) -> bytes:
             continue
         flowables.extend(_section_flowables(key, value))
     return _render("Profil PNS", flowables)
+
+
+def _waktu(value: str | None) -> str:
+    """'2015-09-01T10:00:00+07:00' -> '1 September 2015 pukul 10:00:00 (UTC+07:00)'."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return tanggal_indonesia(value)
+    offset = moment.strftime("%z")
+    zone = f" (UTC{offset[:3]}:{offset[3:]})" if offset else ""
+    return f"{tanggal_indonesia(value)} pukul {moment:%H:%M:%S}{zone}"
+
+
+def render_statement(statement: dict) -> bytes:
+    """The 'Surat Pernyataan' a PNS makes by submitting: the data sent is true (stamped with e-Meterai)."""
+    posisi = (statement.get("sections") or {}).get("data_posisi") or {}
+    rows = [("Nama", statement.get("nama")), ("NIP", statement.get("nip")),
+            ("Instansi", statement.get("instansi_kode")), ("Unit Kerja", posisi.get("unit_kerja")),
+            ("Jabatan", posisi.get("jabatan")), ("Waktu Pengiriman Data", _waktu(statement.get("submitted_at")))]
+    declaration = ("dengan ini menyatakan dengan sesungguhnya bahwa data yang saya sampaikan melalui Pendataan "
+                   "Ulang Pegawai Negeri Sipil secara Elektronik (PUPNS) pada waktu tersebut di atas adalah benar "
+                   "dan sesuai dengan dokumen aslinya. Apabila di kemudian hari ternyata terdapat data yang tidak "
+                   "benar, saya bersedia menerima sanksi sesuai dengan ketentuan peraturan perundang-undangan.")
+    sent = ", ".join(SECTION_TITLES.get(k, k) for k in (statement.get("sections") or {})) or "-"
+    stamp_box = Table([[_para("Tempat e-Meterai")]], colWidths=[45 * mm], rowHeights=[30 * mm])
+    stamp_box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, colors.grey),
+                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    notice = ("e-Meterai dibubuhkan secara elektronik setelah data dikirim. Waktu pengiriman data yang berlaku "
+              "adalah waktu tersebut di atas, bukan waktu pembubuhan e-Meterai.")
+    return _render("Surat Pernyataan", [
+        _para("Yang bertanda tangan di bawah ini:"), Spacer(1, 3 * mm), _key_value_table(rows),
+        Spacer(1, 4 * mm), _para(declaration), Spacer(1, 3 * mm),
+        _key_value_table([("Bagian data yang dikirim", sent),
+                          ("Sidik data (SHA-256)", statement.get("data_sha256"))]),
+        Spacer(1, 8 * mm), _para(f"Yang menyatakan, {statement.get('nama') or ''}"), stamp_box,
+        Spacer(1, 6 * mm), _para(notice),
+    ])

@@ -130,10 +130,12 @@ def get_me(store: EventStore, nip: str) -> dict:
     account = domain.Account(nip, doc["status"], doc.get("form_status"), bool(roster.get("not_reregistered")))
     events = store.read_stream(domain.ACCOUNT_STREAM.format(nip=nip))
     events += [e for e in store.read_stream(domain.ROSTER_STREAM.format(nip=nip)) if e["type"] in SANCTION_EVENTS]
-    events.sort(key=lambda e: e["position"])
+    events += store.read_stream(domain.STAMPING_STREAM.format(nip=nip))  # e-Meterai state; status unchanged
+    events.sort(key=domain.timeline_order(events))
     return {"nip": nip, "nama": doc["nama"], "instansi_kode": doc["instansi_kode"],
             "status": account.public_status, "registration_number": doc["registration_number"],
-            "timeline": [timeline_entry(e) for e in events]}
+            "timeline": [domain.stamping_timeline_entry(e) if e["type"] == "StampingNoted" else timeline_entry(e)
+                         for e in events]}
 
 
 def get_registration(store: EventStore, registration_number: str) -> dict:
@@ -174,3 +176,16 @@ def handle_registration_rejected(store: EventStore, message: dict, key: str) -> 
 def handle_status_change(store: EventStore, message: dict, key: str, status: str, note: str | None = None) -> None:
     _account_append(store, message, NewEvent("AccountStatusChanged", {"status": status, "note": note}), key,
                     ("active",))
+
+
+def note_stamping(store: EventStore, message: dict, key: str) -> None:
+    """documents' e-Meterai progress on the submission statement, kept for the PNS's timeline."""
+    nip = message["nip"]
+    stream = domain.STAMPING_STREAM.format(nip=nip)
+    data = domain.stamping_note(message, store.read_stream(stream))
+    if data is None:
+        store.remember(key, None)  # seen, nothing new to show (a repeated failure, a late arrival)
+        return
+    meta = {"actor": "system", "role": "system", "cause": message["event_id"]}
+    store.append(stream, store.stream_version(stream), [NewEvent("StampingNoted", data)], meta, nip=nip,
+                 instansi_kode=message.get("instansi_kode"), idempotency_key=key)

@@ -136,3 +136,23 @@ class IdentityService(service_base.AuditMixin):
         """A verifier approved: roster takes the verified values, the account shows `verified`."""
         consume_once(self.store, "handle_submission_approved", message,
                      lambda key: importer.handle_submission_approved(self.store, message, key))
+
+    # -- e-Meterai stamping of the submission statement (documents): timeline only, status unchanged ----
+    @event_handler("documents", "StampRequested", requeue_on_error=True)
+    def handle_stamp_requested(self, message: dict) -> None:
+        """The statement was issued and sent for stamping."""
+        self._note_stamping("handle_stamp_requested", message)
+
+    @event_handler("documents", "StampFailed", requeue_on_error=True)
+    def handle_stamp_failed(self, message: dict) -> None:
+        """The e-Meterai provider failed; documents retries (the first failure shows as pending)."""
+        self._note_stamping("handle_stamp_failed", message)
+
+    @event_handler("documents", "StatementStamped", requeue_on_error=True)
+    def handle_statement_stamped(self, message: dict) -> None:
+        """The statement carries its e-Meterai."""
+        self._note_stamping("handle_statement_stamped", message)
+
+    def _note_stamping(self, handler: str, message: dict) -> None:
+        consume_once(self.store, handler, message,
+                     lambda key: application.note_stamping(self.store, message, key))
