@@ -144,3 +144,14 @@ def test_a_large_roster_goes_to_identity_in_chunks_with_original_line_numbers():
     assert chunks == [2000, 2000, 500]
     assert answer.json["imported"] == 4499
     assert answer.json["rejected"] == [{"line": 3002, "column": "golongan", "reason": "kode golongan tidak dikenal"}]
+
+
+def test_statement_pdf_carries_its_stamp_state():
+    statement = {"content_b64": base64.b64encode(b"%PDF-1.4 stamped").decode(), "state": "stamped",
+                 "filename": "surat-pernyataan.pdf"}
+    client, backend, _ = make_client(FakeBackend(**{"documents.get_statement": statement}))
+    answer = client.get("/api/v1/me/statement.pdf", headers=bearer())
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
+    assert answer.headers["X-Stamp-State"] == "stamped" and answer.content_type == "application/pdf"
+    service, method, args, _ = backend.calls[0]
+    assert (service, method, args[0], args[1]["role"]) == ("documents", "get_statement", "199001012015031001", "pns")

@@ -106,6 +106,18 @@ def get_document(ctx: Ctx) -> Response:
     return binary_response(content, doc.get("content_type", "application/octet-stream"), doc.get("filename"))
 
 
+def statement_pdf(ctx: Ctx) -> Response:
+    """GET /api/v1/me/statement.pdf: the latest Surat Pernyataan, stamped once e-Meterai answered.
+
+    `X-Stamp-State` says requested, retrying or stamped, so a client can tell without parsing the PDF.
+    """
+    statement = ctx.backend.call("documents", "get_statement", ctx.actor["id"], ctx.actor)
+    response = binary_response(base64.b64decode(statement["content_b64"]), "application/pdf",
+                               statement.get("filename") or "surat-pernyataan.pdf")
+    response.headers["X-Stamp-State"] = statement.get("state") or "requested"
+    return response
+
+
 def profile_pdf(ctx: Ctx) -> Response:
     """GET /api/v1/me/profile.pdf (after submit; 409 `not_submitted` before)."""
     data = ctx.backend.call("forms", "get_profile_data", ctx.actor["id"])

@@ -39,6 +39,8 @@ def api_routes() -> list[Route]:
               produces="application/octet-stream", errors=(*AUTH, "not_found")),
         Route("GET", f"{V1}/me/profile.pdf", pns.profile_pdf, roles=PNS, produces="application/pdf",
               errors=(*AUTH, "not_submitted")),
+        Route("GET", f"{V1}/me/statement.pdf", pns.statement_pdf, roles=PNS, produces="application/pdf",
+              errors=(*AUTH, "not_found")),
         Route("GET", f"{V1}/verifier/registrations", staff.list_registrations, roles=VERIFIER,
               query=("status", "cursor"), errors=AUTH),
         Route("POST", f"{V1}/verifier/registrations/<nip>/confirm", staff.confirm_registration, roles=VERIFIER,
