@@ -1,29 +1,17 @@
 """Forms use cases on the real SecantusDB: rules, nothing stored on rejection, rebuild equality."""
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from forms import application
 from forms.projections import Projector, ensure_read_models
 from pupns.errors import AppError
-from pupns.nip import make_nik, make_nip
+from pupns.nip import make_nik
 from pupns.replay import rebuild
+from tests.factories import BORN, NIP, roster_row, upstream_message
 
-BORN = date(1985, 3, 12)
-NIP = make_nip(BORN, date(2010, 1, 1), "L")
-ROW = {"nip": NIP, "nik": make_nik("320101", BORN, "L", 1), "nama": "Budi", "gelar_depan": "",
-       "gelar_belakang": "S.Kom", "tempat_lahir": "Bandung", "tanggal_lahir": "1985-03-12", "jenis_kelamin": "L",
-       "agama": "Islam", "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo",
-       "golongan": "32", "tmt_golongan": "2014-04-01", "jenis_jabatan": "fungsional_tertentu",
-       "jabatan": "Pranata Komputer", "tmt_cpns": "2010-01-01", "pendidikan_tingkat": "", "pendidikan_nama": "",
-       "tahun_lulus": ""}
+ROW = roster_row()
 
-
-def message(kind, data, nip=None, version=1):
-    return {"event_id": uuid.uuid4().hex, "stream": "s", "version": version, "type": kind,
-            "occurred_at": datetime.now(UTC).isoformat(), "nip": nip, "instansi_kode": "A1", "data": data,
-            "meta": {"actor": "verif1", "role": "verifier"}}
 
 
 @pytest.fixture
@@ -31,10 +19,10 @@ def store(store_for):
     store = store_for("forms")
     ensure_read_models(store.db)
     now = datetime.now(UTC)
-    application.observe_campaign(store, message("CampaignScheduled", {
+    application.observe_campaign(store, upstream_message("CampaignScheduled", {
         "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()}),
         "k-campaign")
-    application.open_form(store, message("RegistrationConfirmed", {
+    application.open_form(store, upstream_message("RegistrationConfirmed", {
         "registration_number": "PUPNS-2025-ABCD1234", "nama": "Budi", "instansi_kode": "A1", "roster": ROW},
         nip=NIP), "k-open")
     return store
@@ -87,7 +75,7 @@ def test_submit_needs_required_sections_then_locks(store):
 
 def test_closed_campaign_refuses_saves(store):
     past = datetime.now(UTC) - timedelta(days=10)
-    application.observe_campaign(store, message("CampaignScheduled", {
+    application.observe_campaign(store, upstream_message("CampaignScheduled", {
         "opens_at": (past - timedelta(days=5)).isoformat(), "closes_at": past.isoformat()}, version=2), "k2")
     rejected(lambda: application.save_section(store, NIP, "riwayat_diklat", [], 1), "campaign_closed")
     rejected(lambda: application.submit_form(store, NIP), "campaign_closed")

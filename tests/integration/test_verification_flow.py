@@ -2,7 +2,7 @@
 import json
 import pathlib
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -13,31 +13,18 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from forms.projections import Projector as FormsProjector
 from forms.service import FormsService
 from pupns.errors import AppError
-from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild
 from pupns_dev.waiting import wait_until
+from tests.factories import NIP, roster_row, upstream_message
 from verification.projections import Projector as VerificationProjector
 from verification.service import VerificationService
 
 SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events"
-BORN = date(1985, 3, 12)
-NIP = make_nip(BORN, date(2010, 1, 1), "L")
-ROW = {"nip": NIP, "nik": make_nik("320101", BORN, "L", 1), "nama": "Budi", "gelar_depan": "",
-       "gelar_belakang": "S.Kom", "tempat_lahir": "Bandung", "tanggal_lahir": "1985-03-12", "jenis_kelamin": "L",
-       "agama": "Islam", "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo",
-       "golongan": "32", "tmt_golongan": "2014-04-01", "jenis_jabatan": "fungsional_tertentu",
-       "jabatan": "Pranata Komputer", "tmt_cpns": "2010-01-01", "pendidikan_tingkat": "", "pendidikan_nama": "",
-       "tahun_lulus": ""}
+ROW = roster_row()
 VERIFIER = {"id": "verif-a1", "role": "verifier", "instansi_kode": "A1"}
 OTHER = {"id": "verif-b2", "role": "verifier", "instansi_kode": "B2"}
 PNS = {"id": NIP, "role": "pns", "instansi_kode": "A1"}
 
-
-def upstream(kind, data, nip=None, version=1):
-    """An identity event with the internal message shape (pupns.relay.internal_message)."""
-    return {"event_id": uuid.uuid4().hex, "stream": f"x-{nip}", "version": version, "type": kind,
-            "schema_version": 1, "occurred_at": datetime.now(UTC).isoformat(), "nip": nip, "instansi_kode": "A1",
-            "data": data, "meta": {"actor": nip or "admin", "role": "pns" if nip else "admin"}}
 
 
 def rejected(call, code):
@@ -74,11 +61,11 @@ def test_registration_to_verified_form(runner_factory, rabbit_config, store_for,
     forms_store, verification_store = store_for("forms"), store_for("verification")
     dispatch = event_dispatcher(rabbit_config)
     now = datetime.now(UTC)
-    dispatch("identity", "CampaignScheduled", upstream("CampaignScheduled", {
+    dispatch("identity", "CampaignScheduled", upstream_message("CampaignScheduled", {
         "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()}))
     wait_until(lambda: forms_store.db["campaign"].find_one(), message="campaign observed")
 
-    registered = upstream("RegistrationSubmitted", {
+    registered = upstream_message("RegistrationSubmitted", {
         "registration_number": "PUPNS-2025-ABCD1234", "nip": NIP, "email": "budi@example.id", "nama": "Budi",
         "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo", "roster": ROW,
         "registered_at": now.isoformat()}, nip=NIP)

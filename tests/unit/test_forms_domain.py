@@ -7,16 +7,10 @@ from forms.anomalies import compute_anomalies
 from forms.domain import Form, campaign_is_open
 from forms.prefill import sections_from_roster
 from pupns.aggregate import DomainError
-from pupns.nip import make_nik, make_nip
+from pupns.nip import make_nik
+from tests.factories import BORN, NIP, roster_row
 
-BORN = date(1985, 3, 12)
-NIP = make_nip(BORN, date(2010, 1, 1), "L")
-ROW = {"nip": NIP, "nik": make_nik("320101", BORN, "L", 1), "nama": "Budi", "gelar_depan": "",
-       "gelar_belakang": "S.Kom", "tempat_lahir": "Bandung", "tanggal_lahir": "1985-03-12", "jenis_kelamin": "L",
-       "agama": "Islam", "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo",
-       "golongan": "32", "tmt_golongan": "2014-04-01", "jenis_jabatan": "fungsional_tertentu",
-       "jabatan": "Pranata Komputer", "tmt_cpns": "2010-01-01", "pendidikan_tingkat": "S1",
-       "pendidikan_nama": "ITB", "tahun_lulus": "2008"}
+ROW = roster_row(pendidikan_tingkat="S1", pendidikan_nama="ITB", tahun_lulus="2008")
 
 
 def opened(row=ROW) -> Form:
