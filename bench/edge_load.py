@@ -189,7 +189,8 @@ def main(seconds: float) -> None:
     workers, threads = os.environ.get("PUPNS_EDGE_WORKERS", "2"), os.environ.get("PUPNS_EDGE_THREADS", "16")
     cfg = StackConfig(var=Path(tempfile.mkdtemp(prefix="edge-bench-")), vhost=f"bench-{uuid.uuid4().hex[:8]}",
                       mongo_port=free_port(), smtp_port=free_port(), edge_port=free_port(),
-                      console_port=free_port(), storage=":memory:", jwt_keys=f"b:{secrets.token_urlsafe(32)}",
+                      console_port=free_port(), meterai_port=free_port(), storage=":memory:",
+                      jwt_keys=f"b:{secrets.token_urlsafe(32)}",
                       admin_password=secrets.token_urlsafe(12),
                       extra_env={"PUPNS_EDGE_WORKERS": workers, "PUPNS_EDGE_THREADS": threads,
                                  "PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",

@@ -1,6 +1,7 @@
 """nameko DependencyProviders shared by every service: the event store and its relay."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from nameko.extensions import DependencyProvider
@@ -11,6 +12,11 @@ from pupns.eventstore import AlreadyApplied, EventStore
 from pupns.relay import OutboxRelay, Translator
 
 RELAY_IDLE_SECONDS = 0.5
+# A consumed message whose effect could not be stored goes back to its queue and is redelivered at once:
+# pause first, so it is retried a few times a second instead of in a loop that burns a core and floods the
+# log (a kill -9 of a consumer mid-transaction leaves that transaction holding the stream until the store
+# aborts it, about 60 s later: the redelivered message conflicts until then).
+REQUEUE_PAUSE_SECONDS = 0.5
 
 
 class Store(DependencyProvider):
@@ -76,4 +82,7 @@ def consume_once(store: EventStore, handler: str, message: dict, apply: Callable
         apply(key)
     except AlreadyApplied:
         return False
+    except Exception:
+        time.sleep(REQUEUE_PAUSE_SECONDS)  # green under nameko: only this worker waits
+        raise
     return True

@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from pymongo import UpdateOne
+from pymongo import UpdateOne, WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
+# An append is answered only once it is journaled on a majority: a write answered 2xx survives a kill -9 of
+# the store (SPEC §6), whatever the server's default write concern is.
+DURABLE = WriteConcern(w="majority", j=True)
 
 Projection = Callable[[list[dict], ClientSession], None]
 
@@ -153,7 +156,7 @@ class EventStore:
             docs += self._chain(part, prev_hash, position + len(docs), {"occurred_at": occurred_at,
                                                                         "service": self.service, **(meta or {})})
         try:
-            with self.db.client.start_session() as session, session.start_transaction():
+            with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
                 self._write_heads(session, parts, docs)
                 self.events.insert_many(docs, session=session)
                 if idempotency_key:

@@ -37,6 +37,8 @@ def banner(cfg: StackConfig, demo: dict) -> str:
         f"  RabbitMQ management:      http://127.0.0.1:15672/  (vhost {cfg.vhost})",
         f"  MongoDB (SecantusDB):     {cfg.mongo_uri}",
         f"  E-mails received (SMTP):  {cfg.maildir}/",
+        f"  e-Meterai (simulator):    http://127.0.0.1:{cfg.meterai_port}/  (POST /_outage {{\"down\": true}} "
+        "simulates an outage)",
         f"  Logs:                     {cfg.var}/logs/",
         "", f"  Admin:      username admin   password {cfg.admin_password}",
     ]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from pupns_dev.waiting import wait_until
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 RABBIT_API = os.environ.get("PUPNS_RABBIT_API", "http://127.0.0.1:15672/api")
 RABBIT_AUTH = ("guest", "guest")
+BROKER_PORT = 5672
 
 
 class StackError(RuntimeError):
@@ -25,7 +28,12 @@ class StackError(RuntimeError):
 
 @dataclass
 class StackConfig:
-    """Where everything runs. `storage` is a folder, or ':memory:' for tests."""
+    """Where everything runs. `storage` is a folder, or ':memory:' for tests.
+
+    `amqp_gate_port`: when set, every platform process reaches RabbitMQ through a TCP relay process
+    ("amqp-gate") on that port, so a test can take "the broker" away (kill the gate: every AMQP connection
+    drops, new ones are refused) without touching the machine's shared RabbitMQ server.
+    """
 
     var: Path
     vhost: str = "pupns"
@@ -33,15 +41,18 @@ class StackConfig:
     smtp_port: int = 1025
     edge_port: int = 8000
     console_port: int = 8001
+    meterai_port: int = 8009  # the local e-Meterai simulator, unless PUPNS_METERAI_URL names a real provider
     storage: str = ""
     db_prefix: str = "pupns_"
     jwt_keys: str = ""
     admin_password: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    amqp_gate_port: int | None = None
 
     @property
     def amqp_uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:5672/{urllib.parse.quote(self.vhost, safe='')}"
+        port = self.amqp_gate_port or BROKER_PORT
+        return f"amqp://guest:guest@127.0.0.1:{port}/{urllib.parse.quote(self.vhost, safe='')}"
 
     @property
     def mongo_uri(self) -> str:
@@ -94,6 +105,66 @@ def delete_vhost(vhost: str) -> None:
     requests.delete(f"{RABBIT_API}/vhosts/{quoted}", auth=RABBIT_AUTH, timeout=10)
 
 
+def vhost_connections(vhost: str) -> list[str]:
+    """Names of the broker's client connections in one vhost (management API)."""
+    quoted = urllib.parse.quote(vhost, safe="")
+    resp = requests.get(f"{RABBIT_API}/vhosts/{quoted}/connections", auth=RABBIT_AUTH, timeout=10)
+    resp.raise_for_status()
+    return [conn["name"] for conn in resp.json()]
+
+
+def close_vhost_connections(vhost: str, reason: str = "closed by a resilience test") -> list[str]:
+    """Force-close every client connection of one vhost, as the broker does when it goes away.
+
+    Only connections in `vhost` are touched: other users of a shared RabbitMQ server are not affected.
+    """
+    names = vhost_connections(vhost)
+    for name in names:
+        requests.delete(f"{RABBIT_API}/connections/{urllib.parse.quote(name, safe='')}", auth=RABBIT_AUTH,
+                        headers={"X-Reason": reason}, timeout=10)
+    return names
+
+
+def start_amqp_gate(port: int, log_path: Path, target_port: int = BROKER_PORT) -> subprocess.Popen:
+    """A TCP relay process from `port` to the broker (see StackConfig.amqp_gate_port)."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"from pupns_dev.stack import run_gate; run_gate({port}, {target_port})"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, proc)
+    return proc
+
+
+def run_gate(port: int, target_port: int) -> None:
+    """Relay every TCP connection on 127.0.0.1:`port` to 127.0.0.1:`target_port` until killed."""
+    import asyncio
+
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
 def rpc_consumers(vhost: str, service: str) -> int:
     """How many consumers listen on a nameko service's RPC queue."""
     quoted = urllib.parse.quote(vhost, safe="")
@@ -107,11 +178,13 @@ class Stack:
     def __init__(self, cfg: StackConfig):
         self.cfg = cfg
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self._argv: dict[str, list[str]] = {}
 
     def check_ports_free(self) -> None:
         cfg = self.cfg
         for name, port in (("SecantusDB", cfg.mongo_port), ("SMTP sink", cfg.smtp_port),
-                           ("edge", cfg.edge_port), ("console", cfg.console_port)):
+                           ("edge", cfg.edge_port), ("console", cfg.console_port),
+                           ("e-Meterai simulator", cfg.meterai_port)):
             if port_open(port):
                 raise StackError(f"port {port} ({name}) is already in use: is PUPNS (or something else) "
                                  f"already running? Stop it, or set another port.")
@@ -124,13 +197,21 @@ class Stack:
         logs.mkdir(parents=True, exist_ok=True)
         ensure_vhost(cfg.vhost)
         try:
+            if cfg.amqp_gate_port:
+                progress("starting the AMQP gate...")
+                self.procs.append(("amqp-gate", start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log")))
             progress("starting SecantusDB (MongoDB wire protocol)...")
-            storage = cfg.storage or str(cfg.var / "data" / "secantus")
+            storage = self._storage()
             if storage != ":memory:":
                 Path(storage).mkdir(parents=True, exist_ok=True)
             self.procs.append(("secantus", start_secantus(cfg.mongo_port, storage, logs / "secantus.log")))
             progress("starting SMTP sink...")
             self.procs.append(("smtp", start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")))
+            if "PUPNS_METERAI_URL" not in os.environ:  # no real provider configured: the local fake e-Meterai
+                from pupns_dev import meterai_sim
+                progress(f"starting e-Meterai simulator on port {cfg.meterai_port}...")
+                self.procs.append(("meterai", meterai_sim.start(cfg.meterai_port, logs / "meterai.log")))
+                cfg.extra_env["PUPNS_METERAI_URL"] = f"http://127.0.0.1:{cfg.meterai_port}"  # reaches every process
             nameko_cfg = self._write_nameko_config()
             for service in SERVICES:
                 progress(f"starting service {service}...")
@@ -145,6 +226,9 @@ class Stack:
             self.stop()
             raise
 
+    def _storage(self) -> str:
+        return self.cfg.storage or str(self.cfg.var / "data" / "secantus")
+
     def _root(self) -> Path:
         return Path(__file__).resolve().parents[2]
 
@@ -158,10 +242,13 @@ class Stack:
         return path
 
     def _spawn(self, name: str, argv: list[str], logs: Path) -> None:
+        self._argv[name] = argv
+        self.procs.append((name, self._popen(name, argv, logs)))
+
+    def _popen(self, name: str, argv: list[str], logs: Path) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, env=self.cfg.env(), stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(argv, env=self.cfg.env(), stdout=log, stderr=subprocess.STDOUT,
                                 cwd=self._root(), start_new_session=True)
-        self.procs.append((name, proc))
 
     def _wait_ready(self, progress) -> None:
         def all_alive() -> None:
@@ -183,12 +270,76 @@ class Stack:
             return requests.get(f"{self.cfg.edge_url}/readyz", timeout=2).status_code == 200
         wait_until(edge_ready, timeout=60, interval=0.2, message="edge /readyz")
 
+    def process(self, name: str) -> subprocess.Popen:
+        """The running (or exited) process started under `name` (a service, "edge", "secantus", ...)."""
+        for known, proc in self.procs:
+            if known == name:
+                return proc
+        raise KeyError(f"no process named {name!r}; known: {[known for known, _ in self.procs]}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 30) -> None:
+        """Send `sig` to one process (its whole process group, e.g. gunicorn's workers) and wait for it to exit.
+
+        For a nameko service this also waits until the broker has dropped its RPC consumer, so a following
+        `restart` waits for the new process, not for the ghost of the old one.
+        """
+        proc = self.process(name)
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout)
+        if name in SERVICES:
+            wait_until(lambda: rpc_consumers(self.cfg.vhost, name) == 0, timeout=timeout, interval=0.1,
+                       message=f"broker noticed that {name} is gone")
+
+    def restart(self, name: str, timeout: float = 60) -> subprocess.Popen:
+        """Start one process again with its original command, port and storage; return when it serves.
+
+        A process still running is stopped first. SecantusDB keeps its data only with a storage folder.
+        """
+        cfg, logs = self.cfg, self.cfg.var / "logs"
+        index = next(i for i, (known, _) in enumerate(self.procs) if known == name)
+        stop(self.procs[index][1])
+        if name == "secantus":
+            if self._storage() == ":memory:":
+                raise StackError("SecantusDB runs in memory: a restart would start it empty")
+            proc = start_secantus(cfg.mongo_port, self._storage(), logs / "secantus.log")
+        elif name == "smtp":
+            proc = start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")
+        elif name == "amqp-gate":
+            proc = start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log")
+        else:
+            proc = self._popen(name, self._argv[name], logs)
+        self.procs[index] = (name, proc)
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                return True  # reported below, instead of waiting out the deadline
+            if name in SERVICES:
+                return rpc_consumers(cfg.vhost, name) > 0
+            if name == "edge":
+                return requests.get(f"{cfg.edge_url}/readyz", timeout=2).status_code == 200
+            if name == "console":
+                return port_open(cfg.console_port)
+            return True
+        wait_until(up, timeout=timeout, interval=0.1, message=f"{name} serving again")
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited with code {proc.returncode}; see {logs}/{name}.log")
+        return proc
+
     def exited(self) -> list[str]:
         """Names of processes that have exited (empty when all run)."""
         return [name for name, proc in self.procs if proc.poll() is not None]
 
     def stop(self) -> None:
-        """Stop every process this stack started, newest first."""
-        for _, proc in reversed(self.procs):
-            stop(proc)
+        """Stop every platform process at once, then the store and helpers they depend on."""
+        infrastructure = {"secantus", "smtp", "meterai", "amqp-gate"}
+        apps = [proc for name, proc in self.procs if name not in infrastructure]
+        with ThreadPoolExecutor(max(len(apps), 1)) as pool:  # each nameko service takes ~2 s to stop
+            list(pool.map(stop, apps))
+        for name, proc in reversed(self.procs):
+            if name in infrastructure:
+                stop(proc)
         self.procs.clear()

@@ -28,6 +28,7 @@ def stack(tmp_path_factory):
     cfg = StackConfig(
         var=tmp_path_factory.mktemp("stack"), vhost=f"e2e-{uuid.uuid4().hex[:8]}",
         mongo_port=free_port(), smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
+        meterai_port=free_port(),
         storage=":memory:", jwt_keys=f"e2e:{secrets.token_urlsafe(32)}", admin_password=secrets.token_urlsafe(12),
         extra_env=dict(TEST_ENV))
     running = Stack(cfg)

@@ -14,6 +14,12 @@ from pupns import config
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
+def pending_stale_seconds() -> float:
+    """After this long a "pending" claim belongs to a request that can no longer be running (it died, or
+    releasing the claim failed because the store was down): a retry with the same key takes it over."""
+    return float(config.env("PUPNS_EDGE_IDEMPOTENCY_PENDING_SECONDS", "60"))
+
+
 class MongoEdgeStore:
     """Idempotency records and the global queue ledger, in database `mongo_db("edge")`."""
 
@@ -49,7 +55,15 @@ class MongoEdgeStore:
                                          "state": "pending", "created_at": now})
             return None
         except DuplicateKeyError:
-            return self.idempotency.find_one({"owner": owner, "key": key}) or {"state": "gone"}
+            try:
+                stale = now - dt.timedelta(seconds=pending_stale_seconds())
+                if self.idempotency.find_one_and_update(
+                        {"owner": owner, "key": key, "fingerprint": fingerprint, "state": "pending",
+                         "created_at": {"$lt": stale}}, {"$set": {"created_at": now}}) is not None:
+                    return None  # an abandoned claim: this retry runs the request (services dedupe by key)
+                return self.idempotency.find_one({"owner": owner, "key": key}) or {"state": "gone"}
+            except PyMongoError as exc:
+                raise unavailable() from exc
         except PyMongoError as exc:
             raise unavailable() from exc
 
