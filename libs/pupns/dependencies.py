@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
@@ -12,6 +13,7 @@ from pupns.eventstore import AlreadyApplied, EventStore
 from pupns.relay import OutboxRelay, Translator
 
 RELAY_IDLE_SECONDS = 0.5
+T = TypeVar("T")
 # A consumed message whose effect could not be stored goes back to its queue and is redelivered at once:
 # pause first, so it is retried a few times a second instead of in a loop that burns a core and floods the
 # log (a kill -9 of a consumer mid-transaction leaves that transaction holding the stream until the store
@@ -79,10 +81,18 @@ def consume_once(store: EventStore, handler: str, message: dict, apply: Callable
     if store.recall(key):
         return False
     try:
-        apply(key)
+        pause_before_requeue(apply, key)
     except AlreadyApplied:
         return False
+    return True
+
+
+def pause_before_requeue(apply: Callable[..., T], *args: object) -> T:
+    """Run a consumer's effect; if it fails, wait a moment before the message goes back to its queue."""
+    try:
+        return apply(*args)
+    except AlreadyApplied:
+        raise
     except Exception:
         time.sleep(REQUEUE_PAUSE_SECONDS)  # green under nameko: only this worker waits
         raise
-    return True

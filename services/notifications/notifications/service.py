@@ -9,7 +9,7 @@ from nameko.timer import timer
 from notifications.application import Notifications
 from notifications.mailer import Mailer
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store, consume_once, pause_before_requeue
 
 RETRY_INTERVAL = float(os.environ.get("PUPNS_MAIL_RETRY_INTERVAL", "2"))
 
@@ -37,22 +37,22 @@ class NotificationsService(service_base.AuditMixin):
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:
         """Send 'Pendaftaran dikonfirmasi, silakan masuk'."""
-        self.app.on_verification_event(message)
+        pause_before_requeue(self.app.on_verification_event, message)
 
     @event_handler("verification", "RegistrationRejected", requeue_on_error=True)
     def handle_registration_rejected(self, message: dict) -> None:
         """Send the rejection with its reason."""
-        self.app.on_verification_event(message)
+        pause_before_requeue(self.app.on_verification_event, message)
 
     @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
     def handle_submission_approved(self, message: dict) -> None:
         """Send 'Data Anda telah diverifikasi'."""
-        self.app.on_verification_event(message)
+        pause_before_requeue(self.app.on_verification_event, message)
 
     @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
     def handle_submission_returned(self, message: dict) -> None:
         """Send the verifier's notes per section."""
-        self.app.on_verification_event(message)
+        pause_before_requeue(self.app.on_verification_event, message)
 
     @timer(interval=RETRY_INTERVAL)
     def retry_emails(self) -> None:
