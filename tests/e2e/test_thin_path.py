@@ -80,6 +80,7 @@ def test_one_pns_through_every_service(stack, api, public_events):
                       message="form opened")
     sections = form.json()["sections"]
     assert sections["data_utama"]["nama"] == row["nama"]
+    assert sections["data_utama"]["email"] == address  # the registration's address starts the form
     data_utama = {**sections["data_utama"], "no_hp": "081234567890", "status_perkawinan": "Kawin",
                   "alamat": "Jl. Merdeka No. 1, Jakarta", "email": address}
     saved = api.put("/api/v1/me/form/sections/data_utama", json=data_utama,

@@ -94,3 +94,8 @@ def test_retirement_age_depends_on_the_kind_of_position():
                                           today=date(2043, 4, 1))
     assert codes(sections_from_roster(ROW), today=date(2043, 4, 1)) == []
     assert "past_retirement_age" in codes(sections_from_roster(ROW), today=date(2045, 4, 1))
+
+
+def test_prefill_starts_data_utama_with_the_registration_email():
+    assert sections_from_roster(ROW, "budi@contoh.go.id")["data_utama"]["email"] == "budi@contoh.go.id"
+    assert sections_from_roster(ROW)["data_utama"]["email"] is None

@@ -123,7 +123,7 @@ def open_form(store: EventStore, message: dict, key: str) -> None:
     row = roster_row(data)
     form = load(store, nip)
     if form.open(data.get("instansi_kode") or message.get("instansi_kode"), row.get("jabatan"), row,
-                 sections_from_roster(row)):
+                 sections_from_roster(row, data.get("email"))):
         save(store, form, consumer_meta(message), key)
 
 

@@ -19,14 +19,14 @@ def as_year(value: Any) -> int | None:
         return None
 
 
-def sections_from_roster(row: dict[str, Any]) -> dict[str, Any]:
-    """The form's first sections; what the roster does not know stays null (or an empty list)."""
+def sections_from_roster(row: dict[str, Any], email: str | None = None) -> dict[str, Any]:
+    """The form's first sections; what the roster (or the registration's e-mail) does not know stays null."""
     r = {k: blank(v) for k, v in row.items()}
     data_utama = {
         "nama": r.get("nama"), "gelar_depan": r.get("gelar_depan"), "gelar_belakang": r.get("gelar_belakang"),
         "tempat_lahir": r.get("tempat_lahir"), "tanggal_lahir": r.get("tanggal_lahir"),
         "jenis_kelamin": r.get("jenis_kelamin"), "agama": r.get("agama"), "status_perkawinan": None,
-        "nik": r.get("nik"), "npwp": None, "alamat": None, "no_hp": None, "email": None,
+        "nik": r.get("nik"), "npwp": None, "alamat": None, "no_hp": None, "email": blank(email),
     }
     data_posisi = {
         "instansi_kode": r.get("instansi_kode"), "unit_kerja": r.get("unit_kerja"),

@@ -26,6 +26,7 @@ class Registration(Aggregate):
         nama: str | None
         instansi_kode: str
         roster: dict[str, Any]
+        email: str | None = None  # the registration's address, so the form can start with it
 
     @dataclass(frozen=True)
     class RegistrationRejected(DomainEvent):
@@ -41,6 +42,7 @@ class Registration(Aggregate):
         self.nama: str | None = None
         self.instansi_kode: str | None = None
         self.roster: dict[str, Any] = {}
+        self.email: str | None = None
 
     def receive(self, event: RegistrationReceived) -> bool:
         """A new registration, or a fresh attempt after a rejection; anything else is a stale repeat."""
@@ -52,7 +54,7 @@ class Registration(Aggregate):
     def confirm(self) -> None:
         self._require_pending()
         self.trigger(self.RegistrationConfirmed(self.registration_number, self.nama, self.instansi_kode or "",
-                                                self.roster))
+                                                self.roster, self.email))
 
     def reject(self, reason: str) -> None:
         self._require_pending()
@@ -68,6 +70,7 @@ class Registration(Aggregate):
         if isinstance(event, Registration.RegistrationReceived):
             self.status, self.registration_number = "pending", event.registration_number
             self.nama, self.instansi_kode, self.roster = event.nama, event.instansi_kode, dict(event.roster)
+            self.email = event.email
         elif isinstance(event, Registration.RegistrationConfirmed):
             self.status = "confirmed"
         elif isinstance(event, Registration.RegistrationRejected):
