@@ -181,7 +181,7 @@ def pns_token(cfg, demo) -> str:
                       timeout=60, interval=0.3, message="PNS can log in")
 
 
-def main(seconds: float) -> None:
+def main(seconds: float = 8.0) -> None:
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
