@@ -16,7 +16,7 @@ from edge.auth import actor_from_request, authorize
 from edge.metrics import Metrics
 from edge.monitor import Monitor, QueueDepthProbe
 from edge.ratelimit import Limiter
-from edge.responses import edge_error, error_response, json_response
+from edge.responses import error_response, json_response
 from edge.routes import V1, api_routes
 from edge.routing import Ctx, Route, build_map
 from edge.rpc import Backend, NamekoBackend
@@ -102,7 +102,7 @@ class EdgeApp:
                 endpoint, params = self.url_map.bind_to_environ(request.environ).match()
             except MethodNotAllowed as exc:
                 allow = ", ".join(sorted(exc.valid_methods or ()))
-                response = error_response(edge_error("method_not_allowed"), {"Allow": allow})
+                response = error_response(AppError("method_not_allowed"), {"Allow": allow})
                 return response
             except NotFound:
                 raise AppError("not_found", "Alamat tidak ditemukan.") from None

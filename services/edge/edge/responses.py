@@ -14,12 +14,6 @@ def status_for(code: str) -> int:
     return STATUS_BY_CODE.get(code, 400)
 
 
-def edge_error(code: str, message: str | None = None, fields: dict | None = None,
-               extra: dict | None = None) -> AppError:
-    """An AppError raised by the edge itself."""
-    return AppError(code, message, fields, extra)
-
-
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     """A JSON response (UTF-8, no ASCII escaping so Indonesian text stays readable)."""
     data = json.dumps(body, ensure_ascii=False, default=str)
