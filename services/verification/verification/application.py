@@ -72,20 +72,21 @@ def reject_registration(store: EventStore, nip: str, reason: str, actor: Actor) 
     return _decide_registration(store, nip, actor, lambda registration: registration.reject(reason), "rejected")
 
 
-def _decide_registration(store: EventStore, nip: str, actor: Actor, command, status: str) -> dict:
-    """Load the registration, check the verifier's instansi, run the command, save (retrying on a race)."""
+def _decide(store: EventStore, stream: str, aggregate: Registration | Submission, actor: Actor,
+            command: Callable, status: str) -> dict:
+    """Check the verifier's instansi, run the command, save; one attempt of a `decide` loop."""
+    if aggregate.status is None:
+        raise DomainError("not_found")
+    require_instansi(actor, aggregate.instansi_kode)
+    command(aggregate)
+    save(store, stream, aggregate, aggregate.instansi_kode, actor_meta(actor))
+    return {"nip": aggregate.id, "status": status}
+
+
+def _decide_registration(store: EventStore, nip: str, actor: Actor, command: Callable[[Registration], None],
+                         status: str) -> dict:
     require_role(actor, *STAFF)
-
-    def attempt() -> dict:
-        registration = load_registration(store, nip)
-        if registration.status is None:
-            raise DomainError("not_found")
-        require_instansi(actor, registration.instansi_kode)
-        command(registration)
-        save(store, f"registration-{nip}", registration, registration.instansi_kode, actor_meta(actor))
-        return {"nip": nip, "status": status}
-
-    return decide(attempt)
+    return decide(lambda: _decide(store, f"registration-{nip}", load_registration(store, nip), actor, command, status))
 
 
 # -- submissions --------------------------------------------------------------------
@@ -108,17 +109,7 @@ def get_submission(store: EventStore, nip: str, actor: Actor) -> dict:
 def decide_submission(store: EventStore, nip: str, actor: Actor, command: Callable[[Submission], None],
                       status: str) -> dict:
     require_role(actor, *STAFF)
-
-    def attempt() -> dict:
-        submission = load_submission(store, nip)
-        if submission.status is None:
-            raise DomainError("not_found")
-        require_instansi(actor, submission.instansi_kode)
-        command(submission)
-        save(store, f"submission-{nip}", submission, submission.instansi_kode, actor_meta(actor))
-        return {"nip": nip, "status": status}
-
-    return decide(attempt)
+    return decide(lambda: _decide(store, f"submission-{nip}", load_submission(store, nip), actor, command, status))
 
 
 # -- reactions to upstream events ------------------------------------------------------
