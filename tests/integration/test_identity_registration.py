@@ -5,9 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
-from identity.service import IdentityService
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns_cli.generate import generate_rows, roster_csv
@@ -15,14 +13,6 @@ from pupns_dev.waiting import wait_until
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 PASSWORD = "rahasia-negara-1"
-
-
-@pytest.fixture
-def identity(runner_factory, rabbit_config, db_prefix):
-    runner = runner_factory(rabbit_config, IdentityService)
-    runner.start()
-    with ServiceRpcProxy("identity", rabbit_config, timeout=60) as proxy:
-        yield proxy
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from identity.projections import Projector
-from identity.service import IdentityService
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns.replay import rebuild
@@ -19,14 +17,6 @@ from pupns_dev.waiting import wait_until
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 VERIFIER = {"id": "v1", "role": "verifier", "instansi_kode": "3273"}
 PASSWORD = "rahasia-negara-1"
-
-
-@pytest.fixture
-def identity(runner_factory, rabbit_config, db_prefix):
-    runner = runner_factory(rabbit_config, IdentityService)
-    runner.start()
-    with ServiceRpcProxy("identity", rabbit_config, timeout=60) as proxy:
-        yield proxy
 
 
 def error_of(call, *args, **kwargs) -> AppError:
