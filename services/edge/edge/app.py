@@ -35,16 +35,16 @@ class EdgeApp:
     """A WSGI callable; everything it talks to is injected so tests can swap in fakes."""
 
     def __init__(self, backend: Backend, store: MongoEdgeStore | MemoryEdgeStore, settings: Settings,
-                 amqp_uri: str, mongo_uri: str) -> None:
+                 amqp_uri: str, mongo_uri: str, limiter: Limiter | None = None) -> None:
         self.backend, self.store, self.settings = backend, store, settings
         self.amqp_uri, self.mongo_uri = amqp_uri, mongo_uri
         self.metrics = Metrics()
         self.admission = Admission(settings, store)
-        self.limiter = Limiter(settings.user_rate, settings.user_burst, settings.login_rate, settings.login_burst)
+        self.limiter = limiter or Limiter(settings, store)  # shared with the other edge processes by the monitor
         if isinstance(backend, NamekoBackend):
             backend.observer = self.admission
         probe = QueueDepthProbe(settings.rabbit_api, amqp_uri) if settings.background else None
-        self.monitor = Monitor(self.admission, probe)
+        self.monitor = Monitor(self.admission, probe, self.limiter, settings.rate_sync_seconds)
         self.routes = self._ops_routes() + api_routes()
         self.site = Site()  # the PNS web pages and /static: routed like ops, never queued, not in openapi.json
         routed = self.routes + self.site.routes()
@@ -78,7 +78,7 @@ class EdgeApp:
             ticket = tickets.verify(presented, self.settings.ticket_ttl)
             if ticket is None or ticket.kind != tickets.QUEUE:
                 return None  # a newcomer needs a number from the shared counter: the full path
-            exc = self.admission.queue_error(ticket)
+            exc = self.admission.queue_error(ticket, signed=presented)
             body = json.dumps(exc.envelope(), ensure_ascii=False).encode()
             retry_after = str(exc.extra["queue"]["retry_after"])
         self.admission.rejected += 1

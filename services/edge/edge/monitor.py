@@ -1,4 +1,5 @@
-"""Background thread of one edge process: admission ticks and RabbitMQ RPC queue depth (≤ 1 read/s)."""
+"""Background thread of one edge process: admission ticks, RabbitMQ RPC queue depth (≤ 1 read/s) and the
+exchange of rate-limit counts with the other edge processes (edge.ratelimit)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from urllib.parse import quote, urlparse
 import requests
 
 from edge.admission import Admission
+from edge.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 RPC_QUEUES = tuple(f"rpc-{name}" for name in ("identity", "forms", "verification", "documents"))
@@ -39,9 +41,12 @@ class QueueDepthProbe:
 class Monitor:
     """Started lazily (after gunicorn forks); a daemon thread that stops with the process."""
 
-    def __init__(self, admission: Admission, probe: QueueDepthProbe | None) -> None:
+    def __init__(self, admission: Admission, probe: QueueDepthProbe | None, limiter: Limiter | None = None,
+                 sync_seconds: float = 0.3) -> None:
         self.admission = admission
         self.probe = probe
+        self.limiter = limiter
+        self.sync_every = max(1, round(sync_seconds / TICK_SECONDS))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -70,3 +75,8 @@ class Monitor:
                 self.admission.tick()
             except Exception:
                 log.exception("admission tick failed")
+            if self.limiter is not None and ticks % self.sync_every == 0:
+                try:
+                    self.limiter.sync()  # store failures are handled inside; this is for anything else
+                except Exception:
+                    log.exception("rate limit sync failed")

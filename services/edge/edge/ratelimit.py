@@ -1,19 +1,46 @@
-"""Token buckets per authenticated user and per login username (in-process: a first cut)."""
+"""Rate limits per authenticated user and per login username, held across all edge processes and replicas.
+
+Two layers, and neither costs a MongoDB round trip on the request path:
+- a token bucket per key in this process (`rate` per second up to `burst`): it refuses a client pinned to
+  one keep-alive connection at once;
+- a fixed window per key shared through the edge's MongoDB database. Each allowed request is counted here
+  as pending; `Limiter.sync()` (the monitor thread, every `rate_sync_seconds`) adds the pending counts to
+  the shared windows and reads back the keys that used up their allowance, refused here until the window ends.
+
+A window lasts W = `rate_window` seconds (default 10) and lets `rate × W + burst` requests through: what
+one token bucket lets through in any W seconds, so a client that keeps to its bucket is never refused by
+the window, while all processes together let at most that much through per window (a client spreading its
+requests over many processes gets `rate + burst / W` per second at most, 13/s per user and 1.2/s per
+username with the defaults; around a window boundary up to twice the allowance, as any fixed window).
+The shared count lags: a key can get past its allowance by what all processes let through until each of
+them has seen it blocked, one flush and one read, at most two sync intervals of each process's bucket.
+If MongoDB is unreachable the shared layer stands still (the last blocked keys until their window ends,
+then none) and the limits degrade to per process; they never refuse everyone.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
+from pymongo.errors import PyMongoError
+
+from edge.settings import Settings
 from pupns.errors import AppError
 
+log = logging.getLogger(__name__)
 MAX_KEYS = 200_000
+SYNC_BACKOFF_SECONDS = 5.0  # after a store failure: not a timeout on the monitor thread every sync
 
 
 class TokenBuckets:
     """`rate` tokens per second up to `burst`; one bucket per key, idle ones forgotten."""
 
-    def __init__(self, rate: float, burst: float, clock=time.monotonic) -> None:
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
@@ -39,20 +66,108 @@ class TokenBuckets:
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
 
 
+class WindowStore(Protocol):
+    """The part of the edge store the shared windows use (MongoEdgeStore, MemoryEdgeStore)."""
+
+    def add_hits(self, window: str, hits: Mapping[str, int], expires_at: dt.datetime) -> None: ...
+
+    def at_limit(self, window: str, allowance: int) -> set[str]: ...
+
+
+def window_allowance(rate: float, burst: float, seconds: int) -> int:
+    """What one token bucket lets through in `seconds`: the shared window's allowance."""
+    return max(1, math.floor(rate * seconds + burst + 1e-9))
+
+
+class SharedWindow:
+    """One limit's fixed windows: counts allowed requests for the store, refuses the keys it reports spent."""
+
+    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time) -> None:
+        self.name, self.allowance, self.seconds, self.clock = name, allowance, seconds, clock
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}
+        self._pending_start = 0
+        self._blocked: frozenset[str] = frozenset()
+        self._blocked_start = -1
+        self.rejected = 0
+
+    def start_of(self, now: float) -> int:
+        """The window holding `now`; wall-clock based so every process and replica agrees on it."""
+        return int(now // self.seconds) * self.seconds
+
+    def window_id(self, start: int) -> str:
+        """The store's name for this limit's window starting at `start`, e.g. "u:1700000000"."""
+        return f"{self.name}:{start}"
+
+    def check(self, key: str) -> float:
+        """0 and counted when allowed; otherwise seconds until the window ends."""
+        now = self.clock()
+        start = self.start_of(now)
+        with self._lock:
+            if start == self._blocked_start and key in self._blocked:
+                self.rejected += 1
+                return start + self.seconds - now
+            if start != self._pending_start:
+                self._pending, self._pending_start = {}, start  # a past window's counts no longer matter
+            self._pending[key] = self._pending.get(key, 0) + 1
+        return 0.0
+
+    def sync(self, store: WindowStore) -> None:
+        """Add the pending counts to the shared window, then refresh the blocked keys from it."""
+        start = self.start_of(self.clock())
+        with self._lock:
+            pending, pending_start = self._pending, self._pending_start
+            self._pending = {}
+        window = self.window_id(start)
+        if pending and pending_start == start:
+            expires_at = dt.datetime.fromtimestamp(start + 2 * self.seconds, dt.UTC)
+            store.add_hits(window, pending, expires_at)  # on failure these hits are lost: limits go per process
+        blocked = frozenset(store.at_limit(window, self.allowance))
+        with self._lock:
+            self._blocked, self._blocked_start = blocked, start
+
+
 class Limiter:
     """The edge's rate limits; never per address (offices register behind one NAT)."""
 
-    def __init__(self, user_rate: float, user_burst: float, login_rate: float, login_burst: float) -> None:
-        self.users = TokenBuckets(user_rate, user_burst)
-        self.logins = TokenBuckets(login_rate, login_burst)
+    def __init__(self, settings: Settings, store: WindowStore, wall: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        seconds = settings.rate_window
+        self.store, self.monotonic = store, monotonic
+        self.users = TokenBuckets(settings.user_rate, settings.user_burst, monotonic)
+        self.logins = TokenBuckets(settings.login_rate, settings.login_burst, monotonic)
+        self.user_window = SharedWindow("u", window_allowance(settings.user_rate, settings.user_burst, seconds),
+                                        seconds, wall)
+        self.login_window = SharedWindow("l", window_allowance(settings.login_rate, settings.login_burst, seconds),
+                                         seconds, wall)
+        self._quiet_until = -math.inf
+        self.sync_failures = 0
 
     def check_user(self, actor_id: str) -> None:
-        _raise_if_waiting(self.users.take(f"u:{actor_id}"))
+        """Refuse (429 `rate_limited`) an authenticated user over its rate."""
+        _check(self.users, self.user_window, actor_id)
 
     def check_login(self, username: str) -> None:
-        _raise_if_waiting(self.logins.take(f"l:{username.strip().lower()}"))
+        """Refuse (429 `rate_limited`) a login username over its rate, before any password hash."""
+        _check(self.logins, self.login_window, username.strip().lower())
+
+    def sync(self) -> None:
+        """Exchange counts with the other edge processes; a store failure only pauses the sharing."""
+        now = self.monotonic()
+        if now < self._quiet_until:
+            return
+        try:
+            self.user_window.sync(self.store)
+            self.login_window.sync(self.store)
+        except PyMongoError as exc:
+            self.sync_failures += 1
+            self._quiet_until = now + SYNC_BACKOFF_SECONDS
+            log.warning("shared rate limits unavailable, per-process limits only for %.0f s: %r",
+                        SYNC_BACKOFF_SECONDS, exc)
 
 
-def _raise_if_waiting(wait: float) -> None:
+def _check(buckets: TokenBuckets, window: SharedWindow, key: str) -> None:
+    # The local bucket first: a request it refuses is not counted against the shared window.
+    wait = buckets.take(key) or window.check(key)
     if wait > 0:
         raise AppError("rate_limited", extra={"retry_after": max(1, math.ceil(wait))})

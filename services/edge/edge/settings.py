@@ -17,9 +17,9 @@ def _float(name: str, default: float) -> float:
     return float(env(name, str(default)))
 
 
-def default_capacity_max() -> int:
+def default_capacity_max(threads: int | None = None) -> int:
     """The gunicorn threads of a worker minus a quarter (at least 2) kept free for fast turn-aways."""
-    threads = _int("PUPNS_EDGE_THREADS", 16)
+    threads = threads if threads is not None else _int("PUPNS_EDGE_THREADS", 16)
     return max(1, threads - max(2, threads // 4))
 
 
@@ -41,11 +41,15 @@ class Settings:
     rabbit_api: str = field(default_factory=lambda: env("PUPNS_RABBIT_API", "http://guest:guest@127.0.0.1:15672"))
     ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
     reservation_seconds: float = 1.5  # a called ticket holder comes back within Retry-After (1 s)
-    # Token buckets: per authenticated user and per login username (in-process, first cut).
+    # Rate limits per authenticated user and per login username (edge.ratelimit): a token bucket in each
+    # process, and a shared window of `rate_window` seconds letting rate × window + burst through across all
+    # processes and replicas, synchronised through MongoDB every `rate_sync_seconds` off the request path.
     user_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_RATE", 10.0))
     user_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_BURST", 30.0))
     login_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_RATE", 0.2))
     login_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_BURST", 10.0))
+    rate_window: int = field(default_factory=lambda: _int("PUPNS_EDGE_RATE_WINDOW", 10))
+    rate_sync_seconds: float = field(default_factory=lambda: _float("PUPNS_EDGE_RATE_SYNC_SECONDS", 0.3))
     unavailable_retry_after: int = 2
     background: bool = True
 

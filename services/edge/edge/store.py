@@ -1,17 +1,21 @@
-"""The edge's own MongoDB database: an operational cache (idempotent answers, queue counters), no domain data."""
+"""The edge's own MongoDB database: an operational cache (idempotent answers, queue counters, rate windows),
+no domain data."""
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, MongoClient, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from edge.rpc import unavailable
 from pupns import config
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+DUPLICATE_KEY = 11000
 
 
 def pending_stale_seconds() -> float:
@@ -21,7 +25,7 @@ def pending_stale_seconds() -> float:
 
 
 class MongoEdgeStore:
-    """Idempotency records and the global queue ledger, in database `mongo_db("edge")`."""
+    """Idempotency records, the global queue ledger and rate windows, in database `mongo_db("edge")`."""
 
     def __init__(self, uri: str | None = None, db_name: str | None = None, timeout_ms: int = 1000) -> None:
         self.client = MongoClient(uri or config.mongo_uri(), serverSelectionTimeoutMS=timeout_ms,
@@ -29,6 +33,7 @@ class MongoEdgeStore:
         self.db = self.client[db_name or config.mongo_db("edge")]
         self.idempotency = self.db["idempotency"]
         self.counters = self.db["counters"]
+        self.rate_windows = self.db["rate_windows"]
         self._indexed = False
         self._lock = threading.Lock()
 
@@ -39,6 +44,8 @@ class MongoEdgeStore:
             if not self._indexed:
                 self.idempotency.create_index([("owner", ASCENDING), ("key", ASCENDING)], unique=True)
                 self.idempotency.create_index("created_at", expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)
+                self.rate_windows.create_index("expires_at", expireAfterSeconds=0)
+                self.rate_windows.create_index([("w", ASCENDING), ("n", ASCENDING)])
                 self._indexed = True
 
     def ping(self) -> bool:
@@ -113,13 +120,49 @@ class MongoEdgeStore:
         result = self.counters.update_one({"_id": "queue", "serving": serving}, {"$set": {"serving": target}})
         return bool(result.modified_count)
 
+    # -- rate windows --------------------------------------------------------------
+    def add_hits(self, window: str, hits: Mapping[str, int], expires_at: dt.datetime) -> None:
+        """Add each key's hits to its count in `window`: one unordered bulk write of upserting `$inc`s."""
+        keys = list(hits)
+        if not keys:
+            return
+        self._ensure_indexes()
+        try:
+            self.rate_windows.bulk_write([_hit(window, key, hits[key], expires_at, upsert=True) for key in keys],
+                                         ordered=False)
+        except BulkWriteError as exc:
+            # Two processes upserting the same new key at once: one insert wins, the other fails with a
+            # duplicate key and changed nothing; the document exists now, so a plain $inc adds its hits.
+            errors = exc.details.get("writeErrors", [])
+            raced = [keys[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
+            if raced:
+                self.rate_windows.bulk_write([_hit(window, key, hits[key], expires_at, upsert=False)
+                                              for key in raced], ordered=False)
+            if len(raced) < len(errors):
+                raise
+
+    def at_limit(self, window: str, allowance: int) -> set[str]:
+        """The keys whose count in `window` has reached `allowance` (one query on the (w, n) index)."""
+        self._ensure_indexes()
+        found = self.rate_windows.find({"w": window, "n": {"$gte": allowance}}, {"_id": 0, "k": 1})
+        return {doc["k"] for doc in found}
+
+
+def _hit(window: str, key: str, count: int, expires_at: dt.datetime, upsert: bool) -> UpdateOne:
+    update: dict[str, Any] = {"$inc": {"n": count}}
+    if upsert:
+        update["$setOnInsert"] = {"k": key, "w": window, "expires_at": expires_at}
+    return UpdateOne({"_id": f"{key}:{window}"}, update, upsert=upsert)
+
 
 class MemoryEdgeStore:
     """The same contract in process memory (unit tests, single-process development)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # wall-clock seconds, as the Limiter's windows use: expires them like the TTL index
         self.records: dict[tuple[str, str], dict] = {}
         self.issued = self.serving = 0
+        self.windows: dict[str, tuple[dt.datetime, dict[str, int]]] = {}  # window -> (expires_at, counts)
         self._lock = threading.Lock()
 
     def ping(self) -> bool:
@@ -155,3 +198,16 @@ class MemoryEdgeStore:
                 return False
             self.serving = target
             return True
+
+    def add_hits(self, window: str, hits: Mapping[str, int], expires_at: dt.datetime) -> None:
+        with self._lock:
+            now = self.clock()
+            self.windows = {w: entry for w, entry in self.windows.items() if entry[0].timestamp() > now}
+            counts = self.windows.setdefault(window, (expires_at, {}))[1]
+            for key, count in hits.items():
+                counts[key] = counts.get(key, 0) + count
+
+    def at_limit(self, window: str, allowance: int) -> set[str]:
+        with self._lock:
+            counts = self.windows.get(window, (None, {}))[1]
+            return {key for key, n in counts.items() if n >= allowance}
