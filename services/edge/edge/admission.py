@@ -112,10 +112,10 @@ class Admission:
                 return
             self._turned_away()
         if ticket is None:
-            ticket = tickets.new_ticket(self.store.issue())
+            ticket, ticket_token = tickets.new_ticket(self.store.issue()), None
             with self._lock:
                 self._state = (max(self._state[0], ticket.seq), self._state[1])
-        raise self.queue_error(ticket, serving)
+        raise self.queue_error(ticket, serving, ticket_token)
 
     def leave(self) -> None:
         with self._lock:
@@ -129,12 +129,13 @@ class Admission:
         self.rejected += 1
         self.window.turned_away += 1
 
-    def queue_error(self, ticket: tickets.Ticket, serving: int | None = None) -> AppError:
-        """503 `queue` with the ticket, its position and when to come back."""
+    def queue_error(self, ticket: tickets.Ticket, serving: int | None = None, signed: str | None = None) -> AppError:
+        """503 `queue` with the ticket, its position and when to come back (`signed`: the ticket as presented,
+        handed back as it is instead of signing it again)."""
         serving = self._state[1] if serving is None else serving
         position = max(0, ticket.seq - serving)
         retry_after = max(1, min(60, math.ceil(position / max(self.serving_rate, 0.1)))) if position else 1
-        queue = {"ticket": tickets.sign(ticket), "position": position, "retry_after": retry_after}
+        queue = {"ticket": signed or tickets.sign(ticket), "position": position, "retry_after": retry_after}
         return AppError("queue", extra={"queue": queue})
 
     def session_error(self) -> AppError:
