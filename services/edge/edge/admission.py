@@ -2,7 +2,7 @@
 
 The limit is how many requests this process lets reach the back end at once. Every `ADJUST_SECONDS` it
 compares the window's median back-end latency with a slowly moving baseline of the lowest latency seen:
-while latency stays within `TOLERANCE` x baseline and the limit is actually used, it grows by about
+while latency stays within `latency_tolerance` x baseline and the limit is actually used, it grows by about
 sqrt(limit)/2; when latency (or the RabbitMQ RPC queue) says the back end is queueing, it shrinks in
 proportion to how far over it is, never below `capacity_min` and never above `capacity_max` (which is
 kept below the gunicorn threads, so a thread is always free to turn a request away).
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 LEDGER_CACHE_SECONDS = 0.2
 ADJUST_SECONDS = 0.5
 MIN_SAMPLES = 8  # fewer samples than this in a window: too noisy to act on
-TOLERANCE = 2.0  # the median may reach this multiple of the baseline before the limit shrinks
 SHRINK = 0.5  # share of the gradient's shortfall applied per adjustment (gradient 0.5 -> x0.75)
 BASE_DRIFT = 0.05  # how fast the baseline follows a higher minimum at the floor (a lower one is taken at once)
 MAX_SAMPLES = 4096
@@ -210,7 +209,7 @@ class Admission:
                 self.limit = min(float(s.capacity_max), self.limit + step)
 
     def _gradient(self, latencies: list[float]) -> float:
-        """baseline x TOLERANCE / median, within [0.5, 1]; 1 when the window is too small to judge."""
+        """baseline x tolerance / median, within [0.5, 1]; 1 when the window is too small to judge."""
         if len(latencies) < MIN_SAMPLES:
             return 1.0
         ordered = sorted(latencies)
@@ -222,7 +221,8 @@ class Admission:
             self.baseline += (BASE_DRIFT if at_floor else BASE_DRIFT / 10) * (low - self.baseline)
         if self.median <= 0:
             return 1.0
-        return min(1.0, max(0.5, TOLERANCE * max(self.baseline, self.settings.latency_floor) / self.median))
+        allowed = self.settings.latency_tolerance * max(self.baseline, self.settings.latency_floor)
+        return min(1.0, max(0.5, allowed / self.median))
 
     def _advance(self, now: float) -> None:
         self._state_at = -1.0  # read fresh

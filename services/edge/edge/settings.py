@@ -36,6 +36,8 @@ class Settings:
     capacity_initial: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY", 8))
     capacity_min: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MIN", 4))
     capacity_max: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MAX", default_capacity_max()))
+    # The back end's median latency may reach this multiple of its baseline before the limit shrinks.
+    latency_tolerance: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_TOLERANCE", 2.0))
     latency_floor: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_FLOOR", 0.005))
     queue_depth_target: int = field(default_factory=lambda: _int("PUPNS_EDGE_QUEUE_DEPTH_TARGET", 200))
     rabbit_api: str = field(default_factory=lambda: env("PUPNS_RABBIT_API", "http://guest:guest@127.0.0.1:15672"))
