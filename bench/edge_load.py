@@ -2,16 +2,20 @@
 
 Starts the whole platform (pupns_dev.stack, fresh vhost, in-memory SecantusDB), seeds a small demo roster,
 registers and confirms one PNS, then drives GET /api/v1/me with that PNS's token from a separate process
-(asyncio, raw keep-alive HTTP/1.1 connections, open loop). Writes bench/results/edge_load.{md,json,png}.
-Usage: python bench/edge_load.py [seconds-per-phase]   (loopback only; about 2-3 minutes in all)
+(bench.loadgen: open loop, ignores Retry-After). Each curve is measured in two CPU placements:
+
+- `shared`: every process (load generator, edge, broker, store, services) competes for every core;
+- `isolated`: the back end (services, SecantusDB, RabbitMQ, console) on half the cores, the edge and the
+  load generator on the other half: the production topology, where edge replicas have their own nodes
+  and the CPU they spend turning a surge away is not taken from the back end.
+
+Then gunicorn shapes (workers x threads) are compared in the isolated placement. Writes
+bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~6 minutes).
 """
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -20,145 +24,121 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+from bench import edge_report, placement
+from bench.console_probe import ConsoleProbe
+from edge.settings import default_capacity_max
+
+DEFAULT_SHAPE = ("2", "16")
+SHAPES = (("1", "16"), ("2", "8"), ("2", "16"), ("4", "8"))
 PASSWORD = "bench-rahasia-2015"
 
 
-# -- the load generator (runs in its own process) ------------------------------------------------------
-class Conn(asyncio.Protocol):
-    """One keep-alive connection with at most one request outstanding."""
-
-    def __init__(self) -> None:
-        self.buf, self.waiter, self.transport = b"", None, None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0 or self.waiter is None:
-            return
-        length = content_length(self.buf[:end])
-        if len(self.buf) < end + 4 + length:
-            return
-        status, body = int(self.buf[9:12]), self.buf[end + 4:end + 4 + length]
-        self.buf = self.buf[end + 4 + length:]
-        waiter, self.waiter = self.waiter, None
-        waiter.set_result("503q" if status == 503 and b'"queue"' in body else str(status))
-
-    def connection_lost(self, exc) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(ConnectionError(exc))
-        self.transport = None
-
-
-def content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value)
-    return 0
-
-
-async def drive(port: int, token: str, rate: float | None, seconds: float, conns: int) -> dict:
-    """Closed loop with `conns` clients (rate None) or open loop at `rate` req/s over up to `conns` connections."""
-    loop = asyncio.get_running_loop()
-    request = (f"GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n"
-               f"Authorization: Bearer {token}\r\n\r\n").encode()
-    idle: list[Conn] = []
-    open_conns, results, skipped = [0], [], [0]
-
-    async def one() -> None:
-        conn = idle.pop() if idle else None
-        if conn is None:
-            if open_conns[0] >= conns:
-                skipped[0] += 1
-                return
-            open_conns[0] += 1
-            try:
-                _, conn = await loop.create_connection(Conn, "127.0.0.1", port)
-            except OSError:
-                open_conns[0] -= 1
-                results.append(("connect_error", 0.0))
-                return
-        started = loop.time()
-        conn.waiter = loop.create_future()
-        conn.transport.write(request)
-        try:
-            kind = await asyncio.wait_for(conn.waiter, 10)
-            idle.append(conn)
-        except (TimeoutError, ConnectionError) as exc:
-            kind = "timeout" if isinstance(exc, TimeoutError) else "conn_error"
-            open_conns[0] -= 1
-            if conn.transport:
-                conn.transport.close()
-        results.append((kind, loop.time() - started))
-
-    start = loop.time()
-    if rate is None:
-        async def client() -> None:
-            while loop.time() - start < seconds:
-                await one()
-        await asyncio.gather(*(client() for _ in range(conns)))
-    else:
-        tasks, sent = set(), 0
-        while (now := loop.time() - start) < seconds:
-            for _ in range(int(now * rate) - sent):
-                sent += 1
-                task = loop.create_task(one())
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            await asyncio.sleep(0.001)
-        await asyncio.wait(tasks, timeout=15) if tasks else None
-    elapsed = loop.time() - start
-    for conn in idle:
-        conn.transport and conn.transport.close()
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {**summarize(results, elapsed, skipped[0], rate),
-            "client_cpu_share": round((usage.ru_utime + usage.ru_stime) / elapsed, 2)}
-
-
-def pct(values: list[float], q: float) -> float | None:
-    return round(sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000, 2) if values else None
-
-
-def summarize(results: list[tuple[str, float]], seconds: float, skipped: int, rate: float | None) -> dict:
-    counts: dict[str, int] = {}
-    for kind, _ in results:
-        counts[kind] = counts.get(kind, 0) + 1
-    ok = [lat for kind, lat in results if kind.startswith("2")]
-    away = [lat for kind, lat in results if kind in ("503q", "429")]
-    other = sum(n for k, n in counts.items() if not (k.startswith("2") or k in ("503q", "429")))
-    return {"target_rps": rate, "offered_rps": round(len(results) / seconds, 1),
-            "goodput_rps": round(len(ok) / seconds, 1),
-            "ok_p50_ms": pct(ok, 0.5), "ok_p99_ms": pct(ok, 0.99), "away_p50_ms": pct(away, 0.5),
-            "away_p99_ms": pct(away, 0.99), "counts": counts, "other": other, "client_skipped": skipped}
-
-
-# -- the orchestration -----------------------------------------------------------------------------------
 def edge_cpu(master: int) -> float:
     """CPU seconds used so far by the edge's gunicorn workers (children of the master)."""
     total = 0.0
-    for task in Path(f"/proc/{master}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for pid in placement.descendants(master)[1:]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
-def run_phase(port: int, token: str, rate: float | None, seconds: float, conns: int, master: int) -> dict:
-    argv = [sys.executable, __file__, "--drive", str(port), token, str(rate or 0), str(seconds), str(conns)]
-    before, started = edge_cpu(master), time.monotonic()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {**result, "edge_cpu_share": round((edge_cpu(master) - before) / (time.monotonic() - started), 2)}
+class Bench:
+    """One running platform, one PNS token, and where each side of it may run."""
+
+    def __init__(self, stack, token: str, verifier: dict) -> None:
+        self.stack, self.token, self.port, self.verifier = stack, token, stack.cfg.edge_port, verifier
+        cpus = sorted(placement.all_cpus())
+        half = max(1, len(cpus) // 2)
+        self.back_cpus, self.front_cpus = set(cpus[:half]), set(cpus[half:]) or set(cpus)
+        self.client_cpus = placement.all_cpus()
+
+    @property
+    def master(self) -> int:
+        return self.stack.process("edge").pid
+
+    def place(self, name: str) -> None:
+        """Pin the platform's processes and the broker for placement `name`."""
+        everything = placement.all_cpus()
+        isolated = name == "isolated"
+        for proc_name, proc in self.stack.procs:
+            front = proc_name == "edge"
+            placement.pin_tree(proc.pid, (self.front_cpus if front else self.back_cpus) if isolated else everything)
+        placement.pin_broker(self.back_cpus if isolated else everything)
+        self.client_cpus = self.front_cpus if isolated else everything
+
+    def restart_edge(self, workers: str, threads: str, placement_name: str, adaptive: bool = True) -> None:
+        """A fresh edge with this shape, placed and warmed up; `adaptive=False` pins the limit at its ceiling."""
+        env = self.stack.cfg.extra_env
+        env.update(PUPNS_EDGE_WORKERS=workers, PUPNS_EDGE_THREADS=threads)
+        for name in ("PUPNS_EDGE_CAPACITY", "PUPNS_EDGE_CAPACITY_MIN"):
+            env.pop(name, None)
+            if not adaptive:
+                env[name] = str(default_capacity_max(int(threads)))
+        self.stack.restart("edge")
+        self.place(placement_name)
+        self.phase(None, 3, 8)  # start every thread's RPC proxy before measuring
+
+    def phase(self, rate: float | None, seconds: float, conns: int, port: int | None = None,
+              master: int | None = None) -> dict:
+        """One load-generator run against the edge (or another gunicorn master's `port`)."""
+        port, master = port or self.port, master or self.master
+        argv = [sys.executable, "-m", "bench.loadgen", str(port), self.token, str(rate or 0), str(seconds),
+                str(conns)]
+        cpus = self.client_cpus
+        before, started = edge_cpu(master), time.monotonic()
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
+                             cwd=edge_report.ROOT, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        return {**result, "edge_cpu_share": round((edge_cpu(master) - before) / (time.monotonic() - started), 2)}
+
+    def floor(self, rate: float, seconds: float, shape: tuple[str, str], label: str) -> dict:
+        """The same open loop against bench.floor_app under the same gunicorn shape and cores."""
+        from pupns_dev.processes import free_port, stop, wait_for_port
+
+        port = free_port()
+        argv = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", shape[0], "--threads",
+                shape[1], "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:app"]
+        proc = subprocess.Popen(argv, cwd=edge_report.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True,
+                                preexec_fn=lambda: os.sched_setaffinity(0, self.client_cpus))
+        try:
+            wait_for_port(port, timeout=30)
+            self.phase(None, 2, 8, port, proc.pid)  # let every worker start
+            result = {"phase": f"{label}: gunicorn floor (constant 503), same rate", "factor": "floor",
+                      **self.phase(rate, seconds, 1000, port, proc.pid)}
+        finally:
+            stop(proc)
+        print(result, flush=True)
+        return result
+
+    def capacity(self, seconds: float, label: str, shape: tuple[str, str], where: str) -> tuple[float, list[dict]]:
+        """The most 2xx/s the platform finishes with admission control out of the way (limit at its ceiling,
+        closed loops of up to 16 clients): what "capacity" means in this report."""
+        self.restart_edge(*shape, where, adaptive=False)
+        phases = []
+        for conns in (4, 8, 16):
+            phases.append({"phase": f"{label}: capacity, closed loop {conns} clients",
+                           **self.phase(None, seconds, conns)})
+            print(phases[-1], flush=True)
+        self.restart_edge(*shape, where)  # the overload phases run with the adaptive limit, learnt afresh
+        return max(p["goodput_rps"] for p in phases), phases
+
+    def overload(self, capacity: float, factor: int, seconds: float, label: str) -> dict:
+        """Open loop at `factor` x capacity while a verifier uses the console."""
+        cfg = self.stack.cfg
+        probe = ConsoleProbe(cfg.edge_url, cfg.console_url, self.verifier)
+        probe.start()
+        try:
+            measured = self.phase(round(capacity * factor), seconds, 1000)
+        finally:
+            console = probe.stop()
+        result = {"phase": f"{label}: {factor}x capacity, open loop", "factor": factor, **measured, **console}
+        print(result, flush=True)
+        return result
 
 
-def pns_token(cfg, demo) -> str:
+def pns_token(cfg, demo) -> tuple[str, dict]:
+    """A confirmed PNS's token, and the verifier who confirmed them."""
     import csv
 
     import requests
@@ -176,9 +156,28 @@ def pns_token(cfg, demo) -> str:
     auth = {"Authorization": f"Bearer {vtoken['access_token']}"}
     wait_until(lambda: requests.post(f"{api}/verifier/registrations/{nip}/confirm", headers=auth, timeout=30).ok,
                timeout=60, interval=0.3, message="registration confirmed")
-    return wait_until(lambda: (r := requests.post(f"{api}/auth/token", json={"username": nip, "password": PASSWORD},
-                                                  timeout=30)).ok and r.json()["access_token"],
-                      timeout=60, interval=0.3, message="PNS can log in")
+    token = wait_until(lambda: (r := requests.post(f"{api}/auth/token", json={"username": nip, "password": PASSWORD},
+                                                   timeout=30)).ok and r.json()["access_token"],
+                       timeout=60, interval=0.3, message="PNS can log in")
+    return token, verifier
+
+
+def curves(bench: Bench, seconds: float) -> tuple[dict, list[dict]]:
+    """Capacity and 1/2/5/10x in each placement, default shape; then every shape at 10x, isolated."""
+    headlines, phases = {}, []
+    for name in ("shared", "isolated"):
+        capacity, measured = bench.capacity(seconds, name, DEFAULT_SHAPE, name)
+        measured += [bench.overload(capacity, f, seconds, name) for f in (1, 2, 5, 10)]
+        measured.append(bench.floor(round(capacity * 10), seconds, DEFAULT_SHAPE, name))
+        headlines[name] = edge_report.headline(capacity, measured)
+        phases += [{**p, "placement": name, "shape": "x".join(DEFAULT_SHAPE)} for p in measured]
+    for shape in SHAPES:
+        label = f"isolated {shape[0]}x{shape[1]}"
+        capacity, measured = bench.capacity(seconds, label, shape, "isolated")
+        measured.append(bench.overload(capacity, 10, seconds, label))
+        headlines[f"shape {shape[0]}x{shape[1]}"] = edge_report.headline(capacity, measured)
+        phases += [{**p, "placement": "isolated", "shape": "x".join(shape)} for p in measured]
+    return headlines, phases
 
 
 def main(seconds: float = 8.0) -> None:
@@ -186,95 +185,26 @@ def main(seconds: float = 8.0) -> None:
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
 
-    workers, threads = os.environ.get("PUPNS_EDGE_WORKERS", "2"), os.environ.get("PUPNS_EDGE_THREADS", "16")
     cfg = StackConfig(var=Path(tempfile.mkdtemp(prefix="edge-bench-")), vhost=f"bench-{uuid.uuid4().hex[:8]}",
                       mongo_port=free_port(), smtp_port=free_port(), edge_port=free_port(),
                       console_port=free_port(), meterai_port=free_port(), storage=":memory:",
-                      jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12),
-                      extra_env={"PUPNS_EDGE_WORKERS": workers, "PUPNS_EDGE_THREADS": threads,
-                                 "PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
+                      jwt_keys=f"b:{secrets.token_urlsafe(32)}", admin_password=secrets.token_urlsafe(12),
+                      extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
                                  "PUPNS_EDGE_LOGIN_RATE": "100"})
     stack = Stack(cfg)
     stack.start(progress=lambda m: print(m, flush=True))
-    phases: list[dict] = []
     try:
         demo = seed_demo(cfg, roster_size=20, seed=7, progress=lambda m: print(m, flush=True))
-        token = pns_token(cfg, demo)
-        master = next(proc.pid for name, proc in stack.procs if name == "edge")
-        run_phase(cfg.edge_port, token, None, 3, 8, master)  # warm up every thread's RPC proxy
-        for conns in (4, 8, 12):  # closed loop: a turned-away client asks again at once, so keep it small
-            phases.append({"phase": f"capacity, closed loop {conns} clients", **run_phase(
-                cfg.edge_port, token, None, seconds, conns, master)})
-            print(phases[-1], flush=True)
-        capacity = max(p["goodput_rps"] for p in phases)
-        for factor in (1, 2, 5, 10):
-            rate = round(capacity * factor)
-            phases.append({"phase": f"{factor}x capacity, open loop", "factor": factor, **run_phase(
-                cfg.edge_port, token, rate, seconds, 1000, master)})
-            print(phases[-1], flush=True)
+        bench = Bench(stack, *pns_token(cfg, demo))
+        with placement.broker_restored():
+            headlines, phases = curves(bench, seconds)
     finally:
         stack.stop()
         delete_vhost(cfg.vhost)
-    write_results(phases, capacity, seconds, f"{workers} workers x {threads} threads")
-
-
-def write_results(phases: list[dict], capacity: float, seconds: float, shape: str) -> None:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    facts = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(), "cpu": cpu,
-             "python": platform.python_version(), "edge": f"gunicorn gthread {shape}", "seconds_per_phase": seconds}
-    ten = next(p for p in phases if p.get("factor") == 10)
-    headline = {"capacity_rps": capacity, "goodput_at_10x_rps": ten["goodput_rps"],
-                "goodput_at_10x_share": round(ten["goodput_rps"] / capacity, 3), "turn_away_p50_ms": ten["away_p50_ms"],
-                "turn_away_p99_ms": ten["away_p99_ms"], "other_answers_at_10x": ten["other"]}
-    lines = ["# Edge load bench (bench/edge_load.py)", "", *(f"- {k}: {v}" for k, v in facts.items()),
-             "- stack: the real platform on loopback (5 nameko services, RabbitMQ, SecantusDB, edge, console); the "
-             "load generator (asyncio, keep-alive, open loop, ignores Retry-After) shares the same cores",
-             "- route: GET /api/v1/me with one confirmed PNS's token (user rate limit raised for the bench)", "",
-             "**" + ", ".join(f"{k} = {v}" for k, v in headline.items()) + "**", "",
-             "| phase | target req/s | offered req/s | goodput 2xx/s | 2xx p50/p99 ms | turn-away p50/p99 ms |"
-             " answers | other | CPU cores: edge / client |", "|---|---|---|---|---|---|---|---|---|"]
-    for p in phases:
-        lines.append(f"| {p['phase']} | {p['target_rps'] or '-'} | {p['offered_rps']} | {p['goodput_rps']} |"
-                     f" {p['ok_p50_ms']}/{p['ok_p99_ms']} | {p['away_p50_ms']}/{p['away_p99_ms']} |"
-                     f" {p['counts']} | {p['other']} | {p['edge_cpu_share']} / {p['client_cpu_share']} |")
-    lines += ["", "`503q` = 503 with code `queue`; `other` = anything but 2xx, 503 queue, 429 (connection errors,"
-              " timeouts, 500s). `client_skipped` in the JSON = requests the generator could not send (all"
-              " 1000 connections busy)."]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "edge_load.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "edge_load.json").write_text(json.dumps({"facts": facts, **headline, "phases": phases}, indent=1))
-    chart(phases, capacity)
-    print(f"wrote {RESULTS}/edge_load.md, .json, .png", flush=True)
-
-
-def chart(phases: list[dict], capacity: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    open_loop = [p for p in phases if p.get("factor")]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot([p["offered_rps"] for p in open_loop], [p["goodput_rps"] for p in open_loop], "o-", label="goodput (2xx/s)")
-    ax.axhline(capacity, color="grey", ls="--", label=f"capacity {capacity:.0f}/s")
-    ax.axhline(0.95 * capacity, color="red", ls=":", label="95% of capacity")
-    ax.set_xlabel("offered load (req/s, GET /api/v1/me)")
-    ax.set_ylabel("goodput (req/s)")
-    ax.set_ylim(0, capacity * 1.3)
-    ax.set_title("PUPNS edge: goodput under overload (2 cores, loopback)")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(RESULTS / "edge_load.png", dpi=100)
+    edge_report.write(headlines, phases, seconds, bench)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--drive":
-        port, token, rate, secs, conns = sys.argv[2:7]
-        result = asyncio.run(drive(int(port), token, float(rate) or None, float(secs), int(conns)))
-        print(json.dumps(result))
-    else:
-        started = time.monotonic()
-        main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0)
-        print(f"done in {time.monotonic() - started:.0f} s", flush=True)
+    started = time.monotonic()
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0)
+    print(f"done in {time.monotonic() - started:.0f} s", flush=True)

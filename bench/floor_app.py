@@ -1,0 +1,19 @@
+"""The cheapest possible turn-away: a WSGI app answering every request with a fixed 503 `queue` body.
+
+Run under the edge's gunicorn shape by bench/edge_load.py, it measures what gunicorn itself costs per
+request on this machine: the floor below which no change to the edge's own code can push a turn-away.
+"""
+from __future__ import annotations
+
+import json
+
+BODY = json.dumps({"error": {"code": "queue", "message": "Antrean penuh, silakan coba lagi."},
+                   "queue": {"ticket": "x" * 60, "position": 0, "retry_after": 1}}).encode()
+HEADERS = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(BODY))),
+           ("Retry-After", "1"), ("Cache-Control", "no-store")]
+
+
+def app(environ: dict, start_response) -> list[bytes]:
+    """503 with a constant body, whatever was asked."""
+    start_response("503 SERVICE UNAVAILABLE", HEADERS)
+    return [BODY]
