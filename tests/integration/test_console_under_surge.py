@@ -32,6 +32,7 @@ from pupns.errors import AppError
 from pupns_dev.processes import free_port, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 from tests.integration.test_edge_gunicorn import ROOT, start_edge
+from tests.integration.test_edge_surge import SlowIdentity
 
 VERIFIER, PASSWORD, INSTANSI = "verif_bdg", "rahasia-verifikator", "4011"
 NIP = "198001012005011001"
@@ -41,14 +42,8 @@ ROUNDS = 4
 CONFIRMED: list[tuple[str, str]] = []
 
 
-class BusyIdentity:
-    """Stands in for identity: every login takes 50 ms of (green) back-end time, for the flood and the console."""
-
-    name = "identity"
-
-    @rpc
-    def ping(self):
-        return {"service": "identity", "ok": True}
+class BusyIdentity(SlowIdentity):
+    """SlowIdentity whose 50 ms logins give real tokens: the flood's PNS ones and the console's verifier one."""
 
     @rpc
     def issue_token(self, username, password):
