@@ -12,8 +12,7 @@ import time
 import requests
 
 from bench.loadgen import pct
-
-SESSION_COOKIE = "pupns_console"  # services/verification/console/session.py
+from console.session import SESSION_COOKIE
 
 
 class ConsoleProbe:
