@@ -146,7 +146,11 @@ def test_verification_mails_use_recorded_contact_and_wait_for_it(runner_factory,
     assert "- Data Utama: NIK tidak sesuai KTP" in notes_mail.get_content()
     assert "- Riwayat Pendidikan: Unggah ijazah S1" in notes_mail.get_content()
 
-    # Replaying the log rebuilds the same read models.
+    # Replaying the log rebuilds the same read models, once the service has recorded every delivery (the SMTP
+    # sink has a mail before the service appends its EmailSent).
+    wait_until(lambda: [r["status"] for r in store.db["emails"].find()] == ["sent"] * 3,
+               message="three e-mails recorded as sent")
+
     def snapshot():
         emails = [{k: v for k, v in row.items() if k != "lease_until"} for row in store.db["emails"].find()]
         return sorted(emails, key=lambda r: r["_id"]), list(store.db["contacts"].find())
