@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
+from pathlib import Path
 from time import perf_counter as clock
 
 import uvloop
@@ -24,6 +26,7 @@ import uvloop
 TICK = 0.001  # open loop: requests due are sent every millisecond
 TIMEOUT = 10.0  # an answer later than this counts as a timeout
 IDLE_RETIRE = 4.0  # below gunicorn's keep-alive of 5 s
+TRACE = os.environ.get("PUPNS_LOADGEN_TRACE")  # a file to write every answer to: sent at, kind, latency
 
 
 class Conn(asyncio.Protocol):
@@ -73,6 +76,7 @@ class Generator:
         self.opening = 0
         self.results: list[tuple[str, float]] = []
         self.skipped = 0
+        self.trace: list[tuple[float, str, float]] = []
         self.deadline = 0.0  # closed loop: no new request after this
 
     @property
@@ -112,6 +116,8 @@ class Generator:
     def finished(self, conn: Conn, kind: str) -> None:
         now = clock()
         self.results.append((kind, now - conn.started))
+        if TRACE:
+            self.trace.append((conn.started, kind, now - conn.started))
         conn.started, conn.idle_since = None, now
         self.busy.discard(conn)
         self.idle.append(conn)
@@ -166,6 +172,8 @@ async def drive(port: int, token: str, rate: float | None, seconds: float, conns
         await asyncio.sleep(0.01)
         gen.expire()
     gen.close()
+    if TRACE:
+        Path(TRACE).write_text("".join(f"{at - start:.4f} {kind} {lat * 1000:.2f}\n" for at, kind, lat in gen.trace))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {**summarize(gen.results, elapsed, gen.skipped, rate),
             "client_cpu_share": round((usage.ru_utime + usage.ru_stime) / elapsed, 2)}

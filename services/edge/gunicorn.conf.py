@@ -7,11 +7,12 @@ workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, (os.cpu_count() or
 # Threads per worker. Admission control keeps at most PUPNS_EDGE_CAPACITY_MAX requests per worker at the
 # back end (default: threads minus a quarter, see edge.settings), so some threads are always free to
 # answer a turn-away at once instead of leaving it in gthread's executor queue where nobody can refuse it.
-# 2 workers x 16 threads by default. bench/edge_load.py compares 1x16, 2x8, 2x16 and 4x8 on the edge's own
-# core at 10x load (bench/results/edge_load.md): on the 2-vCPU bench machine their goodput and turn-away
-# latency differ by less than the run-to-run noise, so the default stays; fewer threads in all (2x8, 1x16)
-# tended to the lower turn-away p99. Per request, gunicorn itself costs ~0.5 ms CPU there (the bench's floor).
-threads = int(os.environ.get("PUPNS_EDGE_THREADS", "16"))
+# 2 workers x 8 threads by default, chosen by bench/edge_load.py on the edge's own core at 10x load: in
+# interleaved runs on the 2-vCPU bench machine, 2x8 beat 2x16 in every pair (goodput 93-103/s against
+# 75-87/s, turn-away p99 12-34 ms against 16-254 ms). More threads contend for the GIL with the admitted
+# requests' own edge work; that wait is counted as back-end latency, so the gradient shrinks the limit and the
+# back end idles. 1x12 did as well as 2x8. Per request, gunicorn itself costs ~0.3-0.5 ms CPU there.
+threads = int(os.environ.get("PUPNS_EDGE_THREADS", "8"))
 os.environ.setdefault("PUPNS_EDGE_THREADS", str(threads))  # edge.settings derives the ceiling from it
 # Every back-end call of the edge has a deadline: a slow or dead service costs 5 s at most, then 503.
 os.environ.setdefault("PUPNS_RPC_TIMEOUT", "5")

@@ -19,7 +19,7 @@ def _float(name: str, default: float) -> float:
 
 def default_capacity_max(threads: int | None = None) -> int:
     """The gunicorn threads of a worker minus a quarter (at least 2) kept free for fast turn-aways."""
-    threads = threads if threads is not None else _int("PUPNS_EDGE_THREADS", 16)
+    threads = threads if threads is not None else _int("PUPNS_EDGE_THREADS", 8)
     return max(1, threads - max(2, threads // 4))
 
 
