@@ -9,8 +9,10 @@ registers and confirms one PNS, then drives GET /api/v1/me with that PNS's token
   load generator on the other half: the production topology, where edge replicas have their own nodes
   and the CPU they spend turning a surge away is not taken from the back end.
 
-Then gunicorn shapes (workers x threads) are compared in the isolated placement. Writes
-bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~6 minutes).
+A verifier uses the console during every capacity and overload phase. The 10x phase runs REPEATS times
+per curve and the headline takes the median. Then gunicorn shapes (workers x threads) are compared at 10x
+in the isolated placement against that placement's capacity. Writes
+bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~9 minutes).
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ from bench import edge_report, placement
 from bench.console_probe import ConsoleProbe
 from edge.settings import default_capacity_max
 
-DEFAULT_SHAPE = ("2", "16")
-SHAPES = (("1", "16"), ("2", "8"), ("2", "16"), ("4", "8"))
+DEFAULT_SHAPE = ("2", "8")
+SHAPES = (("1", "12"), ("2", "8"), ("2", "16"))
+REPEATS = 3  # 10x runs per curve and per shape: this VM's run-to-run noise is larger than most differences
 PASSWORD = "bench-rahasia-2015"
 
 
@@ -118,21 +121,27 @@ class Bench:
         phases = []
         for conns in (4, 8, 16):
             phases.append({"phase": f"{label}: capacity, closed loop {conns} clients",
-                           **self.phase(None, seconds, conns)})
+                           **self.with_console(None, seconds, conns)})
             print(phases[-1], flush=True)
         self.restart_edge(*shape, where)  # the overload phases run with the adaptive limit, learnt afresh
         return max(p["goodput_rps"] for p in phases), phases
 
-    def overload(self, capacity: float, factor: int, seconds: float, label: str) -> dict:
-        """Open loop at `factor` x capacity while a verifier uses the console."""
+    def with_console(self, rate: float | None, seconds: float, conns: int) -> dict:
+        """One load-generator run while a verifier uses the console (so capacity and overload phases ask the
+        back end for the same verifier work)."""
         cfg = self.stack.cfg
         probe = ConsoleProbe(cfg.edge_url, cfg.console_url, self.verifier)
         probe.start()
         try:
-            measured = self.phase(round(capacity * factor), seconds, 1000)
+            measured = self.phase(rate, seconds, conns)
         finally:
             console = probe.stop()
-        result = {"phase": f"{label}: {factor}x capacity, open loop", "factor": factor, **measured, **console}
+        return {**measured, **console}
+
+    def overload(self, capacity: float, factor: int, seconds: float, label: str, run: int = 0) -> dict:
+        """Open loop at `factor` x capacity while a verifier uses the console."""
+        result = {"phase": f"{label}: {factor}x capacity, open loop" + (f" (run {run + 1})" if run else ""),
+                  "factor": factor, **self.with_console(round(capacity * factor), seconds, 1000)}
         print(result, flush=True)
         return result
 
@@ -163,18 +172,24 @@ def pns_token(cfg, demo) -> tuple[str, dict]:
 
 
 def curves(bench: Bench, seconds: float) -> tuple[dict, list[dict]]:
-    """Capacity and 1/2/5/10x in each placement, default shape; then every shape at 10x, isolated."""
+    """Capacity and 1/2/5x, then 10x REPEATS times, in each placement with the default shape; then the shapes
+    at 10x in the isolated placement, interleaved round by round so drifts of the machine hit each alike."""
     headlines, phases = {}, []
     for name in ("shared", "isolated"):
         capacity, measured = bench.capacity(seconds, name, DEFAULT_SHAPE, name)
-        measured += [bench.overload(capacity, f, seconds, name) for f in (1, 2, 5, 10)]
+        measured += [bench.overload(capacity, f, seconds, name) for f in (1, 2, 5)]
+        measured += [bench.overload(capacity, 10, seconds, name, run) for run in range(REPEATS)]
         measured.append(bench.floor(round(capacity * 10), seconds, DEFAULT_SHAPE, name))
         headlines[name] = edge_report.headline(capacity, measured)
         phases += [{**p, "placement": name, "shape": "x".join(DEFAULT_SHAPE)} for p in measured]
-    for shape in SHAPES:
-        label = f"isolated {shape[0]}x{shape[1]}"
-        capacity, measured = bench.capacity(seconds, label, shape, "isolated")
-        measured.append(bench.overload(capacity, 10, seconds, label))
+    capacity = headlines["isolated"]["capacity_rps"]
+    by_shape: dict[tuple[str, str], list[dict]] = {shape: [] for shape in SHAPES}
+    for run in range(REPEATS):
+        for shape in SHAPES:
+            label = f"isolated {shape[0]}x{shape[1]}"
+            bench.restart_edge(*shape, "isolated")
+            by_shape[shape].append(bench.overload(capacity, 10, seconds, label, run))
+    for shape, measured in by_shape.items():
         headlines[f"shape {shape[0]}x{shape[1]}"] = edge_report.headline(capacity, measured)
         phases += [{**p, "placement": "isolated", "shape": "x".join(shape)} for p in measured]
     return headlines, phases
