@@ -1,9 +1,28 @@
 """gunicorn settings of the edge: threaded workers (gthread), sized and bound from the environment."""
+import math
 import os
+
+
+def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """Cores this process may really use: its CPU affinity, capped by a cgroup v2 CPU quota.
+
+    In a Kubernetes pod os.cpu_count() is the node's core count, not the container's CPU limit; a worker
+    per node core would all be throttled by the quota at once.
+    """
+    cores = len(os.sched_getaffinity(0))
+    try:
+        with open(cpu_max) as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 CPU controller here: the affinity is all there is
+    return cores
+
 
 bind = os.environ.get("PUPNS_EDGE_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, (os.cpu_count() or 1)))))
+workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, usable_cpus()))))
 # Threads per worker. Admission control keeps at most PUPNS_EDGE_CAPACITY_MAX requests per worker at the
 # back end (default: threads minus a quarter, see edge.settings), so some threads are always free to
 # answer a turn-away at once instead of leaving it in gthread's executor queue where nobody can refuse it.

@@ -19,3 +19,17 @@ def test_worker_init_freezes_what_was_imported_so_full_collections_skip_it(monke
         assert gc.get_freeze_count() > 1000  # the modules, classes and functions loaded so far
     finally:
         gc.unfreeze()
+
+
+def test_workers_follow_the_container_cpu_quota_not_the_node_core_count(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    usable_cpus = runpy.run_path(str(CONF))["usable_cpus"]
+    cores = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("50000 100000\n")  # half a core
+    assert usable_cpus(str(quota)) == 1
+    quota.write_text("150000 100000\n")  # 1.5 cores: the second core is partly usable
+    assert usable_cpus(str(quota)) == min(cores, 2)
+    quota.write_text("max 100000\n")
+    assert usable_cpus(str(quota)) == cores
+    assert usable_cpus(str(tmp_path / "absent")) == cores
