@@ -26,11 +26,11 @@ workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, usable_cpus()))))
 # Threads per worker. Admission control keeps at most PUPNS_EDGE_CAPACITY_MAX requests per worker at the
 # back end (default: threads minus a quarter, see edge.settings), so some threads are always free to
 # answer a turn-away at once instead of leaving it in gthread's executor queue where nobody can refuse it.
-# 2 workers x 8 threads by default, chosen by bench/edge_load.py on the edge's own core at 10x load: in
-# interleaved runs on the 2-vCPU bench machine, 2x8 beat 2x16 in every pair (goodput 93-103/s against
-# 75-87/s, turn-away p99 12-34 ms against 16-254 ms). More threads contend for the GIL with the admitted
-# requests' own edge work; that wait is counted as back-end latency, so the gradient shrinks the limit and the
-# back end idles. 1x12 did as well as 2x8. Per request, gunicorn itself costs ~0.3-0.5 ms CPU there.
+# 2 workers x 8 threads by default, chosen by measurement on the edge's own core at 10x load (the bench machine
+# has 2 vCPUs whose speed drifts): while it was slow, 2x8 beat 2x16 in every interleaved pair (goodput 93-103/s
+# against 75-87/s, turn-away p99 12-34 ms against 16-254 ms): more threads contend for the GIL with the admitted
+# requests' own edge work, that wait counts as back-end latency, so the gradient shrinks the limit and the back
+# end idles. When it was fast, 1x12, 2x8 and 2x16 were within noise (bench/results/edge_load.md).
 threads = int(os.environ.get("PUPNS_EDGE_THREADS", "8"))
 os.environ.setdefault("PUPNS_EDGE_THREADS", str(threads))  # edge.settings derives the ceiling from it
 # Every back-end call of the edge has a deadline: a slow or dead service costs 5 s at most, then 503.
