@@ -10,9 +10,10 @@ registers and confirms one PNS, then drives GET /api/v1/me with that PNS's token
   and the CPU they spend turning a surge away is not taken from the back end.
 
 A verifier uses the console during every capacity and overload phase. The 10x phase runs REPEATS times
-per curve and the headline takes the median. Then gunicorn shapes (workers x threads) are compared at 10x
+per curve, each run right after a capacity measurement of its own (the VM's speed drifts), and the headline
+takes the median of the per-run ratios. Then gunicorn shapes (workers x threads) are compared at 10x
 in the isolated placement against that placement's capacity. Writes
-bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~9 minutes).
+bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~12 minutes).
 """
 from __future__ import annotations
 
@@ -114,17 +115,27 @@ class Bench:
         print(result, flush=True)
         return result
 
-    def capacity(self, seconds: float, label: str, shape: tuple[str, str], where: str) -> tuple[float, list[dict]]:
+    def capacity(self, seconds: float, label: str, shape: tuple[str, str], where: str,
+                 clients: tuple[int, ...] = (4, 8, 16)) -> tuple[float, list[dict]]:
         """The most 2xx/s the platform finishes with admission control out of the way (limit at its ceiling,
-        closed loops of up to 16 clients): what "capacity" means in this report."""
+        closed loops of `clients` clients): what "capacity" means in this report."""
         self.restart_edge(*shape, where, adaptive=False)
         phases = []
-        for conns in (4, 8, 16):
+        for conns in clients:
             phases.append({"phase": f"{label}: capacity, closed loop {conns} clients",
                            **self.with_console(None, seconds, conns)})
             print(phases[-1], flush=True)
         self.restart_edge(*shape, where)  # the overload phases run with the adaptive limit, learnt afresh
         return max(p["goodput_rps"] for p in phases), phases
+
+    def paired_ten(self, seconds: float, label: str, shape: tuple[str, str], where: str, clients: int,
+                   run: int) -> list[dict]:
+        """Capacity measured again right before one 10x run, which is then offered 10x that figure: this VM's
+        speed drifts by minutes, so each run's share is a ratio of two measurements taken together."""
+        capacity, measured = self.capacity(seconds, f"{label} (run {run + 1})", shape, where, (clients,))
+        ten = self.overload(capacity, 10, seconds, label, run)
+        return [*measured, {**ten, "capacity_rps": capacity}]
+
 
     def with_console(self, rate: float | None, seconds: float, conns: int) -> dict:
         """One load-generator run while a verifier uses the console (so capacity and overload phases ask the
@@ -171,25 +182,34 @@ def pns_token(cfg, demo) -> tuple[str, dict]:
     return token, verifier
 
 
+def best_clients(phases: list[dict]) -> int:
+    """How many closed-loop clients gave the most goodput in a capacity sweep (other phases are ignored)."""
+    best = max((p for p in phases if "closed loop" in p["phase"]), key=lambda p: p["goodput_rps"])
+    return int(best["phase"].rsplit("loop ", 1)[1].split()[0])
+
+
 def curves(bench: Bench, seconds: float) -> tuple[dict, list[dict]]:
-    """Capacity and 1/2/5x, then 10x REPEATS times, in each placement with the default shape; then the shapes
-    at 10x in the isolated placement, interleaved round by round so drifts of the machine hit each alike."""
+    """In each placement with the default shape: a capacity sweep and 1/2/5x, then REPEATS 10x runs each
+    paired with its own capacity figure. Then the shapes, isolated, each 10x run paired the same way,
+    interleaved round by round so drifts of the machine hit each alike."""
     headlines, phases = {}, []
     for name in ("shared", "isolated"):
         capacity, measured = bench.capacity(seconds, name, DEFAULT_SHAPE, name)
+        clients = best_clients(measured)
         measured += [bench.overload(capacity, f, seconds, name) for f in (1, 2, 5)]
-        measured += [bench.overload(capacity, 10, seconds, name, run) for run in range(REPEATS)]
+        for run in range(REPEATS):
+            measured += bench.paired_ten(seconds, name, DEFAULT_SHAPE, name, clients, run)
         measured.append(bench.floor(round(capacity * 10), seconds, DEFAULT_SHAPE, name))
         headlines[name] = edge_report.headline(capacity, measured)
         phases += [{**p, "placement": name, "shape": "x".join(DEFAULT_SHAPE)} for p in measured]
-    capacity = headlines["isolated"]["capacity_rps"]
+    clients = best_clients([p for p in phases if p["placement"] == "isolated"])
     by_shape: dict[tuple[str, str], list[dict]] = {shape: [] for shape in SHAPES}
     for run in range(REPEATS):
         for shape in SHAPES:
             label = f"isolated {shape[0]}x{shape[1]}"
-            bench.restart_edge(*shape, "isolated")
-            by_shape[shape].append(bench.overload(capacity, 10, seconds, label, run))
+            by_shape[shape] += bench.paired_ten(seconds, label, shape, "isolated", clients, run)
     for shape, measured in by_shape.items():
+        capacity = edge_report.median([p["capacity_rps"] for p in measured if p.get("factor") == 10])
         headlines[f"shape {shape[0]}x{shape[1]}"] = edge_report.headline(capacity, measured)
         phases += [{**p, "placement": "isolated", "shape": "x".join(shape)} for p in measured]
     return headlines, phases
