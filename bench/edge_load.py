@@ -12,8 +12,8 @@ registers and confirms one PNS, then drives GET /api/v1/me with that PNS's token
 A verifier uses the console during every capacity and overload phase. The 10x phase runs REPEATS times
 per curve, each run right after a capacity measurement of its own (the VM's speed drifts), and the headline
 takes the median of the per-run ratios. Then gunicorn shapes (workers x threads) are compared at 10x
-in the isolated placement against that placement's capacity. Writes
-bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~12 minutes).
+in the isolated placement, each run paired the same way. Writes
+bench/results/edge_load.{md,json,png}. Usage: python -m bench.edge_load [seconds-per-phase] (~10 minutes).
 """
 from __future__ import annotations
 
@@ -135,7 +135,6 @@ class Bench:
         capacity, measured = self.capacity(seconds, f"{label} (run {run + 1})", shape, where, (clients,))
         ten = self.overload(capacity, 10, seconds, label, run)
         return [*measured, {**ten, "capacity_rps": capacity}]
-
 
     def with_console(self, rate: float | None, seconds: float, conns: int) -> dict:
         """One load-generator run while a verifier uses the console (so capacity and overload phases ask the
