@@ -1,10 +1,8 @@
-"""Passwords (scrypt, memory-hard) and access tokens (JWT with rotatable kid)."""
+"""Access tokens (JWT with rotatable kid) and receipt URL signatures; passwords live in `pupns.passwords`."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import time
 from typing import Any
 
@@ -16,35 +14,6 @@ from pupns.errors import AppError
 AUDIENCE = "pupns"
 ISSUER = "pupns-identity"
 ROLES = ("pns", "verifier", "admin")
-
-# scrypt N=2**14, r=8, p=1: 16 MiB of memory per hash; measured in bench/password_hash.py.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
-
-
-def hash_password(password: str, n: int = SCRYPT_N) -> str:
-    """Hash a password as `scrypt$N$r$p$salt$digest` (base64)."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=256 * 1024 * 1024, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of a password against `hash_password` output."""
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                                p=int(p), maxmem=256 * 1024 * 1024, dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-# A hash of a random password, verified against when the username does not exist so that
-# an unknown NIP costs the same time as a wrong password.
-DUMMY_HASH = hash_password(base64.b64encode(os.urandom(12)).decode())
 
 
 def issue_token(subject: str, role: str, instansi_kode: str | None = None,

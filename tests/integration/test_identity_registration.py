@@ -153,3 +153,23 @@ def test_rejected_account_may_register_again(ready, rows, rabbit_config, store_f
     assert again["registration_number"] != number
     types = [e["type"] for e in store_for("identity").read_stream(f"account-{rows[0]['nip']}")]
     assert types == ["RegistrationSubmitted", "AccountRejected", "RegistrationSubmitted"]
+
+
+def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, store_for):
+    from identity.projections import Projector
+    from pupns.eventstore import NewEvent
+    from pupns.passwords import legacy_scrypt_hash
+
+    store = store_for("identity")
+    data = {"username": "verifikator.lama", "role": "verifier", "instansi_kode": "3273",
+            "password_hash": legacy_scrypt_hash(PASSWORD, n=2 ** 10)}
+    store.append("staff-verifikator.lama", 0, [NewEvent("StaffAccountCreated", data)], {"actor": "test"},
+                 instansi_kode="3273", projection=Projector(store.db).apply)
+    assert error_of(ready.issue_token, "verifikator.lama", "salah-sandi-99").code == "invalid_credentials"
+    assert store.db["staff"].find_one({"_id": "verifikator.lama"})["password_hash"].startswith("scrypt$")
+    assert decode_token(ready.issue_token("verifikator.lama", PASSWORD)["access_token"])["role"] == "verifier"
+    upgraded = store.db["staff"].find_one({"_id": "verifikator.lama"})["password_hash"]
+    assert upgraded.startswith("$argon2id$")
+    assert [e["type"] for e in store.read_stream("password-verifikator.lama")] == ["PasswordRehashed"]
+    assert decode_token(ready.issue_token("verifikator.lama", PASSWORD)["access_token"])["role"] == "verifier"
+    assert len(store.read_stream("password-verifikator.lama")) == 1  # upgraded once, not at every login

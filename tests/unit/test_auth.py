@@ -1,12 +1,13 @@
 """Passwords, access tokens with rotatable keys, and receipt URL signatures."""
 from __future__ import annotations
 
+import threading
 import time
 
 import jwt
 import pytest
 
-from pupns import auth
+from pupns import auth, passwords
 from pupns.errors import AppError
 
 
@@ -17,16 +18,47 @@ def keys(monkeypatch):
     monkeypatch.setenv("PUPNS_JWT_ACTIVE_KID", "new")
 
 
-def test_password_hash_verifies_only_the_right_password():
-    stored = auth.hash_password("rahasia-sekali-123", n=2 ** 10)
-    assert stored.startswith("scrypt$1024$")
-    assert auth.verify_password("rahasia-sekali-123", stored)
-    assert not auth.verify_password("rahasia-sekali-124", stored)
-    assert not auth.verify_password("anything", "not-a-hash")
+def test_password_hash_is_argon2id_at_owasp_parameters_and_verifies_only_the_right_password():
+    stored = passwords.hash_password("rahasia-sekali-123")
+    params = dict(item.split("=") for item in stored.split("$")[3].split(","))
+    assert stored.startswith("$argon2id$")
+    assert int(params["m"]) >= 19456 and int(params["t"]) >= 1 and int(params["m"]) * int(params["t"]) >= 38912
+    assert passwords.verify_password("rahasia-sekali-123", stored)
+    assert not passwords.verify_password("rahasia-sekali-124", stored)
+    assert not passwords.verify_password("anything", "not-a-hash")
+    assert not passwords.needs_rehash(stored)
+
+
+def test_legacy_scrypt_hashes_still_verify_and_ask_for_an_upgrade():
+    stored = passwords.legacy_scrypt_hash("rahasia-sekali-123", n=2 ** 10)
+    assert passwords.verify_password("rahasia-sekali-123", stored)
+    assert not passwords.verify_password("rahasia-sekali-124", stored)
+    assert passwords.needs_rehash(stored)
+    assert passwords.needs_rehash(passwords.hash_password("x", passwords.hasher(memory_kib=8192)))
 
 
 def test_same_password_hashes_differently_each_time():
-    assert auth.hash_password("rahasia-sekali-123", n=2 ** 10) != auth.hash_password("rahasia-sekali-123", n=2 ** 10)
+    assert passwords.hash_password("rahasia-sekali-123") != passwords.hash_password("rahasia-sekali-123")
+
+
+def test_hash_pool_runs_at_most_one_hash_per_slot_at_once():
+    pool, active, peak, lock = passwords.HashPool(size=2), [0], [0], threading.Lock()
+
+    def work() -> str:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        result = passwords.hash_password("rahasia-sekali-123")
+        with lock:
+            active[0] -= 1
+        return result
+
+    threads = [threading.Thread(target=pool.run, args=(work,)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] <= 2
 
 
 def test_token_round_trip_carries_role_and_instansi(keys):

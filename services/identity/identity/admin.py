@@ -8,9 +8,9 @@ from identity.application import projector
 from identity.projections import CAMPAIGN
 from identity.schemas import CampaignSchema, VerifierSchema, load
 from pupns.actors import Actor, actor_meta, require_role
-from pupns.auth import hash_password
 from pupns.errors import AppError, validation_error
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+from pupns.passwords import POOL, hash_password
 
 ADMIN_USERNAME = "admin"
 
@@ -18,7 +18,7 @@ ADMIN_USERNAME = "admin"
 def _create_staff(store: EventStore, username: str, role: str, password: str, instansi_kode: str | None,
                   meta: dict) -> None:
     data = {"username": username, "role": role, "instansi_kode": instansi_kode,
-            "password_hash": hash_password(password)}
+            "password_hash": POOL.run(hash_password, password)}
     store.append(domain.STAFF_STREAM.format(username=username), 0, [NewEvent("StaffAccountCreated", data)],
                  meta, instansi_kode=instansi_kode, projection=projector(store).apply)
 

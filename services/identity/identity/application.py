@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from identity import domain
 from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER, SANCTION_EVENTS, Projector, apply_account, timeline_entry
 from identity.schemas import load_registration
-from pupns.auth import hash_password, sign_receipt
+from pupns.auth import sign_receipt
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, canonical_json
+from pupns.passwords import POOL, hash_password
 
 REGISTRATION_ATTEMPTS = 5
 
@@ -92,7 +93,7 @@ def register(store: EventStore, payload: dict, idempotency_key: str | None = Non
     row = entry["row"]
     if row["nik"] != data["nik"]:
         raise AppError("nik_mismatch", fields={"nik": ["NIK tidak sesuai dengan data induk"]})
-    password_hash = hash_password(data["password"])
+    password_hash = POOL.run(hash_password, data["password"])
     stream = domain.ACCOUNT_STREAM.format(nip=nip)
     for _ in range(REGISTRATION_ATTEMPTS):
         account = account_of(store, nip)

@@ -25,6 +25,7 @@ ROSTER_STREAM = "roster-{nip}"
 STAFF_STREAM = "staff-{username}"
 SELUNDUPAN_STREAM = "selundupan-{nip}"
 CAMPAIGN_STREAM = "campaign"
+PASSWORD_STREAM = "password-{username}"  # hash upgrades (PasswordRehashed), off the timeline
 
 # Event type -> label shown on the PNS's timeline.
 TIMELINE_LABELS = {

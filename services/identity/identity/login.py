@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pymongo import ReturnDocument
 
 from identity import domain
+from identity.application import projector
 from identity.projections import ACCOUNTS, STAFF
-from pupns.auth import DUMMY_HASH, verify_password
 from pupns.auth import issue_token as sign_token
 from pupns.errors import AppError
-from pupns.eventstore import EventStore
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 from pupns.nip import normalize_nip
+from pupns.passwords import DUMMY_HASH, POOL, hash_password, needs_rehash, verify_password
 
 THROTTLE = "login_throttle"  # operational state, not history: no events
 
@@ -50,6 +51,19 @@ def _find_principal(store: EventStore, username: str) -> tuple[dict | None, str]
     return staff, (staff or {}).get("role", "verifier")
 
 
+def _upgrade_hash(store: EventStore, username: str, role: str, password: str) -> None:
+    """A hash made with older parameters (scrypt) is replaced by an argon2id hash of the same password."""
+    stream = domain.PASSWORD_STREAM.format(username=username)
+    data = {"username": username, "kind": "pns" if role == "pns" else "staff",
+            "password_hash": POOL.run(hash_password, password)}
+    try:
+        store.append(stream, store.stream_version(stream), [NewEvent("PasswordRehashed", data)],
+                     {"actor": username, "role": role}, nip=username if role == "pns" else None,
+                     projection=projector(store).apply)
+    except ConcurrencyError:
+        pass  # a concurrent login of the same user upgraded it
+
+
 def issue_token(store: EventStore, username: str, password: str) -> dict:
     """The spec's token response, or 401 / 403 / 429 without saying which part was wrong."""
     if not isinstance(username, str) or not isinstance(password, str) or not username.strip():
@@ -61,10 +75,12 @@ def issue_token(store: EventStore, username: str, password: str) -> dict:
         raise AppError("too_many_attempts", extra={"retry_after": wait})
     principal, role = _find_principal(store, username)
     stored = (principal or {}).get("password_hash") or DUMMY_HASH
-    if not verify_password(password, stored) or principal is None:
+    if not POOL.run(verify_password, password, stored) or principal is None:
         _record_failure(store, username, at)
         raise AppError("invalid_credentials")
     _reset(store, username)
+    if needs_rehash(stored):
+        _upgrade_hash(store, username, role, password)
     if role == "pns":
         refusal = domain.login_refusal(principal["status"])
         if refusal:

@@ -135,6 +135,10 @@ def apply_other(db: Database, doc: dict, session: ClientSession | None) -> None:
         db[CAMPAIGN].replace_one({"_id": "current"}, {"_id": "current", "opens_at": data["opens_at"],
                                                       "closes_at": data["closes_at"], "updated_at": at},
                                  upsert=True, session=session)
+    elif doc["type"] == "PasswordRehashed":
+        target = db[ACCOUNTS] if data["kind"] == "pns" else db[STAFF]
+        target.update_one({"_id": data["username"]}, {"$set": {"password_hash": data["password_hash"]}},
+                          session=session)
     elif doc["type"] == "UnknownNipAttempted":
         # The latest attempt that could be attributed decides the instansi it is counted under.
         hint = data.get("instansi_hint")

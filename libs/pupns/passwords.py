@@ -1,0 +1,109 @@
+"""Password hashes: argon2id at OWASP's parameters, older scrypt hashes still verified (and upgraded at the
+next login), every hash computed off the event loop in a bounded pool of real threads."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# OWASP's first argon2id option: m=46 MiB, t=1, p=1 (stronger in memory than the m=19 MiB, t=2 minimum and about
+# 40 ms here, i.e. ~25 hashes/s per core; measured in bench/password_hash.py).
+ARGON2_MEMORY_KIB, ARGON2_TIME, ARGON2_PARALLELISM = 47104, 1, 1
+SCRYPT_MAXMEM = 256 * 1024 * 1024
+T = TypeVar("T")
+
+
+def hasher(memory_kib: int = ARGON2_MEMORY_KIB, time_cost: int = ARGON2_TIME) -> PasswordHasher:
+    """An argon2id hasher (parameters other than the defaults are for benchmarks and tests)."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=ARGON2_PARALLELISM)
+
+
+ARGON2 = hasher()
+
+
+def hash_password(password: str, using: PasswordHasher = ARGON2) -> str:
+    """An argon2id hash in the PHC string format (`$argon2id$v=19$m=...`)."""
+    return using.hash(password)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check of a password against an argon2id or a legacy `scrypt$N$r$p$salt$digest` hash."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return ARGON2.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True for a legacy scrypt hash or an argon2id hash weaker than today's parameters."""
+    return stored.startswith("scrypt$") or ARGON2.check_needs_rehash(stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def legacy_scrypt_hash(password: str, n: int = 2 ** 14) -> str:
+    """A hash as the platform made them before argon2id (tests of the upgrade path)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, maxmem=SCRYPT_MAXMEM, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${n}$8$1${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class HashPool:
+    """Runs hashes in real threads, at most one per usable core at once.
+
+    Under nameko (eventlet) a hash computed inline would hold the event loop for its whole ~40 ms, so one
+    registration would stall every other request of the process. argon2 and scrypt release the GIL, so the
+    pool's threads use the cores while the green threads keep serving; the semaphore is green under eventlet,
+    so a request waiting for a slot blocks only itself.
+    """
+
+    def __init__(self, size: int | None = None):
+        self.size = size or usable_cores()
+        self._slots = threading.BoundedSemaphore(self.size)
+
+    def run(self, fn: Callable[..., T], *args: object) -> T:
+        with self._slots:
+            return _in_real_thread(fn, *args)
+
+
+def _in_real_thread(fn: Callable[..., T], *args: object) -> T:
+    try:
+        from eventlet import patcher, tpool
+    except ImportError:  # pragma: no cover - eventlet is a platform dependency
+        return fn(*args)
+    if patcher.is_monkey_patched("thread"):
+        return tpool.execute(fn, *args)
+    return fn(*args)  # a plain threaded program (CLI, web app): the caller's thread is already real
+
+
+POOL = HashPool()
+# A hash of a random password, verified against when the username does not exist so that an unknown NIP costs
+# the same time as a wrong password.
+DUMMY_HASH = hash_password(base64.b64encode(os.urandom(12)).decode())
