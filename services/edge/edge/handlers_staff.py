@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from edge import bodies, schemas
 from edge.routing import Ctx
+from pupns import csvexport
 from pupns.roster_upload import import_roster as import_in_chunks
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -40,6 +43,19 @@ def reject_registration(ctx: Ctx) -> Any:
 def list_submissions(ctx: Ctx) -> Any:
     """GET /api/v1/verifier/submissions?status=&cursor=."""
     return _listing(ctx, "list_submissions", "submitted")
+
+
+def submissions_csv(ctx: Ctx) -> Response:
+    """GET /api/v1/verifier/submissions.csv: every submission of the verifier's instansi, any status."""
+    content = csvexport.submissions_csv(
+        lambda cursor: ctx.backend.call("verification", "export_submissions", ctx.actor, cursor=cursor))
+    return _csv(content, "pengajuan-" + (ctx.actor.get("instansi_kode") or "semua"))
+
+
+def _csv(content: bytes, stem: str) -> Response:
+    headers = {"Content-Disposition": csvexport.disposition(csvexport.filename(stem)),
+               "Cache-Control": "private, no-store"}
+    return Response(content, status=200, headers=headers, content_type=csvexport.CONTENT_TYPE)
 
 
 def get_submission(ctx: Ctx) -> Any:
@@ -109,6 +125,11 @@ def reinstate_record(ctx: Ctx) -> Any:
 def progress(ctx: Ctx) -> Any:
     """GET /api/v1/admin/progress."""
     return ctx.backend.call("identity", "progress", ctx.actor)
+
+
+def progress_csv(ctx: Ctx) -> Response:
+    """GET /api/v1/admin/progress.csv: one row per instansi, the columns of `by_instansi`."""
+    return _csv(csvexport.progress_csv(ctx.backend.call("identity", "progress", ctx.actor)), "progres-pupns")
 
 
 def audit_record(ctx: Ctx) -> Any:

@@ -49,6 +49,8 @@ def api_routes() -> list[Route]:
               body="json", schema=s.ReasonSchema, errors=(*AUTH, *BODY, "invalid_state", "not_found")),
         Route("GET", f"{V1}/verifier/submissions", staff.list_submissions, roles=VERIFIER,
               query=("status", "cursor"), errors=AUTH),
+        Route("GET", f"{V1}/verifier/submissions.csv", staff.submissions_csv, roles=VERIFIER, produces="text/csv",
+              errors=AUTH),
         Route("GET", f"{V1}/verifier/submissions/<nip>", staff.get_submission, roles=VERIFIER,
               errors=(*AUTH, "not_found")),
         Route("POST", f"{V1}/verifier/submissions/<nip>/approve", staff.approve_submission, roles=VERIFIER,
@@ -68,6 +70,7 @@ def api_routes() -> list[Route]:
         Route("POST", f"{V1}/admin/records/<nip>/reinstate", staff.reinstate_record, roles=ADMIN, body="json",
               schema=s.ReasonSchema, errors=(*AUTH, *BODY, "invalid_state", "not_found")),
         Route("GET", f"{V1}/admin/progress", staff.progress, roles=ADMIN, errors=AUTH),
+        Route("GET", f"{V1}/admin/progress.csv", staff.progress_csv, roles=ADMIN, produces="text/csv", errors=AUTH),
         Route("GET", f"{V1}/admin/audit/verify", staff.audit_verify, roles=ADMIN, errors=AUTH),
         Route("GET", f"{V1}/admin/audit/<nip>", staff.audit_record, roles=ADMIN, errors=AUTH),
     ]

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from console import admin_views, audit_views, session
 from console.views import WIB
+from pupns import csvexport
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
 from pupns.roster_upload import import_roster as import_in_chunks
@@ -28,6 +29,7 @@ MAX_FORM_BYTES = 1024 * 1024
 NIP_PATTERN = re.compile(r"\d{18}")
 RULES = [
     Rule("/admin", endpoint="admin_progress"),
+    Rule("/admin/progres.csv", endpoint="admin_progress_csv"),
     Rule("/admin/kampanye", endpoint="admin_campaign", methods=["GET", "POST"]),
     Rule("/admin/kampanye/tutup", endpoint="admin_close", methods=["GET", "POST"]),
     Rule("/admin/verifikator", endpoint="admin_verifiers", methods=["GET", "POST"]),
@@ -83,6 +85,12 @@ class AdminRoutes:
         progress = self.backend.call("identity", "progress", session.actor_of(user))
         campaign = self.backend.call("identity", "get_campaign")
         return self._html(admin_views.dashboard_page(user, csrf, progress, campaign, **self._admin_notices(request)))
+
+    def admin_progress_csv(self, request: Request, user: dict, csrf: str) -> Response:
+        progress = self.backend.call("identity", "progress", session.actor_of(user))
+        response = Response(csvexport.progress_csv(progress), content_type=csvexport.CONTENT_TYPE)
+        response.headers["Content-Disposition"] = csvexport.disposition(csvexport.filename("progres-pupns"))
+        return response
 
     def admin_campaign(self, request: Request, user: dict, csrf: str) -> Response:
         campaign = self.backend.call("identity", "get_campaign")

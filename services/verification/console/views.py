@@ -138,7 +138,9 @@ def submissions_page(user: dict, csrf: str, items: list[dict], next_cursor: str 
             f'<tr><td><a href="/submissions/{quote(str(i.get("nip")))}">{e(i.get("nip"))}</a></td>'
             f'<td>{e(i.get("nama"))}</td><td>{when(i.get("submitted_at"))}</td>'
             f'<td>{e(i.get("anomaly_count", 0))}</td></tr>' for i in items)
-    body = ('<table><thead><tr><th>NIP</th><th>Nama</th><th>Dikirim</th><th>Anomali</th></tr></thead>'
+    body = ('<p><a class="button" href="/submissions.csv" download>Unduh CSV</a> (semua pengajuan instansi Anda, '
+            'semua status)</p>'
+            '<table><thead><tr><th>NIP</th><th>Nama</th><th>Dikirim</th><th>Anomali</th></tr></thead>'
             f'<tbody>{rows}</tbody></table>{_pager("/submissions", next_cursor)}')
     return layout("Pengajuan data", body, user, csrf, **notices)
 

@@ -90,6 +90,28 @@ def _decide_registration(store: EventStore, nip: str, actor: Actor, command: Cal
 
 
 # -- submissions --------------------------------------------------------------------
+EXPORT_FIELDS = ("nip", "nama", "status", "submitted_at", "anomaly_count")
+
+
+def export_submissions(store: EventStore, actor: Actor, cursor: str | None, limit: int) -> dict:
+    """Every submission of the verifier's instansi (all instansi for an admin), any status, by NIP.
+
+    Paged by NIP, not by `seq`: a decision moves a submission's `seq`, which would skip or repeat
+    rows of an export read page by page while verifiers keep working.
+    """
+    require_role(actor, *STAFF)
+    criteria: dict[str, Any] = {}
+    if actor["role"] != "admin":
+        criteria["instansi_kode"] = actor.get("instansi_kode")
+    if cursor:
+        criteria["_id"] = {"$gt": cursor}
+    docs = list(store.db["submissions"].find(criteria, dict.fromkeys(EXPORT_FIELDS, 1))
+                .sort("_id", 1).limit(limit + 1))
+    page = docs[:limit]
+    return {"items": [{k: d.get(k) for k in EXPORT_FIELDS} for d in page],
+            "next": page[-1]["_id"] if len(docs) > limit else None}
+
+
 def get_submission(store: EventStore, nip: str, actor: Actor) -> dict:
     require_role(actor, *STAFF)
     doc = store.db["submissions"].find_one({"_id": nip})

@@ -65,3 +65,4 @@ def ensure_read_models(db: Database) -> None:
     """Create the read-model collections and their queue indexes (idempotent)."""
     for name in Projector.collections:
         db[name].create_index(QUEUE_INDEX)
+    db["submissions"].create_index([("instansi_kode", ASCENDING), ("_id", ASCENDING)])  # CSV export by NIP

@@ -32,6 +32,13 @@ RegistrationListSchema = list_schema(("pending", "confirmed", "rejected"))
 SubmissionListSchema = list_schema(("submitted", "returned", "verified"))
 
 
+class ExportPageSchema(StrictSchema):
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^\d{18}$", error="kursor tidak valid"), error_messages=TEXT_MESSAGES)
+    limit = fields.Integer(load_default=1000, strict=True, validate=validate.Range(
+        1, 5000, error="harus antara 1 dan 5000"), error_messages={"invalid": "harus berupa bilangan bulat"})
+
+
 class RejectSchema(StrictSchema):
     reason = fields.String(required=True, error_messages=TEXT_MESSAGES, validate=[
         validate.Regexp(r"\s*\S", error=REQUIRED), validate.Length(max=1000, error="paling banyak 1000 karakter")])

@@ -7,10 +7,9 @@ from nameko.rpc import rpc
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import Actor, require_role
 from pupns.dependencies import Store, consume_once
-from verification import application
+from verification import application, schemas
 from verification.projections import ensure_read_models
 from verification.public_events import public_events
-from verification.schemas import RegistrationListSchema, RejectSchema, ReturnSchema, SubmissionListSchema, load
 
 STAFF = ("verifier", "admin")
 REGISTRATION_ITEM = ("nip", "nama", "registration_number", "registered_at")
@@ -28,7 +27,7 @@ class VerificationService(service_base.AuditMixin):
                            limit: int = 50) -> dict:
         """Registrations in one status, first come first served, limited to the verifier's instansi."""
         require_role(actor, *STAFF)
-        query = load(RegistrationListSchema, {"status": status, "cursor": cursor, "limit": limit})
+        query = schemas.load(schemas.RegistrationListSchema, {"status": status, "cursor": cursor, "limit": limit})
         return application.list_queue(self.store, "registrations", actor, query, REGISTRATION_ITEM)
 
     @rpc
@@ -40,7 +39,7 @@ class VerificationService(service_base.AuditMixin):
     def reject_registration(self, nip: str, reason: str, actor: Actor) -> dict:
         """Reject a pending registration with a reason; the PNS may register again."""
         require_role(actor, *STAFF)
-        payload = load(RejectSchema, {"reason": reason})
+        payload = schemas.load(schemas.RejectSchema, {"reason": reason})
         return application.reject_registration(self.store, nip, payload["reason"].strip(), actor)
 
     @rpc
@@ -48,8 +47,15 @@ class VerificationService(service_base.AuditMixin):
                          limit: int = 50) -> dict:
         """Submissions in one status, oldest first, limited to the verifier's instansi."""
         require_role(actor, *STAFF)
-        query = load(SubmissionListSchema, {"status": status, "cursor": cursor, "limit": limit})
+        query = schemas.load(schemas.SubmissionListSchema, {"status": status, "cursor": cursor, "limit": limit})
         return application.list_queue(self.store, "submissions", actor, query, SUBMISSION_ITEM)
+
+    @rpc
+    def export_submissions(self, actor: Actor, cursor: str | None = None, limit: int = 1000) -> dict:
+        """One page of every submission of the verifier's instansi, any status, for the CSV export."""
+        require_role(actor, *STAFF)
+        query = schemas.load(schemas.ExportPageSchema, {"cursor": cursor, "limit": limit})
+        return application.export_submissions(self.store, actor, query["cursor"], query["limit"])
 
     @rpc
     def get_submission(self, nip: str, actor: Actor) -> dict:
@@ -65,7 +71,7 @@ class VerificationService(service_base.AuditMixin):
     def return_submission(self, nip: str, notes: dict, actor: Actor) -> dict:
         """Return a submitted form to the PNS with notes per section."""
         require_role(actor, *STAFF)
-        payload = load(ReturnSchema, {"notes": notes})
+        payload = schemas.load(schemas.ReturnSchema, {"notes": notes})
         notes = {k: v.strip() for k, v in payload["notes"].items()}
         return application.decide_submission(self.store, nip, actor, lambda s: s.return_with_notes(notes),
                                              "returned")
