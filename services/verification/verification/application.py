@@ -1,6 +1,8 @@
 """Use cases of verification: queues for verifiers, their decisions, and reactions to upstream events."""
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,8 @@ from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
 from verification.projections import Projector
 
-ATTEMPTS = 3
+ATTEMPTS = 10
+BACKOFF_FIRST, BACKOFF_MAX = 0.01, 0.25  # seconds; ten attempts wait at most about 1.3 s in all
 STAFF = ("verifier", "admin")
 
 
@@ -37,16 +40,28 @@ def save(store: EventStore, stream: str, aggregate: Aggregate, instansi_kode: st
 
 
 def decide(attempt: Callable[[], dict]) -> dict:
-    """Run get → command → save, retrying when another decision landed in between."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
+    """Run get → command → save, retrying when another decision landed in between.
+
+    The loser of a race must end with the winner's state (409 `invalid_state`), not with a generic
+    conflict: while the winner's transaction is still open, the loser's append fails with a write conflict
+    and a reload still shows the old state, so it waits a little (random, growing) and tries again until the
+    winner's decision is visible. Two appends that abort each other are pulled apart by the same jitter.
+    """
+    for attempt_no in range(ATTEMPTS):
         try:
             return attempt()
         except DomainError as exc:
             raise AppError(exc.code, fields=exc.fields, extra=exc.extra) from exc
         except ConcurrencyError:
-            if not remaining:
+            if attempt_no == ATTEMPTS - 1:
                 raise AppError("conflict") from None
+            time.sleep(backoff(attempt_no))  # green under nameko: only this worker waits
     raise AssertionError("unreachable")
+
+
+def backoff(attempt_no: int) -> float:
+    """Seconds to wait after the n-th (from 0) conflicting attempt: random, doubling, capped."""
+    return random.uniform(BACKOFF_FIRST / 2, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt_no))
 
 
 # -- registrations ----------------------------------------------------------------
