@@ -37,6 +37,7 @@ class Store(DependencyProvider):
         self.client = MongoClient(config.mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
         self.store = EventStore(self.client[config.mongo_db(service)], service)
         self.store.ensure_indexes()
+        self.store.track_fresh()
         if self.setup_hook:
             self.setup_hook(self.store)
         uri = self.container.config.get("AMQP_URI", config.amqp_uri())
@@ -66,9 +67,10 @@ class Store(DependencyProvider):
         return self.store
 
     def worker_teardown(self, worker_ctx) -> None:
-        # Publish what this worker stored right away; the timer entrypoint catches the rest.
+        # Publish what this worker stored right away (no query when it stored nothing); the relay loop's
+        # outbox scan catches the rest.
         if self.relay:
-            self.relay.publish_pending()
+            self.relay.publish_fresh()
 
 
 def consume_once(store: EventStore, handler: str, message: dict, apply: Callable[[str], None]) -> bool:

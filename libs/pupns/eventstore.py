@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class EventStore:
         self.heads = db["streams"]
         self.applied = db["applied_keys"]
         self.counters = db["counters"]
+        self._fresh: list[dict] | None = None  # see track_fresh
+        self._fresh_lock = threading.Lock()
 
     def ensure_indexes(self) -> None:
         """Create collections and indexes (idempotent); call once at start."""
@@ -142,9 +145,10 @@ class EventStore:
         streams = [part.stream for part in parts]
         if len(set(streams)) != len(streams):
             raise ValueError("append_many takes one part per stream")
-        if idempotency_key and (seen := self.applied.find_one({"_id": idempotency_key})):
-            raise AlreadyApplied(idempotency_key, seen.get("result"))
-        heads = {h["_id"]: h for h in self.heads.find({"_id": {"$in": streams}})}
+        # A repeated idempotency key is found by the unique insert inside the transaction, not by a read first:
+        # repeats are rare, and every append would pay for the read. New streams need no head either.
+        existing = [part.stream for part in parts if part.expected_version]
+        heads = {h["_id"]: h for h in self.heads.find({"_id": {"$in": existing}})} if existing else {}
         for part in parts:
             actual = heads.get(part.stream, {}).get("version", 0)
             if actual != part.expected_version:
@@ -157,12 +161,12 @@ class EventStore:
                                                                         "service": self.service, **(meta or {})})
         try:
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
-                self._write_heads(session, parts, docs)
-                self.events.insert_many(docs, session=session)
-                if idempotency_key:
+                if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
                     self.applied.insert_one(
                         {"_id": idempotency_key, "at": utcnow_iso(), "result": idempotency_result},
                         session=session)
+                self._write_heads(session, parts, docs)
+                self.events.insert_many(docs, session=session)
                 if projection:
                     projection(docs, session)
         except DuplicateKeyError as exc:
@@ -174,7 +178,22 @@ class EventStore:
             if exc.code == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
                 raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
             raise
+        if self._fresh is not None:
+            with self._fresh_lock:
+                self._fresh.extend(docs)
         return docs
+
+    def track_fresh(self) -> None:
+        """Keep the events this process appends for `take_fresh` (turned on by the outbox relay's owner)."""
+        self._fresh = []
+
+    def take_fresh(self) -> list[dict]:
+        """Events this process appended since the last call (the outbox relay publishes them without a query)."""
+        if not self._fresh:
+            return []
+        with self._fresh_lock:
+            fresh, self._fresh = self._fresh, []
+        return fresh
 
     def _reserve_positions(self, count: int) -> int:
         """Reserve `count` global positions; returns the first. Gaps are harmless, order is kept."""

@@ -80,11 +80,21 @@ class OutboxRelay:
         return Producer(self._connection.default_channel)
 
     def publish_pending(self, limit: int = 200) -> int:
-        """Publish up to `limit` stored events in position order; returns how many were confirmed."""
+        """Publish up to `limit` stored events in position order (the outbox scan, plus what this process just
+        appended); returns how many were confirmed."""
+        return self._drain(lambda: self.store.unpublished(limit))
+
+    def publish_fresh(self) -> int:
+        """Publish what this process appended since the last pass, without a query (after each worker)."""
+        return self._drain(lambda: [])
+
+    def _drain(self, stored: Callable[[], list[dict]]) -> int:
         if not self._lock.acquire(blocking=False):
-            return 0  # another worker is already draining this outbox
+            return 0  # another worker is already draining this outbox; it or the next pass takes ours
         try:
-            pending = self.store.unpublished(limit)
+            by_id = {doc["_id"]: doc for doc in self.store.take_fresh()}
+            by_id.update((doc["_id"], doc) for doc in stored())
+            pending = sorted(by_id.values(), key=lambda doc: doc["position"])
             if not pending:
                 return 0
             producer = self._producer()

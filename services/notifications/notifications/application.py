@@ -10,7 +10,7 @@ from notifications.mailer import DeliveryFailed
 from notifications.projections import PENDING, WAITING, Projector
 from notifications.templates import Email
 from pupns import auth, config
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60.0  # longer than one SMTP attempt; a crashed sender's claim expires after it
@@ -37,10 +37,15 @@ class Notifications:
         data = message["data"]
         number = data["registration_number"]
         receipt_url = f"{config.public_base_url()}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
-        # The e-mail is queued before the contact: the contact append carries the dedupe key, so a
-        # crash in between redelivers the message and the queue step (version 0) is a no-op.
-        self.queue(message, templates.registration_received(data.get("nama"), number, receipt_url), data["email"])
-        self.record_contact(message, dedupe_key)
+        # The contact and the first e-mail land in one transaction, with the dedupe key.
+        email = templates.registration_received(data.get("nama"), number, receipt_url)
+        contact = f"contact-{message['nip']}"
+        parts = [self._queued(message, email, data["email"]),
+                 StreamAppend(contact, self.store.stream_version(contact),
+                              [NewEvent("ContactRecorded", {"email": data["email"], "nama": data.get("nama")})],
+                              message["nip"], message.get("instansi_kode"))]
+        self.store.append_many(parts, _system_meta(message), idempotency_key=dedupe_key,
+                               projection=self.projector.apply)
         self.resolve_waiting(message["nip"])
         self.deliver(message["event_id"])
 
@@ -60,24 +65,21 @@ class Notifications:
         self.deliver(message["event_id"])
 
     # -- writing -------------------------------------------------------------------------------------
-    def queue(self, message: dict, email: Email, to: str | None) -> bool:
-        """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
+    @staticmethod
+    def _queued(message: dict, email: Email, to: str | None) -> StreamAppend:
         event = NewEvent("EmailQueued", {"to": to, "subject": email.subject, "body": email.body,
                                          "template": email.template})
+        return StreamAppend(f"email-{message['event_id']}", 0, [event], message.get("nip"),
+                            message.get("instansi_kode"))
+
+    def queue(self, message: dict, email: Email, to: str | None) -> bool:
+        """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
         try:
-            self.store.append(f"email-{message['event_id']}", 0, [event], _system_meta(message),
-                              nip=message.get("nip"), instansi_kode=message.get("instansi_kode"),
-                              projection=self.projector.apply)
+            self.store.append_many([self._queued(message, email, to)], _system_meta(message),
+                                   projection=self.projector.apply)
         except ConcurrencyError:
             return False
         return True
-
-    def record_contact(self, message: dict, dedupe_key: str) -> None:
-        stream = f"contact-{message['nip']}"
-        event = NewEvent("ContactRecorded", {"email": message["data"]["email"], "nama": message["data"].get("nama")})
-        self.store.append(stream, self.store.stream_version(stream), [event], _system_meta(message),
-                          nip=message["nip"], instansi_kode=message.get("instansi_kode"),
-                          idempotency_key=dedupe_key, projection=self.projector.apply)
 
     def resolve_waiting(self, nip: str | None = None) -> int:
         """Address e-mails that were queued before their recipient's contact was known."""
@@ -116,12 +118,16 @@ class Notifications:
         except DeliveryFailed as exc:
             log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, exc)
             event = NewEvent("EmailFailed", {"attempt": row["attempts"] + 1, "error": str(exc)[:500]})
-            self.store.append(stream, self.store.stream_version(stream), [event], meta, nip=row.get("nip"),
+            self.store.append(stream, self._version(row), [event], meta, nip=row.get("nip"),
                               projection=self.projector.apply)
             return False
-        self.store.append(stream, self.store.stream_version(stream), [NewEvent("EmailSent", {})], meta,
+        self.store.append(stream, self._version(row), [NewEvent("EmailSent", {})], meta,
                           nip=row.get("nip"), projection=self.projector.apply)
         return True
+
+    def _version(self, row: dict) -> int:
+        """The e-mail stream's version as its read model row knows it (rows from before it was kept: read it)."""
+        return row.get("version") or self.store.stream_version(f"email-{row['_id']}")
 
     def deliver_due(self, limit: int = 50) -> int:
         """One pass of the retry loop: address waiting e-mails, then try every due one."""

@@ -20,10 +20,11 @@ class Projector(TypeDispatchProjector):
 
     collections: tuple[str, ...] = ("contacts", "emails")
 
-
     def _set(self, doc: dict, fields: dict, session: ClientSession | None, upsert: bool = False) -> None:
         email_id = doc["stream"].removeprefix("email-")
-        self.db["emails"].update_one({"_id": email_id}, {"$set": fields}, upsert=upsert, session=session)
+        # The stream's version rides along, so the sender appends after it without reading the stream head.
+        self.db["emails"].update_one({"_id": email_id}, {"$set": {**fields, "version": doc["version"]}},
+                                     upsert=upsert, session=session)
 
     def _on_ContactRecorded(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
         row = {"email": doc["data"]["email"], "nama": doc["data"].get("nama"),
