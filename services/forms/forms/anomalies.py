@@ -8,6 +8,8 @@ from pupns.nip import Nip, age_on, nik_agrees_with_nip, parse_nip
 
 RETIREMENT_AGE = {"fungsional_tertentu": 60}
 DEFAULT_RETIREMENT_AGE = 58
+NIK_DUPLICATE = "nik_duplicate"
+VERIFIER_ONLY = frozenset({NIK_DUPLICATE})  # telling a PNS that some other NIP holds a NIK would leak it
 
 
 def _date(value: Any) -> date | None:
@@ -21,8 +23,16 @@ def _flag(code: str, section: str, message: str) -> dict[str, str]:
     return {"code": code, "section": section, "message": message}
 
 
-def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any], today: date) -> list[dict]:
-    """Every anomaly of one form, as [{code, section, message}] in a stable order."""
+def nik_duplicate_flag() -> dict[str, str]:
+    return _flag(NIK_DUPLICATE, "data_utama", "NIK yang sama tercatat pada NIP lain.")
+
+
+def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any], today: date,
+                      nik_shared: bool = False) -> list[dict]:
+    """Every anomaly of one form, as [{code, section, message}] in a stable order.
+
+    `nik_shared`: another NIP's form states the same NIK (looked up by the caller in `forms.nik_index`).
+    """
     try:
         parsed: Nip | None = parse_nip(nip, today)
     except ValueError:
@@ -34,6 +44,8 @@ def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any]
     if parsed and utama.get("nik") and not nik_agrees_with_nip(utama["nik"], parsed):
         found.append(_flag("nik_nip_mismatch", "data_utama",
                            "Tanggal lahir atau jenis kelamin pada NIK tidak sesuai dengan NIP."))
+    if nik_shared:
+        found.append(nik_duplicate_flag())
     if parsed and _date(utama.get("tanggal_lahir")) not in (None, parsed.birth_date):
         found.append(_flag("birth_date_mismatch", "data_utama", "Tanggal lahir berbeda dengan tanggal lahir pada NIP."))
     tmt_cpns = _date(roster.get("tmt_cpns")) or (parsed.tmt_cpns if parsed else None)
@@ -48,6 +60,11 @@ def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any]
         found.append(_flag("past_retirement_age", "data_posisi",
                            f"Telah melewati batas usia pensiun ({limit} tahun) tetapi masih tercatat aktif."))
     return found
+
+
+def for_pns(anomalies: list[dict]) -> list[dict]:
+    """The flags a PNS sees on their own form (verifiers see them all)."""
+    return [a for a in anomalies if a.get("code") not in VERIFIER_ONLY]
 
 
 def rank_history_irregular(entries: list[dict]) -> bool:

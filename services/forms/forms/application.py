@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from forms.anomalies import compute_anomalies
+from forms import nik_index
+from forms.anomalies import compute_anomalies, for_pns
 from forms.domain import Form, campaign_is_open, stream_name
 from forms.fields import today
 from forms.prefill import sections_from_roster
@@ -74,7 +75,8 @@ def submit_form(store: EventStore, nip: str) -> dict:
     form = load(store, nip)
     applicable = form.applicable_sections()
     problems = completeness(form.sections, applicable, form.birth_date())
-    anomalies = compute_anomalies(nip, form.sections, form.roster, today())
+    anomalies = compute_anomalies(nip, form.sections, form.roster, today(),
+                                  nik_index.shared(store.db, form.current_nik(), nip))
     submitted_at = utcnow_iso()
     try:
         form.submit(campaign_open(store), submitted_at, problems, anomalies)
@@ -91,7 +93,8 @@ def get_form(store: EventStore, nip: str) -> dict:
     doc = store.db["forms"].find_one({"_id": nip})
     if not doc:
         raise AppError("not_found")
-    return {k: doc[k] for k in ("version", "status", "sections", "applicable_sections", "anomalies", "notes")}
+    found = {k: doc[k] for k in ("version", "status", "sections", "applicable_sections", "notes")}
+    return {**found, "anomalies": for_pns(doc["anomalies"])}
 
 
 def get_profile_data(store: EventStore, nip: str) -> dict:
@@ -101,7 +104,8 @@ def get_profile_data(store: EventStore, nip: str) -> dict:
     if not doc.get("submitted_sections"):
         raise AppError("not_submitted")
     roster = doc.get("roster") or {}
-    return {**{k: doc.get(k) for k in PROFILE_FIELDS}, "sections": doc["submitted_sections"],
+    return {**{k: doc.get(k) for k in PROFILE_FIELDS}, "anomalies": for_pns(doc.get("anomalies") or []),
+            "sections": doc["submitted_sections"],
             "instansi_nama": roster.get("instansi_nama"), "unit_kerja": roster.get("unit_kerja")}
 
 

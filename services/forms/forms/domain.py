@@ -105,6 +105,10 @@ class Form(Aggregate):
         except ValueError:
             return None
 
+    def current_nik(self) -> str | None:
+        """The NIK the form states now (the roster's until the PNS saves `data_utama`)."""
+        return (self.sections.get("data_utama") or {}).get("nik") or self.roster.get("nik")
+
     def submittable_sections(self) -> dict[str, Any]:
         applicable = self.applicable_sections()
         return {k: v for k, v in self.sections.items() if k in applicable}

@@ -7,6 +7,7 @@ from typing import Any
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from forms import nik_index
 from forms.anomalies import compute_anomalies
 from forms.domain import Form
 
@@ -28,7 +29,7 @@ def restore(nip: str, snapshot: dict | None) -> Form:
     return form
 
 
-def snapshot(form: Form, previous: dict | None, doc: dict) -> dict[str, Any]:
+def snapshot(form: Form, previous: dict | None, doc: dict, nik_shared: bool = False) -> dict[str, Any]:
     submitted = previous.get("submitted_sections") if previous else None
     if doc["type"] == "FormSubmitted":
         submitted = doc["data"]["sections"]
@@ -38,7 +39,8 @@ def snapshot(form: Form, previous: dict | None, doc: dict) -> dict[str, Any]:
         "sections": form.sections, "notes": form.notes, "submitted_at": form.submitted_at,
         "submitted_sections": submitted, "applicable_sections": form.applicable_sections(),
         "nama": (form.sections.get("data_utama") or {}).get("nama") or form.roster.get("nama"),
-        "anomalies": compute_anomalies(form.id, form.sections, form.roster, occurred_on(doc)),
+        "anomalies": compute_anomalies(form.id, form.sections, form.roster, occurred_on(doc), nik_shared),
+        "nik_key": nik_index.nik_key(form.current_nik()),
         "updated_at": doc["meta"]["occurred_at"],
     }
 
@@ -46,7 +48,7 @@ def snapshot(form: Form, previous: dict | None, doc: dict) -> dict[str, Any]:
 class Projector:
     """Keeps `forms` and `campaign` in step with the log (inside the append's transaction)."""
 
-    collections = ("forms", "campaign")
+    collections = ("forms", "campaign", nik_index.COLLECTION)
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -71,7 +73,11 @@ class Projector:
         previous = self.db["forms"].find_one({"_id": nip}, session=session)
         form = restore(nip, previous)
         form.apply_stored(doc["type"], doc["data"], doc["version"])
-        self.db["forms"].replace_one({"_id": nip}, snapshot(form, previous, doc), upsert=True, session=session)
+        key = nik_index.nik_key(form.current_nik())
+        nik_index.move(self.db, nip, (previous or {}).get("nik_key"), key, session)
+        shared = bool(nik_index.holders(self.db, key, session) - {nip})
+        self.db["forms"].replace_one({"_id": nip}, snapshot(form, previous, doc, shared), upsert=True,
+                                     session=session)
 
 
 def ensure_read_models(db: Database) -> None:
