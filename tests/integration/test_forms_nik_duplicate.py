@@ -9,7 +9,7 @@ from forms import application, nik_index
 from forms.projections import Projector, ensure_read_models
 from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild
-from tests.factories import BORN, NIP, roster_row, upstream_message
+from tests.factories import NIP, roster_row, upstream_message
 from verification import application as verification
 from verification.projections import ensure_read_models as verification_read_models
 
