@@ -1,15 +1,21 @@
 """Send a roster CSV to identity in chunks that keep the original file's line numbers.
 
 Used by the CLI, the edge and the console: a 50 MiB roster is far more than one RPC should
-carry or one back-end call should take.
+carry or one back-end call should take. `upload_roster` stages the chunks in identity (stored once)
+and starts the import job that works through them.
 """
 from __future__ import annotations
 
 import csv
 import io
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 CHUNK_ROWS = 5000
+JOB_CHUNK_ROWS = 1000  # one job step (one transaction) per staged chunk
+CHUNKS_PER_CALL = 4  # about 1 MB per staging RPC
 
 
 def roster_chunks(text: str, rows_per_chunk: int = CHUNK_ROWS) -> Iterator[tuple[str, dict[int, int], int]]:
@@ -64,3 +70,36 @@ def import_roster(text: str, send: Callable[[str], dict], progress: Callable[[in
     summary["rejected"] = sorted({(r["line"], r["column"], r["reason"]): r for r in summary["rejected"]}.values(),
                                  key=lambda r: r["line"])
     return summary
+
+
+def upload_roster(text: str, call: Callable[..., Any], idempotency_key: str | None = None,
+                  rows_per_chunk: int = JOB_CHUNK_ROWS) -> dict:
+    """Stage the CSV in identity, then start its import job; returns the job body.
+
+    `call(method, *args, **kwargs)` calls an identity RPC on behalf of the administrator (the caller binds
+    the actor): `stage_roster_chunks(upload_id, chunks)` and `start_roster_import(upload_id, idempotency_key=)`.
+    """
+    upload_id, batch = uuid.uuid4().hex, []
+    for n, (chunk, mapping, rows) in enumerate(roster_chunks(text, rows_per_chunk)):
+        batch.append({"n": n, "text": chunk, "lines": sorted(mapping.items()), "rows": rows})
+        if len(batch) >= CHUNKS_PER_CALL:
+            call("stage_roster_chunks", upload_id, batch)
+            batch = []
+    if batch:
+        call("stage_roster_chunks", upload_id, batch)
+    return call("start_roster_import", upload_id, idempotency_key=idempotency_key)
+
+
+def follow_job(get: Callable[[str], dict], job_id: str, progress: Callable[[int, int], None] | None = None,
+               interval: float = 0.5, timeout: float | None = None) -> dict:
+    """Poll a job until it is done or failed, reporting its progress; returns its last body."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        job = get(job_id)
+        if progress:
+            progress(job["progress"]["done"], job["progress"]["total"])
+        if job["status"] in ("done", "failed"):
+            return job
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job['status']} after {timeout}s")
+        time.sleep(interval)

@@ -1,13 +1,8 @@
 """Admin dashboard and campaign close at roster scale, on the real SecantusDB (use cases called directly)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from identity import admin, importer, sanctions
 from identity.progress import progress
-from identity.projections import Projector, ensure_read_model_indexes
-from pupns.replay import rebuild
-from pupns_cli.generate import roster_csv
+from identity.projections import ensure_read_model_indexes
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 ROSTER_SIZE = 100_000
@@ -30,26 +25,3 @@ def test_progress_answers_for_a_roster_of_100000(store_for):
     assert body["totals"] == {"roster": 100_000, "registered": 50_000, "confirmed": 25_000, "submitted": 0,
                               "verified": 25_000, "returned": 0, "not_reregistered": 10_000, "anomalies": 1_000,
                               "selundupan": 0}
-
-
-def test_a_close_that_runs_out_of_budget_is_finished_by_the_sweep(store_for):
-    store = store_for("identity")
-    ensure_read_model_indexes(store.db)
-    importer.import_roster(store, roster_csv(30, seed=2), ADMIN)
-    now = datetime.now(UTC)
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
-                               "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
-    assert sanctions.close_campaign(store, ADMIN, budget=0) == {"not_reregistered": 0, "marking_complete": False}
-    passes = 0
-    while not sanctions.continue_marking(store, budget=0.05):
-        passes += 1
-    assert passes >= 1
-    marked = [e["nip"] for e in store.events.find({"type": "MarkedNotReregistered"})]
-    assert len(marked) == len(set(marked)) == 30
-    assert sanctions.close_campaign(store, ADMIN)["not_reregistered"] == 30
-    assert store.events.count_documents({"type": "MarkedNotReregistered"}) == 30
-    sanctions.reinstate(store, marked[0], "SK pembatalan", ADMIN)
-    projector = Projector(store.db)
-    before = {name: list(store.db[name].find().sort("_id")) for name in projector.collections}
-    rebuild(store, projector)
-    assert {name: list(store.db[name].find().sort("_id")) for name in projector.collections} == before

@@ -124,28 +124,6 @@ def test_admin_record_actions_pass_reason_and_actor():
     assert bad.status_code == 422 and bad.json["error"]["code"] == "validation_error"
 
 
-def test_a_large_roster_goes_to_identity_in_chunks_with_original_line_numbers():
-    chunks: list[int] = []
-
-    def import_roster(text, actor):
-        lines = text.splitlines()
-        chunks.append(len(lines) - 1)
-        bad = [i + 1 for i, line in enumerate(lines) if line.endswith(",bad")]
-        return {"imported": len(lines) - 1 - len(bad), "unchanged": 0,
-                "rejected": [{"line": n, "column": "golongan", "reason": "kode golongan tidak dikenal"} for n in bad]}
-
-    rows = [f"{i:018d},ok" for i in range(4500)]
-    rows[3000] = f"{3000:018d},bad"  # file line 3002 (header is line 1)
-    body = "nip,golongan\n" + "\n".join(rows) + "\n"
-    client, backend, _ = make_client(FakeBackend(**{"identity.import_roster": import_roster}))
-    answer = client.post("/api/v1/admin/roster", data=body, content_type="text/csv",
-                         headers=bearer("admin", "admin", None))
-    assert answer.status_code == 200
-    assert chunks == [2000, 2000, 500]
-    assert answer.json["imported"] == 4499
-    assert answer.json["rejected"] == [{"line": 3002, "column": "golongan", "reason": "kode golongan tidak dikenal"}]
-
-
 def test_statement_pdf_carries_its_stamp_state():
     statement = {"content_b64": base64.b64encode(b"%PDF-1.4 stamped").decode(), "state": "stamped",
                  "filename": "surat-pernyataan.pdf"}

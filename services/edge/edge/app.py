@@ -8,9 +8,10 @@ import time
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request, Response
 
-from edge import bodies, health, idempotency, openapi, tickets
+from edge import bodies, health, idempotency, jobs, openapi, tickets
 from edge.admission import Admission
 from edge.auth import actor_from_request, authorize
 from edge.metrics import Metrics
@@ -71,21 +72,20 @@ class EdgeApp:
         if "text/html" in environ.get("HTTP_ACCEPT", ""):
             return None  # a browser gets the waiting page from the full path
         started = time.monotonic()
+        cookie = []
         if environ.get("HTTP_AUTHORIZATION"):
             body, retry_after = self.admission.session_shed_body(), "1"
-        else:
+        else:  # a holder keeps the place, a newcomer gets the back of the line: no MongoDB operation either way
             presented = environ.get("HTTP_" + tickets.HEADER.upper().replace("-", "_")) or _cookie(environ)
-            ticket = tickets.verify(presented, self.settings.ticket_ttl)
-            if ticket is None or ticket.kind != tickets.QUEUE:
-                return None  # a newcomer needs a number from the shared counter: the full path
-            exc = self.admission.queue_error(ticket, signed=presented)
+            exc = self.admission.queue_error(self.admission.holder(presented, time.time()))
             body = json.dumps(exc.envelope(), ensure_ascii=False).encode()
             retry_after = str(exc.extra["queue"]["retry_after"])
+            cookie = [("Set-Cookie", self._ticket_cookie(exc.extra["queue"]["ticket"]))]
         self.admission.rejected += 1
         self.metrics.rejected("queue")
         self.metrics.finished("shed", 503, time.monotonic() - started, started=False)
         headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
-                   ("Retry-After", retry_after), ("Cache-Control", "no-store")]
+                   ("Retry-After", retry_after), ("Cache-Control", "no-store"), *cookie]
 
         def answer(environ: dict, start_response: Any) -> list[bytes]:
             start_response("503 SERVICE UNAVAILABLE", headers)
@@ -147,18 +147,22 @@ class EdgeApp:
             self.metrics.rejected(exc.code)
             return self._turned_away(request, exc)
         try:
-            return self._execute(request, route, params, actor)
+            response = self._execute(request, route, params, actor)
         finally:
             self.admission.leave()
+        return jobs.honour_wait(request, response, self.backend, actor) if route.job else response
 
     def _turned_away(self, request: Request, exc: AppError) -> Response:
         queue = exc.extra.get("queue")
         if not queue:
             return error_response(exc)
         response = waiting_page(queue, self.settings.ticket_ttl) if wants_html(request) else error_response(exc)
-        response.set_cookie(tickets.COOKIE, queue["ticket"], max_age=self.settings.ticket_ttl, httponly=True,
-                            samesite="Lax", path="/")
+        response.headers["Set-Cookie"] = self._ticket_cookie(queue["ticket"])
         return response
+
+    def _ticket_cookie(self, ticket: str) -> str:
+        return dump_cookie(tickets.COOKIE, ticket, max_age=self.settings.ticket_ttl, httponly=True, samesite="Lax",
+                           path="/")
 
     def _execute(self, request: Request, route: Route, params: dict[str, Any], actor: dict | None) -> Response:
         key = request.headers.get("Idempotency-Key")
@@ -209,6 +213,7 @@ class EdgeApp:
         gauges = {"pupns_edge_capacity": round(a.limit, 2), "pupns_edge_admitted_in_flight": a.inflight,
                   "pupns_edge_rpc_queue_depth": a.queue_depth,
                   "pupns_edge_queue_serving_rate": round(a.serving_rate, 3),
+                  "pupns_edge_queue_waiting": a.line.waiting(),
                   "pupns_edge_backend_latency_baseline_seconds": round(a.baseline or 0.0, 6),
                   "pupns_edge_backend_latency_median_seconds": round(a.median, 6)}
         return Response(self.metrics.render(lambda: gauges), content_type="text/plain; version=0.0.4; charset=utf-8")

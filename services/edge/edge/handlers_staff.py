@@ -5,10 +5,10 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from edge import bodies, schemas
+from edge import bodies, jobs, schemas
 from edge.routing import Ctx
 from pupns import csvexport
-from pupns.roster_upload import import_roster as import_in_chunks
+from pupns.roster_upload import upload_roster
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 
@@ -75,15 +75,13 @@ def return_submission(ctx: Ctx) -> Any:
     return ctx.backend.call("verification", "return_submission", ctx.params["nip"], data["notes"], ctx.actor)
 
 
-ROSTER_CHUNK_ROWS = 2000
-
-
 def import_roster(ctx: Ctx) -> Any:
-    """POST /api/v1/admin/roster (text/csv, up to 50 MiB)."""
+    """POST /api/v1/admin/roster (text/csv, up to 50 MiB): 202, the import job."""
     csv_text = bodies.csv_body(ctx.request, ctx.settings.max_csv_bytes)
-    # In chunks, so each back-end call stays well inside the RPC deadline however large the file.
-    return import_in_chunks(csv_text, lambda chunk: ctx.backend.call("identity", "import_roster", chunk, ctx.actor),
-                            rows_per_chunk=ROSTER_CHUNK_ROWS)
+    # Staged in chunks (each RPC well inside its deadline), stored once by identity, imported by a job.
+    job = upload_roster(csv_text, lambda method, *args, **kwargs: ctx.backend.call(
+        "identity", method, *args, ctx.actor, **kwargs), ctx.idempotency_key)
+    return jobs.accepted(job)
 
 
 def create_verifier(ctx: Ctx) -> tuple[int, Any]:
@@ -105,9 +103,10 @@ def set_campaign(ctx: Ctx) -> Any:
 
 
 def close_campaign(ctx: Ctx) -> Any:
-    """POST /api/v1/admin/campaign/close."""
+    """POST /api/v1/admin/campaign/close: the window closes now; 202, the job marking not_reregistered."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return ctx.backend.call("identity", "close_campaign", ctx.actor)
+    return jobs.accepted(ctx.backend.call("identity", "close_campaign", ctx.actor,
+                                          idempotency_key=ctx.idempotency_key))
 
 
 def reopen_record(ctx: Ctx) -> Any:

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from edge.responses import status_for
 from edge.routing import Route
-from edge.schemas import ErrorSchema
+from edge.schemas import ErrorSchema, JobSchema
 
 SIMPLE = [
     (fields.Email, {"type": "string", "format": "email"}),
@@ -87,6 +87,12 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         ok["content"] = {route.produces: {"schema": {"type": "object"} if "json" in route.produces
                                           else {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(route.status): ok}
+    if route.job:
+        components["JobSchema"] = schema_object(JobSchema())
+        responses["200"] = {"description": "the job ended within `Prefer: wait=N` seconds (N <= 60)",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobSchema"}}}}
+        op.setdefault("parameters", []).append({"name": "Prefer", "in": "header", "required": False,
+                                                "schema": {"type": "string", "example": "wait=30"}})
     for code in route.errors:
         entry = responses.setdefault(str(status_for(code)), {"description": "", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorSchema"}}}})

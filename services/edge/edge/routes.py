@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from edge import handlers_pns as pns
 from edge import handlers_staff as staff
+from edge import jobs
 from edge import schemas as s
 from edge.routing import ADMIN, PNS, VERIFIER, Route
 
@@ -57,14 +58,18 @@ def api_routes() -> list[Route]:
               errors=(*AUTH, "invalid_state", "not_found")),
         Route("POST", f"{V1}/verifier/submissions/<nip>/return", staff.return_submission, roles=VERIFIER,
               body="json", schema=s.ReturnNotesSchema, errors=(*AUTH, *BODY, "invalid_state", "not_found")),
-        Route("POST", f"{V1}/admin/roster", staff.import_roster, roles=ADMIN, body="csv",
+        Route("POST", f"{V1}/admin/roster", staff.import_roster, roles=ADMIN, body="csv", status=202,
+              response=s.JobAcceptedSchema, job=True, headers=("Idempotency-Key",),
               errors=(*AUTH, "too_large", "unsupported_type", "bad_request")),
+        Route("GET", f"{V1}/admin/jobs/<id>", jobs.get_job, roles=ADMIN, response=s.JobSchema, job=True,
+              errors=(*AUTH, "not_found")),
         Route("POST", f"{V1}/admin/verifiers", staff.create_verifier, roles=ADMIN, body="json",
               schema=s.VerifierCreateSchema, status=201, errors=(*AUTH, *BODY, "conflict")),
         Route("GET", f"{V1}/admin/campaign", staff.get_campaign, roles=ADMIN, errors=AUTH),
         Route("PUT", f"{V1}/admin/campaign", staff.set_campaign, roles=ADMIN, body="json", schema=s.CampaignSchema,
               errors=(*AUTH, *BODY)),
-        Route("POST", f"{V1}/admin/campaign/close", staff.close_campaign, roles=ADMIN, errors=AUTH),
+        Route("POST", f"{V1}/admin/campaign/close", staff.close_campaign, roles=ADMIN, status=202,
+              response=s.JobAcceptedSchema, job=True, headers=("Idempotency-Key",), errors=(*AUTH, "invalid_state")),
         Route("POST", f"{V1}/admin/records/<nip>/reopen", staff.reopen_record, roles=ADMIN, body="json",
               schema=s.ReasonSchema, errors=(*AUTH, *BODY, "invalid_state")),
         Route("POST", f"{V1}/admin/records/<nip>/reinstate", staff.reinstate_record, roles=ADMIN, body="json",

@@ -53,6 +53,7 @@ class Route:
     ops: bool = False  # health, metrics: no auth, no admission, not counted as API traffic
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = field(default=())
+    job: bool = False  # answers 202 {job_id, status_url}, or 200 with the job when `Prefer: wait=N` sees it end
 
     @property
     def endpoint(self) -> str:

@@ -112,6 +112,27 @@ class DocumentSchema(Schema):
     content_type = fields.String()
 
 
+class JobAcceptedSchema(Schema):
+    job_id = fields.String()
+    status_url = fields.String()
+
+
+class JobProgressSchema(Schema):
+    done = fields.Integer()
+    total = fields.Integer()
+
+
+class JobSchema(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"enum": ["roster_import", "campaign_close"]})
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    progress = fields.Nested(JobProgressSchema)
+    result = fields.Dict(allow_none=True)
+    error = fields.Dict(allow_none=True)
+    created_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+
+
 class ErrorBodySchema(Schema):
     code = fields.String()
     message = fields.String()

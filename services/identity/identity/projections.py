@@ -9,6 +9,7 @@ from pymongo.database import Database
 
 from identity.domain import TIMELINE_LABELS
 from identity.roster import anomaly, row_anomalies
+from pupns import jobs
 
 ROSTER, ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN = "roster", "accounts", "staff", "campaign", "selundupan"
 SANCTION_EVENTS = ("MarkedNotReregistered", "Reinstated")
@@ -21,6 +22,7 @@ def ensure_read_model_indexes(db: Database) -> None:
     db[ROSTER].create_index([("nik", ASCENDING)])
     db[ROSTER].create_index([("instansi_kode", ASCENDING)])
     db[SELUNDUPAN].create_index([("instansi_kode", ASCENDING)])
+    db[jobs.JOBS].create_index([("status", ASCENDING), ("created_at", ASCENDING)])
 
 
 def timeline_entry(doc: dict) -> dict:
@@ -159,7 +161,7 @@ def apply_sanction(db: Database, doc: dict, session: ClientSession | None) -> No
 class Projector:
     """Applies identity events to every identity read model (used live and by `pupns replay`)."""
 
-    collections = (ROSTER, ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN)
+    collections = (ROSTER, ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN, jobs.JOBS)
 
     def __init__(self, db: Database, ensure_indexes: bool = True):
         self.db = db
@@ -181,5 +183,7 @@ class Projector:
                 view.apply(doc, session)
             elif doc["stream"].startswith("account-"):
                 apply_account(self.db, doc, session)
+            elif doc["stream"].startswith("job-"):
+                jobs.apply(self.db, doc, session)
             else:
                 apply_other(self.db, doc, session)

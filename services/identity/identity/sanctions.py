@@ -1,32 +1,30 @@
 """Closing the campaign: every roster PNS without a submission becomes `not_reregistered`; reinstatement.
 
-Marking is resumable: `close_campaign` marks for a time budget, then the service's timer continues from a
-cursor (instansi, NIP) kept in `campaign_closing` (operational state, like the login throttle: no events, no replay).
-A PNS is marked at most once per close (`closes_at`), so closing twice never double-counts.
+Closing is a job (`pupns.jobs`, kind `campaign_close`): marking goes instansi by instansi from a cursor
+(instansi, NIP) checkpointed in the job's stream, so a killed runner's successor resumes where it stopped.
+A PNS is marked at most once per close (`closes_at`), so a step redone after a crash, or closing twice,
+never double-counts and never appends a second mark.
 """
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
-
-from pymongo import ReturnDocument
+from datetime import datetime
 
 from identity import domain
 from identity.application import now, projector
 from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER
 from identity.record import PnsRecord
 from identity.schemas import ReasonSchema, load
+from pupns import jobs
 from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
 
-CLOSING = "campaign_closing"
+CLOSE_KIND = "campaign_close"
 BATCH = 200
-CLOSE_BUDGET_SECONDS = 5.0  # what the RPC spends marking before the timer takes over (edge RPC timeout: 10 s)
-SWEEP_BUDGET_SECONDS = 1.5
-LEASE = timedelta(seconds=30)
 ATTEMPTS = 3
+SYSTEM = {"id": "system", "role": "system", "instansi_kode": None}  # the clock closing at the deadline
 
 
 def load_record(store: EventStore, nip: str) -> PnsRecord:
@@ -40,12 +38,14 @@ def save_record(store: EventStore, record: PnsRecord, meta: dict, key: str | Non
     record.pending = []
 
 
-def _append_campaign(store: EventStore, event: NewEvent, meta: dict) -> None:
+def _append_campaign(store: EventStore, event: NewEvent, meta: dict, key: str | None = None) -> None:
     for _ in range(ATTEMPTS):
         try:
             store.append(domain.CAMPAIGN_STREAM, store.stream_version(domain.CAMPAIGN_STREAM), [event], meta,
-                         projection=projector(store).apply)
+                         idempotency_key=key, projection=projector(store).apply)
             return
+        except AlreadyApplied:
+            return  # another replica recorded this close
         except ConcurrencyError:
             continue
     raise AppError("conflict", "Jadwal sedang diubah oleh pengguna lain. Coba lagi.")
@@ -60,70 +60,85 @@ def _close_window(store: EventStore, campaign: dict, at: datetime, meta: dict) -
     return window["closes_at"]
 
 
-def close_campaign(store: EventStore, actor: Actor, budget: float = CLOSE_BUDGET_SECONDS) -> dict:
-    """Close the window now (if open) and mark every roster PNS that never submitted."""
-    require_role(actor, "admin")
+def close_campaign(store: EventStore, actor: Actor, idempotency_key: str | None = None) -> dict:
+    """Close the window now (if open) and start the job marking every roster PNS that never submitted.
+
+    The window closes before this returns (registration answers `campaign_closed` at once); the marking is
+    the job. The same idempotency key returns the same job and closes nothing twice.
+    """
+    if actor is not SYSTEM:
+        require_role(actor, "admin")
+    key = f"job:{actor.get('id')}:{idempotency_key}" if idempotency_key else None
+    if key and (seen := store.recall(key)):
+        return jobs.get(store, seen["result"]["job_id"])
     campaign = store.db[CAMPAIGN].find_one({"_id": "current"})
     if not campaign:
         raise AppError("invalid_state", "Belum ada masa pendataan yang dijadwalkan.")
     meta = actor_meta(actor)
     closes_at = _close_window(store, campaign, now(), meta)
-    _append_campaign(store, NewEvent("CampaignClosed", {"closes_at": closes_at}), meta)  # the audited action
+    _append_campaign(store, NewEvent("CampaignClosed", {"closes_at": closes_at}), meta,
+                     key=f"close:{key}" if key else None)  # the audited action, once per key
     instansi = sorted(k for k in store.db[ROSTER].distinct("instansi_kode") if k)
-    store.db[CLOSING].replace_one({"_id": "current"}, {
-        "_id": "current", "closes_at": closes_at, "instansi": instansi, "position": 0, "after": "", "done": False,
-        "meta": meta, "lease_until": None}, upsert=True)
-    done = continue_marking(store, budget)
-    return {"not_reregistered": store.db[ROSTER].count_documents({"not_reregistered": True}),
-            "marking_complete": done}
+    total = store.db[ROSTER].count_documents({})
+    return jobs.submit(store, CLOSE_KIND, total, {"closes_at": closes_at, "instansi": instansi}, actor,
+                       idempotency_key)
 
 
-def _candidates(store: EventStore, instansi_kode: str, after: str) -> list[str]:
-    """Roster NIPs of one instansi, after `after`, neither sanctioned nor ever submitted (indexed lookups only)."""
-    roster = store.db[ROSTER].find({"instansi_kode": instansi_kode}, {"_id": 1, "not_reregistered": 1})
-    nips = sorted(d["_id"] for d in roster if d["_id"] > after and not d.get("not_reregistered"))
-    submitted: set[str] = set()
-    for start in range(0, len(nips), BATCH):
-        submitted |= {d["_id"] for d in store.db[ACCOUNTS].find(
-            {"_id": {"$in": nips[start:start + BATCH]}, "ever_submitted": True}, {"_id": 1})}
+def close_when_due(store: EventStore) -> dict | None:
+    """At `closes_at` the campaign closes by itself: one close job per deadline, however many replicas ask."""
+    campaign = store.db[CAMPAIGN].find_one({"_id": "current"})
+    if not campaign or domain.parse_aware(campaign["closes_at"]) > now():
+        return None
+    closes_at = campaign["closes_at"]
+    if store.db[jobs.JOBS].find_one({"kind": CLOSE_KIND, "input.closes_at": closes_at}, {"_id": 1}):
+        return None  # closed already (by an administrator, or by this clock on another replica)
+    return close_campaign(store, SYSTEM, f"deadline:{closes_at}")
+
+
+def close_step(run: jobs.JobRun, deadline: float) -> bool:
+    """Mark a page of roster PNS at a time, instansi by instansi, checkpointing the cursor after each page."""
+    store, source = run.store, run.job["input"]
+    instansi = source["instansi"]
+    while (position := run.cursor.get("position", 0)) < len(instansi):
+        if time.monotonic() >= deadline:
+            return False
+        page = _page(store, instansi[position], run.cursor.get("after", ""))
+        marked = 0
+        for nip in _unsubmitted(store, page):
+            marked += _mark(store, nip, source["closes_at"], run.meta)
+        cursor = ({"position": position + 1, "after": ""} if len(page) < BATCH
+                  else {"position": position, "after": page[-1]["_id"]})
+        run.checkpoint(run.job.get("done", 0) + len(page), cursor, {"marked": marked})
+    run.finish({"not_reregistered": store.db[ROSTER].count_documents({"not_reregistered": True})})
+    return True
+
+
+def _page(store: EventStore, instansi_kode: str, after: str) -> list[dict]:
+    """The next roster PNS of one instansi after NIP `after`, in NIP order."""
+    return list(store.db[ROSTER].find({"instansi_kode": instansi_kode, "_id": {"$gt": after}},
+                                      {"_id": 1, "not_reregistered": 1}).sort("_id", 1).limit(BATCH))
+
+
+def _unsubmitted(store: EventStore, page: list[dict]) -> list[str]:
+    """NIPs of the page neither sanctioned already nor ever submitted."""
+    nips = [d["_id"] for d in page if not d.get("not_reregistered")]
+    submitted = {d["_id"] for d in store.db[ACCOUNTS].find({"_id": {"$in": nips}, "ever_submitted": True},
+                                                          {"_id": 1})}
     return [nip for nip in nips if nip not in submitted]
 
 
-def continue_marking(store: EventStore, budget: float = SWEEP_BUDGET_SECONDS) -> bool:
-    """Mark for up to `budget` seconds, instansi by instansi; True when no close is left unfinished."""
-    at = now()
-    job = store.db[CLOSING].find_one_and_update(
-        {"_id": "current", "done": False, "$or": [{"lease_until": None}, {"lease_until": {"$lt": at}}]},
-        {"$set": {"lease_until": at + LEASE}}, return_document=ReturnDocument.AFTER)
-    if job is None:
-        return not store.db[CLOSING].find_one({"_id": "current", "done": False})
-    deadline, position, after = time.monotonic() + budget, job["position"], job["after"]
-    try:
-        while position < len(job["instansi"]) and time.monotonic() < deadline:
-            for nip in _candidates(store, job["instansi"][position], after):
-                _mark(store, nip, job["closes_at"], job["meta"])
-                after = nip
-                if time.monotonic() >= deadline:
-                    break
-            else:
-                position, after = position + 1, ""
-    finally:
-        store.db[CLOSING].update_one({"_id": "current"}, {"$set": {
-            "position": position, "after": after, "done": position >= len(job["instansi"]), "lease_until": None}})
-    return position >= len(job["instansi"])
-
-
-def _mark(store: EventStore, nip: str, closes_at: str, meta: dict) -> None:
+def _mark(store: EventStore, nip: str, closes_at: str, meta: dict) -> bool:
+    """Sanction one PNS for this close unless already done (a redone step appends nothing)."""
     for _ in range(ATTEMPTS):
         record = load_record(store, nip)
         if not record.mark_not_reregistered(closes_at):
-            return
+            return False
         try:
             save_record(store, record, meta)
-            return
+            return True
         except ConcurrencyError:
             continue  # a roster import or a reinstatement landed in between: look again
-    raise AppError("conflict", f"NIP {nip} sedang diubah bersamaan; tutup ulang untuk melanjutkan.")
+    raise ConcurrencyError(domain.ROSTER_STREAM.format(nip=nip), record.version)  # the job retries the page
 
 
 def reinstate(store: EventStore, nip: str, reason: object, actor: Actor) -> dict:

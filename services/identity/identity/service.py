@@ -1,20 +1,28 @@
 """The identity nameko service: thin RPC and event entrypoints over the use cases."""
 from __future__ import annotations
 
+import logging
 import os
+import uuid
 
 from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from identity import admin, application, importer, login, sanctions
+from identity import admin, application, importer, login, roster_job, sanctions
 from identity import progress as dashboard
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
 from identity.public_events import public_events
-from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.actors import require_role
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
+
+log = logging.getLogger(__name__)
+JOB_STEPS = {roster_job.KIND: roster_job.step, sanctions.CLOSE_KIND: sanctions.close_step}
+JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes on (keeps stop() prompt)
+OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
 
 def _setup(store: EventStore) -> None:
@@ -53,8 +61,24 @@ class IdentityService(service_base.AuditMixin):
 
     @rpc
     def import_roster(self, csv_text: str, actor: dict) -> dict:
-        """Load master roster rows from CSV text."""
+        """Load a small roster CSV at once (tests, internal tools); uploads go through a job."""
         return importer.import_roster(self.store, csv_text, actor)
+
+    @rpc
+    def stage_roster_chunks(self, upload_id: str, chunks: list, actor: dict) -> dict:
+        """Keep chunks of an uploaded roster CSV until `start_roster_import` takes them."""
+        return roster_job.stage_chunks(self.store, upload_id, chunks, actor)
+
+    @rpc
+    def start_roster_import(self, upload_id: str, actor: dict, idempotency_key: str | None = None) -> dict:
+        """Start (or find, by idempotency key) the job importing a staged roster."""
+        return roster_job.start_import(self.store, upload_id, actor, idempotency_key)
+
+    @rpc
+    def get_job(self, job_id: str, actor: dict) -> dict:
+        """A job's status, progress and result (administrators)."""
+        require_role(actor, "admin")
+        return jobs.get(self.store, job_id)
 
     @rpc
     def create_verifier(self, payload: dict, actor: dict) -> dict:
@@ -82,19 +106,23 @@ class IdentityService(service_base.AuditMixin):
         return dashboard.progress(self.store, actor)
 
     @rpc
-    def close_campaign(self, actor: dict) -> dict:
-        """Close the window now and mark every roster PNS without a submission as not_reregistered."""
-        return sanctions.close_campaign(self.store, actor)
+    def close_campaign(self, actor: dict, idempotency_key: str | None = None) -> dict:
+        """Close the window now; a job marks every roster PNS without a submission as not_reregistered."""
+        return sanctions.close_campaign(self.store, actor, idempotency_key)
 
     @rpc
     def reinstate(self, nip: str, reason: str, actor: dict) -> dict:
         """An administrator lifts the not_reregistered sanction, with a reason."""
         return sanctions.reinstate(self.store, nip, reason, actor)
 
-    @timer(interval=2)
-    def continue_marking(self) -> None:
-        """Finish marking after a close whose RPC ran out of its time budget."""
-        sanctions.continue_marking(self.store)
+    @timer(interval=0.5)
+    def run_jobs(self) -> None:
+        """Close the campaign when its deadline has passed, then work on stored jobs (resuming any left over)."""
+        try:
+            sanctions.close_when_due(self.store)
+        except Exception:  # logged; the deadline is checked again on the next tick
+            log.exception("automatic campaign close failed; retrying")
+        jobs.run_pending(self.store, JOB_STEPS, OWNER, JOB_BUDGET_SECONDS)
 
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:

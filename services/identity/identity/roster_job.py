@@ -1,0 +1,115 @@
+"""The roster import job: the CSV is staged once in chunks, then imported chunk by chunk.
+
+Each chunk's roster events and the job's checkpoint past it commit in one transaction, so a runner killed at any
+moment leaves either the whole chunk applied and counted, or nothing of it: the resumed job loses no row, counts
+none twice and appends no event twice. Counts are exact across restarts.
+"""
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from identity import domain
+from identity.projections import RosterView
+from identity.roster import parse_roster
+from pupns import jobs
+from pupns.actors import Actor, require_role
+from pupns.errors import AppError
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+
+KIND = "roster_import"
+INPUTS = "job_inputs"
+UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_CHUNK_CHARS = 4 * 1024 * 1024
+
+
+def chunk_id(upload_id: str, n: int) -> str:
+    return f"{upload_id}:{n:06d}"
+
+
+def _bad(message: str) -> AppError:
+    return AppError("validation_error", message)
+
+
+def stage_chunks(store: EventStore, upload_id: str, chunks: list[dict], actor: Actor) -> dict:
+    """Keep chunks of an uploaded roster (`{n, text, lines: [[chunk line, file line]...], rows}`) for a job."""
+    require_role(actor, "admin")
+    if not isinstance(upload_id, str) or not UPLOAD_ID.fullmatch(upload_id) or not isinstance(chunks, list):
+        raise _bad("Unggahan data induk tidak dikenali.")
+    for chunk in chunks:
+        if not (isinstance(chunk, dict) and isinstance(chunk.get("n"), int) and chunk["n"] >= 0
+                and isinstance(chunk.get("text"), str) and len(chunk["text"]) <= MAX_CHUNK_CHARS
+                and isinstance(chunk.get("rows"), int) and isinstance(chunk.get("lines"), list)):
+            raise _bad("Potongan data induk tidak valid.")
+    for chunk in chunks:  # the same chunk staged twice (a retried call) is stored once
+        store.db[INPUTS].replace_one({"_id": chunk_id(upload_id, chunk["n"])}, {
+            "upload_id": upload_id, "n": chunk["n"], "text": chunk["text"], "rows": chunk["rows"],
+            "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id")}, upsert=True)
+    return {"staged": len(chunks)}
+
+
+def start_import(store: EventStore, upload_id: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+    """A job importing every staged chunk of `upload_id`; the same idempotency key returns the same job."""
+    require_role(actor, "admin")
+    staged = list(store.db[INPUTS].find({"upload_id": upload_id}, {"n": 1, "rows": 1}).sort("n", 1))
+    if not staged:
+        raise _bad("Berkas data induk kosong atau belum diunggah.")
+    if [doc["n"] for doc in staged] != list(range(len(staged))):
+        raise _bad("Unggahan data induk tidak lengkap; unggah ulang berkasnya.")
+    total = sum(doc["rows"] for doc in staged)
+    job = jobs.submit(store, KIND, total, {"upload_id": upload_id, "chunks": len(staged)}, actor, idempotency_key)
+    doc = store.db[jobs.JOBS].find_one({"_id": job["id"]}, {"input": 1}) or {}
+    if (doc.get("input") or {}).get("upload_id") != upload_id:
+        store.db[INPUTS].delete_many({"upload_id": upload_id})  # a repeat: the first upload is the job's input
+    return job
+
+
+def step(run: jobs.JobRun, deadline: float, today: date | None = None) -> bool:
+    """Import chunks until the deadline; True once the job is finished."""
+    store, source = run.store, run.job["input"]
+    while (n := run.cursor.get("chunk", 0)) < source["chunks"]:
+        if time.monotonic() >= deadline:
+            return False
+        doc = store.db[INPUTS].find_one({"_id": chunk_id(source["upload_id"], n)})
+        if doc is None:
+            raise AppError("internal_error", f"Potongan {n} berkas data induk hilang; unggah ulang berkasnya.")
+        if _import_chunk(run, doc, today):
+            break  # the header is wrong: every chunk would be rejected alike
+    counts = run.job.get("counts") or {}
+    run.finish({"imported": counts.get("imported", 0), "unchanged": counts.get("unchanged", 0),
+                "rejected": run.job.get("items") or [], "rejected_total": counts.get("rejected", 0)})
+    store.db[INPUTS].delete_many({"upload_id": source["upload_id"]})
+    return True
+
+
+def _import_chunk(run: jobs.JobRun, doc: dict, today: date | None) -> bool:
+    """One chunk and the checkpoint past it, in one transaction; True when the header was rejected."""
+    parsed = parse_roster(doc["text"], today)
+    lines = {a: b for a, b in doc["lines"]}
+    rejected = [{**r.as_dict(), "line": lines.get(r.line, r.line)} for r in parsed.rejected]
+    view = RosterView(run.store.db)
+    view.prefetch((row["nip"] for _, row in parsed.rows), (row["nik"] for _, row in parsed.rows))
+    parts, unchanged = [], 0
+    for _, row in parsed.rows:
+        known = view.known(row["nip"]) or {}
+        if known.get("imported") == row:
+            unchanged += 1
+            continue
+        parts.append(StreamAppend(domain.ROSTER_STREAM.format(nip=row["nip"]), known.get("version", 0),
+                                  [NewEvent("RosterEntryImported", {"row": row})], row["nip"], row["instansi_kode"]))
+    header_bad = any(item["line"] == 1 for item in rejected)
+    done = run.job["total"] if header_bad else run.job.get("done", 0) + doc["rows"]
+
+    def project(docs: list[dict], session) -> None:
+        for event in docs:
+            view.apply(event, session)
+
+    counts = {"imported": len(parts), "unchanged": unchanged, "rejected": len(rejected)}
+    try:
+        run.checkpoint(done, {"chunk": doc["n"] + 1}, counts, rejected, parts, projection=project)
+    except ConcurrencyError:
+        for part in parts:
+            view.forget(part.nip or "")
+        raise
+    return header_bad

@@ -1,0 +1,164 @@
+"""identity's jobs on the real SecantusDB (use cases and the runner called directly): roster import, close."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from identity import admin, importer, roster_job, sanctions
+from identity.projections import Projector, ensure_read_model_indexes
+from identity.service import JOB_STEPS
+from pupns import jobs
+from pupns.errors import AppError
+from pupns.replay import rebuild
+from pupns.roster_upload import upload_roster
+from pupns_cli.generate import roster_csv
+
+ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
+
+
+@pytest.fixture
+def store(store_for):
+    store = store_for("identity")
+    ensure_read_model_indexes(store.db)
+    return store
+
+
+def upload(store, text: str, key: str | None = None, rows: int = 7) -> dict:
+    def call(method: str, *args, **kwargs):
+        use_case = {"stage_roster_chunks": roster_job.stage_chunks, "start_roster_import": roster_job.start_import}
+        if method == "start_roster_import":
+            return use_case[method](store, *args, ADMIN, **kwargs)
+        return use_case[method](store, *args, ADMIN)
+    return upload_roster(text, call, key, rows_per_chunk=rows)
+
+
+def run_to_end(store, owner: str = "test") -> dict:
+    for _ in range(200):
+        jobs.run_pending(store, JOB_STEPS, owner, budget=5)
+        active = store.db[jobs.JOBS].find_one({"status": {"$in": list(jobs.ACTIVE)}})
+        if active is None:
+            break
+    return store.db[jobs.JOBS].find_one(sort=[("created_at", -1)])
+
+
+def broken_roster(count: int) -> str:
+    lines = roster_csv(count, seed=5).splitlines()
+    bad = lines[12].split(",")
+    bad[12] = "99"  # golongan
+    lines[12] = ",".join(bad)
+    lines.insert(20, "123,,,,,,,,,,,,,,,,,,,")
+    return "\n".join(lines) + "\n"
+
+
+def test_roster_job_imports_every_chunk_and_keeps_the_files_line_numbers(store):
+    job = upload(store, broken_roster(40))
+    assert job["status"] == "queued" and job["progress"] == {"done": 0, "total": 41}
+    assert job["status_url"] == f"/api/v1/admin/jobs/{job['id']}" and job["id"].startswith("identity-")
+    run_to_end(store)
+    done = jobs.get(store, job["id"])
+    assert done["status"] == "done" and done["progress"] == {"done": 41, "total": 41} and done["finished_at"]
+    result = done["result"]
+    assert (result["imported"], result["unchanged"]) == (39, 0)
+    assert [(r["line"], r["column"]) for r in result["rejected"]] == [(13, "golongan"), (21, "nik")]
+    assert store.events.count_documents({"type": "RosterEntryImported"}) == 39
+    assert store.db[roster_job.INPUTS].count_documents({}) == 0  # the staged file is gone once imported
+    again = upload(store, broken_roster(40))
+    run_to_end(store)
+    assert jobs.get(store, again["id"])["result"]["unchanged"] == 39
+    assert store.events.count_documents({"type": "RosterEntryImported"}) == 39
+
+
+def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_exactly(store, monkeypatch):
+    job = upload(store, roster_csv(50, seed=8))
+    assert jobs.claim(store, "first", [roster_job.KIND])["_id"] == job["id"]  # then "first" dies
+    assert jobs.claim(store, "second", [roster_job.KIND]) is None  # its lease holds the job meanwhile
+    store.db[jobs.JOBS].update_one({"_id": job["id"]}, {"$set": {"lease_until": datetime.now(UTC)}})
+    real_apply = roster_job.RosterView.apply
+    calls = {"n": 0}
+
+    def dies_in_the_middle(self, doc, session):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed mid-transaction")
+        real_apply(self, doc, session)
+    monkeypatch.setattr(roster_job.RosterView, "apply", dies_in_the_middle)
+    jobs.run_pending(store, JOB_STEPS, "second", budget=5)
+    monkeypatch.setattr(roster_job.RosterView, "apply", real_apply)
+    assert calls["n"] >= 3 and jobs.get(store, job["id"])["status"] == "running"
+    run_to_end(store, "third")
+    result = jobs.get(store, job["id"])["result"]
+    assert (result["imported"], result["unchanged"], result["rejected"]) == (50, 0, [])
+    nips = [e["nip"] for e in store.events.find({"type": "RosterEntryImported"})]
+    assert len(nips) == len(set(nips)) == 50
+    chunks = [e["data"]["cursor"]["chunk"] for e in store.read_stream(f"job-{job['id']}")
+              if e["type"] == "JobProgressed"]
+    assert chunks == list(range(1, 9))  # 50 rows in chunks of 7: every checkpoint once, in order
+
+
+def test_the_same_idempotency_key_returns_the_same_job_and_drops_the_second_upload(store):
+    first = upload(store, roster_csv(5, seed=3), key="k-1")
+    second = upload(store, roster_csv(5, seed=3), key="k-1")
+    assert second["id"] == first["id"]
+    assert store.db[jobs.JOBS].count_documents({}) == 1
+    assert {d["upload_id"] for d in store.db[roster_job.INPUTS].find()} == {
+        store.db[jobs.JOBS].find_one()["input"]["upload_id"]}
+
+
+def test_jobs_are_admin_only_and_unknown_ids_are_not_found(store):
+    verifier = {"id": "v", "role": "verifier", "instansi_kode": "3273"}
+    with pytest.raises(AppError) as info:
+        roster_job.stage_chunks(store, "a" * 32, [], verifier)
+    assert info.value.code == "forbidden"
+    with pytest.raises(AppError) as info:
+        jobs.get(store, "identity-nope")
+    assert info.value.code == "not_found"
+    with pytest.raises(AppError) as info:
+        roster_job.start_import(store, "b" * 32, ADMIN)
+    assert info.value.code == "validation_error" and store.db[jobs.JOBS].count_documents({}) == 0
+
+
+def test_close_is_a_job_that_marks_each_pns_once_and_replays(store):
+    importer.import_roster(store, roster_csv(30, seed=2), ADMIN)
+    now = datetime.now(UTC)
+    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                               "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
+    job = sanctions.close_campaign(store, ADMIN, "close-1")
+    assert job["kind"] == "campaign_close" and job["status"] == "queued" and job["progress"]["total"] == 30
+    assert not admin.get_campaign(store)["is_open"]  # the window closed before the job ran
+    assert sanctions.close_campaign(store, ADMIN, "close-1")["id"] == job["id"]
+    monkey_batch = sanctions.BATCH
+    sanctions.BATCH = 4  # several checkpoints
+    try:
+        run_to_end(store)
+    finally:
+        sanctions.BATCH = monkey_batch
+    assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 30}
+    assert store.events.count_documents({"type": "CampaignClosed"}) == 1
+    again = sanctions.close_campaign(store, ADMIN)
+    run_to_end(store)
+    assert jobs.get(store, again["id"])["result"] == {"not_reregistered": 30}
+    marked = [e["nip"] for e in store.events.find({"type": "MarkedNotReregistered"})]
+    assert len(marked) == len(set(marked)) == 30
+    projector = Projector(store.db)
+    before = {name: list(store.db[name].find({}, {"lease_until": 0, "lease_owner": 0}).sort("_id"))
+              for name in projector.collections}
+    rebuild(store, projector)
+    assert {name: list(store.db[name].find({}, {"lease_until": 0, "lease_owner": 0}).sort("_id"))
+            for name in projector.collections} == before
+
+
+def test_the_deadline_closes_the_campaign_once_by_itself(store):
+    importer.import_roster(store, roster_csv(6, seed=4), ADMIN)
+    now = datetime.now(UTC)
+    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                               "closes_at": (now + timedelta(hours=1)).isoformat()}, ADMIN)
+    assert sanctions.close_when_due(store) is None
+    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                               "closes_at": (now - timedelta(seconds=1)).isoformat()}, ADMIN)
+    job = sanctions.close_when_due(store)
+    assert job and sanctions.close_when_due(store) is None  # a second replica's tick finds it closed
+    run_to_end(store)
+    assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 6}
+    assert store.events.count_documents({"type": "CampaignClosed"}) == 1
+    assert store.read_stream(f"job-{job['id']}")[0]["meta"]["actor"] == "system"
