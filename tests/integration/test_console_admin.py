@@ -69,10 +69,24 @@ def table_row(page: str, instansi: str) -> list[int]:
     return [int(v.replace(".", "")) for v in re.findall(r'<td class="num">([\d.]+)</td>', row)]
 
 
+def finished_job_page(client: Client, started):
+    """Follow a job page (it refreshes itself while the job runs) until the job has ended."""
+    assert started.status_code == 303 and started.headers["Location"].startswith("/admin/pekerjaan/identity-")
+    seen: list[str] = []
+
+    def ended():
+        page = client.get(started.headers["Location"])
+        seen.append(text(page))
+        return page if 'http-equiv="refresh"' not in seen[-1] else None
+    page = wait_until(ended, timeout=30, interval=0.1, message="job finished")
+    assert '<progress id="job-progress"' in seen[0]
+    return page
+
+
 def upload_roster(client: Client, csv_text: str):
     csrf = csrf_of(text(client.get("/admin/data-induk")))
-    return client.post("/admin/data-induk", content_type="multipart/form-data", data={
-        "csrf": csrf, "berkas": (io.BytesIO(csv_text.encode()), "data-induk.csv", "text/csv")})
+    return finished_job_page(client, client.post("/admin/data-induk", content_type="multipart/form-data", data={
+        "csrf": csrf, "berkas": (io.BytesIO(csv_text.encode()), "data-induk.csv", "text/csv")}))
 
 
 def open_campaign(identity) -> None:
@@ -185,8 +199,9 @@ def test_admin_schedules_extends_and_closes_the_campaign(console, identity, rows
     confirm = text(console.get("/admin/kampanye/tutup"))
     assert "Sekitar <strong>6</strong>" in confirm and "Ya, tutup kampanye sekarang" in confirm
     assert identity.get_campaign()["is_open"]  # the confirmation page changes nothing
-    closed = console.post("/admin/kampanye/tutup", data={"csrf": csrf})
+    closed = finished_job_page(console, console.post("/admin/kampanye/tutup", data={"csrf": csrf}))
     assert closed.status_code == 200 and "Kampanye telah ditutup." in text(closed)
+    assert '<progress id="job-progress" value="6" max="6"' in text(closed)
     assert re.search(r'<strong class="big">6</strong>', text(closed))
     assert not identity.get_campaign()["is_open"]
     wait_until(lambda: identity.progress(ADMIN)["totals"]["not_reregistered"] == 6, message="all marked")
@@ -218,7 +233,7 @@ def test_audit_page_lists_merged_events_and_admin_actions(console, identity, row
     not_verified = console.post(f"/admin/audit/{nip}/buka-kembali", data={"csrf": csrf, "alasan": "Koreksi"})
     assert not_verified.status_code in (404, 409) and "Traceback" not in text(not_verified)
 
-    identity.close_campaign(ADMIN)
+    identity.close_campaign(ADMIN)  # a job: the mark follows
     wait_until(lambda: identity.get_me(nip)["status"] == "not_reregistered", message="sanctioned")
     reinstated = console.post(f"/admin/audit/{nip}/pulihkan", data={"csrf": csrf, "alasan": "Berkas terlambat"},
                               follow_redirects=True)

@@ -15,16 +15,15 @@ from werkzeug.routing import Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from console import admin_views, audit_views, session
+from console import admin_views, audit_views, job_views, session
 from console.views import WIB
 from pupns import csvexport
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
-from pupns.roster_upload import import_roster as import_in_chunks
+from pupns.roster_upload import upload_roster
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
-ROSTER_CHUNK_ROWS = 2000  # each RPC stays well inside its deadline, whatever the file size
 MAX_FORM_BYTES = 1024 * 1024
 NIP_PATTERN = re.compile(r"\d{18}")
 RULES = [
@@ -34,6 +33,7 @@ RULES = [
     Rule("/admin/kampanye/tutup", endpoint="admin_close", methods=["GET", "POST"]),
     Rule("/admin/verifikator", endpoint="admin_verifiers", methods=["GET", "POST"]),
     Rule("/admin/data-induk", endpoint="admin_roster", methods=["GET", "POST"]),
+    Rule("/admin/pekerjaan/<job_id>", endpoint="admin_job"),
     Rule("/admin/audit", endpoint="admin_audit"),
     Rule("/admin/audit/rantai", endpoint="admin_chain", methods=["POST"]),
     Rule("/admin/audit/<nip>/buka-kembali", endpoint="admin_reopen", methods=["POST"]),
@@ -118,12 +118,17 @@ class AdminRoutes:
             totals = self.backend.call("identity", "progress", session.actor_of(user)).get("totals") or {}
             return self._html(admin_views.close_confirm_page(user, csrf, campaign, totals))
         try:
-            result = self.backend.call("identity", "close_campaign", session.actor_of(user))
+            job = self.backend.call("identity", "close_campaign", session.actor_of(user))
         except AppError as exc:
             message = ("Kampanye belum pernah dijadwalkan, jadi tidak dapat ditutup."
                        if exc.code == "invalid_state" else exc.message)
             return self._html(admin_views.campaign_page(user, csrf, campaign, error=message), exc.status)
-        return self._html(admin_views.close_result_page(user, csrf, result))
+        return redirect(f"/admin/pekerjaan/{job['id']}", 303)
+
+    def admin_job(self, request: Request, user: dict, csrf: str, job_id: str) -> Response:
+        """A job's progress bar (refreshing while it runs), then its result."""
+        job = self.backend.call("identity", "get_job", job_id, session.actor_of(user))
+        return self._html(job_views.job_page(user, csrf, job, request.args.get("berkas", "")))
 
     # -- verifier accounts -------------------------------------------------------------------------
     def admin_verifiers(self, request: Request, user: dict, csrf: str) -> Response:
@@ -168,13 +173,11 @@ class AdminRoutes:
             if "\x00" in text:
                 raise AppError("unsupported_type", "Berkas bukan teks CSV.")
             actor = session.actor_of(user)
-            summary = import_in_chunks(text, lambda chunk: self.backend.call("identity", "import_roster", chunk, actor),
-                                       rows_per_chunk=ROSTER_CHUNK_ROWS)
+            job = upload_roster(text, lambda method, *args, **kwargs: self.backend.call(
+                "identity", method, *args, actor, **kwargs))
         except AppError as exc:
             return self._html(admin_views.roster_page(user, csrf, limit_mib, error=exc.message), exc.status)
-        flash = (f"Impor selesai: {summary.get('imported', 0)} baris dimuat, "
-                 f"{len(summary.get('rejected') or [])} ditolak.")
-        return self._html(admin_views.roster_page(user, csrf, limit_mib, summary, filename, flash=flash))
+        return redirect(f"/admin/pekerjaan/{job['id']}?{urlencode({'berkas': filename})}", 303)
 
     # -- audit -------------------------------------------------------------------------------------
     def _history(self, nip: str) -> tuple[list[dict], str | None]:

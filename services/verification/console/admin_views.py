@@ -144,15 +144,12 @@ def close_confirm_page(user: dict, csrf: str, campaign: dict, totals: dict) -> s
     return admin_layout("Tutup kampanye?", "/admin/kampanye", body, user, csrf)
 
 
-def close_result_page(user: dict, csrf: str, result: dict) -> str:
-    marking = ("Penandaan selesai." if result.get("marking_complete") else
-               "Penandaan masih berjalan di latar belakang; angka pada halaman progres akan bertambah sampai "
-               "selesai.")
-    body = (f'<p>Jumlah PNS berstatus <em>tidak mendaftar ulang</em>: '
-            f'<strong class="big">{number(result.get("not_reregistered", 0))}</strong></p><p>{marking}</p>'
+def close_summary(result: dict) -> str:
+    """The result of a campaign close."""
+    return (f'<p>Jumlah PNS berstatus <em>tidak mendaftar ulang</em>: '
+            f'<strong class="big">{number(result.get("not_reregistered", 0))}</strong></p>'
             f'<p><a href="/admin">Lihat progres pendataan</a> &middot; <a href="/admin/kampanye">Kembali ke '
             f'kampanye</a></p>')
-    return admin_layout("Kampanye ditutup", "/admin/kampanye", body, user, csrf, flash="Kampanye telah ditutup.")
 
 
 # -- verifiers --------------------------------------------------------------------------------------------
@@ -179,27 +176,30 @@ def verifier_page(user: dict, csrf: str, instansi: list[str], values: dict | Non
 
 
 # -- master roster ----------------------------------------------------------------------------------------
-def roster_page(user: dict, csrf: str, limit_mib: int, summary: dict | None = None, filename: str = "",
-                **notices) -> str:
-    result = ""
-    if summary is not None:
-        rejected = summary.get("rejected") or []
-        rows = "".join(f'<tr><td class="num">{e(r.get("line"))}</td><td>{e(r.get("column"))}</td>'
-                       f'<td>{e(r.get("reason"))}</td></tr>' for r in rejected[:ROSTER_SHOWN])
-        more = (f'<p class="hint">Ditampilkan {number(ROSTER_SHOWN)} baris pertama dari {number(len(rejected))} '
-                f'baris yang ditolak.</p>') if len(rejected) > ROSTER_SHOWN else ""
-        table = (f'<table><thead><tr><th scope="col">Baris</th><th scope="col">Kolom</th>'
-                 f'<th scope="col">Alasan</th></tr></thead><tbody>{rows}</tbody></table>{more}'
-                 if rejected else "<p>Tidak ada baris yang ditolak.</p>")
-        result = (f'<h2>Hasil impor {escape(filename)}</h2><table class="kv summary">'
-                  f'<tr><th>Dimuat (baru atau berubah)</th><td class="num">{number(summary.get("imported"))}</td></tr>'
-                  f'<tr><th>Tidak berubah</th><td class="num">{number(summary.get("unchanged"))}</td></tr>'
-                  f'<tr><th>Ditolak</th><td class="num">{number(len(rejected))}</td></tr></table>'
-                  f'<h3>Baris yang ditolak</h3>{table}')
+def roster_summary(summary: dict, filename: str = "") -> str:
+    """The result of a roster import: counts and the rejected rows (line, column, reason)."""
+    rejected = summary.get("rejected") or []
+    total_rejected = summary.get("rejected_total", len(rejected))
+    rows = "".join(f'<tr><td class="num">{e(r.get("line"))}</td><td>{e(r.get("column"))}</td>'
+                   f'<td>{e(r.get("reason"))}</td></tr>' for r in rejected[:ROSTER_SHOWN])
+    more = (f'<p class="hint">Ditampilkan {number(min(len(rejected), ROSTER_SHOWN))} baris pertama dari '
+            f'{number(total_rejected)} baris yang ditolak.</p>') if total_rejected > ROSTER_SHOWN else ""
+    table = (f'<table><thead><tr><th scope="col">Baris</th><th scope="col">Kolom</th>'
+             f'<th scope="col">Alasan</th></tr></thead><tbody>{rows}</tbody></table>{more}'
+             if rejected else "<p>Tidak ada baris yang ditolak.</p>")
+    return (f'<h2>Hasil impor {escape(filename)}</h2><table class="kv summary">'
+            f'<tr><th>Dimuat (baru atau berubah)</th><td class="num">{number(summary.get("imported"))}</td></tr>'
+            f'<tr><th>Tidak berubah</th><td class="num">{number(summary.get("unchanged"))}</td></tr>'
+            f'<tr><th>Ditolak</th><td class="num">{number(total_rejected)}</td></tr></table>'
+            f'<h3>Baris yang ditolak</h3>{table}')
+
+
+def roster_page(user: dict, csrf: str, limit_mib: int, **notices) -> str:
     body = (f'<h2>Unggah data induk (CSV)</h2><p class="hint">Berkas CSV UTF-8 dengan baris judul, dipisah koma, '
             f'paling besar {limit_mib} MiB. Baris yang tidak valid dilaporkan dan dilewati; mengimpor ulang berkas '
-            f'yang sama tidak mengubah apa pun.</p>'
+            f'yang sama tidak mengubah apa pun. Impor berjalan di latar belakang: halaman berikutnya menampilkan '
+            f'kemajuannya.</p>'
             f'<form method="post" action="/admin/data-induk" enctype="multipart/form-data" class="stack">'
             f'{hidden_csrf(csrf)}<label>Berkas CSV <input type="file" name="berkas" accept=".csv,text/csv" '
-            f'required></label><button type="submit">Impor</button></form>{result}')
+            f'required></label><button type="submit">Impor</button></form>')
     return admin_layout("Data induk", "/admin/data-induk", body, user, csrf, **notices)

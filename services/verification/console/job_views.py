@@ -1,0 +1,45 @@
+"""The page of one job (roster import, campaign close): a progress bar that refreshes until the job ends."""
+from __future__ import annotations
+
+from console.admin_views import admin_layout, close_summary, number, roster_summary
+from console.views import e, when
+
+REFRESH_SECONDS = 1
+TITLES = {"roster_import": ("Impor data induk", "/admin/data-induk"),
+          "campaign_close": ("Penutupan kampanye", "/admin/kampanye")}
+STATES = {"queued": "menunggu giliran", "running": "sedang berjalan", "done": "selesai", "failed": "gagal"}
+UNITS = {"roster_import": "baris", "campaign_close": "PNS data induk diperiksa"}
+
+
+def progress_bar(job: dict) -> str:
+    """`<progress>` with the numbers spelled out (screen readers read the text too)."""
+    done, total = int(job["progress"].get("done") or 0), int(job["progress"].get("total") or 0)
+    share = f" ({done * 100 // total} %)" if total else ""
+    return (f'<p><progress id="job-progress" value="{done}" max="{max(total, 1)}" aria-describedby="job-count">'
+            f'</progress> <span id="job-count">{number(done)} dari {number(total)} '
+            f'{UNITS.get(job["kind"], "")}{share}</span></p>')
+
+
+def job_page(user: dict, csrf: str, job: dict, filename: str = "") -> str:
+    title, tab = TITLES.get(job["kind"], ("Pekerjaan", "/admin"))
+    status = job["status"]
+    body = (f'<table class="kv summary"><tr><th>Status</th><td><strong class="job-{e(status)}">'
+            f'{e(STATES.get(status, status))}</strong></td></tr><tr><th>Dimulai</th>'
+            f'<td>{when(job.get("created_at"))}</td></tr>'
+            + (f'<tr><th>Selesai</th><td>{when(job.get("finished_at"))}</td></tr>' if job.get("finished_at") else "")
+            + f'</table>{progress_bar(job)}')
+    head, notices = "", {}
+    if status in ("queued", "running"):
+        head = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+        body += ('<p class="hint">Halaman ini memperbarui diri setiap detik. Pekerjaan tetap berjalan walaupun '
+                 'halaman ini ditutup, dan dilanjutkan sendiri bila layanan dimulai ulang.</p>')
+    elif status == "failed":
+        notices["error"] = (job.get("error") or {}).get("message") or "Pekerjaan gagal."
+    elif job["kind"] == "roster_import":
+        body += roster_summary(job.get("result") or {}, filename)
+        notices["flash"] = (f"Impor selesai: {number((job.get('result') or {}).get('imported', 0))} baris dimuat, "
+                            f"{number((job.get('result') or {}).get('rejected_total', 0))} ditolak.")
+    elif job["kind"] == "campaign_close":
+        body += close_summary(job.get("result") or {})
+        notices["flash"] = "Kampanye telah ditutup."
+    return admin_layout(title, tab, body, user, csrf, head=head, **notices)
