@@ -1,7 +1,8 @@
 """The admin dashboard: counts per instansi from identity's read models, by aggregation (no row loops).
 
 Definitions (also in docs/CONTRACT.md):
-- roster: PNS on the master roster; anomalies: roster PNS with at least one anomaly flag, plus
+- roster: PNS on the master roster; anomalies: roster PNS with at least one anomaly flag on the roster entry
+  or on their latest submitted form (`form_anomalies`, see identity.form_anomalies), plus
   "PNS selundupan" candidates (distinct unknown NIPs attempted) attributed to the instansi;
 - registered: live registrations (pending confirmation or confirmed; a rejected one counts again when
   the PNS registers again); confirmed: of those, confirmed by a verifier;
@@ -33,7 +34,8 @@ def _is(field: str, value: str) -> dict:
 ROSTER_PIPELINE = [{"$group": {
     "_id": "$instansi_kode",
     "roster": {"$sum": 1},
-    "flagged": _count_if({"$gt": [{"$size": {"$ifNull": ["$anomalies", []]}}, 0]}),
+    "flagged": _count_if({"$or": [{"$gt": [{"$size": {"$ifNull": ["$anomalies", []]}}, 0]},
+                                  {"$gt": [{"$size": {"$ifNull": ["$form_anomalies", []]}}, 0]}]}),
     "not_reregistered": _count_if({"$eq": ["$not_reregistered", True]}),
 }}]
 ACCOUNT_PIPELINE = [{"$group": {

@@ -141,6 +141,8 @@ def apply_other(db: Database, doc: dict, session: ClientSession | None) -> None:
         target = db[ACCOUNTS] if data["kind"] == "pns" else db[STAFF]
         target.update_one({"_id": data["username"]}, {"$set": {"password_hash": data["password_hash"]}},
                           session=session)
+    elif doc["type"] == "FormAnomaliesNoted":  # identity.form_anomalies: the latest submission's flags
+        db[ROSTER].update_one({"_id": doc["nip"]}, {"$set": {"form_anomalies": data["codes"]}}, session=session)
     elif doc["type"] == "UnknownNipAttempted":
         # The latest attempt that could be attributed decides the instansi it is counted under.
         hint = data.get("instansi_hint")

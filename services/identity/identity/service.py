@@ -9,7 +9,7 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from identity import admin, application, importer, login, roster_job, sanctions
+from identity import admin, application, form_anomalies, importer, login, roster_job, sanctions
 from identity import progress as dashboard
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
@@ -144,6 +144,12 @@ class IdentityService(service_base.AuditMixin):
             application.handle_status_change(self.store, message, key, "submitted")
 
         consume_once(self.store, "handle_form_submitted", message, apply)
+
+    @event_handler("forms", "FormSubmitted", requeue_on_error=True)
+    def handle_form_anomalies(self, message: dict) -> None:
+        """Count the submitted form's anomalies on the dashboard (the same NIK on two NIPs among them)."""
+        consume_once(self.store, "handle_form_anomalies", message,
+                     lambda key: form_anomalies.note(self.store, message, key))
 
     @event_handler("forms", "FormReopened", requeue_on_error=True)
     def handle_form_reopened(self, message: dict) -> None:

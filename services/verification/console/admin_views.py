@@ -86,7 +86,8 @@ def dashboard_page(user: dict, csrf: str, progress: dict, campaign: dict, **noti
             f'<tfoot>{_progress_row("Jumlah", totals)}</tfoot></table></div>'
             f'<p class="hint">Mendaftar = menunggu konfirmasi atau dikonfirmasi; menunggu verifikasi, terverifikasi '
             f'dan dikembalikan = status formulir PNS yang sudah dikonfirmasi; anomali = PNS data induk dengan '
-            f'minimal satu tanda anomali ditambah percobaan NIP tak dikenal yang dikaitkan ke instansi.</p>')
+            f'minimal satu tanda anomali pada data induk atau pada formulir terakhir yang dikirim (misalnya NIK '
+            f'yang sama pada dua NIP), ditambah percobaan NIP tak dikenal yang dikaitkan ke instansi.</p>')
     return admin_layout("Progres pendataan", "/admin", body, user, csrf,
                         head='<meta http-equiv="refresh" content="60">', **notices)
 
