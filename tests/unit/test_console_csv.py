@@ -1,4 +1,4 @@
-"""The console's "Unduh CSV" buttons: the same files as the edge's `.csv` routes, for the session's actor."""
+"""The console's "Unduh CSV" buttons (the same files as the edge's `.csv` routes) and the anomalies it shows."""
 from __future__ import annotations
 
 import csv
@@ -75,3 +75,15 @@ def test_without_a_session_the_download_goes_to_login():
     answer = client.get("/submissions.csv")
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/login")
     assert backend.calls == []
+
+
+def test_submission_detail_shows_the_same_nik_on_two_nips():
+    detail = {"nip": "1" * 18, "nama": "Andi", "status": "submitted", "submitted_at": "2015-09-01T08:00:00+07:00",
+              "sections": {}, "roster": {}, "changes": [], "documents": [],
+              "anomalies": [{"code": "nik_duplicate", "section": "data_utama",
+                             "message": "NIK yang sama tercatat pada NIP lain."}]}
+    client, _ = console(**{"verification.get_submission": detail})
+    login(client, "verif_a1")
+    page = client.get("/submissions/" + "1" * 18).get_data(as_text=True)
+    anomalies = page.split("<h2>Anomali</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "NIK yang sama tercatat pada NIP lain." in anomalies
