@@ -84,3 +84,4 @@ def ensure_read_models(db: Database) -> None:
     """Create the read-model collections up front (appends write them inside transactions)."""
     db["forms"].create_index([("instansi_kode", 1), ("status", 1)])
     db["campaign"].create_index([("version", 1)])
+    db[nik_index.COLLECTION].create_index([("nips", 1)])  # creates it up front; an erasure finds a NIP by it
