@@ -64,6 +64,7 @@ def filename(stem: str, now: datetime | None = None) -> str:
     return f"{stem}-{(now or datetime.now(UTC)):%Y%m%d}.csv"
 
 
-def disposition(name: str) -> str:
-    """Content-Disposition that makes browsers save the file under `name`."""
-    return f'attachment; filename="{name}"'
+def headers(stem: str) -> dict[str, str]:
+    """HTTP headers of a CSV download saved as `<stem>-YYYYMMDD.csv` (personal data: never cached)."""
+    return {"Content-Type": CONTENT_TYPE, "Content-Disposition": f'attachment; filename="{filename(stem)}"',
+            "Cache-Control": "private, no-store"}

@@ -53,9 +53,7 @@ def submissions_csv(ctx: Ctx) -> Response:
 
 
 def _csv(content: bytes, stem: str) -> Response:
-    headers = {"Content-Disposition": csvexport.disposition(csvexport.filename(stem)),
-               "Cache-Control": "private, no-store"}
-    return Response(content, status=200, headers=headers, content_type=csvexport.CONTENT_TYPE)
+    return Response(content, status=200, headers=csvexport.headers(stem))
 
 
 def get_submission(ctx: Ctx) -> Any:

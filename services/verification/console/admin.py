@@ -88,9 +88,7 @@ class AdminRoutes:
 
     def admin_progress_csv(self, request: Request, user: dict, csrf: str) -> Response:
         progress = self.backend.call("identity", "progress", session.actor_of(user))
-        response = Response(csvexport.progress_csv(progress), content_type=csvexport.CONTENT_TYPE)
-        response.headers["Content-Disposition"] = csvexport.disposition(csvexport.filename("progres-pupns"))
-        return response
+        return Response(csvexport.progress_csv(progress), headers=csvexport.headers("progres-pupns"))
 
     def admin_campaign(self, request: Request, user: dict, csrf: str) -> Response:
         campaign = self.backend.call("identity", "get_campaign")

@@ -56,13 +56,6 @@ def html(page: str, status: int = 200) -> Response:
     return Response(page, status=status, mimetype="text/html")
 
 
-def csv_download(content: bytes, stem: str) -> Response:
-    """A CSV export as a file download (the same bytes as the edge's `.csv` routes)."""
-    response = Response(content, content_type=csvexport.CONTENT_TYPE)
-    response.headers["Content-Disposition"] = csvexport.disposition(csvexport.filename(stem))
-    return response
-
-
 class Console(admin.AdminRoutes):
     """Routes a request to a page; staff pages need a valid session, every POST a valid CSRF token."""
 
@@ -195,7 +188,7 @@ class Console(admin.AdminRoutes):
         actor = session.actor_of(user)
         content = csvexport.submissions_csv(
             lambda cursor: self.backend.call("verification", "export_submissions", actor, cursor=cursor))
-        return csv_download(content, "pengajuan-" + (user.get("instansi_kode") or "semua"))
+        return Response(content, headers=csvexport.headers("pengajuan-" + (user.get("instansi_kode") or "semua")))
 
     def submission(self, request: Request, user: dict, csrf: str, nip: str, error: str | None = None,
                    status: int = 200) -> Response:
