@@ -13,12 +13,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-CHUNK_ROWS = 5000
 JOB_CHUNK_ROWS = 1000  # one job step (one transaction) per staged chunk
 CHUNKS_PER_CALL = 4  # about 1 MB per staging RPC
 
 
-def roster_chunks(text: str, rows_per_chunk: int = CHUNK_ROWS) -> Iterator[tuple[str, dict[int, int], int]]:
+def roster_chunks(text: str, rows_per_chunk: int = JOB_CHUNK_ROWS) -> Iterator[tuple[str, dict[int, int], int]]:
     """Split a roster CSV into chunks that repeat the header.
 
     Yields (chunk_text, {chunk line -> original line}, rows) so that rejections keep the
@@ -48,28 +47,6 @@ def _new_chunk(header: list[str]) -> tuple[io.StringIO, dict[int, int], int]:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(header)
     return buffer, {1: 1}, 0
-
-
-def import_roster(text: str, send: Callable[[str], dict], progress: Callable[[int, int], None] | None = None,
-                  rows_per_chunk: int = CHUNK_ROWS) -> dict:
-    """Send the roster chunk by chunk; merge the answers with original line numbers."""
-    total_rows = max(text.count("\n") - 1, 0)
-    summary: dict = {"imported": 0, "unchanged": 0, "rejected": []}
-    done = 0
-    for chunk, mapping, rows in roster_chunks(text, rows_per_chunk):
-        answer = send(chunk)
-        summary["imported"] += answer["imported"]
-        summary["unchanged"] += answer["unchanged"]
-        for item in answer["rejected"]:
-            summary["rejected"].append({**item, "line": mapping.get(item["line"], item["line"])})
-        done += rows
-        if progress:
-            progress(done, max(total_rows, done))
-        if any(item["line"] == 1 for item in answer["rejected"]):
-            break  # a header problem rejects every chunk alike
-    summary["rejected"] = sorted({(r["line"], r["column"], r["reason"]): r for r in summary["rejected"]}.values(),
-                                 key=lambda r: r["line"])
-    return summary
 
 
 def upload_roster(text: str, call: Callable[..., Any], idempotency_key: str | None = None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pupns import config
 from pupns.errors import AppError
+from pupns.roster_upload import JOB_CHUNK_ROWS, upload_roster
 from pupns_cli import rpc, subscribers
 from pupns_cli.generate import generate_rows, write_csv
 
@@ -27,17 +28,35 @@ def roster_generate(args: argparse.Namespace) -> int:
 
 def roster_import(args: argparse.Namespace) -> int:
     text = Path(args.file).read_text(encoding="utf-8-sig")
-    progress = rpc.Progress("impor", max(text.count("\n") - 1, 0))
-    with rpc.cluster(timeout=rpc.IMPORT_TIMEOUT) as proxy:
-        summary = rpc.import_roster(text, lambda chunk: proxy.identity.import_roster(chunk, rpc.cli_actor()),
-                                    progress, args.chunk)
-    progress.finish()
+    with rpc.cluster() as proxy:
+        actor = rpc.cli_actor()
+        job = upload_roster(text, lambda method, *a, **kw: getattr(proxy.identity, method)(*a, actor, **kw),
+                            args.idempotency_key, rows_per_chunk=args.chunk)
+        print(f"pekerjaan {job['id']} dimulai", file=sys.stderr)
+        job = rpc.follow(proxy, job, "impor")
+    if job["status"] == "failed":
+        print(f"impor gagal: {job['error']['message']}", file=sys.stderr)
+        return 1
+    summary = job["result"]
     print(f"diimpor: {summary['imported']}, tidak berubah: {summary['unchanged']}, "
-          f"ditolak: {len(summary['rejected'])}")
+          f"ditolak: {summary.get('rejected_total', len(summary['rejected']))}")
     for item in summary["rejected"][:args.show]:
         print(f"  baris {item['line']}, kolom {item['column'] or '-'}: {item['reason']}")
-    if len(summary["rejected"]) > args.show:
-        print(f"  ... dan {len(summary['rejected']) - args.show} baris lainnya")
+    if summary.get("rejected_total", len(summary["rejected"])) > args.show:
+        print(f"  ... dan {summary.get('rejected_total', len(summary['rejected'])) - args.show} baris lainnya")
+    return 0
+
+
+def campaign_close(args: argparse.Namespace) -> int:
+    with rpc.cluster() as proxy:
+        job = proxy.identity.close_campaign(rpc.cli_actor(), idempotency_key=args.idempotency_key)
+        print(f"masa pendataan ditutup; pekerjaan {job['id']} menandai PNS yang tidak mendaftar ulang",
+              file=sys.stderr)
+        job = rpc.follow(proxy, job, "penandaan")
+    if job["status"] == "failed":
+        print(f"penutupan gagal: {job['error']['message']}", file=sys.stderr)
+        return 1
+    print(f"tidak mendaftar ulang: {job['result']['not_reregistered']}")
     return 0
 
 
@@ -136,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=roster_generate)
     imp = roster.add_parser("import", help="impor CSV data induk ke layanan identity")
     imp.add_argument("file")
-    imp.add_argument("--chunk", type=int, default=rpc.CHUNK_ROWS)
+    imp.add_argument("--chunk", type=int, default=JOB_CHUNK_ROWS, help="baris per potongan yang diunggah")
+    imp.add_argument("--idempotency-key", help="mengulang dengan kunci yang sama memberi pekerjaan yang sama")
     imp.add_argument("--show", type=int, default=50, help="berapa baris yang ditolak ditampilkan")
     imp.set_defaults(func=roster_import)
     verifier = groups.add_parser("verifier").add_subparsers(dest="command", required=True)
@@ -151,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     opener = campaign.add_parser("open")
     opener.add_argument("--days", type=int, required=True)
     opener.set_defaults(func=campaign_open)
+    closer = campaign.add_parser("close", help="tutup masa pendataan sekarang dan tandai yang tidak mendaftar ulang")
+    closer.add_argument("--idempotency-key")
+    closer.set_defaults(func=campaign_close)
     rep = groups.add_parser("replay", help="bangun ulang read model sebuah layanan dari log peristiwa",
                             description=REPLAY_HELP)
     rep.add_argument("service", choices=SERVICES)

@@ -9,9 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pupns import config
-from pupns.roster_upload import CHUNK_ROWS, import_roster, roster_chunks  # noqa: F401 (CLI API)
-
-IMPORT_TIMEOUT = 600.0
+from pupns.roster_upload import follow_job
 
 
 def cli_actor() -> dict:
@@ -27,6 +25,15 @@ def cluster(timeout: float | None = None) -> Iterator[Any]:
 
     with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout or config.rpc_timeout()) as proxy:
         yield proxy
+
+
+def follow(proxy: Any, job: dict, label: str) -> dict:
+    """Show a job's progress bar until it ends; returns its last body."""
+    progress = Progress(label, job["progress"]["total"])
+    try:
+        return follow_job(lambda job_id: proxy.identity.get_job(job_id, cli_actor()), job["id"], progress)
+    finally:
+        progress.finish()
 
 
 class Progress:

@@ -75,6 +75,7 @@ def test_roster_import_verifier_audit_and_replay(stack, platform, api, tmp_path)
     # First import, in chunks of two rows so that line numbers cross chunk boundaries.
     first = pupns(cfg, "roster", "import", str(roster), "--chunk", "2")
     assert summary(first.stdout) == (len(good), 0, len(bad)), first.stdout
+    assert "impor [" in first.stderr and " 9/9 " in first.stderr, first.stderr  # the job's progress bar
     reported = {int(m[1]): m[2] for m in re.finditer(r"baris (\d+), kolom ([\w-]+):", first.stdout)}
     assert reported == bad, first.stdout
     again = pupns(cfg, "roster", "import", str(roster))

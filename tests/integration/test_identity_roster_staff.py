@@ -10,7 +10,7 @@ from identity.projections import Projector
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns.replay import rebuild
-from pupns_cli import rpc as cli_rpc
+from pupns.roster_upload import follow_job, upload_roster
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until
 
@@ -74,12 +74,17 @@ def test_anomalies_are_stored_on_the_read_model(identity, store_for):
     assert "nik_duplicate" not in codes[rows[2]["nip"]]
 
 
-def test_cli_chunks_keep_original_line_numbers(identity):
-    result = cli_rpc.import_roster(broken_roster(), lambda chunk: identity.import_roster(chunk, ADMIN),
-                                   rows_per_chunk=2)
-    assert result["imported"] == 4
-    assert [(r["line"], r["column"]) for r in result["rejected"]] == [(3, "nik"), (5, "jenis_kelamin"),
-                                                                      (7, "golongan")]
+def test_an_upload_in_small_chunks_becomes_a_job_that_keeps_original_line_numbers(identity):
+    job = upload_roster(broken_roster(), lambda method, *args, **kwargs: getattr(identity, method)(
+        *args, ADMIN, **kwargs), "same-key", rows_per_chunk=2)
+    assert job["status"] in ("queued", "running") and job["progress"]["total"] == 7
+    done = follow_job(lambda job_id: identity.get_job(job_id, ADMIN), job["id"], interval=0.1, timeout=30)
+    assert done["status"] == "done" and done["progress"] == {"done": 7, "total": 7}
+    assert done["result"]["imported"] == 4
+    assert [(r["line"], r["column"]) for r in done["result"]["rejected"]] == [(3, "nik"), (5, "jenis_kelamin"),
+                                                                              (7, "golongan")]
+    assert error_of(identity.get_job, job["id"], VERIFIER).code == "forbidden"
+    assert error_of(identity.get_job, "identity-0", ADMIN).code == "not_found"
 
 
 def test_staff_accounts_and_campaign(identity, store_for):
