@@ -6,11 +6,13 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from pupns_dev.demo import secret_file, seed_demo
 from pupns_dev.stack import Stack, StackConfig, StackError
+from pupns_dev.supervise import Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,22 +61,21 @@ def main() -> int:
         print("PUPNS is already running from this folder (var/run.lock is held). Stop it first.", file=sys.stderr)
         return 1
     stack = Stack(cfg)
-    stopping = False
 
     def on_signal(signum, frame):
-        nonlocal stopping
-        stopping = True
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
+    say = lambda msg: print(msg, flush=True)  # noqa: E731
     try:
-        stack.start(progress=lambda msg: print(msg, flush=True))
-        demo = seed_demo(cfg, progress=lambda msg: print(msg, flush=True))
-        print(banner(cfg, demo), flush=True)
+        stack.start(progress=say)
+        seeding = Seeding(cfg, say)
+        seeding.start()
+        supervisor = Supervisor(stack, log=lambda msg: print(msg, file=sys.stderr, flush=True))
         while True:
-            dead = stack.exited()
-            if dead:
-                print(f"process(es) {', '.join(dead)} stopped; see {cfg.var}/logs/. Stopping.", file=sys.stderr)
-                return 1
+            supervisor.tick()  # a crashed process is started again; the platform is never stopped for it
+            if seeding.demo is not None:
+                print(banner(cfg, seeding.demo), flush=True)
+                seeding.demo = None
             time.sleep(1)
     except StackError as exc:
         print(f"cannot start PUPNS: {exc}", file=sys.stderr)
@@ -85,6 +86,24 @@ def main() -> int:
     finally:
         stack.stop()
         print("all PUPNS processes stopped.", flush=True)
+
+
+class Seeding(threading.Thread):
+    """Seeds the demo data beside the supervisor; `demo` is set once everything is really in place."""
+
+    def __init__(self, cfg: StackConfig, say) -> None:
+        super().__init__(name="demo-seeding", daemon=True)
+        self.cfg, self.say, self.demo = cfg, say, None
+
+    def run(self) -> None:
+        for attempt in range(1, 1000):
+            try:
+                self.demo = seed_demo(self.cfg, progress=self.say)
+                return
+            except Exception as exc:  # noqa: BLE001 - the platform keeps running; seeding tries again
+                pause = min(5 * attempt, 60)
+                print(f"demo seeding failed ({exc}); trying again in {pause} s", file=sys.stderr, flush=True)
+                time.sleep(pause)
 
 
 if __name__ == "__main__":
