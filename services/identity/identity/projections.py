@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
@@ -76,16 +76,30 @@ class RosterView:
         if doc:
             self.nik_index.pop(doc.get("nik"), None)
 
-    def apply(self, doc: dict, session: ClientSession | None) -> None:
+    def apply_many(self, docs: list[dict], session: ClientSession | None) -> None:
+        """Apply a batch of roster events with one bulk write (one round trip instead of one per row)."""
+        pending: list[UpdateOne] = []
+        for doc in docs:
+            self.apply(doc, session, pending)
+        self._flush(pending, session)
+
+    def _flush(self, pending: list[UpdateOne] | None, session: ClientSession | None) -> None:
+        if pending:
+            self.col.bulk_write(pending, ordered=True, session=session)
+            pending.clear()
+
+    def apply(self, doc: dict, session: ClientSession | None, pending: list[UpdateOne] | None = None) -> None:
         row = doc["data"]["row"]
         nip, nik = doc["nip"], row["nik"]
         old = self.by_nip.get(nip) or {}
         old_nik = old.get("nik")
         if old_nik and old_nik != nik:
+            self._flush(pending, session)  # NIK group changes touch other entries: write in order
             self._leave(nip, old_nik, session)
         others = self.nik_index.setdefault(nik, set()) - {nip}
         self.nik_index[nik].add(nip)
         if others and old_nik != nik:  # joining a NIK group: flag the others too
+            self._flush(pending, session)
             self.col.update_many({"_id": {"$in": sorted(others)}, "anomalies.code": {"$ne": "nik_duplicate"}},
                                  {"$push": {"anomalies": anomaly("nik_duplicate")}}, session=session)
         flags = row_anomalies(row) + ([anomaly("nik_duplicate")] if others else [])
@@ -94,7 +108,10 @@ class RosterView:
                  "row": row, "imported": imported, "anomalies": flags, "version": doc["version"],
                  "updated_at": doc["meta"]["occurred_at"]}
         # $set, not replace: the sanction fields (not_reregistered) outlive a re-import or a correction.
-        self.col.update_one({"_id": nip}, {"$set": entry}, upsert=True, session=session)
+        if pending is None:
+            self.col.update_one({"_id": nip}, {"$set": entry}, upsert=True, session=session)
+        else:
+            pending.append(UpdateOne({"_id": nip}, {"$set": entry}, upsert=True))
         self.by_nip[nip] = {"_id": nip, "imported": imported, "nik": nik, "version": doc["version"]}
 
     def _leave(self, nip: str, old_nik: str, session: ClientSession | None) -> None:

@@ -102,8 +102,7 @@ def _import_chunk(run: jobs.JobRun, doc: dict, today: date | None) -> bool:
     done = run.job["total"] if header_bad else run.job.get("done", 0) + doc["rows"]
 
     def project(docs: list[dict], session) -> None:
-        for event in docs:
-            view.apply(event, session)
+        view.apply_many(docs, session)
 
     counts = {"imported": len(parts), "unchanged": unchanged, "rejected": len(rejected)}
     try:
