@@ -100,12 +100,13 @@ class Subscriber:
             except RETRYABLE as exc:
                 failures += 1
                 wait = min(self.max_backoff, 2 ** min(failures - 1, 10)) * random.uniform(0.5, 1.0)
-                log.warning("connection lost (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, wait)
+                log.warning("no connection to the broker (%s: %s); connecting again in %.1f s",
+                            type(exc).__name__, exc, wait)
                 self.sleep(wait)
 
     def consume(self) -> None:
         with Connection(self.uri, heartbeat=30, connect_timeout=10) as conn:
-            conn.connect()
+            conn.ensure_connection(max_retries=0)  # one attempt: the waiting between attempts is ours
             queue = Queue(self.queue, no_declare=True)  # it exists; a subscriber's user may not declare
             with Consumer(conn, queues=[queue], callbacks=[self.handle], accept=["json"],
                           prefetch_count=self.prefetch, on_decode_error=self.undecodable):

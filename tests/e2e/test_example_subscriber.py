@@ -109,7 +109,7 @@ def test_example_subscriber_stores_each_event_once_and_survives_connection_loss(
         # The broker is unreachable for a while: events wait in the queue and arrive once it is back.
         gate.kill()
         gate.wait(timeout=10)
-        wait_until(lambda: example.logged("connection lost") >= 2, timeout=30, message="drop noticed")
+        wait_until(lambda: example.logged("no connection to the broker") >= 2, timeout=30, message="drop noticed")
         third = platform.take_row()
         confirm(platform, third)
         wait_until(lambda: management(cfg, f"queues/{{v}}/{queue}").json().get("messages", 0) >= 1, timeout=30,
