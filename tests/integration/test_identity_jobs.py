@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from identity import admin, importer, roster_job, sanctions
+from identity import admin, application, importer, reminders, roster_job, sanctions
 from identity.projections import Projector, ensure_read_model_indexes
 from identity.service import JOB_STEPS
 from pupns import jobs
 from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns.roster_upload import upload_roster
-from pupns_cli.generate import roster_csv
+from pupns_cli.generate import generate_rows, roster_csv
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 
@@ -77,11 +77,11 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
     real_apply = roster_job.RosterView.apply
     calls = {"n": 0}
 
-    def dies_in_the_middle(self, doc, session):
+    def dies_in_the_middle(self, doc, session, pending=None):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("killed mid-transaction")
-        real_apply(self, doc, session)
+        real_apply(self, doc, session, pending)
     monkeypatch.setattr(roster_job.RosterView, "apply", dies_in_the_middle)
     jobs.run_pending(store, JOB_STEPS, "second", budget=5)
     monkeypatch.setattr(roster_job.RosterView, "apply", real_apply)
@@ -162,3 +162,35 @@ def test_the_deadline_closes_the_campaign_once_by_itself(store):
     assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 6}
     assert store.events.count_documents({"type": "CampaignClosed"}) == 1
     assert store.read_stream(f"job-{job['id']}")[0]["meta"]["actor"] == "system"
+
+
+def test_reminders_go_once_per_registered_pns_without_submission_and_anew_after_an_extension(store, monkeypatch):
+    monkeypatch.setenv("PUPNS_REMINDERS", "7d,1d")
+    importer.import_roster(store, roster_csv(4, seed=6), ADMIN)
+    rows = list(generate_rows(4, seed=6))
+    now = datetime.now(UTC)
+    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                               "closes_at": (now + timedelta(days=2)).isoformat()}, ADMIN)
+    for row in rows[:3]:
+        application.register(store, {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
+                                      "password": "rahasia-sekali-1"})
+    sent = {"event_id": "e1", "nip": rows[2]["nip"], "meta": {}, "data": {"registration_number": "x"}}
+    application.handle_registration_confirmed(store, sent, "k1")
+    application.handle_status_change(store, {**sent, "event_id": "e2"}, "k2", "submitted")
+
+    job = reminders.schedule_due(store)  # two days left: the 7-day reminder is due, the 1-day one not yet
+    assert job["kind"] == "reminders" and job["progress"]["total"] == 2
+    assert reminders.schedule_due(store) is None  # once per deadline and offset (any replica)
+    run_to_end(store)
+    assert jobs.get(store, job["id"])["result"] == {"reminded": 2}
+    due = list(store.events.find({"type": "ReminderDue"}))
+    assert sorted(e["nip"] for e in due) == sorted(r["nip"] for r in rows[:2])  # not the one who submitted
+    assert {e["data"]["before"] for e in due} == {"7d"} and due[0]["stream"] == f"reminder-{due[0]['nip']}"
+    assert reminders.schedule_due(store, at=now + timedelta(hours=12)) is None
+    assert reminders.schedule_due(store, at=now + timedelta(days=1, hours=1))["progress"]["total"] == 2
+    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),  # extended: a new deadline
+                               "closes_at": (now + timedelta(days=5)).isoformat()}, ADMIN)
+    assert reminders.schedule_due(store)["progress"]["total"] == 2
+    run_to_end(store)
+    assert store.events.count_documents({"type": "ReminderDue"}) == 6
+    assert reminders.offsets("7d, 1d,bogus,12h") == ["7d", "1d", "12h"]

@@ -157,3 +157,30 @@ def test_verification_mails_use_recorded_contact_and_wait_for_it(runner_factory,
     before = snapshot()
     rebuild(store, Projector(store.db))
     assert snapshot() == before
+
+
+def test_reminders_and_the_sanction_reach_a_registered_pns_once_and_nobody_else(runner_factory, rabbit_config,
+                                                                               smtp, dispatch, store_for):
+    runner_factory({**rabbit_config, "max_workers": 1}, NotificationsService).start()
+    nip, address = new_nip(), f"pengingat.{uuid.uuid4().hex[:6]}@example.go.id"
+    dispatch("identity", registration_submitted(nip, address))
+    wait_until(lambda: mails_to(smtp, address), message="receipt e-mail delivered")
+    reminder = upstream("ReminderDue", nip, {"closes_at": "2015-12-31T16:59:00+00:00", "before": "7d"})
+    dispatch("identity", reminder)
+    dispatch("identity", reminder)  # delivered twice: one e-mail
+    stranger = upstream("ReminderDue", new_nip(), {"closes_at": "2015-12-31T16:59:00+00:00", "before": "7d"})
+    dispatch("identity", stranger)  # never registered: no address, no e-mail
+    dispatch("identity", upstream("MarkedNotReregistered", nip, {"closes_at": "2015-12-31T16:59:00+00:00"}))
+    dispatch("identity", upstream("Reinstated", nip, {"reason": "Sakit, surat dokter terlampir",
+                                                      "automatic": False}))
+    sent = wait_until(lambda: len(mails_to(smtp, address)) >= 4 and mails_to(smtp, address),
+                      message="reminder, sanction and reinstatement e-mails")
+    subjects = [m["Subject"] for m in sent[1:]]
+    assert sorted(subjects) == sorted(["Pengingat: PUPNS berakhir 31-12-2015 23:59 WIB",
+                                       "Status PUPNS Anda: tidak mendaftar ulang", "Status PUPNS Anda dipulihkan"])
+    assert "Sakit, surat dokter terlampir" in sent[-1].get_content() or any(
+        "Sakit, surat dokter terlampir" in m.get_content() for m in sent)
+    store = store_for("notifications")
+    assert types(store, f"email-{reminder['event_id']}") == ["EmailQueued", "EmailSent"]
+    wait_until(lambda: store.recall(f"handle_reminder_due:{stranger['event_id']}"), message="stranger handled")
+    assert store.events.count_documents({"type": "EmailQueued"}) == 4  # receipt, reminder, sanction, reinstatement

@@ -9,7 +9,7 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from identity import admin, application, form_anomalies, importer, login, roster_job, sanctions
+from identity import admin, application, form_anomalies, importer, login, reminders, roster_job, sanctions
 from identity import progress as dashboard
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
@@ -20,7 +20,8 @@ from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
 
 log = logging.getLogger(__name__)
-JOB_STEPS = {roster_job.KIND: roster_job.step, sanctions.CLOSE_KIND: sanctions.close_step}
+JOB_STEPS = {roster_job.KIND: roster_job.step, sanctions.CLOSE_KIND: sanctions.close_step,
+             reminders.KIND: reminders.step}
 JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes on (keeps stop() prompt)
 OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
@@ -117,11 +118,12 @@ class IdentityService(service_base.AuditMixin):
 
     @timer(interval=0.5)
     def run_jobs(self) -> None:
-        """Close the campaign when its deadline has passed, then work on stored jobs (resuming any left over)."""
-        try:
-            sanctions.close_when_due(self.store)
-        except Exception:  # logged; the deadline is checked again on the next tick
-            log.exception("automatic campaign close failed; retrying")
+        """Close the campaign at its deadline, remind before it, then work on stored jobs (resuming any left over)."""
+        for due in (sanctions.close_when_due, reminders.schedule_due):
+            try:
+                due(self.store)
+            except Exception:  # logged; the deadline is checked again on the next tick
+                log.exception("%s failed; retrying on the next tick", due.__name__)
         jobs.run_pending(self.store, JOB_STEPS, OWNER, JOB_BUDGET_SECONDS)
 
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)

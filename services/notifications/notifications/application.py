@@ -64,6 +64,21 @@ class Notifications:
         self.queue(message, email, contact.get("email"))
         self.deliver(message["event_id"])
 
+    def on_identity_event(self, message: dict, dedupe_key: str) -> None:
+        """Deadline reminders and the sanction and its lifting, for a PNS whose address is known."""
+        data, contact = message["data"], self.contacts.find_one({"_id": message["nip"]})
+        if not contact:  # never registered: the platform has no address to write to
+            self.store.remember(dedupe_key, None)
+            return
+        email = {
+            "ReminderDue": lambda: templates.deadline_reminder(contact.get("nama"), data["closes_at"]),
+            "MarkedNotReregistered": lambda: templates.not_reregistered(contact.get("nama"), data["closes_at"]),
+            "Reinstated": lambda: templates.reinstated(contact.get("nama"), data.get("reason", "")),
+        }[message["type"]]()
+        self.queue(message, email, contact["email"])
+        self.store.remember(dedupe_key, None)
+        self.deliver(message["event_id"])
+
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod
     def _queued(message: dict, email: Email, to: str | None) -> StreamAppend:

@@ -54,6 +54,26 @@ class NotificationsService(service_base.AuditMixin):
         """Send the verifier's notes per section."""
         pause_before_requeue(self.app.on_verification_event, message)
 
+    @event_handler("identity", "ReminderDue", requeue_on_error=True)
+    def handle_reminder_due(self, message: dict) -> None:
+        """Remind a registered PNS with no submission of the deadline."""
+        self._identity_event("handle_reminder_due", message)
+
+    @event_handler("identity", "MarkedNotReregistered", requeue_on_error=True)
+    def handle_marked_not_reregistered(self, message: dict) -> None:
+        """Tell the PNS the campaign closed without their submission."""
+        self._identity_event("handle_marked_not_reregistered", message)
+
+    @event_handler("identity", "Reinstated", requeue_on_error=True)
+    def handle_reinstated(self, message: dict) -> None:
+        """Tell the PNS the sanction was lifted."""
+        self._identity_event("handle_reinstated", message)
+
+    def _identity_event(self, handler: str, message: dict) -> None:
+        app = self.app
+        if not consume_once(self.store, handler, message, lambda key: app.on_identity_event(message, key)):
+            app.deliver(message["event_id"])  # a redelivery: the e-mail may still be due
+
     @timer(interval=RETRY_INTERVAL)
     def retry_emails(self) -> None:
         """Deliver every e-mail that is due (first tries that failed, backoff expired, newly addressed)."""

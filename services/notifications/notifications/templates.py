@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 SECTION_LABELS = {
     "data_utama": "Data Utama", "data_posisi": "Data Posisi", "riwayat_pendidikan": "Riwayat Pendidikan",
@@ -61,6 +62,35 @@ def submission_returned(nama: str | None, notes: dict[str, str]) -> Email:
             f"{lines or '- (tanpa catatan)'}\n\nSilakan masuk, perbaiki bagian tersebut, lalu kirim ulang "
             "formulir Anda." + SIGNATURE)
     return Email("submission_returned", "Data Anda dikembalikan untuk diperbaiki", body)
+
+
+def _wib(at: str) -> str:
+    """An ISO 8601 time as it is read in Jakarta: `31-12-2026 23:59 WIB`."""
+    wib = datetime.fromisoformat(at).astimezone(timezone(timedelta(hours=7)))
+    return wib.strftime("%d-%m-%Y %H:%M WIB")
+
+
+def deadline_reminder(nama: str | None, closes_at: str) -> Email:
+    body = (f"{_greeting(nama)}\n\nMasa Pendataan Ulang PNS Elektronik (PUPNS) berakhir pada {_wib(closes_at)}. "
+            "Anda sudah mendaftar tetapi belum mengirim data. Silakan masuk, lengkapi data Anda dan kirimkan "
+            "sebelum batas waktu. PNS yang tidak mengirim data sampai batas waktu berstatus tidak mendaftar "
+            "ulang dan dikeluarkan dari basis data kepegawaian nasional sampai dipulihkan." + SIGNATURE)
+    return Email("deadline_reminder", f"Pengingat: PUPNS berakhir {_wib(closes_at)}", body)
+
+
+def not_reregistered(nama: str | None, closes_at: str) -> Email:
+    body = (f"{_greeting(nama)}\n\nMasa Pendataan Ulang PNS Elektronik berakhir pada {_wib(closes_at)} dan kami "
+            "tidak menerima kiriman data Anda. Status Anda sekarang: tidak mendaftar ulang (dikeluarkan dari basis "
+            "data kepegawaian nasional sampai dipulihkan oleh administrator BKN). Hubungi unit kepegawaian instansi "
+            "Anda bila Anda merasa sudah mengirim data." + SIGNATURE)
+    return Email("not_reregistered", "Status PUPNS Anda: tidak mendaftar ulang", body)
+
+
+def reinstated(nama: str | None, reason: str) -> Email:
+    body = (f"{_greeting(nama)}\n\nStatus tidak mendaftar ulang Anda telah dicabut (dipulihkan) dengan "
+            f"keterangan:\n\n    {reason or '-'}\n\nData Anda kembali tercatat pada basis data kepegawaian "
+            "nasional." + SIGNATURE)
+    return Email("reinstated", "Status PUPNS Anda dipulihkan", body)
 
 
 def retry_delay(attempt: int) -> float:
