@@ -31,6 +31,7 @@ STREAM = "job-{id}"
 STATUS_PATH = "/api/v1/admin/jobs/{id}"
 ITEMS_KEPT = 10_000  # rejected rows kept in a result; `rejected_total` always counts all of them
 ACTIVE = ("queued", "running")
+RETRY_SECONDS = 2.0  # after a conflict (a killed runner's transaction may hold its streams for a minute)
 MAX_FAILURES = 5  # unexpected errors in a row before a job is marked failed (transient ones heal before that)
 
 
@@ -119,8 +120,9 @@ def claim(store: EventStore, owner: str, kinds: Sequence[str]) -> dict | None:
     now = datetime.now(UTC)
     return store.db[JOBS].find_one_and_update(
         {"status": {"$in": list(ACTIVE)}, "kind": {"$in": list(kinds)},
-         "$or": [{"lease_until": None}, {"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}},
-                 {"lease_owner": owner}]},
+         "$and": [{"$or": [{"lease_until": None}, {"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}},
+                           {"lease_owner": owner}]},
+                  {"$or": [{"retry_at": {"$exists": False}}, {"retry_at": {"$lt": now}}]}]},
         {"$set": {"lease_until": now + timedelta(seconds=lease_seconds()), "lease_owner": owner}},
         sort=[("created_at", ASCENDING)], return_document=ReturnDocument.AFTER)
 
@@ -201,7 +203,9 @@ def run_pending(store: EventStore, steps: dict[str, Step], owner: str, budget: f
         except ConcurrencyError:
             # A stream of this step moved (another writer, or a transaction of a killed runner still held by
             # the store): nothing of the step was stored; it is tried again on the next call.
-            log.info("job %s: concurrent write, retrying the step", run.id)
+            log.info("job %s: concurrent write, retrying the step in %s s", run.id, RETRY_SECONDS)
+            store.db[JOBS].update_one({"_id": run.id}, {"$set": {
+                "retry_at": datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)}})
             return worked
         except Exception:
             log.exception("job %s failed a step", run.id)

@@ -10,6 +10,7 @@ from identity.projections import Projector, ensure_read_model_indexes
 from identity.service import JOB_STEPS
 from pupns import jobs
 from pupns.errors import AppError
+from pupns.eventstore import ConcurrencyError
 from pupns.replay import rebuild
 from pupns.roster_upload import upload_roster
 from pupns_cli.generate import generate_rows, roster_csv
@@ -194,3 +195,19 @@ def test_reminders_go_once_per_registered_pns_without_submission_and_anew_after_
     run_to_end(store)
     assert store.events.count_documents({"type": "ReminderDue"}) == 6
     assert reminders.offsets("7d, 1d,bogus,12h") == ["7d", "1d", "12h"]
+
+
+def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store, monkeypatch):
+    job = upload(store, roster_csv(3, seed=12))
+    real = roster_job._import_chunk
+
+    def conflicting(*args):
+        raise ConcurrencyError("roster-x", 0)
+    monkeypatch.setattr(roster_job, "_import_chunk", conflicting)
+    jobs.run_pending(store, JOB_STEPS, "a", budget=5)
+    assert store.db[jobs.JOBS].find_one({"_id": job["id"]})["retry_at"] > datetime.now(UTC)
+    assert jobs.claim(store, "a", [roster_job.KIND]) is None  # not even its own runner, until the pause is over
+    monkeypatch.setattr(roster_job, "_import_chunk", real)
+    store.db[jobs.JOBS].update_one({"_id": job["id"]}, {"$set": {"retry_at": datetime.now(UTC)}})
+    run_to_end(store, "a")
+    assert jobs.get(store, job["id"])["result"]["imported"] == 3
