@@ -1,6 +1,8 @@
 """Idempotency-Key and the queue ledger against the edge's own MongoDB database."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from werkzeug.test import Client
 
 from edge.app import create_app
@@ -50,10 +52,23 @@ def test_keys_are_scoped_by_actor_and_rejections_are_replayed_unchanged(mongo_ur
     assert backend.calls == 0
 
 
-def test_queue_ledger_is_global_and_fifo(mongo_uri, db_prefix):
-    store = MongoEdgeStore(mongo_uri, db_prefix + "edge")
-    other_replica = MongoEdgeStore(mongo_uri, db_prefix + "edge")
-    assert [store.issue(), other_replica.issue(), store.issue()] == [1, 2, 3]
-    assert store.queue_state() == (3, 0)
-    assert store.advance(0, 2) and not other_replica.advance(0, 1)  # the stale read loses
-    assert other_replica.queue_state() == (3, 2)
+def test_the_waiting_line_is_shared_between_replicas_and_a_silent_part_expires(mongo_uri, db_prefix):
+    from edge.admission import Admission
+    from edge.tickets import new_ticket
+
+    settings = Settings(background=False, capacity_initial=1, capacity_min=1)
+    one = Admission(settings, MongoEdgeStore(mongo_uri, db_prefix + "edge"))
+    other = Admission(settings, MongoEdgeStore(mongo_uri, db_prefix + "edge"))
+    now = datetime.now(UTC).timestamp()
+    first, second, third = (new_ticket(now + i / 10, now + 30) for i in range(3))
+    one.line.wait(first, returned=True, now=now)
+    other.line.wait(second, returned=False, now=now)
+    one.line.wait(third, returned=False, now=now)
+    for admission in (one, other, one):
+        admission.sync_line()
+    assert other.line.processes == 2 and other.line.waiting() == 3
+    assert [other.line.ahead(t) for t in (first, second, third)] == [0, 1, 2]
+    assert other.line.returning_at_head(1) == 1  # the first holder came back: a place is kept for them
+    one.store.line.update_one({"_id": one.process}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(1)}})
+    other.sync_line()  # the first replica stopped publishing (it died): its part no longer counts
+    assert other.line.waiting() == 1 and other.line.processes == 1

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from werkzeug.test import Client
 
 from edge.app import create_app
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore
-from edge.tickets import Ticket, sign
+from edge.tickets import Ticket, sign, verify
 from tests.unit.test_edge_errors import REG, bearer
 
 RELEASE = threading.Event()
@@ -72,14 +73,12 @@ def test_tickets_are_admitted_in_order():
         assert login(bob).json["queue"]["position"] == 2
     finally:
         release(worker)
-    app.admission.tick()  # one place freed: the head of the line is called
-    assert app.store.serving == 1
-    assert login(bob).json["queue"]["position"] == 1
+    assert login(bob).json["queue"]["position"] == 2  # a place is free, but alice is first
     assert login(alice).status_code == 200
     newcomer = login(carol)
-    assert newcomer.status_code == 503 and newcomer.json["queue"]["position"] == 2  # behind bob
-    app.admission.tick()
+    assert newcomer.status_code == 503 and newcomer.json["queue"]["position"] == 2  # behind bob, who came back
     assert login(bob).status_code == 200
+    assert login(carol).status_code == 200
 
 
 def test_ticket_cookie_keeps_the_place_and_forged_tickets_do_not():
@@ -88,8 +87,44 @@ def test_ticket_cookie_keeps_the_place_and_forged_tickets_do_not():
         login(client)  # sets the cookie
         assert login(client).json["queue"]["position"] == 1  # same ticket presented again via cookie
         client.delete_cookie("pupns_queue")
-        forged = sign(Ticket(1, 0))  # expired issue time
-        assert login(client, {"X-Queue-Ticket": forged + "x"}).json["queue"]["position"] == 2
+        forged = sign(Ticket(1, "abc", time.time() + 60))  # issued in 1970: older than the ticket TTL
+        assert login(client, {"X-Queue-Ticket": forged}).json["queue"]["position"] == 2
+        assert login(client, {"X-Queue-Ticket": forged + "x"}).json["queue"]["position"] == 3
+    finally:
+        release(worker)
+
+
+def test_a_crowd_that_never_comes_back_leaves_the_line_and_keeps_nobody_out():
+    app, client, backend, worker = full_edge()
+    admission, now = app.admission, [time.time()]
+    admission.wall = lambda: now[0]
+    try:
+        answers = [login(Client(app)) for _ in range(50)]  # abandoned tabs: never presented again
+        assert [a.json["queue"]["position"] for a in answers] == list(range(1, 51))
+        assert max(int(a.headers["Retry-After"]) for a in answers) > 1
+        assert admission.line.waiting() == 50
+    finally:
+        release(worker)
+    assert login(Client(app)).status_code == 200  # a place is free and nobody who waits has come back: enter
+    now[0] += 61 + admission.settings.ticket_grace
+    admission.tick()
+    assert admission.line.waiting() == 0  # every ticket outlived its Retry-After and the grace
+
+
+def test_a_holder_back_after_the_grace_has_lost_the_place():
+    app, client, backend, worker = full_edge()
+    admission, now = app.admission, [time.time()]
+    admission.wall = lambda: now[0]
+    try:
+        first = login(client).json["queue"]
+        other = Client(app)
+        assert login(other).json["queue"]["position"] == 2
+        now[0] += first["retry_after"] + admission.settings.ticket_grace - 0.5
+        assert login(other).json["queue"]["position"] == 2  # back in time: keeps the place, told a new time
+        now[0] += 1.5  # the first holder is now past Retry-After plus the grace
+        admission.tick()  # the monitor's tick drops holders who are late
+        late = login(client, {"X-Queue-Ticket": first["ticket"]}).json["queue"]
+        assert late["position"] == 2  # now behind the other holder, who is still live
     finally:
         release(worker)
 
@@ -182,11 +217,12 @@ def test_session_over_the_limit_is_told_to_retry_without_a_place_in_line():
         answer = client.get("/api/v1/me", headers=bearer())
         assert answer.status_code == 503 and answer.json["queue"]["position"] == 0
         assert answer.headers["Retry-After"] == "1"
-        assert app.store.issued == 0  # no counter operation for a session
+        assert app.admission.line.waiting() == 0  # a session takes no place in the line
         app.admission.inflight = 1
         slip = answer.json["queue"]["ticket"]
         anonymous = login(Client(app), {"X-Queue-Ticket": slip})  # a session's slip lets nobody jump the line
-        assert anonymous.status_code == 503 and app.store.issued == 1
+        assert anonymous.status_code == 503 and anonymous.json["queue"]["position"] == 1
+        assert app.admission.line.waiting() == 1
     finally:
         release(worker)
 
@@ -196,12 +232,16 @@ def test_saturated_edge_turns_away_ticket_holders_before_routing_or_backend():
     try:
         ticket = login(client).json["queue"]["ticket"]
         app.admission.inflight = app.admission.gates()[1]
-        calls, issued = len(backend.calls), app.store.issued
+        calls = len(backend.calls)
         for headers in ({"X-Queue-Ticket": ticket}, bearer(), {"Authorization": "Bearer garbage"}):
             answer = client.get("/api/v1/me", headers=headers)
             assert answer.status_code == 503 and answer.json["error"]["code"] == "queue"
             assert answer.json["queue"]["ticket"] and "Retry-After" in answer.headers
-        assert len(backend.calls) == calls and app.store.issued == issued
+        assert len(backend.calls) == calls and app.admission.line.waiting() == 1  # the holder kept one place
+        again = client.post("/api/v1/auth/token", json={"username": "u", "password": "p"},
+                            headers={"X-Queue-Ticket": ticket})
+        assert again.json["queue"]["position"] == 1 and "pupns_queue=" in again.headers["Set-Cookie"]
+        assert verify(again.json["queue"]["ticket"], 3600).key == verify(ticket, 3600).key
         assert "pupns_edge_admission_rejections_total" in client.get("/metrics").get_data(as_text=True)
     finally:
         app.admission.inflight = 1

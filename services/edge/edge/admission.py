@@ -7,34 +7,40 @@ sqrt(limit)/2; when latency (or the RabbitMQ RPC queue) says the back end is que
 proportion to how far over it is, never below `capacity_min` and never above `capacity_max` (which is
 kept below the gunicorn threads, so a thread is always free to turn a request away).
 
-Authenticated sessions have priority (a little headroom over the limit) and are never put back in line;
-anonymous newcomers enter only when nobody is waiting; everyone else gets 503 `queue` with a signed
-ticket. Ticket numbers come from one MongoDB counter (FIFO across replicas): one `$inc` per newcomer,
-zero MongoDB operations for a ticket presented again or for a session turned away.
+Authenticated sessions have priority (a little headroom over the limit) and are never put back in line.
+Everyone else turned away gets 503 `queue` with a signed ticket: its place is its issue time, so a newcomer
+costs no MongoDB operation. The line (edge.line) holds only live holders: a holder who does not come back by
+the time they were given plus a short grace loses the place. A holder at the head of the line (the first
+`gate x processes` places) enters when a place is free; a newcomer enters when a place is free beyond those
+kept for holders at the head who have come back before. Abandoned tickets keep nothing free, so capacity is
+never left idle for a crowd that has gone.
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
+import os
+import secrets
+import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from edge import tickets
+from edge.line import Line
 from edge.settings import Settings
 from edge.store import MemoryEdgeStore, MongoEdgeStore
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
-LEDGER_CACHE_SECONDS = 0.2
 ADJUST_SECONDS = 0.5
 MIN_SAMPLES = 8  # fewer samples than this in a window: too noisy to act on
 SHRINK = 0.5  # share of the gradient's shortfall applied per adjustment (gradient 0.5 -> x0.75)
 BASE_DRIFT = 0.05  # how fast the baseline follows a higher minimum at the floor (a lower one is taken at once)
 MAX_SAMPLES = 4096
-NEAR_HEAD = 64  # a ticket this close to the head is checked against a fresh ledger before it is refused
+LINE_PART_TTL_SECONDS = 10  # a process that stopped publishing its part of the line drops out after this
 
 
 @dataclass
@@ -59,20 +65,21 @@ class Admission:
     median: float = 0.0  # seconds: last window's median back-end latency
     queue_depth: int = 0
     rejected: int = 0
-    serving_rate: float = 1.0  # tickets admitted per second, globally (EWMA)
+    wall: object = time.time
+    serving_rate: float = 1.0  # places of the line served per second, by every process together (EWMA)
     window: Window = field(default_factory=Window)
-    reservations: deque = field(default_factory=deque)  # (expires_at, n) places promised to ticket holders
-    _state: tuple[int, int] = (0, 0)
-    _state_at: float = -1.0
+    _admitted: int = 0  # anonymous admissions since the last rate update
     _last_adjust: float = 0.0
-    _last_serving: tuple[float, int] | None = None
+    _last_rate: float = 0.0
     _session_body: tuple[int, bytes] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
         self.limit = float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max))
+        self.line = Line(s.ticket_grace)
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._lock = threading.Lock()
-        self._last_adjust = self.clock()
+        self._last_adjust = self._last_rate = self.clock()
 
     # -- gates --------------------------------------------------------------------
     def gates(self) -> tuple[int, int]:
@@ -85,6 +92,11 @@ class Admission:
         return self.inflight >= self.gates()[1]
 
     # -- entering and leaving -----------------------------------------------------
+    def head(self) -> int:
+        """How many places at the head of the line may enter as soon as a place is free."""
+        return self.gates()[0] * self.line.processes
+
+    # -- entering and leaving -----------------------------------------------------
     def enter(self, ticket_token: str | None, session: bool) -> None:
         """Take an in-flight slot or raise 503 `queue`; sessions skip the line but not the limit."""
         if session:
@@ -94,53 +106,72 @@ class Admission:
                     return
                 self._turned_away()
             raise self.session_error()
-        ticket = tickets.verify(ticket_token, self.settings.ticket_ttl)
-        if ticket is not None and ticket.kind != tickets.QUEUE:
-            ticket = None  # a session's retry ticket is no place in the line
-        issued, serving = self._ledger()
-        if ticket is not None and serving < ticket.seq <= serving + NEAR_HEAD:
-            issued, serving = self._ledger(fresh=True)  # near the head: another replica may just have called it
+        now = self.wall()
+        holder = self.holder(ticket_token, now)
+        if holder is not None and self._at_head(holder):
+            self.sync_line()  # about to let a holder in: decide on the other processes' latest parts
         with self._lock:
             gate = self.gates()[0]
-            if ticket is not None and ticket.seq <= serving and self.inflight < gate:
-                self._consume_reservation()
-                self._take()
-                return
-            if ticket is None and issued <= serving and self.inflight + self._reserved() < gate:
-                self._take()
+            if holder is not None:
+                if self.inflight < gate and self._at_head(holder):
+                    self.line.leave(holder, now)
+                    self._take(admitted=True)
+                    return
+            elif self.inflight + self._kept_for_holders(gate) < gate:
+                self._take(admitted=True)
                 return
             self._turned_away()
-        if ticket is None:
-            ticket, ticket_token = tickets.new_ticket(self.store.issue()), None
-            with self._lock:
-                self._state = (max(self._state[0], ticket.seq), self._state[1])
-        raise self.queue_error(ticket, serving, ticket_token)
+        raise self.queue_error(holder, now)
+
+    def _at_head(self, holder: tickets.Ticket) -> bool:
+        return self.line.ahead(holder) < self.head()
+
+    def holder(self, ticket_token: str | None, now: float) -> tickets.Ticket | None:
+        """The presented ticket if it still holds a place (signed, a queue ticket, back in time)."""
+        ticket = tickets.verify(ticket_token, self.settings.ticket_ttl, now)
+        return ticket if ticket is not None and ticket.live(now, self.settings.ticket_grace) else None
+
+    def _kept_for_holders(self, gate: int) -> int:
+        """Places kept free for holders at the head who have come back before (this process's share)."""
+        returning = self.line.returning_at_head(self.head())
+        return min(gate, math.ceil(returning / self.line.processes))
 
     def leave(self) -> None:
         with self._lock:
             self.inflight = max(0, self.inflight - 1)
 
-    def _take(self) -> None:
+    def _take(self, admitted: bool = False) -> None:
         self.inflight += 1
+        self._admitted += admitted
         self.window.peak_inflight = max(self.window.peak_inflight, self.inflight)
 
     def _turned_away(self) -> None:
         self.rejected += 1
         self.window.turned_away += 1
 
-    def queue_error(self, ticket: tickets.Ticket, serving: int | None = None, signed: str | None = None) -> AppError:
-        """503 `queue` with the ticket, its position and when to come back (`signed`: the ticket as presented,
-        handed back as it is instead of signing it again)."""
-        serving = self._state[1] if serving is None else serving
-        position = max(0, ticket.seq - serving)
-        retry_after = max(1, min(60, math.ceil(position / max(self.serving_rate, 0.1)))) if position else 1
-        queue = {"ticket": signed or tickets.sign(ticket), "position": position, "retry_after": retry_after}
+    def queue_error(self, holder: tickets.Ticket | None, now: float | None = None) -> AppError:
+        """503 `queue`: a newcomer gets the back of the line, a holder keeps their place; both are told when to
+        come back (and must, within the grace, to keep it)."""
+        now = self.wall() if now is None else now
+        position = (self.line.ahead(holder) if holder is not None else self.line.waiting()) + 1
+        retry_after = self.retry_after(position)
+        ticket = (holder or tickets.new_ticket(now, now)).come_back_at(now + retry_after)
+        self.line.wait(ticket, returned=holder is not None, now=now)
+        queue = {"ticket": tickets.sign(ticket), "position": position, "retry_after": retry_after}
         return AppError("queue", extra={"queue": queue})
+
+    def retry_after(self, position: int) -> int:
+        """Seconds until `position` is likely at the head of the line, 1 to 60."""
+        beyond = position - self.head()
+        if beyond <= 0:
+            return 1
+        return max(1, min(60, math.ceil(beyond / max(self.serving_rate, 0.1))))
 
     def session_error(self) -> AppError:
         """503 `queue` for a session over the limit: come back in a second, no MongoDB operation."""
-        ticket = tickets.Ticket(0, int(time.time()), tickets.SESSION)
-        return AppError("queue", extra={"queue": {"ticket": tickets.sign(ticket), "position": 0, "retry_after": 1}})
+        now = self.wall()
+        slip = tickets.new_ticket(now, now + 1, tickets.SESSION)
+        return AppError("queue", extra={"queue": {"ticket": tickets.sign(slip), "position": 0, "retry_after": 1}})
 
     def session_shed_body(self) -> bytes:
         """The JSON body of `session_error()`, built at most once a second (the fast turn-away's answer)."""
@@ -151,31 +182,16 @@ class Admission:
                                            .encode())
         return cached[1]
 
-    # -- the global ledger --------------------------------------------------------
-    def _ledger(self, fresh: bool = False) -> tuple[int, int]:
-        now = self.clock()
-        if fresh or now - self._state_at > LEDGER_CACHE_SECONDS:
-            try:
-                issued, serving = self.store.queue_state()
-                with self._lock:
-                    self._state, self._state_at = (max(issued, self._state[0]), serving), now
-            except Exception:
-                log.warning("queue ledger unreadable; using the last known state", exc_info=True)
-        return self._state
-
-    def _reserved(self) -> int:
-        now = self.clock()
-        while self.reservations and self.reservations[0][0] <= now:
-            self.reservations.popleft()
-        return sum(n for _, n in self.reservations)
-
-    def _consume_reservation(self) -> None:
-        if self.reservations:
-            expires, n = self.reservations[0]
-            if n <= 1:
-                self.reservations.popleft()
-            else:
-                self.reservations[0] = (expires, n - 1)
+    # -- the shared line ------------------------------------------------------------
+    def sync_line(self) -> None:
+        """Publish this process's part of the line and take the other processes' parts (one write, one read)."""
+        now = datetime.now(UTC)
+        try:
+            self.store.publish_line(self.process, self.line.part(),
+                                    now + timedelta(seconds=LINE_PART_TTL_SECONDS))
+            self.line.absorb(self.store.read_line(self.process, now))
+        except Exception:
+            log.warning("waiting line not shared this time; using the last known parts", exc_info=True)
 
     # -- adapting -----------------------------------------------------------------
     def observe_backend(self, seconds: float) -> None:
@@ -187,11 +203,21 @@ class Admission:
         self.queue_depth = depth
 
     def tick(self) -> None:
-        """Adjust the limit every ADJUST_SECONDS; hand free places to the head of the line."""
+        """Drop holders who did not come back, follow the serving rate, adjust the limit every ADJUST_SECONDS."""
+        self.line.prune(self.wall())
         now = self.clock()
         if now - self._last_adjust >= ADJUST_SECONDS:
+            self._follow_serving_rate(now)
             self._adjust(now)
-        self._advance(now)
+
+    def _follow_serving_rate(self, now: float) -> None:
+        with self._lock:
+            admitted, self._admitted = self._admitted, 0
+        elapsed = now - self._last_rate
+        self._last_rate = now
+        if elapsed > 0 and admitted:
+            rate = admitted / elapsed * self.line.processes
+            self.serving_rate = max(0.1, 0.8 * self.serving_rate + 0.2 * rate)
 
     def _adjust(self, now: float) -> None:
         s = self.settings
@@ -223,24 +249,3 @@ class Admission:
             return 1.0
         allowed = self.settings.latency_tolerance * max(self.baseline, self.settings.latency_floor)
         return min(1.0, max(0.5, allowed / self.median))
-
-    def _advance(self, now: float) -> None:
-        self._state_at = -1.0  # read fresh
-        issued, serving = self._ledger()
-        if self._last_serving is not None and now > self._last_serving[0]:
-            rate = (serving - self._last_serving[1]) / (now - self._last_serving[0])
-            self.serving_rate = max(0.1, 0.8 * self.serving_rate + 0.2 * rate) if rate > 0 else self.serving_rate
-        self._last_serving = (now, serving)
-        with self._lock:
-            free = self.gates()[0] - self.inflight - self._reserved()
-        waiting = issued - serving
-        if free <= 0 or waiting <= 0:
-            return
-        step = min(free, waiting)
-        try:
-            if self.store.advance(serving, serving + step):
-                with self._lock:
-                    self.reservations.append((now + self.settings.reservation_seconds, step))
-                    self._state = (self._state[0], max(self._state[1], serving + step))
-        except Exception:
-            log.warning("could not advance the queue", exc_info=True)

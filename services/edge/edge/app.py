@@ -59,6 +59,8 @@ class EdgeApp:
                 Route("GET", f"{V1}/openapi.json", self.openapi_json, ops=True)]
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
+        if self.settings.background:  # started by the first request of any kind (after gunicorn forks)
+            self.monitor.ensure_started()
         shed = self._shed(environ) if self.admission.saturated() else None
         if shed is not None:
             return shed(environ, start_response)
@@ -138,8 +140,6 @@ class EdgeApp:
             except AppError:
                 self.metrics.rejected("rate_limited")
                 raise
-        if self.settings.background:
-            self.monitor.ensure_started()
         ticket = request.headers.get(tickets.HEADER) or request.cookies.get(tickets.COOKIE)
         try:
             self.admission.enter(ticket, session=not route.queued or actor is not None)

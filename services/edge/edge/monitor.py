@@ -1,5 +1,5 @@
 """Background thread of one edge process: admission ticks, RabbitMQ RPC queue depth (≤ 1 read/s) and the
-exchange of rate-limit counts with the other edge processes (edge.ratelimit)."""
+exchange of the waiting line's parts and of rate-limit counts with the other edge processes."""
 from __future__ import annotations
 
 import logging
@@ -75,8 +75,10 @@ class Monitor:
                 self.admission.tick()
             except Exception:
                 log.exception("admission tick failed")
-            if self.limiter is not None and ticks % self.sync_every == 0:
-                try:
-                    self.limiter.sync()  # store failures are handled inside; this is for anything else
-                except Exception:
-                    log.exception("rate limit sync failed")
+            if ticks % self.sync_every == 0:
+                self.admission.sync_line()  # store failures are handled inside
+                if self.limiter is not None:
+                    try:
+                        self.limiter.sync()  # store failures are handled inside; this is for anything else
+                    except Exception:
+                        log.exception("rate limit sync failed")

@@ -42,7 +42,8 @@ class Settings:
     queue_depth_target: int = field(default_factory=lambda: _int("PUPNS_EDGE_QUEUE_DEPTH_TARGET", 200))
     rabbit_api: str = field(default_factory=lambda: env("PUPNS_RABBIT_API", "http://guest:guest@127.0.0.1:15672"))
     ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
-    reservation_seconds: float = 1.5  # a called ticket holder comes back within Retry-After (1 s)
+    # A holder who is not back by Retry-After plus this grace loses the place (the line never outlives its crowd).
+    ticket_grace: float = field(default_factory=lambda: _float("PUPNS_EDGE_TICKET_GRACE", 3.0))
     # Rate limits per authenticated user and per login username (edge.ratelimit): a token bucket in each
     # process, and a shared window of `rate_window` seconds letting rate × window + burst through across all
     # processes and replicas, synchronised through MongoDB every `rate_sync_seconds` off the request path.

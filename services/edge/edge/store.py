@@ -1,4 +1,4 @@
-"""The edge's own MongoDB database: an operational cache (idempotent answers, queue counters, rate windows),
+"""The edge's own MongoDB database: an operational cache (idempotent answers, the waiting line, rate windows),
 no domain data."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, MongoClient, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from edge.rpc import unavailable
@@ -25,15 +25,15 @@ def pending_stale_seconds() -> float:
 
 
 class MongoEdgeStore:
-    """Idempotency records, the global queue ledger and rate windows, in database `mongo_db("edge")`."""
+    """Idempotency records, the waiting line's parts and rate windows, in database `mongo_db("edge")`."""
 
     def __init__(self, uri: str | None = None, db_name: str | None = None, timeout_ms: int = 1000) -> None:
         self.client = MongoClient(uri or config.mongo_uri(), serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=4 * timeout_ms, tz_aware=True)
         self.db = self.client[db_name or config.mongo_db("edge")]
         self.idempotency = self.db["idempotency"]
-        self.counters = self.db["counters"]
         self.rate_windows = self.db["rate_windows"]
+        self.line = self.db["line"]
         self._indexed = False
         self._lock = threading.Lock()
 
@@ -46,6 +46,7 @@ class MongoEdgeStore:
                 self.idempotency.create_index("created_at", expireAfterSeconds=IDEMPOTENCY_TTL_SECONDS)
                 self.rate_windows.create_index("expires_at", expireAfterSeconds=0)
                 self.rate_windows.create_index([("w", ASCENDING), ("n", ASCENDING)])
+                self.line.create_index("expires_at", expireAfterSeconds=0)
                 self._indexed = True
 
     def ping(self) -> bool:
@@ -86,39 +87,16 @@ class MongoEdgeStore:
         except PyMongoError:
             pass  # the record is pending and expires; a retry will get 409 until then
 
-    # -- queue ledger ------------------------------------------------------------
-    def issue(self) -> int:
-        """The next global ticket number (FIFO across replicas)."""
-        try:
-            doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}},
-                                                    return_document=ReturnDocument.AFTER)
-            if doc is None:
-                # First ticket ever: create the ledger once. Not an upserting $inc, because concurrent
-                # upserts may race (a duplicate key, or no document returned) on the first call.
-                try:
-                    self.counters.insert_one({"_id": "queue", "issued": 0, "serving": 0})
-                except DuplicateKeyError:
-                    pass
-                doc = self.counters.find_one_and_update({"_id": "queue"}, {"$inc": {"issued": 1}},
-                                                        return_document=ReturnDocument.AFTER)
-        except PyMongoError as exc:
-            raise unavailable() from exc
-        return int(doc["issued"])
+    # -- the waiting line ------------------------------------------------------------
+    def publish_line(self, process: str, part: dict, expires_at: dt.datetime) -> None:
+        """Replace this process's part of the waiting line (edge.line)."""
+        self._ensure_indexes()
+        self.line.replace_one({"_id": process}, {"part": part, "expires_at": expires_at}, upsert=True)
 
-    def queue_state(self) -> tuple[int, int]:
-        """(issued, serving): tickets with seq ≤ serving may enter."""
-        doc = self.counters.find_one({"_id": "queue"}) or {}
-        return int(doc.get("issued", 0)), int(doc.get("serving", 0))
-
-    def advance(self, serving: int, target: int) -> bool:
-        """Move `serving` from what we read to `target` unless another replica moved it first."""
-        if serving == 0:
-            result = self.counters.update_one({"_id": "queue", "serving": {"$exists": False}},
-                                              {"$set": {"serving": target}})
-            if result.modified_count:
-                return True
-        result = self.counters.update_one({"_id": "queue", "serving": serving}, {"$set": {"serving": target}})
-        return bool(result.modified_count)
+    def read_line(self, process: str, now: dt.datetime) -> list[dict]:
+        """The other live processes' parts of the waiting line (a dead process's part expires with it)."""
+        found = self.line.find({"_id": {"$ne": process}, "expires_at": {"$gt": now}}, {"part": 1})
+        return [doc.get("part") or {} for doc in found]
 
     # -- rate windows --------------------------------------------------------------
     def add_hits(self, window: str, hits: Mapping[str, int], expires_at: dt.datetime) -> None:
@@ -161,7 +139,7 @@ class MemoryEdgeStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock  # wall-clock seconds, as the Limiter's windows use: expires them like the TTL index
         self.records: dict[tuple[str, str], dict] = {}
-        self.issued = self.serving = 0
+        self.lines: dict[str, tuple[dt.datetime, dict]] = {}  # process -> (expires_at, its part of the line)
         self.windows: dict[str, tuple[dt.datetime, dict[str, int]]] = {}  # window -> (expires_at, counts)
         self._lock = threading.Lock()
 
@@ -184,20 +162,13 @@ class MemoryEdgeStore:
             if self.records.get((owner, key), {}).get("state") == "pending":
                 del self.records[(owner, key)]
 
-    def issue(self) -> int:
+    def publish_line(self, process: str, part: dict, expires_at: dt.datetime) -> None:
         with self._lock:
-            self.issued += 1
-            return self.issued
+            self.lines[process] = (expires_at, part)
 
-    def queue_state(self) -> tuple[int, int]:
-        return self.issued, self.serving
-
-    def advance(self, serving: int, target: int) -> bool:
+    def read_line(self, process: str, now: dt.datetime) -> list[dict]:
         with self._lock:
-            if self.serving != serving:
-                return False
-            self.serving = target
-            return True
+            return [h for name, (expires, h) in self.lines.items() if name != process and expires > now]
 
     def add_hits(self, window: str, hits: Mapping[str, int], expires_at: dt.datetime) -> None:
         with self._lock:

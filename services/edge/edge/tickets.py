@@ -1,7 +1,9 @@
-"""Queue tickets: HMAC-signed (active JWT key), carrying a global sequence number, the issue time and a kind.
+"""Queue tickets: HMAC-signed (active JWT key), carrying the place in line, the time to come back and a kind.
 
-Signing and checking cost a few microseconds and no MongoDB operation: a ticket presented again is
-checked from its signature alone; only a newcomer's sequence number comes from the shared counter.
+The place in line is the issue time in microseconds (`key`, strictly increasing within a process): every
+replica orders tickets the same way without a shared counter, so a newcomer costs no MongoDB operation. `due` is
+when the holder was told to come back: a ticket presented after `due` + the grace has lost its place (the line
+never outlives its crowd). Signing and checking cost a few microseconds.
 """
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pupns import config
 
@@ -22,11 +26,20 @@ SESSION = "s"  # a turned-away session's retry slip: no place in the line, never
 
 @dataclass(frozen=True)
 class Ticket:
-    """A place in the line: `seq` is global and monotonic, `issued_at` in epoch seconds."""
+    """A place in the line: `key` orders the line (issue time, µs), `nonce` names the holder, `due` is epoch s."""
 
-    seq: int
-    issued_at: int
+    key: int
+    nonce: str
+    due: float
     kind: str = QUEUE
+
+    def live(self, now: float, grace: float) -> bool:
+        """The holder came back in time (by `due` plus the grace) and so keeps the place."""
+        return self.kind == QUEUE and now <= self.due + grace
+
+    def come_back_at(self, due: float) -> Ticket:
+        """The same place in line, with a new time to come back."""
+        return replace(self, due=round(due, 1))
 
 
 def _mac(key: str, payload: str) -> str:
@@ -36,13 +49,14 @@ def _mac(key: str, payload: str) -> str:
 def sign(ticket: Ticket) -> str:
     """`<payload>.<kid>.<mac>`, opaque to the client and unforgeable."""
     kid = config.jwt_active_kid()
-    raw = json.dumps({"s": ticket.seq, "t": ticket.issued_at, "k": ticket.kind}, separators=(",", ":")).encode()
+    raw = json.dumps({"k": ticket.key, "n": ticket.nonce, "d": ticket.due, "t": ticket.kind},
+                     separators=(",", ":")).encode()
     payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return f"{payload}.{kid}.{_mac(config.jwt_keys()[kid], payload)}"
 
 
 def verify(token: str | None, ttl: int, now: float | None = None) -> Ticket | None:
-    """The ticket if its signature is good (any known kid) and it has not expired; otherwise None."""
+    """The ticket if its signature is good (any known kid) and it is not older than `ttl`; otherwise None."""
     if not token or len(token) > 300:
         return None
     payload, _, rest = token.partition(".")
@@ -52,13 +66,20 @@ def verify(token: str | None, ttl: int, now: float | None = None) -> Ticket | No
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        ticket = Ticket(int(data["s"]), int(data["t"]), str(data.get("k", QUEUE)))
+        ticket = Ticket(int(data["k"]), str(data["n"]), float(data["d"]), str(data.get("t", QUEUE)))
     except (ValueError, KeyError, TypeError):
         return None
-    if (now if now is not None else time.time()) - ticket.issued_at > ttl:
+    if (now if now is not None else time.time()) - ticket.key / 1_000_000 > ttl:
         return None
     return ticket
 
 
-def new_ticket(seq: int) -> Ticket:
-    return Ticket(seq, int(time.time()))
+_last_key = [0]
+_key_lock = threading.Lock()
+
+
+def new_ticket(now: float, due: float, kind: str = QUEUE) -> Ticket:
+    """A place at the back of the line (or, for SESSION, a retry slip with no place)."""
+    with _key_lock:  # two newcomers of one process never share a place, and the later one is behind
+        key = _last_key[0] = max(int(now * 1_000_000), _last_key[0] + 1)
+    return Ticket(key, secrets.token_hex(6), round(due, 1), kind)

@@ -1,0 +1,173 @@
+"""The waiting line: the live tickets, ordered by place, shared by every edge process and replica.
+
+Each process knows exactly the holders it turned away (its part of the line). Every sync it publishes that part
+to the edge's MongoDB (the first HEAD_EXACT places exactly, where order decides who enters; the rest as counts
+per 100 ms of issue time, where only the length of the wait depends on it) and reads the other processes' parts:
+one write and one read per process per sync, whatever the crowd. A holder who does
+not come back by `due` + the grace drops out of the part that holds it, so a crowd that has gone (abandoned
+tabs, bots) leaves the line within seconds and never keeps anyone waiting behind it.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from bisect import bisect_left, insort
+from collections import deque
+from dataclasses import dataclass, field
+
+from edge.tickets import Ticket
+
+BUCKET = 100_000  # µs of issue time per bucket of a part's tail
+HEAD_EXACT = 256  # places at the front of each part that are shared exactly
+ADMITTED_MEMORY_SECONDS = 30.0  # how long a process tells the others which holders it let in
+
+
+@dataclass
+class Entry:
+    """One holder this process turned away: place, when last seen and when no longer live, whether it came back."""
+
+    key: int
+    seen: float
+    expires: float
+    returned: bool
+
+
+class Line:
+    """This process's part of the line (exact) plus the other processes' parts (as of the last sync)."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.processes = 1
+        self._entries: dict[str, Entry] = {}
+        self._order: list[tuple[int, str]] = []  # (key, nonce), sorted: the local part in line order
+        self._expiry: list[tuple[float, str]] = []  # heap of (expires, nonce); stale items are skipped
+        self._by_key: dict[int, str] = {}
+        self._admitted: deque[tuple[float, int]] = deque()  # (when, key) of holders let in here
+        self._others = Others()
+        self._lock = threading.Lock()
+
+    # -- this process's part --------------------------------------------------------------------
+    def wait(self, ticket: Ticket, returned: bool, now: float) -> None:
+        """Record (or refresh) a holder turned away at `now` and told to come back at `ticket.due`."""
+        expires = ticket.due + self.grace
+        with self._lock:
+            entry = self._entries.get(ticket.nonce)
+            if entry is None:
+                self._entries[ticket.nonce] = Entry(ticket.key, now, expires, returned)
+                self._by_key[ticket.key] = ticket.nonce
+                insort(self._order, (ticket.key, ticket.nonce))
+            else:
+                entry.seen, entry.expires = max(entry.seen, now), max(entry.expires, expires)
+                entry.returned = entry.returned or returned
+            heapq.heappush(self._expiry, (expires, ticket.nonce))
+
+    def leave(self, ticket: Ticket, now: float) -> None:
+        """The holder was let in: no longer waiting (here, and in the other parts after the next sync)."""
+        with self._lock:
+            self._remove(ticket.nonce)
+            self._admitted.append((now, ticket.key))
+            while self._admitted and self._admitted[0][0] < now - ADMITTED_MEMORY_SECONDS:
+                self._admitted.popleft()
+
+    def prune(self, now: float) -> int:
+        """Drop holders who did not come back in time; returns how many left the line."""
+        dropped = 0
+        with self._lock:
+            while self._expiry and self._expiry[0][0] < now:
+                _, nonce = heapq.heappop(self._expiry)
+                entry = self._entries.get(nonce)
+                if entry is not None and entry.expires < now:
+                    self._remove(nonce)
+                    dropped += 1
+        return dropped
+
+    def _remove(self, nonce: str) -> None:
+        entry = self._entries.pop(nonce, None)
+        if entry is not None:
+            self._by_key.pop(entry.key, None)
+            index = bisect_left(self._order, (entry.key, nonce))
+            if index < len(self._order) and self._order[index] == (entry.key, nonce):
+                del self._order[index]
+
+    # -- the whole line ---------------------------------------------------------------------------
+    def ahead(self, ticket: Ticket) -> int:
+        """How many live holders, in every process, are before this ticket."""
+        with self._lock:
+            local = bisect_left(self._order, (ticket.key, ticket.nonce))
+        return local + self._others.ahead(ticket.key)
+
+    def waiting(self) -> int:
+        """Every live holder in line."""
+        return len(self._entries) + self._others.total
+
+    def returning_at_head(self, window: int) -> int:
+        """Holders among the first `window` of the line who have come back at least once (live people, not
+        abandoned tabs): the places kept free for them."""
+        with self._lock:
+            local = [(key, self._entries[nonce].returned) for key, nonce in self._order[:window]]
+        others = self._others
+        merged = heapq.merge(local, zip(others.keys[:window], others.returned[:window], strict=True))
+        first = itertools.islice(itertools.groupby(merged, key=lambda item: item[0]), window)
+        return sum(any(returned for _, returned in group) for _, group in first)
+
+    # -- sharing --------------------------------------------------------------------------------
+    def part(self) -> dict:
+        """This process's part: "h" [[key, returned, seen], ...] for the first places, "r" [[bucket, waiting,
+        returning], ...] for the rest, "a" the keys of holders let in here lately."""
+        with self._lock:
+            entries = [(key, self._entries[nonce]) for key, nonce in self._order]
+            admitted = [key for _, key in self._admitted]
+        tail: dict[int, list[int]] = {}
+        for key, entry in entries[HEAD_EXACT:]:
+            counts = tail.setdefault(key // BUCKET * BUCKET, [0, 0])
+            counts[0] += 1
+            counts[1] += entry.returned
+        return {"h": [[key, int(entry.returned), entry.seen] for key, entry in entries[:HEAD_EXACT]],
+                "r": [[bucket, *counts] for bucket, counts in sorted(tail.items())], "a": admitted}
+
+    def absorb(self, parts: list[dict]) -> None:
+        """Take the other processes' parts (from the last sync). A holder let in elsewhere, or seen elsewhere
+        more recently (they came back to another process), leaves this part: each holder is counted once."""
+        with self._lock:  # let in here or elsewhere: the other parts may not have heard of it yet
+            admitted = {key for _, key in self._admitted} | {int(key) for part in parts for key in part.get("a", ())}
+        seen_elsewhere: dict[int, float] = {}
+        for part in parts:
+            for key, _, seen in part.get("h", ()):
+                seen_elsewhere[int(key)] = max(float(seen), seen_elsewhere.get(int(key), 0.0))
+        with self._lock:
+            for key, nonce in list(self._by_key.items()):
+                if key in admitted or seen_elsewhere.get(key, 0.0) > self._entries[nonce].seen:
+                    self._remove(nonce)
+        self._others = Others.merge(parts, admitted)
+        self.processes = 1 + len(parts)
+
+
+@dataclass
+class Others:
+    """The other processes' parts, merged and replaced whole at each sync (readers never see half of one)."""
+
+    keys: list[int] = field(default_factory=list)  # exact places, sorted
+    returned: list[bool] = field(default_factory=list)  # per exact place
+    buckets: list[int] = field(default_factory=list)  # tail bucket starts, sorted
+    before: list[int] = field(default_factory=lambda: [0])  # tail holders in the buckets before index i
+    total: int = 0
+
+    def ahead(self, key: int) -> int:
+        return bisect_left(self.keys, key) + self.before[bisect_left(self.buckets, key // BUCKET * BUCKET)]
+
+    @classmethod
+    def merge(cls, parts: list[dict], admitted: set[int]) -> Others:
+        returned_by_key: dict[int, bool] = {}
+        for part in parts:
+            for key, returned, _ in part.get("h", ()):
+                if int(key) not in admitted:
+                    returned_by_key[int(key)] = returned_by_key.get(int(key), False) or bool(returned)
+        keys = sorted(returned_by_key)
+        tail: dict[int, int] = {}
+        for part in parts:
+            for bucket, waiting, _ in part.get("r", ()):
+                tail[int(bucket)] = tail.get(int(bucket), 0) + int(waiting)
+        buckets = sorted(tail)
+        before = list(itertools.accumulate((tail[b] for b in buckets), initial=0))
+        return cls(keys, [returned_by_key[key] for key in keys], buckets, before, len(keys) + before[-1])
