@@ -211,3 +211,12 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
     store.db[jobs.JOBS].update_one({"_id": job["id"]}, {"$set": {"retry_at": datetime.now(UTC)}})
     run_to_end(store, "a")
     assert jobs.get(store, job["id"])["result"]["imported"] == 3
+
+
+def test_chunks_of_an_upload_no_job_took_are_dropped_once_old(store):
+    roster_job.stage_chunks(store, "a" * 32, [{"n": 0, "text": "nip\n", "lines": [[1, 1]], "rows": 0}], ADMIN)
+    running = upload(store, roster_csv(3, seed=1))
+    assert roster_job.drop_abandoned_uploads(store) == 0  # young
+    assert roster_job.drop_abandoned_uploads(store, older_than=timedelta(0)) == 1  # the job's input stays
+    assert {d["upload_id"] for d in store.db[roster_job.INPUTS].find()} == {
+        store.db[jobs.JOBS].find_one({"_id": running["id"]})["input"]["upload_id"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from identity import domain
 from identity.projections import RosterView
@@ -22,6 +22,8 @@ KIND = "roster_import"
 INPUTS = "job_inputs"
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_CHUNK_CHARS = 4 * 1024 * 1024
+ABANDONED_AFTER = timedelta(hours=24)
+SWEEP_SECONDS = 600.0
 
 
 def chunk_id(upload_id: str, n: int) -> str:
@@ -45,8 +47,27 @@ def stage_chunks(store: EventStore, upload_id: str, chunks: list[dict], actor: A
     for chunk in chunks:  # the same chunk staged twice (a retried call) is stored once
         store.db[INPUTS].replace_one({"_id": chunk_id(upload_id, chunk["n"])}, {
             "upload_id": upload_id, "n": chunk["n"], "text": chunk["text"], "rows": chunk["rows"],
-            "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id")}, upsert=True)
+            "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id"),
+            "staged_at": datetime.now(UTC)}, upsert=True)
     return {"staged": len(chunks)}
+
+
+_next_sweep = {"at": 0.0}
+
+
+def sweep(store: EventStore) -> None:
+    """Now and then (every 10 minutes per process), drop abandoned uploads."""
+    if time.monotonic() >= _next_sweep["at"]:
+        _next_sweep["at"] = time.monotonic() + SWEEP_SECONDS
+        drop_abandoned_uploads(store)
+
+
+def drop_abandoned_uploads(store: EventStore, older_than: timedelta = ABANDONED_AFTER) -> int:
+    """Delete staged chunks no job took (an upload cut off before its job started), once they are old."""
+    active = [doc["input"]["upload_id"] for doc in store.db[jobs.JOBS].find(
+        {"kind": KIND, "status": {"$in": list(jobs.ACTIVE)}}, {"input.upload_id": 1})]
+    return store.db[INPUTS].delete_many({"staged_at": {"$lt": datetime.now(UTC) - older_than},
+                                         "upload_id": {"$nin": active}}).deleted_count
 
 
 def start_import(store: EventStore, upload_id: str, actor: Actor, idempotency_key: str | None = None) -> dict:
