@@ -78,3 +78,14 @@ def rpc_timeout() -> float:
 def public_base_url() -> str:
     """Base URL of the public edge, used in links (receipts, e-mails)."""
     return env("PUPNS_PUBLIC_URL", "http://127.0.0.1:8000")
+
+
+def metrics_port() -> int | None:
+    """Port of a nameko service process's Prometheus /metrics (unset: no metrics server)."""
+    raw = os.environ.get("PUPNS_METRICS_PORT")
+    return int(raw) if raw else None
+
+
+def metrics_bind() -> str:
+    """Address the metrics server listens on (the internal network in production)."""
+    return env("PUPNS_METRICS_BIND", "127.0.0.1")

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
-from pupns import config
+from pupns import config, deadlines
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,10 @@ class RpcBackend:
             raise unavailable()
         started = time.monotonic()
         try:
-            return getattr(self._proxy()[service], method)(*args, **kwargs)
+            cluster = self._proxy()
+            # The service skips the request if it is taken off the queue after we have stopped waiting.
+            self._local.holder._worker_ctx.data[deadlines.CONTEXT_KEY] = time.time() + self.timeout
+            return getattr(cluster[service], method)(*args, **kwargs)
         except AppError:
             raise
         except MethodNotFound as exc:

@@ -1,13 +1,15 @@
 """RPC entrypoints every service offers: audit events by NIP, hash-chain check, health."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
+from pupns.deadlines import rpc
 from pupns.integrity import audit_view
+from pupns.service_metrics import MetricsEndpoint
 
 
 class AuditMixin:
     """Mix into a nameko service class that has a `store` (pupns.dependencies.Store)."""
+
+    metrics = MetricsEndpoint()  # /metrics of the process (pupns_rpc_expired_total and others)
 
     @rpc
     def audit_events(self, nip: str) -> list[dict]:

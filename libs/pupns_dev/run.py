@@ -28,7 +28,8 @@ def config_from_env() -> StackConfig:
     env = os.environ.get
     return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=int(env("PUPNS_MONGO_PORT", "27117")),
                        smtp_port=int(env("PUPNS_SMTP_PORT", "1025")), edge_port=int(env("PUPNS_EDGE_PORT", "8000")),
-                       console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin)
+                       console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin,
+                       metrics_port_base=int(env("PUPNS_METRICS_PORT_BASE", "9101")))
 
 
 def banner(cfg: StackConfig, demo: dict) -> str:
@@ -42,6 +43,7 @@ def banner(cfg: StackConfig, demo: dict) -> str:
         f"  e-Meterai (simulator):    http://127.0.0.1:{cfg.meterai_port}/  (POST /_outage {{\"down\": true}} "
         "simulates an outage)",
         f"  Logs:                     {cfg.var}/logs/",
+        f"  Service metrics:          http://127.0.0.1:{cfg.metrics_port_base}-{cfg.metrics_port_base + 4}/metrics",
         "", f"  Admin:      username admin   password {cfg.admin_password}",
     ]
     for _, account in sorted(demo["verifiers"].items()):

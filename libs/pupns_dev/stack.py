@@ -48,6 +48,7 @@ class StackConfig:
     admin_password: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     amqp_gate_port: int | None = None
+    metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i
 
     @property
     def amqp_uri(self) -> str:
@@ -247,7 +248,10 @@ class Stack:
 
     def _popen(self, name: str, argv: list[str], logs: Path) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")
-        return subprocess.Popen(argv, env=self.cfg.env(), stdout=log, stderr=subprocess.STDOUT,
+        env = self.cfg.env()
+        if self.cfg.metrics_port_base is not None and name in SERVICES:
+            env["PUPNS_METRICS_PORT"] = str(self.cfg.metrics_port_base + SERVICES.index(name))
+        return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=self._root(), start_new_session=True)
 
     def _wait_ready(self, progress) -> None:

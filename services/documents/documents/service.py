@@ -5,13 +5,13 @@ import logging
 import os
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from documents.application import Documents
 from documents.meterai import Meterai
 from documents.statements import Statements
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
 

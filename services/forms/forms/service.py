@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 
 from forms import admin, application
 from forms.projections import ensure_read_models
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 
 

@@ -6,7 +6,6 @@ import os
 import uuid
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from identity import admin, application, form_anomalies, importer, login, reminders, roster_job, sanctions
@@ -16,6 +15,7 @@ from identity.projections import ensure_read_model_indexes
 from identity.public_events import public_events
 from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import require_role
+from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import EventStore
 

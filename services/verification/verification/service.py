@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import Actor, require_role
+from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 from verification import application, schemas
 from verification.projections import ensure_read_models

@@ -1,0 +1,49 @@
+"""Every RPC carries its deadline: a request taken off the queue after its caller gave up is skipped, not run."""
+from __future__ import annotations
+
+import eventlet
+import pytest
+
+from pupns.deadlines import EXPIRED, expired, rpc
+from pupns.errors import AppError
+from pupns.rpc_client import RpcBackend
+from pupns_dev.waiting import wait_until
+
+
+class BusyService:
+    """One worker; `work` holds it for a while and records that it ran."""
+
+    name = "deadline_probe"
+    ran: list[str] = []
+
+    @rpc
+    def work(self, label: str, seconds: float) -> str:
+        BusyService.ran.append(label)
+        eventlet.sleep(seconds)
+        return label
+
+
+def skipped() -> float:
+    return EXPIRED.labels("deadline_probe", "work")._value.get()
+
+
+def test_a_request_whose_caller_has_given_up_is_skipped_and_counted(runner_factory, rabbit_config):
+    BusyService.ran = []
+    runner = runner_factory({**rabbit_config, "max_workers": 1}, BusyService)
+    runner.start()
+    before = skipped()
+    patient, hasty = RpcBackend(rabbit_config["AMQP_URI"], timeout=10), RpcBackend(rabbit_config["AMQP_URI"], 0.5)
+    first = eventlet.spawn(patient.call, "deadline_probe", "work", "first", 1.5)
+    wait_until(lambda: BusyService.ran == ["first"], message="the only worker is busy")
+    with pytest.raises(AppError) as err:  # waits in the queue behind "first" longer than its caller waits
+        hasty.call("deadline_probe", "work", "second", 0)
+    assert err.value.code == "unavailable"
+    assert first.wait() == "first"
+    wait_until(lambda: skipped() == before + 1, message="the late request was skipped")
+    assert patient.call("deadline_probe", "work", "third", 0) == "third"  # a request in time still runs
+    assert BusyService.ran == ["first", "third"]  # "second" never cost a worker
+
+
+def test_deadlines_compare_with_the_clock_and_no_deadline_never_expires():
+    assert expired("100.0", now=101) and not expired(100.0, now=99) and not expired(None, now=1e12)
+    assert not expired("garbage", now=1e12)
