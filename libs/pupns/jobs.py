@@ -171,10 +171,6 @@ class JobRun:
     def fail(self, code: str, message: str) -> None:
         self._append([NewEvent("JobFailed", {"error": {"code": code, "message": message}})])
 
-    def still_mine(self) -> bool:
-        doc = self.store.db[JOBS].find_one({"_id": self.id}, {"version": 1, "lease_owner": 1})
-        return bool(doc) and doc.get("lease_owner") == self.owner and doc["version"] == self.job["version"]
-
     def release(self) -> None:
         """Let the next tick (of any replica) take the job at once."""
         self.store.db[JOBS].update_one({"_id": self.id, "lease_owner": self.owner}, {"$set": {"lease_until": None}})
