@@ -72,3 +72,26 @@ def test_admin_reads_the_dashboard_and_audits_a_pns(stack, platform, browser, tm
     page.screenshot(path=str(tmp_path / "rantai.png"), full_page=True)
     for name in ("progres.png", "kampanye.png", "verifikator.png", "audit.png", "rantai.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_admin_uploads_the_roster_and_watches_the_job_progress(stack, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    cfg, demo = stack
+    page = browser.new_page(locale="id-ID", viewport={"width": 1280, "height": 900})
+    page.goto(f"{cfg.console_url}/login")
+    page.get_by_label("Nama pengguna").fill("admin")
+    page.get_by_label("Kata sandi").fill(cfg.admin_password)
+    page.get_by_role("button", name="Masuk").click()
+    page.goto(f"{cfg.console_url}/admin/data-induk")
+    page.get_by_label("Berkas CSV").set_input_files(str(demo["roster"]))
+    page.get_by_role("button", name="Impor").click()
+    expect(page).to_have_url(re.compile(r"/admin/pekerjaan/identity-[0-9a-f]{32}\?berkas="))
+    bar = page.locator("progress#job-progress")
+    expect(bar).to_have_attribute("max", str(len(demo["rows"])))
+    # The page refreshes itself until the job ends: then the bar is full and the summary is shown.
+    expect(page.get_by_role("status")).to_contain_text("Impor selesai", timeout=60_000)
+    expect(bar).to_have_attribute("value", str(len(demo["rows"])))
+    expect(page.locator("table.summary").get_by_role("row").filter(has_text="Tidak berubah")).to_contain_text(
+        str(len(demo["rows"])))
+    page.screenshot(path=str(tmp_path / "pekerjaan.png"), full_page=True)
