@@ -1,9 +1,9 @@
 """Long work as stored jobs (SPEC §4 "Long work and consistency").
 
 A job is the event stream `job-{id}` in the owning service's database: `JobQueued`, `JobStarted`, one
-`JobProgressed` per checkpoint, then `JobFinished` or `JobFailed`. The read model `jobs` mirrors it and also
-holds the lease (operational fields, not events) that lets exactly one process of any replica run a job at a
-time; a process killed mid-job stops renewing it and another one resumes from the last checkpoint. A
+`JobProgressed` per checkpoint, then `JobFinished` or `JobFailed`. The read model `jobs` mirrors it; the
+operational collection `job_leases` holds the lease that lets exactly one process of any replica run a job at a
+time. A process killed mid-job stops renewing its lease and another one resumes from the last checkpoint. A
 checkpoint can carry other streams' events in the same transaction (`JobRun.checkpoint(parts=...)`), so a
 chunk's effects and the cursor past it commit together: a chunk is never applied twice, none is skipped.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
+from pymongo.errors import DuplicateKeyError
 
 from pupns.actors import Actor, actor_meta
 from pupns.errors import AppError
@@ -27,6 +28,9 @@ from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEv
 log = logging.getLogger(__name__)
 
 JOBS = "jobs"
+LEASES = "job_leases"  # operational (like the login throttle): who runs a job until when; not events, not replayed
+CLAIM_WINDOW = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STREAM = "job-{id}"
 STATUS_PATH = "/api/v1/admin/jobs/{id}"
 ITEMS_KEPT = 10_000  # rejected rows kept in a result; `rejected_total` always counts all of them
@@ -116,15 +120,24 @@ def submit(store: EventStore, kind: str, total: int, input: dict, actor: Actor, 
 
 
 def claim(store: EventStore, owner: str, kinds: Sequence[str]) -> dict | None:
-    """Take the oldest active job whose lease is free or expired (atomic across processes and replicas)."""
+    """Take the oldest active job whose lease is free, expired or already ours (atomic across replicas)."""
     now = datetime.now(UTC)
-    return store.db[JOBS].find_one_and_update(
-        {"status": {"$in": list(ACTIVE)}, "kind": {"$in": list(kinds)},
-         "$and": [{"$or": [{"lease_until": None}, {"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}},
-                           {"lease_owner": owner}]},
-                  {"$or": [{"retry_at": {"$exists": False}}, {"retry_at": {"$lt": now}}]}]},
-        {"$set": {"lease_until": now + timedelta(seconds=lease_seconds()), "lease_owner": owner}},
-        sort=[("created_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+    for job in store.db[JOBS].find({"status": {"$in": list(ACTIVE)}, "kind": {"$in": list(kinds)}}).sort(
+            "created_at", ASCENDING).limit(CLAIM_WINDOW):
+        if _lease(store, job["_id"], owner, now):
+            return job
+    return None
+
+
+def _lease(store: EventStore, job_id: str, owner: str, now: datetime) -> bool:
+    try:
+        return store.db[LEASES].find_one_and_update(
+            {"_id": job_id, "$and": [{"$or": [{"until": {"$lt": now}}, {"owner": owner}]},
+                                     {"$or": [{"retry_at": None}, {"retry_at": {"$lt": now}}]}]},
+            {"$set": {"until": now + timedelta(seconds=lease_seconds()), "owner": owner}},
+            upsert=True, return_document=ReturnDocument.AFTER) is not None
+    except DuplicateKeyError:
+        return False  # held by another runner (or pausing after a conflict)
 
 
 class JobRun:
@@ -147,10 +160,9 @@ class JobRun:
         own = StreamAppend(self.stream, self.job["version"], events)
         self.store.append_many([*parts, own], self.meta,
                                projection=_projection(self.store, projection or self.projection))
-        self.job = self.store.db[JOBS].find_one_and_update(
-            {"_id": self.id, "lease_owner": self.owner},
-            {"$set": {"lease_until": datetime.now(UTC) + timedelta(seconds=lease_seconds())}},
-            return_document=ReturnDocument.AFTER) or self.store.db[JOBS].find_one({"_id": self.id})
+        self.store.db[LEASES].update_one({"_id": self.id, "owner": self.owner}, {"$set": {
+            "until": datetime.now(UTC) + timedelta(seconds=lease_seconds())}})
+        self.job = self.store.db[JOBS].find_one({"_id": self.id})
 
     def start(self) -> None:
         if self.job["status"] == "queued":
@@ -167,13 +179,25 @@ class JobRun:
 
     def finish(self, result: dict) -> None:
         self._append([NewEvent("JobFinished", {"result": result})])
+        self.store.db[LEASES].delete_one({"_id": self.id})
 
     def fail(self, code: str, message: str) -> None:
         self._append([NewEvent("JobFailed", {"error": {"code": code, "message": message}})])
+        self.store.db[LEASES].delete_one({"_id": self.id})
+
+    def pause(self, seconds: float) -> None:
+        """No runner (this one neither) takes the job for `seconds`."""
+        self.store.db[LEASES].update_one({"_id": self.id}, {"$set": {
+            "retry_at": datetime.now(UTC) + timedelta(seconds=seconds)}})
+
+    def failed_once_more(self) -> int:
+        """Count an unexpected failure of a step; returns how many there were in a row."""
+        return self.store.db[LEASES].find_one_and_update(
+            {"_id": self.id}, {"$inc": {"failures": 1}}, return_document=ReturnDocument.AFTER)["failures"]
 
     def release(self) -> None:
         """Let the next tick (of any replica) take the job at once."""
-        self.store.db[JOBS].update_one({"_id": self.id, "lease_owner": self.owner}, {"$set": {"lease_until": None}})
+        self.store.db[LEASES].update_one({"_id": self.id, "owner": self.owner}, {"$set": {"until": EPOCH}})
 
 
 Step = Callable[[JobRun, float], bool]  # (run, deadline as time.monotonic()) -> True when the job finished
@@ -200,14 +224,11 @@ def run_pending(store: EventStore, steps: dict[str, Step], owner: str, budget: f
             # A stream of this step moved (another writer, or a transaction of a killed runner still held by
             # the store): nothing of the step was stored; it is tried again on the next call.
             log.info("job %s: concurrent write, retrying the step in %s s", run.id, RETRY_SECONDS)
-            store.db[JOBS].update_one({"_id": run.id}, {"$set": {
-                "retry_at": datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)}})
+            run.pause(RETRY_SECONDS)
             return worked
         except Exception:
             log.exception("job %s failed a step", run.id)
-            failures = store.db[JOBS].find_one_and_update(
-                {"_id": run.id}, {"$inc": {"failures": 1}}, return_document=ReturnDocument.AFTER)["failures"]
-            if failures >= MAX_FAILURES:
+            if run.failed_once_more() >= MAX_FAILURES:
                 run.fail("internal_error", "Pekerjaan gagal berulang kali; lihat log layanan.")
             else:
                 run.release()  # any replica may try the step again

@@ -74,7 +74,7 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
     job = upload(store, roster_csv(50, seed=8))
     assert jobs.claim(store, "first", [roster_job.KIND])["_id"] == job["id"]  # then "first" dies
     assert jobs.claim(store, "second", [roster_job.KIND]) is None  # its lease holds the job meanwhile
-    store.db[jobs.JOBS].update_one({"_id": job["id"]}, {"$set": {"lease_until": datetime.now(UTC)}})
+    store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"until": datetime.now(UTC)}})  # it expires
     real_apply = roster_job.RosterView.apply
     calls = {"n": 0}
 
@@ -142,10 +142,10 @@ def test_close_is_a_job_that_marks_each_pns_once_and_replays(store):
     marked = [e["nip"] for e in store.events.find({"type": "MarkedNotReregistered"})]
     assert len(marked) == len(set(marked)) == 30
     projector = Projector(store.db)
-    before = {name: list(store.db[name].find({}, {"lease_until": 0, "lease_owner": 0}).sort("_id"))
+    before = {name: list(store.db[name].find().sort("_id"))
               for name in projector.collections}
     rebuild(store, projector)
-    assert {name: list(store.db[name].find({}, {"lease_until": 0, "lease_owner": 0}).sort("_id"))
+    assert {name: list(store.db[name].find().sort("_id"))
             for name in projector.collections} == before
 
 
@@ -205,10 +205,10 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
         raise ConcurrencyError("roster-x", 0)
     monkeypatch.setattr(roster_job, "_import_chunk", conflicting)
     jobs.run_pending(store, JOB_STEPS, "a", budget=5)
-    assert store.db[jobs.JOBS].find_one({"_id": job["id"]})["retry_at"] > datetime.now(UTC)
+    assert store.db[jobs.LEASES].find_one({"_id": job["id"]})["retry_at"] > datetime.now(UTC)
     assert jobs.claim(store, "a", [roster_job.KIND]) is None  # not even its own runner, until the pause is over
     monkeypatch.setattr(roster_job, "_import_chunk", real)
-    store.db[jobs.JOBS].update_one({"_id": job["id"]}, {"$set": {"retry_at": datetime.now(UTC)}})
+    store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"retry_at": datetime.now(UTC)}})
     run_to_end(store, "a")
     assert jobs.get(store, job["id"])["result"]["imported"] == 3
 
