@@ -42,7 +42,7 @@ class Conn(asyncio.Protocol):
 
     def send(self, now: float) -> None:
         self.started = now
-        self.transport.write(self.gen.request)
+        self.transport.write(self.gen.request_for(self))
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -55,6 +55,7 @@ class Conn(asyncio.Protocol):
         status, body = int(self.buf[9:12]), self.buf[end + 4:end + 4 + length]
         self.buf = self.buf[end + 4 + length:]
         kind = "503q" if status == 503 and b'"queue"' in body else str(status)
+        self.gen.answered(self, status, body)
         self.gen.finished(self, kind)
 
     def connection_lost(self, exc) -> None:
@@ -78,6 +79,13 @@ class Generator:
         self.skipped = 0
         self.trace: list[tuple[float, str, float]] = []
         self.deadline = 0.0  # closed loop: no new request after this
+
+    def request_for(self, conn: Conn) -> bytes:
+        """The next request to write on `conn` (one fixed request here; bench.writeload varies it)."""
+        return self.request
+
+    def answered(self, conn: Conn, status: int, body: bytes) -> None:
+        """Seen before an answer is recorded (bench.writeload learns form versions from it)."""
 
     @property
     def outstanding(self) -> int:
@@ -145,9 +153,10 @@ class Generator:
                 conn.transport.close()
 
 
-async def drive(port: int, token: str, rate: float | None, seconds: float, conns: int) -> dict:
+async def drive(port: int, token: str, rate: float | None, seconds: float, conns: int,
+                gen: Generator | None = None) -> dict:
     """Closed loop with `conns` clients (rate None) or open loop at `rate` req/s over up to `conns` connections."""
-    gen = Generator(port, token, conns, closed_loop=rate is None)
+    gen = gen or Generator(port, token, conns, closed_loop=rate is None)
     start = clock()
     gen.deadline = start + seconds
     if rate is None:

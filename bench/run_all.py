@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ("bench.password_hash", "bench.roster_import", "bench.edge_load")
+BENCHMARKS = ("bench.password_hash", "bench.roster_import", "bench.write_load", "bench.edge_load")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

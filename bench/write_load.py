@@ -1,0 +1,206 @@
+"""Registration day's write path: capacity beside the hashing limit, then floods of 1x to 10x that capacity.
+
+Starts the platform as `make run` does (SecantusDB on disk, syncing every commit) with the load generator on the
+same machine and every process free to use every core. In the same run it measures the password-hashing limit of
+those cores, then for each path (registration of never-seen PNS, login of many distinct PNS, section save):
+- capacity: the most 2xx/s with admission control out of the way (closed loops of 2, 4 and 8 clients), the CPU
+  each component spent per operation, and (registration) a py-spy profile of identity and the store;
+- floods: open loop at 1x, 2x, 5x and 10x capacity over up to 800 connections, clients ignoring Retry-After:
+  goodput, turn-away latency, timeouts and every other answer.
+Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] (~8 min).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from bench import placement, write_report
+from bench.edge_load import Bench
+from bench.password_hash import per_hash_ms
+from bench.writeload import PASSWORD
+from pupns.passwords import usable_cores
+
+KINDS = ("register", "login", "save")
+FACTORS = (1, 2, 5, 10)
+FLOOD_CONNECTIONS = 800
+ACCOUNTS = 240  # confirmed PNS for the login and save paths
+ROSTER = 9000
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class WriteBench:
+    """One running platform and the inputs of each write path."""
+
+    def __init__(self, stack, demo: dict, var: Path) -> None:
+        self.stack, self.demo, self.var = stack, demo, var
+        self.api = stack.cfg.edge_url + "/api/v1"
+        with demo["roster"].open(newline="", encoding="utf-8") as fh:
+            self.rows = [(r["nip"], r["nik"], r["instansi_kode"]) for r in csv.DictReader(fh)]
+        self.next_row = ACCOUNTS
+        self.inputs: dict[str, dict] = {}
+
+    def components(self) -> dict[str, list[int]]:
+        """Process ids of each component (a gunicorn or nameko process with its children; the broker)."""
+        found = {name: placement.descendants(proc.pid) for name, proc in self.stack.procs}
+        found["rabbitmq"] = placement.broker_pids()
+        return found
+
+    # -- inputs -------------------------------------------------------------------------------------
+    def prepare_accounts(self) -> None:
+        """Register, confirm and log in ACCOUNTS PNS (the login and save paths' users)."""
+        accounts = self.rows[:ACCOUNTS]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(self._register, accounts))
+            verifier_tokens = {kode: self._token(v["username"], v["password"])
+                               for kode, v in self.demo["verifiers"].items()}
+            list(pool.map(lambda row: self._confirm(row, verifier_tokens[row[2]]), accounts))
+            tokens = list(pool.map(lambda row: self._patient(lambda: self._token(row[0], PASSWORD)), accounts))
+            forms = list(pool.map(self._form, tokens))
+        self.inputs["login"] = {"nips": [row[0] for row in accounts]}
+        self.inputs["save"] = {"tokens": tokens, "versions": [f["version"] for f in forms],
+                               "bodies": [f["sections"]["data_utama"] for f in forms]}
+
+    def _register(self, row: tuple[str, str, str]) -> None:
+        payload = {"nip": row[0], "nik": row[1], "email": f"{row[0]}@contoh.go.id", "password": PASSWORD}
+        self._patient(lambda: requests.post(f"{self.api}/registrations", json=payload, timeout=30).ok)
+
+    def _confirm(self, row: tuple[str, str, str], token: str) -> None:
+        auth = {"Authorization": f"Bearer {token}"}
+        self._patient(lambda: requests.post(f"{self.api}/verifier/registrations/{row[0]}/confirm", headers=auth,
+                                            timeout=30).ok)
+
+    def _token(self, username: str, password: str) -> str | None:
+        answer = requests.post(f"{self.api}/auth/token", json={"username": username, "password": password},
+                               timeout=30)
+        return answer.json()["access_token"] if answer.ok else None
+
+    def _form(self, token: str) -> dict:
+        return self._patient(lambda: (r := requests.get(f"{self.api}/me/form", timeout=30, headers={
+            "Authorization": f"Bearer {token}"})).ok and r.json())
+
+    @staticmethod
+    def _patient(probe):
+        from pupns_dev.waiting import wait_until
+
+        return wait_until(probe, timeout=120, interval=0.3, message="bench set-up step")
+
+    def input_for(self, kind: str, rate: float | None, seconds: float, conns: int) -> Path:
+        """The generator's input: for registrations, fresh roster rows enough for this phase."""
+        if kind == "register":
+            need = int((rate or 60 * conns) * seconds * 1.2) + conns
+            rows = self.rows[self.next_row:self.next_row + need]
+            self.next_row += len(rows)
+            if len(rows) < need:
+                print(f"warning: only {len(rows)} fresh roster rows left for {need} registrations", flush=True)
+            data = {"rows": [[nip, nik] for nip, nik, _ in rows]}
+        else:
+            data = self.inputs[kind]
+        path = self.var / f"input-{kind}.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    # -- phases ---------------------------------------------------------------------------------------
+    def phase(self, kind: str, rate: float | None, seconds: float, conns: int, label: str,
+              profile: bool = False) -> dict:
+        """One generator run; CPU per component over it; optionally py-spy of identity and the store."""
+        argv = [sys.executable, "-m", "bench.writeload", str(self.stack.cfg.edge_port), kind, str(rate or 0),
+                str(seconds), str(conns), str(self.input_for(kind, rate, seconds, conns))]
+        parts = self.components()
+        before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+        spies = self._spy(seconds) if profile else []
+        started = time.monotonic()
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
+                             cwd=write_report.ROOT)
+        elapsed = time.monotonic() - started
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        done = max(result["goodput_rps"] * seconds, 1)
+        cpu = {name: round(1000 * (cpu_seconds(pids) - before[name]) / done, 1) for name, pids in parts.items()}
+        for spy in spies:
+            spy.wait(timeout=seconds + 30)
+        phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
+                 "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2)}
+        print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts")}, flush=True)
+        return phase
+
+    def _spy(self, seconds: float) -> list[subprocess.Popen]:
+        py_spy = Path(sys.executable).parent / "py-spy"
+        spies = []
+        for name in ("identity", "secantus"):
+            pid = self.stack.process(name).pid
+            out = self.var / f"profile-{name}.txt"
+            spies.append(subprocess.Popen([str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r",
+                                           "100", "-f", "raw", "-o", str(out), "--nonblocking"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return spies
+
+    def capacity(self, kind: str, seconds: float, bench: Bench) -> tuple[float, list[dict]]:
+        bench.restart_edge("2", "8", "shared", adaptive=False)
+        phases = [self.phase(kind, None, seconds, conns, f"{kind}: capacity, closed loop {conns} clients",
+                             profile=kind == "register" and conns == 4) for conns in (2, 4, 8)]
+        bench.restart_edge("2", "8", "shared")
+        return max(p["goodput_rps"] for p in phases), phases
+
+    def curve(self, kind: str, seconds: float, bench: Bench) -> list[dict]:
+        capacity, phases = self.capacity(kind, seconds, bench)
+        for factor in FACTORS:
+            phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS,
+                               f"{kind}: {factor}x capacity, open loop")
+            phases.append({**phase, "factor": factor, "capacity_rps": capacity})
+        return phases
+
+
+def main(seconds: float = 8.0) -> None:
+    from pupns_dev.demo import seed_demo
+    from pupns_dev.processes import free_port
+    from pupns_dev.stack import Stack, StackConfig, delete_vhost
+
+    hash_ms = per_hash_ms(20)
+    cores = usable_cores()
+    var = Path(tempfile.mkdtemp(prefix="write-bench-"))
+    cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
+                      edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
+                      storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
+                      admin_password=secrets.token_urlsafe(12),
+                      extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
+                                 "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000"})
+    stack = Stack(cfg)
+    stack.start(progress=lambda m: print(m, flush=True))
+    try:
+        demo = seed_demo(cfg, roster_size=ROSTER, seed=9, progress=lambda m: print(m, flush=True))
+        run = WriteBench(stack, demo, var)
+        print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
+        run.prepare_accounts()
+        bench = Bench(stack, "-", {})
+        phases = [phase for kind in KINDS for phase in run.curve(kind, seconds, bench)]
+        profiles = write_report.profiles(var)
+    finally:
+        stack.stop()
+        delete_vhost(cfg.vhost)
+    write_report.write(phases, {"hash_ms": hash_ms, "cores": cores}, profiles, seconds)
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0)
+    print(f"done in {time.monotonic() - started:.0f} s", flush=True)

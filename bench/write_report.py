@@ -1,0 +1,131 @@
+"""The write-path bench's report: capacity beside the hashing limit, the floods, CPU per component, profiles."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from bench import placement
+from bench.edge_report import machine_facts
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+AIM_CAPACITY_SHARE, AIM_GOODPUT_SHARE, AIM_TURN_AWAY_MS = 0.5, 0.9, 50
+GOOD = {"register": ("201", "409"), "login": ("200",), "save": ("200", "409")}
+ACCEPTED = ("503q", "429")
+
+
+def profiles(var: Path, top: int = 12) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """py-spy raw samples -> the top frames of each profiled process, by own time and by inclusive time."""
+    found = {}
+    for path in sorted(var.glob("profile-*.txt")):
+        own, inclusive, total = collections.Counter(), collections.Counter(), 0
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames, n = stack.split(";"), int(count)
+            total += n
+            own[frames[-1]] += n
+            for frame in set(frames):
+                if "threading.py" not in frame and "<module>" not in frame:
+                    inclusive[frame] += n
+        if total:
+            found[path.stem.removeprefix("profile-")] = {"own": _top(own, total, top),
+                                                         "inclusive": _top(inclusive, total, top), "samples": total}
+    return found
+
+
+def _top(counter: collections.Counter, total: int, top: int) -> list[tuple[float, str]]:
+    return [(round(100 * n / total, 1), frame) for frame, n in counter.most_common(top)]
+
+
+def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
+    mine = [p for p in phases if p["kind"] == kind]
+    capacity = max(p["goodput_rps"] for p in mine if p["rate"] is None)
+    best = max((p for p in mine if p["rate"] is None), key=lambda p: p["goodput_rps"])
+    ten = next(p for p in mine if p.get("factor") == 10)
+    other = sum(n for k, n in ten["counts"].items() if not (k.startswith("2") or k in GOOD[kind] or k in ACCEPTED))
+    return {"capacity_rps": capacity, "capacity_share_of_hashing_limit": round(capacity / limit_rps, 3),
+            "goodput_at_10x_rps": ten["goodput_rps"], "goodput_at_10x_share": round(ten["goodput_rps"] / capacity, 3),
+            "turn_away_p99_ms_at_10x": ten["away_p99_ms"], "timeouts_at_10x": ten["counts"].get("timeout", 0),
+            "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"]}
+
+
+def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float) -> None:
+    limit = round(1000 / hashing["hash_ms"] * hashing["cores"], 1)
+    heads = {kind: headline(kind, phases, limit) for kind in ("register", "login", "save")}
+    everywhere = SimpleNamespace(back_cpus=placement.all_cpus(), front_cpus=placement.all_cpus())  # shared
+    facts = {**machine_facts(seconds, everywhere), "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
+             "hashing_limit_rps": limit}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {"machine": facts, "headlines": heads, "profiles": found_profiles, "phases": phases,
+           "curves": {kind: {"offered_rps": [p["offered_rps"] for p in phases if p["kind"] == kind and p.get("factor")],
+                             "goodput_rps": [p["goodput_rps"] for p in phases if p["kind"] == kind and p.get("factor")]}
+                      for kind in heads}}
+    (RESULTS / "write_load.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    (RESULTS / "write_load.md").write_text(markdown(facts, heads, phases, found_profiles))
+    chart(phases, heads, RESULTS / "write_load.png")
+    print((RESULTS / "write_load.md").read_text(), flush=True)
+
+
+def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict) -> str:
+    lines = [f"# Write path under a surge — {facts['date']}", "",
+             f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. The platform as "
+             "`make run` starts it (SecantusDB on disk, syncing every commit) and the load generator share every "
+             "core.", "",
+             f"Hashing limit of these cores, measured in this run: one argon2id hash {facts['hash_ms']:.1f} ms x "
+             f"{facts['cores']} cores = **{facts['hashing_limit_rps']} hashes/s**.", "",
+             "| path | capacity/s | share of hashing limit (aim >= 50 %) | goodput at 10x | share (aim >= 90 %) | "
+             "turn-away p99 at 10x (aim < 50 ms) | timeouts | other answers |", "|---|---|---|---|---|---|---|---|"]
+    for kind, h in heads.items():
+        lines.append(f"| {kind} | {h['capacity_rps']} | {100 * h['capacity_share_of_hashing_limit']:.0f} % | "
+                     f"{h['goodput_at_10x_rps']}/s | {100 * h['goodput_at_10x_share']:.0f} % | "
+                     f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} |")
+    lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
+              "| path | " + " | ".join(sorted(heads["register"]["cpu_ms_per_op"])) + " | total |",
+              "|---|" + "---|" * (len(heads["register"]["cpu_ms_per_op"]) + 1)]
+    for kind, h in heads.items():
+        cpu = h["cpu_ms_per_op"]
+        lines.append(f"| {kind} | " + " | ".join(str(cpu[k]) for k in sorted(cpu)) + f" | {sum(cpu.values()):.1f} |")
+    lines += ["", "## Every phase", "", "| phase | offered/s | goodput/s | ok p50/p99 ms | turn-away p50/p99 ms | "
+              "answers |", "|---|---|---|---|---|---|"]
+    for p in phases:
+        counts = ", ".join(f"{k}: {n}" for k, n in sorted(p["counts"].items()))
+        if p.get("error_codes"):
+            counts += " (" + ", ".join(f"{k}: {n}" for k, n in sorted(p["error_codes"].items())) + ")"
+        lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['goodput_rps']} | {p['ok_p50_ms']}/{p['ok_p99_ms']} | "
+                     f"{p['away_p50_ms']}/{p['away_p99_ms']} | {counts} |")
+    for name, prof in found_profiles.items():
+        lines += ["", f"## Profile of {name} during registration at capacity ({prof['samples']} samples, py-spy)",
+                  "", "Own time:", ""] + [f"- {share} % {frame}" for share, frame in prof["own"]]
+        lines += ["", "Inclusive:", ""] + [f"- {share} % {frame}" for share, frame in prof["inclusive"]]
+    return "\n".join(lines) + "\n"
+
+
+def chart(phases: list[dict], heads: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for kind in heads:
+        mine = [p for p in phases if p["kind"] == kind and p.get("factor")]
+        factors = [p["factor"] for p in mine]
+        axes[0].plot(factors, [p["goodput_rps"] / p["capacity_rps"] for p in mine], marker="o", label=kind)
+        axes[1].plot(factors, [p["away_p99_ms"] or 0 for p in mine], marker="o", label=kind)
+        axes[2].plot(factors, [p["counts"].get("timeout", 0) + p["other"] for p in mine], marker="o", label=kind)
+    axes[0].axhline(AIM_GOODPUT_SHARE, color="grey", ls="--", lw=1)
+    axes[1].axhline(AIM_TURN_AWAY_MS, color="grey", ls="--", lw=1)
+    for ax, title in zip(axes, ("goodput / capacity", "turn-away p99 (ms)", "timeouts + other answers"),
+                         strict=True):
+        ax.set_title(title)
+        ax.set_xlabel("offered load (x capacity)")
+        ax.set_xticks([1, 2, 5, 10])
+        ax.legend()
+    fig.suptitle(f"Write path under a surge ({dt.date.today()})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
