@@ -2,12 +2,13 @@
 
 Starts the platform as `make run` does (SecantusDB on disk, syncing every commit) with the load generator on the
 same machine and every process free to use every core. In the same run it measures the password-hashing limit of
-those cores, then for each path (registration of never-seen PNS, login of many distinct PNS, section save):
+those cores, then for each path (registration of never-seen PNS, login of many distinct PNS, section save, and
+the read path GET /api/v1/me/form for comparison):
 - capacity: the most 2xx/s with admission control out of the way (closed loops of 2, 4 and 8 clients), the CPU
   each component spent per operation, and (registration) a py-spy profile of identity and the store;
 - floods: open loop at 1x, 2x, 5x and 10x capacity over up to 800 connections, clients ignoring Retry-After:
   goodput, turn-away latency, timeouts and every other answer.
-Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] (~8 min).
+Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] (~10 min).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from bench.password_hash import per_hash_ms
 from bench.writeload import PASSWORD
 from pupns.passwords import usable_cores
 
-KINDS = ("register", "login", "save")
+KINDS = ("register", "login", "save", "read")
 FACTORS = (1, 2, 5, 10)
 FLOOD_CONNECTIONS = 800
 ACCOUNTS = 240  # confirmed PNS for the login and save paths
@@ -78,6 +79,7 @@ class WriteBench:
             tokens = list(pool.map(lambda row: self._patient(lambda: self._token(row[0], PASSWORD)), accounts))
             forms = list(pool.map(self._form, tokens))
         self.inputs["login"] = {"nips": [row[0] for row in accounts]}
+        self.inputs["read"] = {"tokens": tokens}
         self.inputs["save"] = {"tokens": tokens, "versions": [f["version"] for f in forms],
                                "bodies": [f["sections"]["data_utama"] for f in forms]}
 

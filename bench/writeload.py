@@ -7,7 +7,8 @@ ignores Retry-After and prints one JSON line. What it sends depends on KIND:
   tickets (a flood of newcomers: abandoned tabs and bots never come back);
 - `login`: POST /api/v1/auth/token, cycling through many confirmed PNS (the password-hashing path);
 - `save`: PUT /api/v1/me/form/sections/data_utama with If-Match, cycling through many logged-in PNS; each
-  PNS has at most one save in flight, and its form version is learnt from every answer.
+  PNS has at most one save in flight, and its form version is learnt from every answer;
+- `read`: GET /api/v1/me/form, cycling through the same logged-in PNS (the read path, measured the same way).
 
 Usage: python -m bench.writeload PORT KIND RATE SECONDS CONNS INPUT.json
 """
@@ -52,6 +53,10 @@ class WriteGenerator(Generator):
         if self.kind == "login":
             nip = self.data["nips"][self.sent % len(self.data["nips"])]
             return http("POST", "/api/v1/auth/token", self.port, {"username": nip, "password": PASSWORD})
+        if self.kind == "read":
+            token = self.data["tokens"][self.sent % len(self.data["tokens"])]
+            return (f"GET /api/v1/me/form HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: application/json\r\n"
+                    f"Authorization: Bearer {token}\r\n\r\n").encode()
         index = self.free.popleft() if self.free else self.sent % len(self.versions)
         self.holding[conn] = index
         body = {**self.data["bodies"][index], "alamat": f"Jl. Beban Uji No. {self.sent}"}
