@@ -40,6 +40,7 @@ class EdgeApp:
         self.backend, self.store, self.settings = backend, store, settings
         self.amqp_uri, self.mongo_uri = amqp_uri, mongo_uri
         self.metrics = Metrics()
+        self.ready = health.Readiness()
         self.admission = Admission(settings, store)
         self.limiter = limiter or Limiter(settings, store)  # shared with the other edge processes by the monitor
         if isinstance(backend, NamekoBackend):
@@ -204,8 +205,8 @@ class EdgeApp:
         return json_response({"status": "ok"})
 
     def readyz(self, ctx: Ctx) -> Response:
-        """GET /readyz: broker and store answer within about a second."""
-        return health.readiness(self.amqp_uri, self.mongo_uri)
+        """GET /readyz: broker and store answer within about a second (answer cached for at most a second)."""
+        return health.readiness(self.ready.results(self.amqp_uri, self.mongo_uri))
 
     def metrics_text(self, ctx: Ctx) -> Response:
         """GET /metrics: Prometheus text."""
