@@ -1,8 +1,9 @@
-"""Send a roster CSV to identity in chunks that keep the original file's line numbers.
+"""The client side of jobs, for the CLI, the edge and the console.
 
-Used by the CLI, the edge and the console: a 50 MiB roster is far more than one RPC should
-carry or one back-end call should take. `upload_roster` stages the chunks in identity (stored once)
-and starts the import job that works through them.
+A roster CSV goes to identity in chunks that keep the original file's line numbers: a 50 MiB roster is far
+more than one RPC should carry or one back-end call should take. `upload_roster` stages the chunks in identity
+(stored once) and starts the import job that works through them; `start_job` starts a job so that a lost answer
+never hides the job that runs; `follow_job` polls one until it ends.
 """
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pupns.errors import AppError
+
 JOB_CHUNK_ROWS = 1000  # one job step (one transaction) per staged chunk
 CHUNKS_PER_CALL = 4  # about 1 MB per staging RPC
+START_ATTEMPTS = 3
 
 
 def roster_chunks(text: str, rows_per_chunk: int = JOB_CHUNK_ROWS) -> Iterator[tuple[str, dict[int, int], int]]:
@@ -64,7 +68,21 @@ def upload_roster(text: str, call: Callable[..., Any], idempotency_key: str | No
             batch = []
     if batch:
         call("stage_roster_chunks", upload_id, batch)
-    return call("start_roster_import", upload_id, idempotency_key=idempotency_key)
+    return start_job(lambda key: call("start_roster_import", upload_id, idempotency_key=key), idempotency_key)
+
+
+def start_job(call: Callable[[str], dict], idempotency_key: str | None) -> dict:
+    """Start a job with `call(key)`; a start whose answer was lost (the RPC deadline passed) is asked again with
+    the same key, so the caller hears of the job that runs instead of "unavailable" for work that goes on."""
+    key = idempotency_key or f"auto-{uuid.uuid4().hex}"
+    for attempt in range(START_ATTEMPTS):
+        try:
+            return call(key)
+        except AppError as exc:
+            if exc.code != "unavailable" or attempt == START_ATTEMPTS - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def follow_job(get: Callable[[str], dict], job_id: str, progress: Callable[[int, int], None] | None = None,

@@ -89,13 +89,13 @@ def test_close_answers_202_and_the_same_idempotency_key_gives_the_same_job():
 
 
 def test_a_start_whose_answer_was_lost_is_asked_again_with_the_same_key_not_answered_503(monkeypatch):
-    from edge import jobs
+    from pupns import roster_upload
 
-    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(roster_upload.time, "sleep", lambda seconds: None)
     answers = [AppError("unavailable"), {**job(), "kind": "campaign_close"}]
     client, backend, _ = make_client(FakeBackend(**{"identity.close_campaign": lambda *a, **k: (
         answers.pop(0) if isinstance(answers[0], dict) else (_ for _ in ()).throw(answers.pop(0)))}))
     answer = client.post("/api/v1/admin/campaign/close", headers=ADMIN)
     assert answer.status_code == 202 and answer.json["job_id"] == JOB_ID
     keys = [call[3]["idempotency_key"] for call in backend.calls]
-    assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("edge-")
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("auto-")

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from edge import bodies, jobs, schemas
 from edge.routing import Ctx
 from pupns import csvexport
-from pupns.roster_upload import upload_roster
+from pupns.roster_upload import start_job, upload_roster
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 
@@ -77,12 +77,9 @@ def import_roster(ctx: Ctx) -> Any:
     """POST /api/v1/admin/roster (text/csv, up to 50 MiB): 202, the import job."""
     csv_text = bodies.csv_body(ctx.request, ctx.settings.max_csv_bytes)
     # Staged in chunks (each RPC well inside its deadline), stored once by identity, imported by a job.
-    def call(method: str, *args: Any, **kwargs: Any) -> Any:
-        if method == "start_roster_import":
-            return jobs.start(lambda key: ctx.backend.call("identity", method, *args, ctx.actor, idempotency_key=key),
-                              kwargs.get("idempotency_key"))
-        return ctx.backend.call("identity", method, *args, ctx.actor, **kwargs)
-    return jobs.accepted(upload_roster(csv_text, call, ctx.idempotency_key))
+    job = upload_roster(csv_text, lambda method, *args, **kwargs: ctx.backend.call(
+        "identity", method, *args, ctx.actor, **kwargs), ctx.idempotency_key)
+    return jobs.accepted(job)
 
 
 def create_verifier(ctx: Ctx) -> tuple[int, Any]:
@@ -106,8 +103,8 @@ def set_campaign(ctx: Ctx) -> Any:
 def close_campaign(ctx: Ctx) -> Any:
     """POST /api/v1/admin/campaign/close: the window closes now; 202, the job marking not_reregistered."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return jobs.accepted(jobs.start(lambda key: ctx.backend.call("identity", "close_campaign", ctx.actor,
-                                                                 idempotency_key=key), ctx.idempotency_key))
+    return jobs.accepted(start_job(lambda key: ctx.backend.call("identity", "close_campaign", ctx.actor,
+                                                                idempotency_key=key), ctx.idempotency_key))
 
 
 def reopen_record(ctx: Ctx) -> Any:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -18,24 +16,9 @@ from pupns.errors import AppError
 
 MAX_WAIT_SECONDS = 60  # RFC 7240 `wait`: a larger value is clamped, never refused
 POLL_SECONDS = 0.25
-START_ATTEMPTS = 3
 FINAL = ("done", "failed")
 OWNERS = ("identity",)  # services that run jobs; a job id starts with its service's name
 WAIT = re.compile(r"^\s*wait\s*=\s*\"?(\d+(?:\.\d+)?)\"?\s*$", re.IGNORECASE)
-
-
-def start(call: Callable[[str], dict], idempotency_key: str | None) -> dict:
-    """Start a job; a start whose answer was lost (the RPC deadline passed) is asked again with the same key,
-    so the client hears of the job that runs instead of a 503 for work that goes on."""
-    key = idempotency_key or f"edge-{uuid.uuid4().hex}"
-    for attempt in range(START_ATTEMPTS):
-        try:
-            return call(key)
-        except AppError as exc:
-            if exc.code != "unavailable" or attempt == START_ATTEMPTS - 1:
-                raise
-            time.sleep(1)
-    raise AssertionError("unreachable")
 
 
 def accepted(job: dict) -> Response:

@@ -20,7 +20,7 @@ from console.views import WIB
 from pupns import csvexport
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
-from pupns.roster_upload import upload_roster
+from pupns.roster_upload import start_job, upload_roster
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
@@ -116,7 +116,8 @@ class AdminRoutes:
             totals = self.backend.call("identity", "progress", session.actor_of(user)).get("totals") or {}
             return self._html(admin_views.close_confirm_page(user, csrf, campaign, totals))
         try:
-            job = self.backend.call("identity", "close_campaign", session.actor_of(user))
+            job = start_job(lambda key: self.backend.call("identity", "close_campaign", session.actor_of(user),
+                                                          idempotency_key=key), None)
         except AppError as exc:
             message = ("Kampanye belum pernah dijadwalkan, jadi tidak dapat ditutup."
                        if exc.code == "invalid_state" else exc.message)
