@@ -77,6 +77,7 @@ class Ledger:
             events = json.loads(json.dumps(self.platform.audit(self.nip), default=str))
             assert len(events) == len(self.events) + new_events, events[len(self.events):]
             assert events[:len(self.events)] == self.events
+            self.events = events
         self.total += new_events
 
 
@@ -175,7 +176,8 @@ def test_registration_rejects_bad_input(platform):
         wrong_nik = row["nik"][:-4] + f"{(int(row['nik'][-4:]) + 1) % 10000:04d}"
         resp = http.post(url, json={**body, "nik": wrong_nik}, timeout=30)
         assert_error(resp, 422, "nik_mismatch")
-        ledger.unchanged()
+        ledger.unchanged(new_events=1)  # the attempt alone is kept: NIK guessing is counted per NIP (SPEC Abuse)
+        assert platform.audit(row["nip"])[-1]["type"] == "NikMismatched"
 
     # A NIP outside the roster is refused and kept, exactly once, as a "PNS selundupan" candidate.
     stranger = make_nip(date(1984, 2, 29), date(2011, 3, 1), "P", 777)

@@ -83,7 +83,9 @@ def test_nik_mismatch_already_registered_and_closed_campaign_store_nothing(ready
     store = store_for("identity")
     before = store.count()
     assert error_of(ready.register, payload(rows[0], nik="3273010101900001")).code == "nik_mismatch"
-    assert store.count() == before
+    # Only the attempt itself is kept (SPEC Abuse: mismatches are counted per NIP); no account, no registration.
+    assert store.count() == before + 1 and store.read_stream(f"account-{rows[0]['nip']}") == []
+    assert store.read_stream(f"roster-{rows[0]['nip']}")[-1]["type"] == "NikMismatched"
     ready.register(payload(rows[0]))
     before = store.count()
     assert error_of(ready.register, payload(rows[0])).code == "already_registered"
@@ -173,3 +175,16 @@ def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, s
     assert [e["type"] for e in store.read_stream("password-verifikator.lama")] == ["PasswordRehashed"]
     assert decode_token(ready.issue_token("verifikator.lama", PASSWORD)["access_token"])["role"] == "verifier"
     assert len(store.read_stream("password-verifikator.lama")) == 1  # upgraded once, not at every login
+
+
+def test_guessing_a_nik_closes_the_nip_to_registration_for_a_day(ready, rows, store_for):
+    row = rows[2]
+    wrong = [f"{int(row['nik']) + i + 1:016d}"[-16:] for i in range(5)]
+    for nik in wrong:
+        assert error_of(ready.register, payload(row, nik=nik)).code == "nik_mismatch"
+    refused = error_of(ready.register, payload(row))  # even the right NIK: the NIP is closed to guessing now
+    assert refused.code == "too_many_attempts" and 23 * 3600 < refused.extra["retry_after"] <= 24 * 3600
+    store = store_for("identity")
+    assert [e["type"] for e in store.read_stream(f"roster-{row['nip']}")][-5:] == ["NikMismatched"] * 5
+    assert store.read_stream(f"account-{row['nip']}") == []  # nobody took the registration
+    assert ready.register(payload(rows[3]))["nip"] == rows[3]["nip"]  # other NIPs are not affected

@@ -75,6 +75,20 @@ def record_unknown_nip(store: EventStore, nip: str, nik: str) -> None:
             continue
 
 
+def record_nik_mismatch(store: EventStore, nip: str, entry: dict) -> None:
+    """A wrong NIK for a roster NIP is kept on its roster stream (NikMismatched): it counts toward closing the NIP
+    to registration, and the attempt stays in the record's audit history."""
+    stream, version = domain.ROSTER_STREAM.format(nip=nip), entry.get("version") or 0
+    for _ in range(REGISTRATION_ATTEMPTS):
+        try:
+            store.append(stream, version, [NewEvent("NikMismatched", {"at": now().isoformat()})],
+                         {"actor": nip, "role": "anonymous"}, nip=nip, instansi_kode=entry.get("instansi_kode"),
+                         projection=projector(store).apply)
+            return
+        except ConcurrencyError:
+            version = store.stream_version(stream)
+
+
 def register(store: EventStore, payload: dict, idempotency_key: str | None = None) -> dict:
     """Register a PNS of the roster; the account waits for a verifier's confirmation."""
     data = load_registration(payload)
@@ -91,7 +105,11 @@ def register(store: EventStore, payload: dict, idempotency_key: str | None = Non
         record_unknown_nip(store, nip, data["nik"])
         raise AppError("nip_not_in_roster")
     row = entry["row"]
+    wait = domain.nik_guess_wait(entry.get("nik_mismatches") or [], now())
+    if wait:
+        raise AppError("too_many_attempts", extra={"retry_after": wait})
     if row["nik"] != data["nik"]:
+        record_nik_mismatch(store, nip, entry)
         raise AppError("nik_mismatch", fields={"nik": ["NIK tidak sesuai dengan data induk"]})
     password_hash = POOL.run(hash_password, data["password"])
     stream = domain.ACCOUNT_STREAM.format(nip=nip)

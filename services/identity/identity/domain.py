@@ -1,6 +1,7 @@
 """Identity rules: passwords, registration numbers, account status, login throttle, campaign window."""
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ MIN_PASSWORD_LENGTH = 10
 THROTTLE_FAILURES = 5
 THROTTLE_BASE_SECONDS = 30
 THROTTLE_MAX_SECONDS = 15 * 60
+
+# Registration: after this many `nik_mismatch` answers for one NIP within the window, 429 for that NIP (SPEC Abuse).
+NIK_GUESSES = 5
+NIK_GUESS_WINDOW_SECONDS = 24 * 3600
 
 ACCOUNT_STREAM = "account-{nip}"
 ROSTER_STREAM = "roster-{nip}"
@@ -96,6 +101,16 @@ def lock_seconds(consecutive_failures: int) -> int:
     if consecutive_failures < THROTTLE_FAILURES:
         return 0
     return min(THROTTLE_BASE_SECONDS * 2 ** (consecutive_failures - THROTTLE_FAILURES), THROTTLE_MAX_SECONDS)
+
+
+def nik_guess_wait(mismatches: list[str], at: datetime) -> int:
+    """Seconds a NIP stays closed to registration after NIK_GUESSES `nik_mismatch` answers within
+    NIK_GUESS_WINDOW_SECONDS (0: open). Guessing a NIK must not be a way to learn it or to take a registration."""
+    recent = sorted(t for t in (datetime.fromisoformat(m) for m in mismatches)
+                    if (at - t).total_seconds() < NIK_GUESS_WINDOW_SECONDS)
+    if len(recent) < NIK_GUESSES:
+        return 0
+    return max(1, math.ceil(NIK_GUESS_WINDOW_SECONDS - (at - recent[-NIK_GUESSES]).total_seconds()))
 
 
 def parse_aware(value: str) -> datetime:

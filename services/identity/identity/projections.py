@@ -7,7 +7,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from identity.domain import TIMELINE_LABELS
+from identity.domain import NIK_GUESSES, TIMELINE_LABELS
 from identity.roster import anomaly, row_anomalies
 from pupns import jobs
 
@@ -169,6 +169,13 @@ def apply_other(db: Database, doc: dict, session: ClientSession | None) -> None:
                                                           "$setOnInsert": on_insert}, upsert=True, session=session)
 
 
+def apply_nik_mismatch(db: Database, doc: dict, session: ClientSession | None) -> None:
+    """`NikMismatched` on `roster-{nip}`: the latest wrong-NIK attempts, kept on the roster entry."""
+    db[ROSTER].update_one({"_id": doc["nip"]}, {"$push": {"nik_mismatches": {"$each": [doc["data"]["at"]],
+                                                                           "$slice": -NIK_GUESSES}},
+                                                "$set": {"version": doc["version"]}}, session=session)
+
+
 def apply_sanction(db: Database, doc: dict, session: ClientSession | None) -> None:
     """`MarkedNotReregistered` / `Reinstated` on `roster-{nip}`: a flag on the roster entry."""
     marked = doc["type"] == "MarkedNotReregistered"
@@ -198,6 +205,8 @@ class Projector:
         for doc in docs:
             if doc["type"] in SANCTION_EVENTS:
                 apply_sanction(self.db, doc, session)
+            elif doc["type"] == "NikMismatched":
+                apply_nik_mismatch(self.db, doc, session)
             elif doc["stream"].startswith("roster-"):
                 view.apply(doc, session)
             elif doc["stream"].startswith("account-"):

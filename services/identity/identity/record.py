@@ -33,7 +33,13 @@ class PnsRecord(Aggregate):
         reason: str
         automatic: bool = False
 
-    EVENTS = (RosterEntryImported, RosterEntryCorrected, MarkedNotReregistered, Reinstated)
+    @dataclass(frozen=True)
+    class NikMismatched(DomainEvent):
+        """Someone registering for this NIP gave a wrong NIK (counted by the NIK-guessing rule)."""
+
+        at: str
+
+    EVENTS = (RosterEntryImported, RosterEntryCorrected, MarkedNotReregistered, Reinstated, NikMismatched)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
