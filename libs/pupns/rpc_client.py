@@ -104,8 +104,9 @@ class RpcBackend:
         started = time.monotonic()
         try:
             cluster = self._proxy()
-            # The service skips the request if it is taken off the queue after we have stopped waiting.
-            self._local.holder._worker_ctx.data[deadlines.CONTEXT_KEY] = time.time() + self.timeout
+            holder = getattr(self._local, "holder", None)
+            if holder is not None:  # the service skips the request if it is taken off the queue after we gave up
+                holder._worker_ctx.data[deadlines.CONTEXT_KEY] = time.time() + self.timeout
             return getattr(cluster[service], method)(*args, **kwargs)
         except AppError:
             raise

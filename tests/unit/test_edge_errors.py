@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 
 import jwt
@@ -169,7 +170,7 @@ def test_missing_rpc_method_is_501_not_implemented():
         raise MethodNotFound("progress")
 
     backend = rpc.NamekoBackend.__new__(rpc.NamekoBackend)  # only its translation, no broker
-    backend._broken_until, backend.observer = 0.0, None
+    backend._broken_until, backend.observer, backend._local = 0.0, None, threading.local()
     backend._proxy = lambda: {"identity": type("S", (), {"progress": staticmethod(missing)})()}
     client, _, _ = make_client(backend)
     response = client.get("/api/v1/admin/progress", headers=bearer("admin", "admin", None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from edge import bodies, schemas
 from edge.responses import binary_response, json_response
@@ -21,11 +21,24 @@ def _json(ctx: Ctx, schema: type, allow_form: bool = False) -> dict[str, Any]:
 def register(ctx: Ctx) -> tuple[int, Any]:
     """POST /api/v1/registrations."""
     payload = _json(ctx, schemas.RegistrationSchema)
-    result = dict(ctx.backend.call("identity", "register", payload, idempotency_key=ctx.idempotency_key))
+    try:
+        result = dict(ctx.backend.call("identity", "register", payload, idempotency_key=ctx.idempotency_key))
+    except AppError as exc:
+        if exc.code in ("nip_not_in_roster", "nik_mismatch") and ctx.limiter is not None:
+            ctx.limiter.registration_failed(client_address(ctx.request, ctx.settings.proxy_hops))
+        raise
     receipt_path = result.pop("receipt_path", None)
     if receipt_path:
         result["receipt_url"] = ctx.request.host_url.rstrip("/") + receipt_path
     return 201, result
+
+
+def client_address(request: Request, proxy_hops: int) -> str:
+    """The client's address: the peer's, or the one `proxy_hops` trusted proxies appended to X-Forwarded-For."""
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if proxy_hops and len(forwarded) >= proxy_hops:
+        return forwarded[-proxy_hops]
+    return request.remote_addr or "unknown"
 
 
 def receipt(ctx: Ctx) -> Response:

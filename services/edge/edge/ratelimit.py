@@ -127,8 +127,33 @@ class SharedWindow:
             self._blocked, self._blocked_start = blocked, start
 
 
+class FailureWindow(SharedWindow):
+    """Counts failures per key (not requests) in shared fixed windows: how many a key had in this window, here
+    and, as of the last sync, in every process."""
+
+    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(name, allowance, seconds, clock)
+        self._local: dict[str, int] = {}  # this process's failures per key in the current window
+
+    def failed(self, key: str) -> float:
+        """Count one failure; 0 while the key is within its allowance, else seconds until the window ends."""
+        now = self.clock()
+        start = self.start_of(now)
+        with self._lock:
+            if start != self._pending_start:
+                self._pending, self._pending_start, self._local = {}, start, {}
+            self._pending[key] = self._pending.get(key, 0) + 1
+            local = self._local[key] = self._local.get(key, 0) + 1
+            over = local > self.allowance or (start == self._blocked_start and key in self._blocked)
+        if not over:
+            return 0.0
+        self.rejected += 1
+        return start + self.seconds - now
+
+
 class Limiter:
-    """The edge's rate limits; never per address (offices register behind one NAT)."""
+    """The edge's rate limits: per user and per login username; per address only for failed anonymous
+    registration attempts (whole offices register behind one NAT, successes are never limited per address)."""
 
     def __init__(self, settings: Settings, store: WindowStore, wall: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -140,6 +165,7 @@ class Limiter:
                                         seconds, wall)
         self.login_window = SharedWindow("l", window_allowance(settings.login_rate, settings.login_burst, seconds),
                                          seconds, wall)
+        self.registration_failures = FailureWindow("rf", settings.registration_failures_per_minute, 60, wall)
         self._quiet_until = -math.inf
         self.sync_failures = 0
 
@@ -148,8 +174,16 @@ class Limiter:
         _check(self.users, self.user_window, actor_id)
 
     def check_login(self, username: str) -> None:
-        """Refuse (429 `rate_limited`) a login username over its rate, before any password hash."""
-        _check(self.logins, self.login_window, username.strip().lower())
+        """Refuse (429 `rate_limited`) a login username over its rate, before any password hash (the key has no
+        spaces: "1990 0101 ..." is the same NIP as "19900101...")."""
+        _check(self.logins, self.login_window, "".join(username.split()).lower())
+
+    def registration_failed(self, address: str) -> None:
+        """A registration attempt from `address` failed (unknown NIP, wrong NIK): over the allowance per minute,
+        answer 429 `rate_limited` instead, so guessing from one address learns nothing more."""
+        wait = self.registration_failures.failed(address)
+        if wait > 0:
+            raise AppError("rate_limited", extra={"retry_after": max(1, math.ceil(wait))})
 
     def sync(self) -> None:
         """Exchange counts with the other edge processes; a store failure only pauses the sharing."""
@@ -157,8 +191,8 @@ class Limiter:
         if now < self._quiet_until:
             return
         try:
-            self.user_window.sync(self.store)
-            self.login_window.sync(self.store)
+            for window in (self.user_window, self.login_window, self.registration_failures):
+                window.sync(self.store)
         except PyMongoError as exc:
             self.sync_failures += 1
             self._quiet_until = now + SYNC_BACKOFF_SECONDS

@@ -18,7 +18,7 @@ def api_routes() -> list[Route]:
         Route("POST", f"{V1}/registrations", pns.register, queued=True, body="json", schema=s.RegistrationSchema,
               response=s.RegistrationCreatedSchema, status=201, headers=("Idempotency-Key",),
               errors=(*BODY, "nip_not_in_roster", "nik_mismatch", "already_registered", "campaign_closed",
-                      "idempotency_conflict", "queue", "rate_limited")),
+                      "idempotency_conflict", "queue", "rate_limited", "too_many_attempts")),
         Route("GET", f"{V1}/receipts/<registration_number>.pdf", pns.receipt, queued=True, query=("sig",),
               produces="application/pdf", errors=("not_found", "queue")),
         Route("POST", f"{V1}/auth/token", pns.issue_token, queued=True, body="json|form",

@@ -51,6 +51,11 @@ class Settings:
     user_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_BURST", 30.0))
     login_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_RATE", 0.2))
     login_burst: float = field(default_factory=lambda: _float("PUPNS_EDGE_LOGIN_BURST", 10.0))
+    # Failed anonymous registration attempts (unknown NIP, wrong NIK) per client address and minute (SPEC Abuse);
+    # the address is the peer's, or the one `proxy_hops` trusted proxies in front of the edge put in X-Forwarded-For.
+    registration_failures_per_minute: int = field(
+        default_factory=lambda: _int("PUPNS_EDGE_REGISTRATION_FAILURES_PER_MINUTE", 30))
+    proxy_hops: int = field(default_factory=lambda: _int("PUPNS_EDGE_PROXY_HOPS", 0))
     rate_window: int = field(default_factory=lambda: _int("PUPNS_EDGE_RATE_WINDOW", 10))
     rate_sync_seconds: float = field(default_factory=lambda: _float("PUPNS_EDGE_RATE_SYNC_SECONDS", 0.3))
     unavailable_retry_after: int = 2
