@@ -74,3 +74,16 @@ def test_strict_iso_date():
     for bad in ("2020-2-29", "29-02-2020", "2021-02-29", "20200229"):
         with pytest.raises(ValueError):
             domain.iso_date(bad)
+
+
+def test_login_failures_decay_and_a_known_device_has_its_own_count():
+    from datetime import UTC, datetime, timedelta
+
+    from identity import domain
+
+    at = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    assert domain.decayed_failures(7, at, at + timedelta(minutes=4)) == 7
+    assert domain.decayed_failures(7, at, at + timedelta(minutes=11)) == 5
+    assert domain.decayed_failures(7, at, at + timedelta(hours=2)) == 0
+    assert domain.throttle_key("199001012015031001", None) == "199001012015031001"
+    assert domain.throttle_key("199001012015031001", "d1") != domain.throttle_key("199001012015031001", "d2")

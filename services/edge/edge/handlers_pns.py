@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from edge import bodies, schemas
+from edge import bodies, devices, schemas
 from edge.responses import binary_response, json_response
 from edge.routing import Ctx
 from pupns.auth import verify_receipt
@@ -51,12 +51,14 @@ def receipt(ctx: Ctx) -> Response:
     return binary_response(base64.b64decode(pdf["content_b64"]), "application/pdf", f"{number}.pdf")
 
 
-def issue_token(ctx: Ctx) -> Any:
-    """POST /api/v1/auth/token (JSON or form-encoded)."""
+def issue_token(ctx: Ctx) -> Response:
+    """POST /api/v1/auth/token (JSON or form-encoded); a success sets the device cookie (edge.devices)."""
     data = _json(ctx, schemas.TokenRequestSchema, allow_form=True)
+    device = devices.device_for(ctx.request.cookies.get(devices.COOKIE), data["username"])
     if ctx.limiter is not None:
-        ctx.limiter.check_login(data["username"])  # before any password hash is computed
-    return ctx.backend.call("identity", "issue_token", data["username"], data["password"])
+        ctx.limiter.check_login(data["username"], device)  # before any password hash is computed
+    result = ctx.backend.call("identity", "issue_token", data["username"], data["password"], device=device)
+    return json_response(result, 200, {"Set-Cookie": devices.cookie_header(data["username"], device)})
 
 
 def me(ctx: Ctx) -> Any:

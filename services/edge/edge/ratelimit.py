@@ -29,6 +29,7 @@ from typing import Protocol
 
 from pymongo.errors import PyMongoError
 
+from edge.devices import login_key
 from edge.settings import Settings
 from pupns.errors import AppError
 
@@ -173,10 +174,12 @@ class Limiter:
         """Refuse (429 `rate_limited`) an authenticated user over its rate."""
         _check(self.users, self.user_window, actor_id)
 
-    def check_login(self, username: str) -> None:
-        """Refuse (429 `rate_limited`) a login username over its rate, before any password hash (the key has no
-        spaces: "1990 0101 ..." is the same NIP as "19900101...")."""
-        _check(self.logins, self.login_window, "".join(username.split()).lower())
+    def check_login(self, username: str, device: str | None = None) -> None:
+        """Refuse (429 `rate_limited`) a login username over its rate, before any password hash. A client holding
+        the username's device cookie has a rate of its own (nobody else's attempts use it up); "1990 0101 ..." is
+        the same NIP as "19900101..."."""
+        key = login_key(username)
+        _check(self.logins, self.login_window, f"{key}#{device}" if device else key)
 
     def registration_failed(self, address: str) -> None:
         """A registration attempt from `address` failed (unknown NIP, wrong NIK): over the allowance per minute,

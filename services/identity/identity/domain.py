@@ -20,6 +20,7 @@ MIN_PASSWORD_LENGTH = 10
 THROTTLE_FAILURES = 5
 THROTTLE_BASE_SECONDS = 30
 THROTTLE_MAX_SECONDS = 15 * 60
+THROTTLE_DECAY_SECONDS = 5 * 60  # every quiet 5 minutes forget one failure: a lockout decays by itself
 
 # Registration: after this many `nik_mismatch` answers for one NIP within the window, 429 for that NIP (SPEC Abuse).
 NIK_GUESSES = 5
@@ -101,6 +102,20 @@ def lock_seconds(consecutive_failures: int) -> int:
     if consecutive_failures < THROTTLE_FAILURES:
         return 0
     return min(THROTTLE_BASE_SECONDS * 2 ** (consecutive_failures - THROTTLE_FAILURES), THROTTLE_MAX_SECONDS)
+
+
+def decayed_failures(failures: int, last_failure_at: datetime | None, at: datetime) -> int:
+    """Failures still counted at `at`: one fewer for every quiet THROTTLE_DECAY_SECONDS since the last one."""
+    if not failures or last_failure_at is None:
+        return 0
+    quiet = max(0.0, (at - last_failure_at).total_seconds())
+    return max(0, failures - int(quiet // THROTTLE_DECAY_SECONDS))
+
+
+def throttle_key(username: str, device: str | None) -> str:
+    """Whose failures a login attempt is judged on: a client that logged in as this user before (its device) on
+    its own failures alone, every other client on the username's shared count."""
+    return f"{username}#{device}" if device else username
 
 
 def nik_guess_wait(mismatches: list[str], at: datetime) -> int:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ReturnDocument
-
 from identity import domain
 from identity.application import projector
 from identity.projections import ACCOUNTS, STAFF
@@ -21,26 +19,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _locked_for(store: EventStore, username: str, at: datetime) -> int:
-    doc = store.db[THROTTLE].find_one({"_id": username})
+def _locked_for(store: EventStore, key: str, at: datetime) -> int:
+    doc = store.db[THROTTLE].find_one({"_id": key})
     if not doc or not doc.get("locked_until"):
         return 0
     remaining = (doc["locked_until"] - at).total_seconds()
     return max(int(remaining + 0.999), 0)
 
 
-def _record_failure(store: EventStore, username: str, at: datetime) -> None:
-    doc = store.db[THROTTLE].find_one_and_update(
-        {"_id": username}, {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
-        upsert=True, return_document=ReturnDocument.AFTER)
-    seconds = domain.lock_seconds(doc["failures"])
-    if seconds:
-        store.db[THROTTLE].update_one({"_id": username},
-                                      {"$set": {"locked_until": at + timedelta(seconds=seconds)}})
+def _record_failure(store: EventStore, key: str, at: datetime) -> None:
+    doc = store.db[THROTTLE].find_one({"_id": key}) or {}
+    failures = domain.decayed_failures(doc.get("failures", 0), doc.get("last_failure_at"), at) + 1
+    seconds = domain.lock_seconds(failures)
+    store.db[THROTTLE].update_one(
+        {"_id": key}, {"$set": {"failures": failures, "last_failure_at": at,
+                                "locked_until": at + timedelta(seconds=seconds) if seconds else None}},
+        upsert=True)
 
 
-def _reset(store: EventStore, username: str) -> None:
-    store.db[THROTTLE].delete_one({"_id": username})
+def _reset(store: EventStore, key: str) -> None:
+    store.db[THROTTLE].delete_one({"_id": key})
 
 
 def _find_principal(store: EventStore, username: str) -> tuple[dict | None, str]:
@@ -64,21 +62,24 @@ def _upgrade_hash(store: EventStore, username: str, role: str, password: str) ->
         pass  # a concurrent login of the same user upgraded it
 
 
-def issue_token(store: EventStore, username: str, password: str) -> dict:
-    """The spec's token response, or 401 / 403 / 429 without saying which part was wrong."""
+def issue_token(store: EventStore, username: str, password: str, device: str | None = None) -> dict:
+    """The spec's token response, or 401 / 403 / 429 without saying which part was wrong.
+
+    `device`: the edge's verified device id of a client that logged in as this user before (SPEC Abuse): it is
+    judged on its own failures alone, so nobody else's wrong passwords lock the owner out."""
     if not isinstance(username, str) or not isinstance(password, str) or not username.strip():
         raise AppError("invalid_credentials")
     username = normalize_nip(username.strip()) if domain.looks_like_nip(username) else username.strip().lower()
-    at = _now()
-    wait = _locked_for(store, username, at)
+    at, key = _now(), domain.throttle_key(username, device if isinstance(device, str) else None)
+    wait = _locked_for(store, key, at)
     if wait:
         raise AppError("too_many_attempts", extra={"retry_after": wait})
     principal, role = _find_principal(store, username)
     stored = (principal or {}).get("password_hash") or DUMMY_HASH
     if not POOL.run(verify_password, password, stored) or principal is None:
-        _record_failure(store, username, at)
+        _record_failure(store, key, at)
         raise AppError("invalid_credentials")
-    _reset(store, username)
+    _reset(store, key)
     if needs_rehash(stored):
         _upgrade_hash(store, username, role, password)
     if role == "pns":

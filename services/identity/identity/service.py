@@ -46,9 +46,9 @@ class IdentityService(service_base.AuditMixin):
         return application.register(self.store, payload, idempotency_key)
 
     @rpc
-    def issue_token(self, username: str, password: str) -> dict:
+    def issue_token(self, username: str, password: str, device: str | None = None) -> dict:
         """Log in a PNS (by NIP) or a staff member (by username)."""
-        return login.issue_token(self.store, username, password)
+        return login.issue_token(self.store, username, password, device)
 
     @rpc
     def get_me(self, nip: str) -> dict:
