@@ -1,9 +1,9 @@
 """The device cookie (`pupns_device`): a client that logged in as a user before is judged on its own failures.
 
-Set on every successful login: an HMAC-signed (active key, purpose "device") pair of the username and a random
-device id. Presented at a later login for the same username, the edge passes the device id to identity and keys
-the login rate limit on it, so wrong passwords from anyone else (a guesser, a colleague, a bot) never lock the
-owner out (SPEC Abuse).
+Set on every successful login by the edge (`/api/v1/auth/token`) and the verifier console (`/login`): an
+HMAC-signed (active key, purpose "device") pair of the username and a random device id. Presented at a later
+login for the same username, the device id goes to identity (and keys the edge's login rate limit), so wrong
+passwords from anyone else (a guesser, a colleague, a bot) never lock the owner out (SPEC Abuse).
 """
 from __future__ import annotations
 
@@ -55,8 +55,9 @@ def device_for(cookie: str | None, username: str) -> str | None:
     return data["d"]
 
 
-def cookie_header(username: str, device: str | None) -> str:
-    """Set-Cookie for a successful login (the same device id again when the client had one)."""
+def cookie_header(username: str, device: str | None, path: str) -> str:
+    """Set-Cookie for a successful login (the same device id again when the client had one), sent back only to
+    the login route at `path`."""
     value = sign(username, device or secrets.token_hex(12))
     return dump_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, secure=config.is_production(),
-                       samesite="Strict", path="/api/v1/auth")
+                       samesite="Strict", path=path)

@@ -46,7 +46,7 @@ class BusyIdentity(SlowIdentity):
     """SlowIdentity whose 50 ms logins give real tokens: the flood's PNS ones and the console's verifier one."""
 
     @rpc
-    def issue_token(self, username, password):
+    def issue_token(self, username, password, device=None):
         import eventlet
 
         eventlet.sleep(0.05)

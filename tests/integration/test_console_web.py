@@ -46,7 +46,7 @@ class FakeIdentity:
     accounts = {"verif_bdg": ("verifier", "4011"), "admin": ("admin", None), NIP_A: ("pns", "4011")}
 
     @rpc
-    def issue_token(self, username, password):
+    def issue_token(self, username, password, device=None):
         if username not in self.accounts or password != PASSWORD:
             raise AppError("invalid_credentials")
         role, instansi = self.accounts[username]

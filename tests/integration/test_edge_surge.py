@@ -32,7 +32,7 @@ class SlowIdentity:
         return {"service": "identity", "ok": True}
 
     @rpc
-    def issue_token(self, username, password):
+    def issue_token(self, username, password, device=None):
         import eventlet
 
         eventlet.sleep(0.05)

@@ -17,7 +17,7 @@ PASSWORD = "rahasia-verifikator"
 ACCOUNTS = {"verif_a1": ("verifier", "A1"), "admin": ("admin", None)}
 
 
-def issue_token(username, password):
+def issue_token(username, password, device=None):
     if username not in ACCOUNTS or password != PASSWORD:
         raise AppError("invalid_credentials")
     return auth.issue_token(username, *ACCOUNTS[username])

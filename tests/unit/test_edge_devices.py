@@ -1,7 +1,7 @@
 """The device cookie: bound to one username, unforgeable, sent only to the login route."""
 from __future__ import annotations
 
-from edge import devices
+from pupns import devices
 from tests.unit.test_edge_errors import make_client
 
 

@@ -197,9 +197,10 @@ def test_rate_limited_user_gets_429_with_retry_after():
 
 
 def test_login_rate_limit_is_per_username_not_per_address():
-    client, backend, _ = make_client(FakeBackend(**{"identity.issue_token": {"access_token": "t"}}),
-                                     login_rate=0.01, login_burst=1)
+    client, backend, app = make_client(FakeBackend(**{"identity.issue_token": {"access_token": "t"}}),
+                                       login_rate=0.01, login_burst=1)
     assert client.post("/api/v1/auth/token", json={"username": "u1", "password": "p"}).status_code == 200
-    assert client.post("/api/v1/auth/token", json={"username": "u1", "password": "p"}).status_code == 429
+    other = Client(app)  # another client without u1's device cookie: the username's shared rate is used up
+    assert other.post("/api/v1/auth/token", json={"username": "u1", "password": "p"}).status_code == 429
     assert client.post("/api/v1/auth/token", data={"username": "u2", "password": "p"}).status_code == 200
     assert len(backend.calls) == 2

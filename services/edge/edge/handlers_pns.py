@@ -6,9 +6,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from edge import bodies, devices, schemas
+from edge import bodies, schemas
 from edge.responses import binary_response, json_response
 from edge.routing import Ctx
+from pupns import devices
 from pupns.auth import verify_receipt
 from pupns.errors import AppError, validation_error
 
@@ -52,13 +53,13 @@ def receipt(ctx: Ctx) -> Response:
 
 
 def issue_token(ctx: Ctx) -> Response:
-    """POST /api/v1/auth/token (JSON or form-encoded); a success sets the device cookie (edge.devices)."""
+    """POST /api/v1/auth/token (JSON or form-encoded); a success sets the device cookie (pupns.devices)."""
     data = _json(ctx, schemas.TokenRequestSchema, allow_form=True)
     device = devices.device_for(ctx.request.cookies.get(devices.COOKIE), data["username"])
     if ctx.limiter is not None:
         ctx.limiter.check_login(data["username"], device)  # before any password hash is computed
     result = ctx.backend.call("identity", "issue_token", data["username"], data["password"], device=device)
-    return json_response(result, 200, {"Set-Cookie": devices.cookie_header(data["username"], device)})
+    return json_response(result, 200, {"Set-Cookie": devices.cookie_header(data["username"], device, "/api/v1/auth")})
 
 
 def me(ctx: Ctx) -> Any:

@@ -29,8 +29,8 @@ from typing import Protocol
 
 from pymongo.errors import PyMongoError
 
-from edge.devices import login_key
 from edge.settings import Settings
+from pupns.devices import login_key
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)

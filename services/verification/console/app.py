@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from console import admin, session, views
 from console.rpc import Backend
-from pupns import csvexport
+from pupns import csvexport, devices
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,10 @@ class Console(admin.AdminRoutes):
         nonce = request.cookies.get(session.LOGIN_COOKIE)
         if not nonce or nonce != request.form.get("login_nonce"):
             return self._login_form(username, "Formulir kedaluwarsa. Silakan coba lagi.", status=403)
+        device = devices.device_for(request.cookies.get(devices.COOKIE), username)  # judged on its own failures
         try:
-            issued = self.backend.call("identity", "issue_token", username, request.form.get("password", ""))
+            issued = self.backend.call("identity", "issue_token", username, request.form.get("password", ""),
+                                       device=device)
         except AppError as exc:
             return self._login_form(username, exc.message, status=exc.status)
         claims = session.staff_claims(issued.get("access_token"))
@@ -128,6 +130,7 @@ class Console(admin.AdminRoutes):
         response.set_cookie(session.SESSION_COOKIE, issued["access_token"], max_age=issued.get("expires_in"),
                             httponly=True, samesite="Strict", secure=session.secure_cookies(), path="/")
         response.delete_cookie(session.LOGIN_COOKIE, path="/login")
+        response.headers.add("Set-Cookie", devices.cookie_header(username, device, "/login"))
         return response
 
     def _login_form(self, username: str = "", error: str | None = None, flash: str | None = None,
