@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
@@ -37,6 +38,12 @@ def error_response(exc: AppError, headers: dict | None = None) -> Response:
 def binary_response(content: bytes, content_type: str, filename: str | None = None) -> Response:
     """A file answer (PDF, JPEG) shown inline by the browser."""
     headers = {"Cache-Control": "private, no-store"}
-    if filename:
-        headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if filename:  # RFC 6266/5987: any file name (Indonesian, Arabic, quotes) survives, with an ASCII fallback
+        headers["Content-Disposition"] = content_disposition("inline", filename)
     return Response(content, status=200, headers=headers, content_type=content_type)
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """`inline` or `attachment` with the name as ASCII (`filename=`) and as UTF-8 (`filename*=`)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "berkas"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -56,6 +56,9 @@ def html(page: str, status: int = 200) -> Response:
     return Response(page, status=status, mimetype="text/html")
 
 
+LOGIN_FORM_BYTES = 16 * 1024  # the login form: a username, a password and a nonce
+
+
 class Console(admin.AdminRoutes):
     """Routes a request to a page; staff pages need a valid session, every POST a valid CSRF token."""
 
@@ -73,6 +76,7 @@ class Console(admin.AdminRoutes):
         try:
             endpoint, args = adapter.match()
             if endpoint in ("healthz", "css", "login"):
+                request.max_content_length = LOGIN_FORM_BYTES  # before anyone is known, no large body is parsed
                 return getattr(self, endpoint)(request)
             token = request.cookies.get(session.SESSION_COOKIE)
             user = session.staff_claims(token)
@@ -89,8 +93,8 @@ class Console(admin.AdminRoutes):
         except NotFound:
             return html(views.error_page("Halaman tidak ditemukan.", user, csrf or ""), 404)
         except RequestEntityTooLarge:
-            return html(views.error_page("Data yang dikirim terlalu besar (batas berkas data induk 50 MiB).", user,
-                                         csrf or ""), 413)
+            limit = "" if user is None else " (batas berkas data induk 50 MiB)"
+            return html(views.error_page(f"Data yang dikirim terlalu besar{limit}.", user, csrf or ""), 413)
         except MethodNotAllowed:
             return html(views.error_page("Metode tidak diizinkan.", user, csrf or ""), 405)
         except HTTPException as exc:
