@@ -27,6 +27,7 @@ from edge.waiting import waiting_page, wants_html
 from edge.web.site import Site
 from pupns import config
 from pupns.errors import AppError
+from pupns.revocation import Revocations
 
 log = logging.getLogger("edge")
 HTTP_CODES = {400: "bad_request", 413: "too_large", 415: "unsupported_type", 404: "not_found"}
@@ -36,8 +37,10 @@ class EdgeApp:
     """A WSGI callable; everything it talks to is injected so tests can swap in fakes."""
 
     def __init__(self, backend: Backend, store: MongoEdgeStore | MemoryEdgeStore, settings: Settings,
-                 amqp_uri: str, mongo_uri: str, limiter: Limiter | None = None) -> None:
+                 amqp_uri: str, mongo_uri: str, limiter: Limiter | None = None,
+                 revocations: Revocations | None = None) -> None:
         self.backend, self.store, self.settings = backend, store, settings
+        self.revocations = revocations  # disabled staff accounts (None: no revocation check, unit tests)
         self.amqp_uri, self.mongo_uri = amqp_uri, mongo_uri
         self.metrics = Metrics()
         self.ready = health.Readiness()
@@ -129,7 +132,7 @@ class EdgeApp:
 
     def _api(self, request: Request, route: Route, params: dict[str, Any]) -> Response:
         try:
-            actor = actor_from_request(request)
+            actor = actor_from_request(request, self.revocations)
         except AppError:
             if route.roles:
                 raise
@@ -229,8 +232,12 @@ def create_app(backend: Backend | None = None, store: MongoEdgeStore | MemoryEdg
     """The one place the edge is wired: real RPC and MongoDB unless fakes are given."""
     settings = settings or Settings()
     amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri()
-    return EdgeApp(backend or NamekoBackend(amqp_uri), store or MongoEdgeStore(mongo_uri), settings,
-                   amqp_uri, mongo_uri)
+    revocations = None
+    if backend is None:
+        backend = NamekoBackend(amqp_uri)
+        revocations = Revocations(lambda: backend.call("identity", "revoked_staff"))
+    return EdgeApp(backend, store or MongoEdgeStore(mongo_uri), settings, amqp_uri, mongo_uri,
+                   revocations=revocations)
 
 
 def _cookie(environ: dict) -> str | None:

@@ -6,6 +6,7 @@ from werkzeug.wrappers import Request
 from pupns.actors import Actor
 from pupns.auth import decode_token
 from pupns.errors import AppError
+from pupns.revocation import Revocations
 
 
 def bearer_token(request: Request) -> str | None:
@@ -19,12 +20,14 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def actor_from_request(request: Request) -> Actor | None:
-    """The actor of a verified token; None without one; 401 `unauthorized` for a bad one."""
+def actor_from_request(request: Request, revocations: Revocations | None = None) -> Actor | None:
+    """The actor of a verified token; None without one; 401 `unauthorized` for a bad one or a disabled account's."""
     token = bearer_token(request)
     if token is None:
         return None
     claims = decode_token(token)
+    if revocations is not None and revocations.revoked(claims):
+        raise AppError("unauthorized")
     return {"id": claims["sub"], "role": claims["role"], "instansi_kode": claims.get("instansi_kode")}
 
 

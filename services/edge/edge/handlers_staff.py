@@ -88,6 +88,29 @@ def create_verifier(ctx: Ctx) -> tuple[int, Any]:
     return 201, ctx.backend.call("identity", "create_verifier", data, ctx.actor)
 
 
+def list_verifiers(ctx: Ctx) -> Any:
+    """GET /api/v1/admin/verifiers?instansi_kode=&cursor=."""
+    args = ctx.request.args
+    return ctx.backend.call("identity", "list_staff", ctx.actor, instansi_kode=args.get("instansi_kode") or None,
+                            cursor=args.get("cursor") or None)
+
+
+def disable_verifier(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/verifiers/<username>/disable {reason}."""
+    return _set_active(ctx, False)
+
+
+def enable_verifier(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/verifiers/<username>/enable {reason}."""
+    return _set_active(ctx, True)
+
+
+def _set_active(ctx: Ctx, active: bool) -> Any:
+    data = _json(ctx, schemas.ReasonSchema)
+    return ctx.backend.call("identity", "set_staff_active", ctx.params["username"], active, data["reason"],
+                            ctx.actor)
+
+
 def get_campaign(ctx: Ctx) -> Any:
     """GET /api/v1/admin/campaign."""
     return ctx.backend.call("identity", "get_campaign")

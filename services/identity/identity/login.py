@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from identity import domain
+from identity import domain, staff
 from identity.application import projector
 from identity.projections import ACCOUNTS, STAFF
 from pupns.auth import issue_token as sign_token
@@ -87,4 +87,7 @@ def issue_token(store: EventStore, username: str, password: str, device: str | N
         if refusal:
             raise AppError(refusal)
         return sign_token(username, "pns", principal.get("instansi_kode"))
+    if principal.get("disabled_at"):
+        raise AppError("forbidden", "Akun ini dinonaktifkan oleh administrator.")
+    staff.note_login(store, username)
     return sign_token(username, role, principal.get("instansi_kode") if role == "verifier" else None)

@@ -150,6 +150,10 @@ def apply_other(db: Database, doc: dict, session: ClientSession | None) -> None:
     if doc["type"] == "StaffAccountCreated":
         db[STAFF].replace_one({"_id": data["username"]}, {**data, "_id": data["username"], "created_at": at},
                               upsert=True, session=session)
+    elif doc["type"] in ("StaffAccountDisabled", "StaffAccountEnabled"):
+        sets = {"disabled_at": at, "last_disabled_at": at} if doc["type"] == "StaffAccountDisabled" else \
+            {"disabled_at": None}
+        db[STAFF].update_one({"_id": data["username"]}, {"$set": sets}, session=session)
     elif doc["type"] == "CampaignScheduled":
         db[CAMPAIGN].replace_one({"_id": "current"}, {"_id": "current", "opens_at": data["opens_at"],
                                                       "closes_at": data["closes_at"], "updated_at": at},

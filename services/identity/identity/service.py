@@ -8,7 +8,7 @@ import uuid
 from nameko.events import event_handler
 from nameko.timer import timer
 
-from identity import admin, application, form_anomalies, importer, login, reminders, roster_job, sanctions
+from identity import admin, application, form_anomalies, importer, login, reminders, roster_job, sanctions, staff
 from identity import progress as dashboard
 from identity.domain import returned_note
 from identity.projections import ensure_read_model_indexes
@@ -85,6 +85,21 @@ class IdentityService(service_base.AuditMixin):
     def create_verifier(self, payload: dict, actor: dict) -> dict:
         """An administrator creates a verifier account."""
         return admin.create_verifier(self.store, payload, actor)
+
+    @rpc
+    def list_staff(self, actor: dict, instansi_kode: str | None = None, cursor: str | None = None) -> dict:
+        """An administrator's list of verifier accounts."""
+        return staff.list_staff(self.store, actor, instansi_kode, cursor)
+
+    @rpc
+    def set_staff_active(self, username: str, active: bool, reason: str, actor: dict) -> dict:
+        """An administrator disables or enables a staff account (audited)."""
+        return staff.set_active(self.store, username, active, reason, actor)
+
+    @rpc
+    def revoked_staff(self) -> dict:
+        """Disabled staff accounts and since when: the edge and the console refuse their tokens."""
+        return staff.revoked(self.store)
 
     @rpc
     def bootstrap_admin(self, password: str) -> dict:

@@ -16,6 +16,7 @@ from console import admin, session, views
 from console.rpc import Backend
 from pupns import csvexport, devices
 from pupns.errors import AppError
+from pupns.revocation import Revocations
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -62,8 +63,11 @@ LOGIN_FORM_BYTES = 16 * 1024  # the login form: a username, a password and a non
 class Console(admin.AdminRoutes):
     """Routes a request to a page; staff pages need a valid session, every POST a valid CSRF token."""
 
-    def __init__(self, backend: Backend | None = None):
-        self.backend = backend or Backend()
+    def __init__(self, backend: Backend | None = None, revocations: Revocations | None = None):
+        if backend is None:  # the real wiring: disabled staff accounts lose their sessions within seconds
+            backend = Backend()
+            revocations = revocations or Revocations(lambda: backend.call("identity", "revoked_staff"))
+        self.backend, self.revocations = backend, revocations
 
     def __call__(self, environ, start_response):
         response = self.handle(Request(environ))
@@ -80,6 +84,8 @@ class Console(admin.AdminRoutes):
                 return getattr(self, endpoint)(request)
             token = request.cookies.get(session.SESSION_COOKIE)
             user = session.staff_claims(token)
+            if user is not None and self.revocations is not None and self.revocations.revoked(user):
+                user = None  # a disabled account: its session ends now
             if user is None:
                 return redirect("/login?pesan=sesi_berakhir" if token else "/login", 303)
             csrf = session.csrf_token(token)
