@@ -74,14 +74,14 @@ class Store(DependencyProvider):
 
 
 def consume_once(store: EventStore, handler: str, message: dict, apply: Callable[[str], None]) -> bool:
-    """Run `apply(idempotency_key)` for a consumed message unless it was applied before.
+    """Run `apply(idempotency_key)` for a consumed message; False when it had been applied before.
 
-    `apply` must pass the key to `store.append(..., idempotency_key=key)` so the effect and
-    the dedupe record commit together; the broker message is acked only after it returns.
+    `apply` must pass the key to `store.append(..., idempotency_key=key)` (or `store.remember(key, ...)` when there
+    is nothing to append) so the effect and the dedupe record commit together; a repeat is found by that key inside
+    the transaction (AlreadyApplied), not by a read before it: repeats are rare, and every message would pay for the
+    read. The broker message is acked only after this returns.
     """
     key = f"{handler}:{message['event_id']}"
-    if store.recall(key):
-        return False
     try:
         pause_before_requeue(apply, key)
     except AlreadyApplied:
