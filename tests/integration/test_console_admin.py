@@ -241,7 +241,29 @@ def test_audit_page_lists_merged_events_and_admin_actions(console, identity, row
     assert "Reinstated" in text(reinstated) and "reason=Berkas terlambat" in text(reinstated)
 
     chain = console.post("/admin/audit/rantai", data={"csrf": csrf})
+    open("/tmp/prof/chain.html", "w").write(text(chain))
     assert chain.status_code == 200 and "Semua rantai hash utuh" in text(chain)
     checked = int(re.search(r"Peristiwa diperiksa</th><td class=\"num\">([\d.]+)<", text(chain)).group(1)
                   .replace(".", ""))
     assert checked >= 8
+
+
+def test_an_administrator_disables_and_enables_a_verifier_in_the_console(console, identity, rows):
+    identity.import_roster(roster_csv(6, seed=SEED), ADMIN)
+    identity.create_verifier({"username": "verif.dps", "password": "kata-sandi-kuat-1", "instansi_kode": "3204"},
+                             ADMIN)
+    login(console)
+    page = text(console.get("/admin/verifikator"))
+    assert re.search(r"<td>verif\.dps</td><td>[^<]+</td><td>Aktif</td>", page)
+    csrf = csrf_of(page)
+    no_reason = console.post("/admin/verifikator/verif.dps/status", data={"csrf": csrf, "aktif": "0", "alasan": ""})
+    assert no_reason.status_code == 422
+    done = console.post("/admin/verifikator/verif.dps/status",
+                        data={"csrf": csrf, "aktif": "0", "alasan": "Pindah tugas"}, follow_redirects=True)
+    assert "Akun verif.dps telah dinonaktifkan" in text(done)
+    assert re.search(r"<td>verif\.dps</td><td>[^<]+</td><td>Nonaktif</td>", text(done))
+    with pytest.raises(AppError) as refused:
+        identity.issue_token("verif.dps", "kata-sandi-kuat-1")
+    assert refused.value.code == "forbidden"
+    console.post("/admin/verifikator/verif.dps/status", data={"csrf": csrf, "aktif": "1", "alasan": "Kembali"})
+    assert identity.issue_token("verif.dps", "kata-sandi-kuat-1")["role"] == "verifier"

@@ -32,6 +32,7 @@ RULES = [
     Rule("/admin/kampanye", endpoint="admin_campaign", methods=["GET", "POST"]),
     Rule("/admin/kampanye/tutup", endpoint="admin_close", methods=["GET", "POST"]),
     Rule("/admin/verifikator", endpoint="admin_verifiers", methods=["GET", "POST"]),
+    Rule("/admin/verifikator/<username>/status", endpoint="admin_verifier_status", methods=["POST"]),
     Rule("/admin/data-induk", endpoint="admin_roster", methods=["GET", "POST"]),
     Rule("/admin/pekerjaan/<job_id>", endpoint="admin_job"),
     Rule("/admin/audit", endpoint="admin_audit"),
@@ -42,6 +43,8 @@ RULES = [
 FLASH = {
     "jadwal_disimpan": "Jadwal kampanye telah disimpan.",
     "verifikator_dibuat": "Akun verifikator {username} untuk instansi {instansi} telah dibuat.",
+    "verifikator_nonaktif": "Akun {username} telah dinonaktifkan; sesi dan tokennya berhenti dalam beberapa detik.",
+    "verifikator_aktif": "Akun {username} telah diaktifkan kembali.",
     "dibuka_kembali": "Data NIP {nip} telah dibuka kembali; PNS dapat memperbaiki dan mengirim ulang.",
     "dipulihkan": "Sanksi NIP {nip} telah dicabut (dipulihkan).",
 }
@@ -134,8 +137,10 @@ class AdminRoutes:
         progress = self.backend.call("identity", "progress", session.actor_of(user))
         instansi = [str(r["instansi_kode"]) for r in progress.get("by_instansi") or []
                     if r.get("instansi_kode") not in (None, "unknown") and r.get("roster")]
+        accounts = self.backend.call("identity", "list_staff", session.actor_of(user))["items"]
         if request.method == "GET":
-            return self._html(admin_views.verifier_page(user, csrf, instansi, **self._admin_notices(request)))
+            return self._html(admin_views.verifier_page(user, csrf, instansi, accounts=accounts,
+                                                        **self._admin_notices(request)))
         values = {key: request.form.get(key, "").strip() for key in ("username", "instansi_kode")}
         payload = {**values, "password": request.form.get("password", "")}
         try:
@@ -144,10 +149,19 @@ class AdminRoutes:
                                {"instansi_kode": ["pilih instansi dari daftar"]})
             created = self.backend.call("identity", "create_verifier", payload, session.actor_of(user))
         except AppError as exc:
-            page = admin_views.verifier_page(user, csrf, instansi, values, fields_of(exc), error=exc.message)
+            page = admin_views.verifier_page(user, csrf, instansi, values, fields_of(exc), accounts=accounts,
+                                             error=exc.message)
             return self._html(page, exc.status)
         query = urlencode({"pesan": "verifikator_dibuat", "username": created.get("username", values["username"]),
                            "instansi": created.get("instansi_kode", values["instansi_kode"])})
+        return redirect(f"/admin/verifikator?{query}", 303)
+
+    def admin_verifier_status(self, request: Request, user: dict, csrf: str, username: str) -> Response:
+        """Disable or enable a staff account, with a reason (audited by identity)."""
+        active = request.form.get("aktif") == "1"
+        self.backend.call("identity", "set_staff_active", username, active, request.form.get("alasan", ""),
+                          session.actor_of(user))
+        query = urlencode({"pesan": "verifikator_aktif" if active else "verifikator_nonaktif", "username": username})
         return redirect(f"/admin/verifikator?{query}", 303)
 
     # -- master roster -----------------------------------------------------------------------------

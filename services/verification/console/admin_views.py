@@ -154,8 +154,28 @@ def close_summary(result: dict) -> str:
 
 
 # -- verifiers --------------------------------------------------------------------------------------------
+def accounts_table(accounts: list[dict], csrf: str) -> str:
+    """The verifier accounts, each with its status and a form to disable or enable it (a reason is required)."""
+    if not accounts:
+        return "<h2>Akun verifikator</h2><p>Belum ada akun verifikator.</p>"
+    rows = []
+    for account in accounts:
+        name, active = account["username"], account.get("active", True)
+        action = (f'<form method="post" action="/admin/verifikator/{escape(name)}/status" class="inline">'
+                  f'{hidden_csrf(csrf)}<input type="hidden" name="aktif" value="{"0" if active else "1"}">'
+                  f'<label>Alasan <input name="alasan" required maxlength="2000"></label>'
+                  f'<button type="submit">{"Nonaktifkan" if active else "Aktifkan"}</button></form>')
+        where = e(account.get("instansi_nama") or account.get("instansi_kode"))
+        last = when(account["last_login_at"]) if account.get("last_login_at") else "—"
+        rows.append(f'<tr><td>{escape(name)}</td><td>{where}</td><td>{"Aktif" if active else "Nonaktif"}</td>'
+                    f'<td>{last}</td><td>{action}</td></tr>')
+    return ('<h2>Akun verifikator</h2><table><thead><tr><th scope="col">Nama pengguna</th><th scope="col">Instansi'
+            '</th><th scope="col">Status</th><th scope="col">Terakhir masuk</th><th scope="col">Tindakan</th></tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+
+
 def verifier_page(user: dict, csrf: str, instansi: list[str], values: dict | None = None,
-                  fields: dict | None = None, **notices) -> str:
+                  fields: dict | None = None, accounts: list[dict] | None = None, **notices) -> str:
     values = values or {}
     chosen = values.get("instansi_kode", "")
     options = '<option value="">&mdash; pilih instansi &mdash;</option>' + "".join(
@@ -173,7 +193,8 @@ def verifier_page(user: dict, csrf: str, instansi: list[str], values: dict | Non
             f'<p class="hint">Nama pengguna 3&ndash;32 karakter (huruf kecil, angka, titik, garis bawah, tanda '
             f'hubung; diawali huruf). Kata sandi minimal 10 karakter dan tidak seluruhnya angka.</p>'
             f'<button type="submit">Buat akun</button></form>')
-    return admin_layout("Verifikator", "/admin/verifikator", body, user, csrf, **notices)
+    return admin_layout("Verifikator", "/admin/verifikator", accounts_table(accounts or [], csrf) + body, user, csrf,
+                        **notices)
 
 
 # -- master roster ----------------------------------------------------------------------------------------
