@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from nameko.extensions import DependencyProvider
+from prometheus_client import Histogram
 from pymongo import MongoClient
 
 from pupns import config
@@ -13,6 +15,9 @@ from pupns.eventstore import AlreadyApplied, EventStore
 from pupns.relay import OutboxRelay, Translator
 
 RELAY_IDLE_SECONDS = 0.5
+PROPAGATION_LAG = Histogram(
+    "pupns_propagation_lag_seconds", "From an event's occurred_at to its effect stored by a consumer",
+    ("service", "consumer"), buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 T = TypeVar("T")
 # A consumed message whose effect could not be stored goes back to its queue and is redelivered at once:
 # pause first, so it is retried a few times a second instead of in a loop that burns a core and floods the
@@ -86,7 +91,17 @@ def consume_once(store: EventStore, handler: str, message: dict, apply: Callable
         pause_before_requeue(apply, key)
     except AlreadyApplied:
         return False
+    observe_lag(store.service, handler, message)
     return True
+
+
+def observe_lag(service: str, consumer: str, message: dict) -> None:
+    """Record how long after the event occurred its effect here was stored (SPEC: bounded propagation lag)."""
+    try:
+        occurred = datetime.fromisoformat(message["occurred_at"])
+    except (KeyError, TypeError, ValueError):
+        return
+    PROPAGATION_LAG.labels(service, consumer).observe(max(0.0, (datetime.now(UTC) - occurred).total_seconds()))
 
 
 def pause_before_requeue(apply: Callable[..., T], *args: object) -> T:

@@ -2,6 +2,7 @@
 from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
+from prometheus_client import REGISTRY
 
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import NewEvent
@@ -38,3 +39,7 @@ def test_event_crosses_services(runner_factory, rabbit_config, store_for):
     consumer_store = store_for("smoke_consumer")
     wait_until(lambda: consumer_store.read_stream("seen-123"), message="consumer stored the event")
     assert [e["type"] for e in consumer_store.read_stream("seen-123")] == ["ThingSeen"]
+    labels = {"service": "smoke_consumer", "consumer": "handle_thing_made"}
+    wait_until(lambda: REGISTRY.get_sample_value("pupns_propagation_lag_seconds_count", labels) == 1,
+               message="the consumer measured how long the event took to take effect")
+    assert 0 < REGISTRY.get_sample_value("pupns_propagation_lag_seconds_sum", labels) < 30
