@@ -7,7 +7,8 @@ the read path GET /api/v1/me/form for comparison):
 - capacity: the most 2xx/s with admission control out of the way (closed loops of 2, 4 and 8 clients), the CPU
   each component spent per operation, and (registration) a py-spy profile of identity and the store;
 - floods: open loop at 1x, 2x, 5x and 10x capacity over up to 800 connections, clients ignoring Retry-After:
-  goodput, turn-away latency, timeouts and every other answer.
+  goodput, turn-away latency, timeouts and every other answer;
+- in every phase, the propagation lag of every consumer (pupns_propagation_lag_seconds on the services' /metrics).
 Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] (~10 min).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -39,6 +41,41 @@ ACCOUNTS = 240  # confirmed PNS for the login and save paths
 ROSTER = 9000
 
 
+def lag_buckets(ports: list[int]) -> dict[float, float]:
+    """Cumulative counts of pupns_propagation_lag_seconds per bucket bound, summed over every consumer."""
+    counts: dict[float, float] = {}
+    for port in ports:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except requests.RequestException:
+            continue
+        for match in re.finditer(r'^pupns_propagation_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$', text,
+                                 re.M):
+            bound = float("inf") if match.group(1) == "+Inf" else float(match.group(1))
+            counts[bound] = counts.get(bound, 0.0) + float(match.group(2))
+    return counts
+
+
+def lag_quantiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
+    """p50/p99 (bucket upper bounds) of the lags observed between two scrapes, and how many there were."""
+    delta = sorted((bound, after.get(bound, 0.0) - before.get(bound, 0.0)) for bound in after)
+    total = delta[-1][1] if delta else 0.0
+    found: dict[str, float | None] = {"lag_events": total}
+    for name, q in (("lag_p50_s", 0.5), ("lag_p99_s", 0.99)):
+        found[name] = next((bound for bound, count in delta if total and count >= q * total), None)
+    return found
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free ports (nameko service i serves its metrics on base + i)."""
+    from pupns_dev.processes import port_open
+
+    for base in range(21000, 60000, 97):
+        if not any(port_open(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no run of free ports")
+
+
 def cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -60,6 +97,8 @@ class WriteBench:
             self.rows = [(r["nip"], r["nik"], r["instansi_kode"]) for r in csv.DictReader(fh)]
         self.next_row = ACCOUNTS
         self.inputs: dict[str, dict] = {}
+        base = stack.cfg.metrics_port_base
+        self.metrics_ports = [base + i for i in range(5)] if base is not None else []
 
     def components(self) -> dict[str, list[int]]:
         """Process ids of each component (a gunicorn or nameko process with its children; the broker)."""
@@ -130,6 +169,7 @@ class WriteBench:
                 str(seconds), str(conns), str(self.input_for(kind, rate, seconds, conns))]
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+        lag_before = lag_buckets(self.metrics_ports)
         spies = self._spy(seconds) if profile else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
@@ -141,6 +181,7 @@ class WriteBench:
         for spy in spies:
             spy.wait(timeout=seconds + 30)
         phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
+                 **lag_quantiles(lag_before, lag_buckets(self.metrics_ports)),
                  "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2)}
         print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts")}, flush=True)
         return phase
@@ -183,7 +224,7 @@ def main(seconds: float = 8.0) -> None:
     cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
                       storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12),
+                      admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
                                  "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000"})
     stack = Stack(cfg)

@@ -51,6 +51,7 @@ def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
     return {"capacity_rps": capacity, "capacity_share_of_hashing_limit": round(capacity / limit_rps, 3),
             "goodput_at_10x_rps": ten["goodput_rps"], "goodput_at_10x_share": round(ten["goodput_rps"] / capacity, 3),
             "turn_away_p99_ms_at_10x": ten["away_p99_ms"], "timeouts_at_10x": ten["counts"].get("timeout", 0),
+            "lag_p99_s_at_capacity": best.get("lag_p99_s"), "lag_p99_s_at_10x": ten.get("lag_p99_s"),
             "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"]}
 
 
@@ -79,12 +80,14 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
              f"Hashing limit of these cores, measured in this run: one argon2id hash {facts['hash_ms']:.1f} ms x "
              f"{facts['cores']} cores = **{facts['hashing_limit_rps']} hashes/s**.", "",
              "| path | capacity/s | share of hashing limit (aim >= 50 %) | goodput at 10x | share (aim >= 90 %) | "
-             "turn-away p99 at 10x (aim < 50 ms) | timeouts | other answers |", "|---|---|---|---|---|---|---|---|"]
+             "turn-away p99 at 10x (aim < 50 ms) | timeouts | other answers | propagation lag p99 at capacity / 10x "
+             "(aim < 1 s at capacity) |", "|---|---|---|---|---|---|---|---|---|"]
     for kind, h in heads.items():
         share = "n/a (no hash)" if kind == "read" else f"{100 * h['capacity_share_of_hashing_limit']:.0f} %"
         lines.append(f"| {kind} | {h['capacity_rps']} | {share} | "
                      f"{h['goodput_at_10x_rps']}/s | {100 * h['goodput_at_10x_share']:.0f} % | "
-                     f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} |")
+                     f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} | "
+                     f"{h['lag_p99_s_at_capacity']} s / {h['lag_p99_s_at_10x']} s |")
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
               "| path | " + " | ".join(sorted(heads["register"]["cpu_ms_per_op"])) + " | total |",
               "|---|" + "---|" * (len(heads["register"]["cpu_ms_per_op"]) + 1)]
@@ -92,13 +95,14 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
         cpu = h["cpu_ms_per_op"]
         lines.append(f"| {kind} | " + " | ".join(str(cpu[k]) for k in sorted(cpu)) + f" | {sum(cpu.values()):.1f} |")
     lines += ["", "## Every phase", "", "| phase | offered/s | goodput/s | ok p50/p99 ms | turn-away p50/p99 ms | "
-              "answers |", "|---|---|---|---|---|---|"]
+              "propagation lag p50/p99 s (events) | answers |", "|---|---|---|---|---|---|---|"]
     for p in phases:
         counts = ", ".join(f"{k}: {n}" for k, n in sorted(p["counts"].items()))
         if p.get("error_codes"):
             counts += " (" + ", ".join(f"{k}: {n}" for k, n in sorted(p["error_codes"].items())) + ")"
+        lag = f"{p.get('lag_p50_s')}/{p.get('lag_p99_s')} ({int(p.get('lag_events') or 0)})"
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['goodput_rps']} | {p['ok_p50_ms']}/{p['ok_p99_ms']} | "
-                     f"{p['away_p50_ms']}/{p['away_p99_ms']} | {counts} |")
+                     f"{p['away_p50_ms']}/{p['away_p99_ms']} | {lag} | {counts} |")
     for name, prof in found_profiles.items():
         lines += ["", f"## Profile of {name} during registration at capacity ({prof['samples']} samples, py-spy)",
                   "", "Own time:", ""] + [f"- {share} % {frame}" for share, frame in prof["own"]]
