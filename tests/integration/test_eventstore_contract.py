@@ -126,6 +126,25 @@ def test_verify_detects_a_whole_stream_removed(store):
     assert {"stream": "gone", "version": 1, "reason": "events_removed"} in store.verify()["broken"]
 
 
+def test_verify_does_not_report_streams_appended_to_while_it_runs(store):
+    store.append("busy", 0, [NewEvent("A")])
+    heads = store.heads
+
+    class HeadsReadJustBeforeAnAppend:
+        def find(self, *args, **kwargs):
+            snapshot = list(heads.find(*args, **kwargs))
+            store.heads = heads
+            store.append("busy", 1, [NewEvent("B")])  # lands between the heads and the events being read
+            store.append("fresh", 0, [NewEvent("A")])
+            return snapshot
+
+    store.heads = HeadsReadJustBeforeAnAppend()
+    report = store.verify()
+    assert report["broken"] == [] and report["events_checked"] == 3
+    store.events.delete_one({"stream": "busy", "version": 2})
+    assert {"stream": "busy", "version": 1, "reason": "head_mismatch"} in store.verify()["broken"]
+
+
 def test_outbox_lists_unpublished_until_marked(store):
     store.append("o", 0, [NewEvent("A"), NewEvent("B")])
     pending = store.unpublished()
