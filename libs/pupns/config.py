@@ -89,3 +89,25 @@ def metrics_port() -> int | None:
 def metrics_bind() -> str:
     """Address the metrics server listens on (the internal network in production)."""
     return env("PUPNS_METRICS_BIND", "127.0.0.1")
+
+
+# Secrets with no default outside development (SPEC Abuse): a production process refuses to start without them.
+PRODUCTION_SECRETS = {
+    "PUPNS_JWT_KEYS": "the keys that sign access tokens, receipts, queue tickets and device cookies",
+}
+# What a process needs besides those, by the service it runs (a secret goes only where it is used).
+SERVICE_SECRETS = {
+    "forms": {"PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal values looked up, never stored)"},
+}
+
+
+def require_production_secrets(service: str | None = None) -> None:
+    """In production, stop with a clear message naming every secret that is missing (no development default)."""
+    if not is_production():
+        return
+    wanted = {**PRODUCTION_SECRETS, **SERVICE_SECRETS.get(service or "", {})}
+    missing = [f"{name} ({why})" for name, why in wanted.items() if not os.environ.get(name, "").strip()]
+    weak = [name for name in ("PUPNS_JWT_KEYS",) if os.environ.get(name, "").strip() == DEV_JWT_KEYS]
+    if missing or weak:
+        raise SystemExit("PUPNS refuses to start in production without its secrets: "
+                         + "; ".join(missing + [f"{name} is the development value" for name in weak]))

@@ -230,6 +230,7 @@ class EdgeApp:
 def create_app(backend: Backend | None = None, store: MongoEdgeStore | MemoryEdgeStore | None = None,
                settings: Settings | None = None) -> EdgeApp:
     """The one place the edge is wired: real RPC and MongoDB unless fakes are given."""
+    config.require_production_secrets("edge")
     settings = settings or Settings()
     amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri()
     revocations = None
