@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from console import admin, session, views
 from console.rpc import Backend
-from pupns import csvexport, devices
+from pupns import config, csvexport, devices
 from pupns.errors import AppError
 from pupns.revocation import Revocations
 
@@ -65,6 +65,7 @@ class Console(admin.AdminRoutes):
 
     def __init__(self, backend: Backend | None = None, revocations: Revocations | None = None):
         if backend is None:  # the real wiring: disabled staff accounts lose their sessions within seconds
+            config.require_production_secrets("console")
             backend = Backend()
             revocations = revocations or Revocations(lambda: backend.call("identity", "revoked_staff"))
         self.backend, self.revocations = backend, revocations
