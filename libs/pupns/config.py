@@ -95,10 +95,24 @@ def metrics_bind() -> str:
 PRODUCTION_SECRETS = {
     "PUPNS_JWT_KEYS": "the keys that sign access tokens, receipts, queue tickets and device cookies",
 }
+DEV_AUDIT_KEY = "pupns-development-audit-key-change-me"
+AUDIT = {"PUPNS_AUDIT_KEY": "the key of the event logs' hash chains (an HMAC: a database writer cannot recompute it)"}
 # What a process needs besides those, by the service it runs (a secret goes only where it is used).
 SERVICE_SECRETS = {
-    "forms": {"PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal values looked up, never stored)"},
+    "identity": AUDIT, "verification": AUDIT, "documents": AUDIT, "notifications": AUDIT,
+    "forms": {**AUDIT, "PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal values looked up, never "
+              "stored)"},
 }
+
+
+def audit_key() -> bytes:
+    """PUPNS_AUDIT_KEY: keys every event's hash (required in production; a development default otherwise)."""
+    value = os.environ.get("PUPNS_AUDIT_KEY", "").strip()
+    if not value:
+        if is_production():
+            raise RuntimeError("PUPNS_AUDIT_KEY must be set in production")
+        value = DEV_AUDIT_KEY
+    return value.encode()
 
 
 def require_production_secrets(service: str | None = None) -> None:

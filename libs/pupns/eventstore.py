@@ -7,6 +7,7 @@ idempotency key), `read_stream`, `read_after` (global position), `read_by_nip`,
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 import uuid
@@ -20,6 +21,8 @@ from pymongo import UpdateOne, WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+from pupns import config
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
@@ -77,10 +80,11 @@ def canonical_json(value: Any) -> str:
 
 
 def event_hash(doc: dict) -> str:
-    """SHA-256 over every field that the chain protects, including the previous hash."""
+    """HMAC-SHA256, keyed with the audit key held outside the database (config.audit_key), over every field the
+    chain protects, including the previous hash: whoever can write the database cannot recompute the chain."""
     covered = {k: doc.get(k) for k in ("_id", "stream", "version", "type", "schema_version",
                                        "data", "meta", "nip", "instansi_kode", "prev_hash")}
-    return hashlib.sha256(canonical_json(covered).encode()).hexdigest()
+    return hmac.new(config.audit_key(), canonical_json(covered).encode(), hashlib.sha256).hexdigest()
 
 
 class EventStore:

@@ -110,6 +110,30 @@ def test_verify_detects_an_altered_event(store):
     assert {"stream": "h", "version": 1, "reason": "hash_mismatch"} in store.verify()["broken"]
 
 
+def test_a_rewritten_event_with_its_chain_recomputed_by_the_public_hash_is_still_detected(store):
+    """A database writer rewrites an event and recomputes the whole chain and head with plain SHA-256 (all it can
+    do without the audit key, which is held outside the database): the keyed chain does not verify."""
+    import hashlib
+
+    from pupns.eventstore import GENESIS_HASH, canonical_json
+
+    def public_hash(doc: dict) -> str:
+        covered = {k: doc.get(k) for k in ("_id", "stream", "version", "type", "schema_version", "data", "meta",
+                                           "nip", "instansi_kode", "prev_hash")}
+        return hashlib.sha256(canonical_json(covered).encode()).hexdigest()
+
+    store.append("pay", 0, [NewEvent("Paid", {"amount": 1}), NewEvent("Noted")])
+    prev = GENESIS_HASH
+    for doc in store.read_stream("pay"):
+        doc["data"] = {"amount": 1000} if doc["version"] == 1 else doc["data"]
+        doc["prev_hash"] = prev
+        doc["hash"] = prev = public_hash(doc)
+        store.events.replace_one({"_id": doc["_id"]}, doc)
+    store.heads.update_one({"_id": "pay"}, {"$set": {"hash": prev}})
+    broken = store.verify()["broken"]
+    assert {"stream": "pay", "version": 1, "reason": "hash_mismatch"} in broken
+
+
 def test_verify_detects_a_removed_event_in_the_middle_and_at_the_end(store):
     store.append("m", 0, [NewEvent("A"), NewEvent("B"), NewEvent("C")])
     store.append("t", 0, [NewEvent("A"), NewEvent("B")])

@@ -7,19 +7,22 @@ from pupns import config
 
 
 def test_production_refuses_to_start_without_real_secrets(monkeypatch):
-    for name in ("PUPNS_JWT_KEYS", "PUPNS_BLIND_INDEX_KEY"):
+    for name in ("PUPNS_JWT_KEYS", "PUPNS_BLIND_INDEX_KEY", "PUPNS_AUDIT_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PUPNS_ENV", "development")
     config.require_production_secrets("forms")  # development: defaults are fine
     monkeypatch.setenv("PUPNS_ENV", "production")
     with pytest.raises(SystemExit) as refused:
         config.require_production_secrets("forms")
-    assert "PUPNS_JWT_KEYS" in str(refused.value) and "PUPNS_BLIND_INDEX_KEY" in str(refused.value)
+    assert all(name in str(refused.value) for name in ("PUPNS_JWT_KEYS", "PUPNS_BLIND_INDEX_KEY", "PUPNS_AUDIT_KEY"))
     monkeypatch.setenv("PUPNS_JWT_KEYS", config.DEV_JWT_KEYS)
     monkeypatch.setenv("PUPNS_BLIND_INDEX_KEY", "a-real-key-from-the-secret-store")
+    monkeypatch.setenv("PUPNS_AUDIT_KEY", "an-audit-key-from-the-secret-store")
     with pytest.raises(SystemExit, match="development value"):
         config.require_production_secrets("forms")
     monkeypatch.setenv("PUPNS_JWT_KEYS", "k1:a-real-signing-key-from-the-secret-store")
     config.require_production_secrets("forms")
     monkeypatch.delenv("PUPNS_BLIND_INDEX_KEY")
     config.require_production_secrets("identity")  # the blind-index key goes only where it is used
+    monkeypatch.delenv("PUPNS_AUDIT_KEY")
+    config.require_production_secrets("edge")  # and the audit key only to processes that append events
