@@ -16,11 +16,10 @@ class BlobStore:
 
     def put(self, content: bytes) -> str:
         digest = hashlib.sha256(content).hexdigest()
-        if self.collection.find_one({"_id": digest}, {"_id": 1}) is None:
-            try:
-                self.collection.insert_one({"_id": digest, "size": len(content), "content": Binary(content)})
-            except DuplicateKeyError:
-                pass  # the same bytes were stored concurrently
+        try:  # no look first: identical bytes are rare (every receipt differs), so the look would mostly be wasted
+            self.collection.insert_one({"_id": digest, "size": len(content), "content": Binary(content)})
+        except DuplicateKeyError:
+            pass  # the same bytes are stored already (or were stored concurrently)
         return digest
 
     def get(self, digest: str) -> bytes:
