@@ -64,22 +64,22 @@ def step(run: jobs.JobRun, deadline: float) -> bool:
     while not run.cursor.get("finished"):
         if time.monotonic() >= deadline:
             return False
-        page = [d["_id"] for d in run.store.db[ACCOUNTS].find(
+        page = list(run.store.db[ACCOUNTS].find(
             {**_reminded(), "_id": {"$gt": run.cursor.get("after", "")}}, {"_id": 1, "instansi_kode": 1}
-        ).sort("_id", 1).limit(PAGE)]
-        parts = [_reminder(run.store, nip, source) for nip in page]
-        cursor = {"after": page[-1], "finished": len(page) < PAGE} if page else {"finished": True}
-        run.checkpoint(run.job.get("done", 0) + len(page), cursor, {"reminded": len(page)},
-                       parts=[p for p in parts if p])
+        ).sort("_id", 1).limit(PAGE))
+        cursor = {"after": page[-1]["_id"], "finished": len(page) < PAGE} if page else {"finished": True}
+        parts = _reminders(run.store, page, source)
+        run.checkpoint(run.job.get("done", 0) + len(page), cursor, {"reminded": len(parts)}, parts=parts)
     run.finish({"reminded": (run.job.get("counts") or {}).get("reminded", 0)})
     return True
 
 
-def _reminder(store: EventStore, nip: str, source: dict) -> StreamAppend | None:
-    stream = STREAM.format(nip=nip)
-    seen = store.read_stream(stream)
-    if any(e["data"] == source for e in seen):
-        return None  # reminded for this deadline and offset already
-    account = store.db[ACCOUNTS].find_one({"_id": nip}, {"instansi_kode": 1}) or {}
-    return StreamAppend(stream, len(seen), [NewEvent("ReminderDue", dict(source))], nip,
-                        account.get("instansi_kode"))
+def _reminders(store: EventStore, page: list[dict], source: dict) -> list[StreamAppend]:
+    """One ReminderDue per PNS of the page not yet reminded for this deadline and offset (three reads a page)."""
+    streams = {STREAM.format(nip=doc["_id"]): doc for doc in page}
+    versions = {h["_id"]: h["version"] for h in store.heads.find({"_id": {"$in": list(streams)}}, {"version": 1})}
+    done = {e["stream"] for e in store.events.find(
+        {"stream": {"$in": list(streams)}, "type": "ReminderDue", "data.closes_at": source["closes_at"],
+         "data.before": source["before"]}, {"stream": 1})}
+    return [StreamAppend(stream, versions.get(stream, 0), [NewEvent("ReminderDue", dict(source))], doc["_id"],
+                         doc.get("instansi_kode")) for stream, doc in streams.items() if stream not in done]
