@@ -7,9 +7,11 @@ from email import policy
 
 import pytest
 from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
 
 from notifications.projections import Projector
 from notifications.service import NotificationsService
+from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns_dev.processes import free_port, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
@@ -112,14 +114,21 @@ def test_smtp_outage_is_retried_until_delivered(runner_factory, rabbit_config, d
     wait_until(lambda: "EmailFailed" in types(store, stream), message="first attempt failed")
     failed = next(e for e in store.read_stream(stream) if e["type"] == "EmailFailed")
     assert failed["data"]["attempt"] == 1 and failed["data"]["error"]
+    nip, pns = message["nip"], {"id": message["nip"], "role": "pns", "instansi_kode": None}
+    with ServiceRpcProxy("notifications", rabbit_config) as notifications:
+        (retrying,) = notifications.emails_of(nip, pns)  # the PNS sees it is being retried
+        assert retrying["status"] == "pending" and retrying["attempts"] >= 1 and retrying["sent_at"] is None
+        with pytest.raises(AppError):
+            notifications.emails_of(nip, {**pns, "id": new_nip()})  # nobody else's
 
-    proc = start_smtp_sink(port, maildir, tmp_path / "smtp.log")
-    try:
-        (mail,) = wait_until(lambda: mails_to(maildir, address), timeout=30, message="retry delivered")
-        assert mail["Subject"].startswith("Pendaftaran PUPNS diterima")
-        wait_until(lambda: types(store, stream)[-1] == "EmailSent", message="EmailSent recorded")
-    finally:
-        stop(proc)
+        proc = start_smtp_sink(port, maildir, tmp_path / "smtp.log")
+        try:
+            (mail,) = wait_until(lambda: mails_to(maildir, address), timeout=30, message="retry delivered")
+            assert mail["Subject"].startswith("Pendaftaran PUPNS diterima")
+            wait_until(lambda: types(store, stream)[-1] == "EmailSent", message="EmailSent recorded")
+            assert notifications.emails_of(nip, pns)[0]["status"] == "sent"
+        finally:
+            stop(proc)
 
 
 def test_verification_mails_use_recorded_contact_and_wait_for_it(runner_factory, rabbit_config, smtp, dispatch,

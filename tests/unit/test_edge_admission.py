@@ -27,6 +27,8 @@ class BlockingBackend:
         if method == "register":
             self.entered.release()
             RELEASE.wait(10)
+        if method == "emails_of":
+            return []
         return {"access_token": "t", "nip": "1"}
 
 

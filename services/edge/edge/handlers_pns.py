@@ -63,8 +63,30 @@ def issue_token(ctx: Ctx) -> Response:
 
 
 def me(ctx: Ctx) -> Any:
-    """GET /api/v1/me."""
-    return ctx.backend.call("identity", "get_me", ctx.actor["id"])
+    """GET /api/v1/me: identity's account and timeline, with each e-mail sent or still being retried."""
+    nip = ctx.actor["id"]
+    account = ctx.backend.call("identity", "get_me", nip)
+    try:
+        emails = ctx.backend.call("notifications", "emails_of", nip, ctx.actor) or []
+    except AppError as exc:
+        if exc.code != "unavailable":
+            raise
+        emails = []  # the e-mail service is down or busy: the account and its history still show
+    timeline = [*account.get("timeline", []), *map(email_entry, emails)]
+    return {**account, "timeline": sorted(timeline, key=lambda entry: entry.get("at") or "")}
+
+
+EMAIL_STATES = {"sent": "email_sent", "pending": "email_retrying", "waiting_contact": "email_waiting"}
+
+
+def email_entry(email: dict) -> dict:
+    """One e-mail as a timeline item: sent (when), or still being retried / waiting for an address (since when)."""
+    sent = email.get("status") == "sent"
+    note = email.get("subject") or ""
+    if not sent and email.get("attempts"):
+        note += f" (percobaan ke-{email['attempts']} gagal; dicoba ulang otomatis)"
+    return {"at": email.get("sent_at") if sent else email.get("queued_at"),
+            "type": EMAIL_STATES.get(email.get("status"), "email_retrying"), "by_role": "system", "note": note}
 
 
 def get_form(ctx: Ctx) -> Response:

@@ -115,6 +115,14 @@ class Notifications:
                 pass  # addressed concurrently
         return resolved
 
+    # -- reading --------------------------------------------------------------------------------------
+    def emails_of(self, nip: str) -> list[dict]:
+        """The PNS's e-mails for their timeline: each sent, still being retried, or waiting for an address."""
+        rows = self.emails.find({"nip": nip}, {"body": 0}).sort("queued_at", 1).limit(200)
+        return [{"queued_at": row.get("queued_at"), "sent_at": row.get("sent_at"), "status": row.get("status"),
+                 "attempts": row.get("attempts", 0), "subject": row.get("subject"), "template": row.get("template")}
+                for row in rows]
+
     # -- delivery -----------------------------------------------------------------------------------
     def _claim(self, email_id: str, now: float) -> dict | None:
         return self.emails.find_one_and_update(

@@ -9,7 +9,9 @@ from nameko.timer import timer
 from notifications.application import Notifications
 from notifications.mailer import Mailer
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once, pause_before_requeue
+from pupns.errors import AppError
 
 RETRY_INTERVAL = float(os.environ.get("PUPNS_MAIL_RETRY_INTERVAL", "2"))
 
@@ -18,8 +20,15 @@ class NotificationsService(service_base.AuditMixin):
     """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
 
     name = "notifications"
-    store = Store()
+    store = Store(setup_hook=lambda store: store.db["emails"].create_index([("nip", 1), ("queued_at", 1)]))
     mailer = Mailer()
+
+    @rpc
+    def emails_of(self, nip: str, actor: dict) -> list[dict]:
+        """A PNS's e-mails and their state (sent, retrying, waiting for an address): theirs, or staff's view."""
+        if (actor or {}).get("role") == "pns" and actor.get("id") != nip:
+            raise AppError("not_found")
+        return self.app.emails_of(nip)
 
     @property
     def app(self) -> Notifications:

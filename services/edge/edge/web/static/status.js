@@ -26,6 +26,12 @@ const EVENTS = {
   verified: "Data diverifikasi",
   not_reregistered: "Dinyatakan tidak melakukan pendataan ulang",
   reinstated: "Status dipulihkan",
+  email_sent: "E-mail terkirim",
+  email_retrying: "E-mail belum terkirim, dicoba ulang otomatis",
+  email_waiting: "E-mail menunggu alamat tujuan",
+  stamp_requested: "Surat pernyataan dikirim untuk e-Meterai",
+  stamp_pending: "Menunggu e-Meterai (dicoba ulang otomatis)",
+  statement_stamped: "Surat pernyataan telah ber-e-Meterai",
 };
 
 const ROLES = { pns: "Anda", verifier: "Verifikator", admin: "Administrator BKN", system: "Sistem" };
