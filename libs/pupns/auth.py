@@ -1,14 +1,12 @@
 """Access tokens (JWT with rotatable kid) and receipt URL signatures; passwords live in `pupns.passwords`."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from typing import Any
 
 import jwt
 
-from pupns import config
+from pupns import config, signing
 from pupns.errors import AppError
 
 AUDIENCE = "pupns"
@@ -46,17 +44,12 @@ def decode_token(token: str) -> dict[str, Any]:
 
 
 def sign_receipt(registration_number: str) -> str:
-    """An unguessable, unalterable signature for a receipt URL (HMAC with the active key)."""
-    kid = config.jwt_active_kid()
-    mac = hmac.new(config.jwt_keys()[kid].encode(), f"receipt:{registration_number}".encode(), hashlib.sha256)
-    return f"{kid}.{mac.hexdigest()}"
+    """An unguessable, unalterable signature for a receipt URL (the receipt key, pupns.signing)."""
+    kid, digest = signing.mac("receipt", registration_number)  # type: ignore[misc]
+    return f"{kid}.{digest}"
 
 
 def verify_receipt(registration_number: str, signature: str) -> bool:
     """True when `signature` was made by `sign_receipt` with any known key."""
     kid, _, digest = (signature or "").partition(".")
-    key = config.jwt_keys().get(kid)
-    if not key:
-        return False
-    mac = hmac.new(key.encode(), f"receipt:{registration_number}".encode(), hashlib.sha256)
-    return hmac.compare_digest(mac.hexdigest(), digest)
+    return signing.mac_matches("receipt", registration_number, kid, digest)

@@ -1,21 +1,17 @@
 """The device cookie (`pupns_device`): a client that logged in as a user before is judged on its own failures.
 
 Set on every successful login by the edge (`/api/v1/auth/token`) and the verifier console (`/login`): an
-HMAC-signed (active key, purpose "device") pair of the username and a random device id. Presented at a later
+signed (the device key, pupns.signing) pair of the username and a random device id. Presented at a later
 login for the same username, the device id goes to identity (and keys the edge's login rate limit), so wrong
 passwords from anyone else (a guesser, a colleague, a bot) never lock the owner out (SPEC Abuse).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 
 from werkzeug.http import dump_cookie
 
-from pupns import config
+from pupns import config, signing
 
 COOKIE = "pupns_device"
 MAX_AGE = 365 * 24 * 3600
@@ -26,31 +22,14 @@ def login_key(username: str) -> str:
     return "".join(username.split()).lower()
 
 
-def _mac(key: str, payload: str) -> str:
-    return hmac.new(key.encode(), f"device:{payload}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def sign(username: str, device: str) -> str:
-    kid = config.jwt_active_kid()
-    raw = json.dumps({"u": login_key(username), "d": device}, separators=(",", ":")).encode()
-    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{payload}.{kid}.{_mac(config.jwt_keys()[kid], payload)}"
+    return signing.seal("device", {"u": login_key(username), "d": device})
 
 
 def device_for(cookie: str | None, username: str) -> str | None:
     """The device id of a good cookie issued for this username; None otherwise."""
-    if not cookie or len(cookie) > 400:
-        return None
-    payload, _, rest = cookie.partition(".")
-    kid, _, mac = rest.partition(".")
-    key = config.jwt_keys().get(kid)
-    if not key or not hmac.compare_digest(_mac(key, payload), mac):
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("u") != login_key(username) or not isinstance(data.get("d"), str):
+    data = signing.unseal("device", cookie)
+    if data is None or data.get("u") != login_key(username) or not isinstance(data.get("d"), str):
         return None
     return data["d"]
 

@@ -1,4 +1,4 @@
-"""Queue tickets: HMAC-signed (active JWT key), carrying the place in line, the time to come back and a kind.
+"""Queue tickets: signed with the queue-ticket key (pupns.signing), carrying a place in line, a time to come back.
 
 The place in line is the issue time in microseconds (`key`, strictly increasing within a process): every
 replica orders tickets the same way without a shared counter, so a newcomer costs no MongoDB operation. `due` is
@@ -7,16 +7,12 @@ never outlives its crowd). Signing and checking cost a few microseconds.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from pupns import config
+from pupns import signing
 
 COOKIE = "pupns_queue"
 HEADER = "X-Queue-Ticket"
@@ -42,30 +38,17 @@ class Ticket:
         return replace(self, due=round(due, 1))
 
 
-def _mac(key: str, payload: str) -> str:
-    return hmac.new(key.encode(), f"queue:{payload}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def sign(ticket: Ticket) -> str:
-    """`<payload>.<kid>.<mac>`, opaque to the client and unforgeable."""
-    kid = config.jwt_active_kid()
-    raw = json.dumps({"k": ticket.key, "n": ticket.nonce, "d": ticket.due, "t": ticket.kind},
-                     separators=(",", ":")).encode()
-    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{payload}.{kid}.{_mac(config.jwt_keys()[kid], payload)}"
+    """`<payload>.<kid>.<mac>`, opaque to the client and unforgeable (the queue-ticket key, pupns.signing)."""
+    return signing.seal("queue-ticket", {"k": ticket.key, "n": ticket.nonce, "d": ticket.due, "t": ticket.kind})
 
 
 def verify(token: str | None, ttl: int, now: float | None = None) -> Ticket | None:
     """The ticket if its signature is good (any known kid) and it is not older than `ttl`; otherwise None."""
-    if not token or len(token) > 300:
-        return None
-    payload, _, rest = token.partition(".")
-    kid, _, mac = rest.partition(".")
-    key = config.jwt_keys().get(kid)
-    if not key or not hmac.compare_digest(_mac(key, payload), mac):
+    data = signing.unseal("queue-ticket", token, max_length=300)
+    if data is None:
         return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         ticket = Ticket(int(data["k"]), str(data["n"]), float(data["d"]), str(data.get("t", QUEUE)))
     except (ValueError, KeyError, TypeError):
         return None

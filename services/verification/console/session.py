@@ -1,7 +1,6 @@
 """The console session: the JWT in an HttpOnly cookie, the actor it names, CSRF tokens derived from it."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -9,7 +8,7 @@ from typing import Any
 
 import jwt
 
-from pupns import config
+from pupns import config, signing
 from pupns.auth import decode_token
 from pupns.errors import AppError
 
@@ -41,8 +40,8 @@ def actor_of(claims: dict[str, Any]) -> dict[str, Any]:
 def csrf_token(session_token: str) -> str:
     """An HMAC of the session token with its signing key: forms carry it, a foreign site cannot."""
     kid = jwt.get_unverified_header(session_token).get("kid") or config.jwt_active_kid()
-    key = config.jwt_keys().get(kid) or config.jwt_keys()[config.jwt_active_kid()]
-    return hmac.new(key.encode(), f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()
+    made = signing.mac("csrf", session_token, kid if kid in config.jwt_keys() else None)
+    return made[1] if made else ""
 
 
 def csrf_valid(session_token: str | None, submitted: str | None) -> bool:
