@@ -16,6 +16,7 @@ from pupns.eventstore import EventStore
 from pupns_cli.generate import roster_csv
 from pupns_cli.rpc import Progress, roster_chunks
 from pupns_dev.processes import free_port, start_secantus, stop
+from pupns_dev.stack import local_mongo_uri
 
 ADMIN = {"id": "bench", "role": "admin", "instansi_kode": None}
 
@@ -31,7 +32,7 @@ def run(rows: int, chunk: int, storage: str) -> str:
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"bench-secantus-{port}.log"
     proc = start_secantus(port, storage, log)
-    client = MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true", tz_aware=True)
+    client = MongoClient(local_mongo_uri(port), tz_aware=True)
     try:
         store = EventStore(client[f"bench{uuid.uuid4().hex[:6]}_identity"], "identity")
         store.ensure_indexes()

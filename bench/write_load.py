@@ -38,7 +38,7 @@ KINDS = ("register", "login", "save", "read")
 FACTORS = (1, 2, 5, 10)
 FLOOD_CONNECTIONS = 800
 ACCOUNTS = 240  # confirmed PNS for the login and save paths
-ROSTER = 9000
+ROSTER = 12000
 
 
 def lag_buckets(ports: list[int]) -> dict[float, float]:
@@ -149,7 +149,7 @@ class WriteBench:
     def input_for(self, kind: str, rate: float | None, seconds: float, conns: int) -> Path:
         """The generator's input: for registrations, fresh roster rows enough for this phase."""
         if kind == "register":
-            need = int((rate or 60 * conns) * seconds * 1.2) + conns
+            need = int((rate or 5 * conns) * seconds * 1.2) + conns  # a closed-loop client: a few a second
             rows = self.rows[self.next_row:self.next_row + need]
             self.next_row += len(rows)
             if len(rows) < need:
@@ -183,7 +183,8 @@ class WriteBench:
         phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
                  **lag_quantiles(lag_before, lag_buckets(self.metrics_ports)),
                  "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2)}
-        print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts")}, flush=True)
+        print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts", "error_codes",
+                                     "cpu_ms_per_op", "lag_p99_s")}, flush=True)
         return phase
 
     def _spy(self, seconds: float) -> list[subprocess.Popen]:

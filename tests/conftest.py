@@ -19,6 +19,7 @@ from pymongo import MongoClient
 
 from pupns.eventstore import EventStore
 from pupns_dev.processes import free_port, start_secantus, stop
+from pupns_dev.stack import local_mongo_uri
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def mongo_uri(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("secantus") / "secantus.log"
     proc = start_secantus(port, ":memory:", log)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    uri = local_mongo_uri(port)
     previous = os.environ.get("PUPNS_MONGO_URI")
     os.environ["PUPNS_MONGO_URI"] = uri
     yield uri
