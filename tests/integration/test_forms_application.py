@@ -14,14 +14,20 @@ ROW = roster_row()
 
 
 
-@pytest.fixture
-def store(store_for):
+def forms_store_with_open_campaign(store_for):
+    """forms' store, its read models, and a campaign open since yesterday for thirty days."""
     store = store_for("forms")
     ensure_read_models(store.db)
     now = datetime.now(UTC)
     application.observe_campaign(store, upstream_message("CampaignScheduled", {
         "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()}),
         "k-campaign")
+    return store
+
+
+@pytest.fixture
+def store(store_for):
+    store = forms_store_with_open_campaign(store_for)
     application.open_form(store, upstream_message("RegistrationConfirmed", {
         "registration_number": "PUPNS-2025-ABCD1234", "nama": "Budi", "instansi_kode": "A1", "roster": ROW},
         nip=NIP), "k-open")

@@ -1,15 +1,16 @@
 """The same NIK on two NIPs is flagged on every save (not only on roster import), from forms' own events."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from forms import application, nik_index
-from forms.projections import Projector, ensure_read_models
+from forms.projections import Projector
 from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild
 from tests.factories import NIP, roster_row, upstream_message
+from tests.integration.test_forms_application import forms_store_with_open_campaign
 from verification import application as verification
 from verification.projections import ensure_read_models as verification_read_models
 
@@ -38,12 +39,7 @@ def save_nik(store, nip: str, nik: str) -> None:
 
 @pytest.fixture
 def store(store_for):
-    store = store_for("forms")
-    ensure_read_models(store.db)
-    now = datetime.now(UTC)
-    application.observe_campaign(store, upstream_message("CampaignScheduled", {
-        "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()}),
-        "k-campaign")
+    store = forms_store_with_open_campaign(store_for)
     open_form(store, NIP, roster_row())
     open_form(store, OTHER_NIP, roster_row(nip=OTHER_NIP, nik=OTHER_NIK, nama="Andi", tanggal_lahir="1987-06-01",
                                            tmt_cpns="2012-01-01"))
