@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from console.admin_chart import percent, progress_chart
-from console.views import WIB, e, hidden_csrf, layout, when
+from console.views import WIB, e, hidden_csrf, layout, scroll_region, when
 
 TABS = (("/admin", "Progres pendataan"), ("/admin/kampanye", "Kampanye"), ("/admin/verifikator", "Verifikator"),
         ("/admin/data-induk", "Data induk"), ("/admin/audit", "Audit"))
@@ -73,23 +73,24 @@ def dashboard_page(user: dict, csrf: str, progress: dict, campaign: dict, **noti
               if campaign.get("closes_at") else "")
     cards = "".join(f'<div class="card"><span class="big">{number(totals.get(key, 0))}</span>{escape(text)}</div>'
                     for key, text in COLUMNS[:7])
-    body = (f'<p>Kampanye saat ini <strong>{state}</strong>{window}. Diperbarui {when(datetime.now(WIB).isoformat())}; '
-            f'halaman ini memuat ulang sendiri setiap 60 detik.</p><div class="cards">{cards}</div>'
-            f'<h2>Diagram progres</h2><figure>{progress_chart(totals, rows)}<figcaption>Setiap batang adalah '
-            f'data induk satu instansi (100 %). Arahkan penunjuk ke bagian batang untuk melihat jumlahnya; angka '
-            f'lengkap ada di tabel.</figcaption></figure>'
+    body = (f'<p>Kampanye saat ini <strong>{state}</strong>{window}. Angka per {when(datetime.now(WIB).isoformat())}; '
+            f'<a href="/admin">perbarui angka</a>.</p><div class="cards">{cards}</div>'
+            f'<h2>Diagram progres</h2><figure tabindex="0">{progress_chart(totals, rows)}<figcaption>Setiap batang '
+            f'adalah data induk satu instansi (100 %). Arahkan penunjuk ke bagian batang untuk melihat jumlahnya; '
+            f'angka lengkap ada di tabel.</figcaption></figure>'
             f'<h2>Tabel progres per instansi</h2>'
             f'<p><a class="button" href="/admin/progres.csv" download>Unduh CSV</a> (satu baris per instansi)</p>'
-            f'<div class="scroll"><table class="progress"><thead><tr>'
-            f'<th scope="col">Instansi</th>{head}<th scope="col">Sudah mengirim</th></tr></thead>'
-            f'<tbody>{body_rows or "<tr><td colspan=11>Belum ada data induk.</td></tr>"}</tbody>'
-            f'<tfoot>{_progress_row("Jumlah", totals)}</tfoot></table></div>'
-            f'<p class="hint">Mendaftar = menunggu konfirmasi atau dikonfirmasi; menunggu verifikasi, terverifikasi '
-            f'dan dikembalikan = status formulir PNS yang sudah dikonfirmasi; anomali = PNS data induk dengan '
-            f'minimal satu tanda anomali pada data induk atau pada formulir terakhir yang dikirim (misalnya NIK '
-            f'yang sama pada dua NIP), ditambah percobaan NIP tak dikenal yang dikaitkan ke instansi.</p>')
-    return admin_layout("Progres pendataan", "/admin", body, user, csrf,
-                        head='<meta http-equiv="refresh" content="60">', **notices)
+            + scroll_region(f'<table class="progress"><thead><tr>'
+                            f'<th scope="col">Instansi</th>{head}<th scope="col">Sudah mengirim</th></tr></thead>'
+                            f'<tbody>{body_rows or "<tr><td colspan=11>Belum ada data induk.</td></tr>"}</tbody>'
+                            f'<tfoot>{_progress_row("Jumlah", totals)}</tfoot></table>', "Tabel progres per instansi")
+            + '<p class="hint">Mendaftar = menunggu konfirmasi atau dikonfirmasi; menunggu verifikasi, terverifikasi '
+            'dan dikembalikan = status formulir PNS yang sudah dikonfirmasi; anomali = PNS data induk dengan '
+            'minimal satu tanda anomali pada data induk atau pada formulir terakhir yang dikirim (misalnya NIK '
+            'yang sama pada dua NIP), ditambah percobaan NIP tak dikenal yang dikaitkan ke instansi.</p>')
+    # No self-reload (it was every 60 s): a page that reloads by itself moves a screen reader and the
+    # keyboard focus back to the top, and axe-core counts a timed meta refresh as a critical failure.
+    return admin_layout("Progres pendataan", "/admin", body, user, csrf, **notices)
 
 
 # -- campaign --------------------------------------------------------------------------------------------
@@ -169,9 +170,10 @@ def accounts_table(accounts: list[dict], csrf: str) -> str:
         last = when(account["last_login_at"]) if account.get("last_login_at") else "—"
         rows.append(f'<tr><td>{escape(name)}</td><td>{where}</td><td>{"Aktif" if active else "Nonaktif"}</td>'
                     f'<td>{last}</td><td>{action}</td></tr>')
-    return ('<h2>Akun verifikator</h2><table><thead><tr><th scope="col">Nama pengguna</th><th scope="col">Instansi'
-            '</th><th scope="col">Status</th><th scope="col">Terakhir masuk</th><th scope="col">Tindakan</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+    return '<h2>Akun verifikator</h2>' + scroll_region(
+        '<table><thead><tr><th scope="col">Nama pengguna</th><th scope="col">Instansi</th><th scope="col">Status'
+        '</th><th scope="col">Terakhir masuk</th><th scope="col">Tindakan</th></tr>'
+        f'</thead><tbody>{"".join(rows)}</tbody></table>', "Akun verifikator")
 
 
 def verifier_page(user: dict, csrf: str, instansi: list[str], values: dict | None = None,

@@ -20,6 +20,7 @@ from pupns.revocation import Revocations
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {"console.css": "text/css", "job.js": "text/javascript"}  # the files /static/ serves
 FLASH = {
     "dikonfirmasi": "Pendaftaran NIP {nip} telah dikonfirmasi.",
     "ditolak": "Pendaftaran NIP {nip} telah ditolak.",
@@ -37,7 +38,7 @@ SECURITY_HEADERS = {
 URLS = Map([
     Rule("/", endpoint="home"),
     Rule("/healthz", endpoint="healthz"),
-    Rule("/static/console.css", endpoint="css"),
+    Rule("/static/<name>", endpoint="static"),
     Rule("/login", endpoint="login", methods=["GET", "POST"]),
     Rule("/logout", endpoint="logout", methods=["POST"]),
     Rule("/registrations", endpoint="registrations"),
@@ -80,9 +81,9 @@ class Console(admin.AdminRoutes):
         user = csrf = None
         try:
             endpoint, args = adapter.match()
-            if endpoint in ("healthz", "css", "login"):
+            if endpoint in ("healthz", "static", "login"):
                 request.max_content_length = LOGIN_FORM_BYTES  # before anyone is known, no large body is parsed
-                return getattr(self, endpoint)(request)
+                return getattr(self, endpoint)(request, **args)
             token = request.cookies.get(session.SESSION_COOKIE)
             user = session.staff_claims(token)
             if user is not None and self.revocations is not None and self.revocations.revoked(user):
@@ -115,8 +116,10 @@ class Console(admin.AdminRoutes):
     def healthz(self, request: Request) -> Response:
         return Response('{"status": "ok"}', mimetype="application/json")
 
-    def css(self, request: Request) -> Response:
-        response = Response((STATIC / "console.css").read_bytes(), mimetype="text/css")
+    def static(self, request: Request, name: str) -> Response:
+        if name not in STATIC_TYPES:
+            raise NotFound()
+        response = Response((STATIC / name).read_bytes(), mimetype=STATIC_TYPES[name])
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
 

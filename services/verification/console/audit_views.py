@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from console.admin_views import admin_layout, number
-from console.views import ROLE_LABELS, e, hidden_csrf, when
+from console.views import ROLE_LABELS, e, hidden_csrf, scroll_region, when
 
 SERVICE_LABELS = {"identity": "identitas", "forms": "formulir", "verification": "verifikasi",
                   "documents": "dokumen", "notifications": "notifikasi"}
@@ -86,13 +86,14 @@ def audit_page(user: dict, csrf: str, nip: str = "", events: list[dict] | None =
         state = (f'<p>Status saat ini: <strong>{e(STATUS_LABELS.get(status, status))}</strong></p>'
                  if status else "")
         rows = "".join(_event_row(event) for event in events)
-        table = (f'<div class="scroll"><table class="audit"><colgroup><col class="c-time"><col class="c-stream">'
-                 f'<col class="c-type"><col class="c-actor"><col><col class="c-hash"></colgroup><thead><tr>'
-                 f'<th scope="col">Waktu (WIB)</th><th scope="col">Layanan, aliran</th>'
-                 f'<th scope="col">Jenis peristiwa</th><th scope="col">Pelaku</th>'
-                 f'<th scope="col">Ringkasan data</th><th scope="col">Hash</th></tr>'
-                 f'</thead><tbody>{rows}</tbody></table></div>'
-                 if events else "<p>Tidak ada peristiwa tercatat untuk NIP ini.</p>")
+        table = scroll_region(
+            '<table class="audit"><colgroup><col class="c-time"><col class="c-stream">'
+            '<col class="c-type"><col class="c-actor"><col><col class="c-hash"></colgroup><thead><tr>'
+            '<th scope="col">Waktu (WIB)</th><th scope="col">Layanan, aliran</th>'
+            '<th scope="col">Jenis peristiwa</th><th scope="col">Pelaku</th>'
+            '<th scope="col">Ringkasan data</th><th scope="col">Hash</th></tr>'
+            f'</thead><tbody>{rows}</tbody></table>', f"Riwayat peristiwa NIP {nip}") if events \
+            else "<p>Tidak ada peristiwa tercatat untuk NIP ini.</p>"
         body += (f'<h2>Riwayat peristiwa NIP {escape(nip)}</h2>{state}'
                  f'<p class="hint">{number(len(events))} peristiwa dari semua layanan, urut waktu.</p>'
                  f'{table}{_actions(csrf, nip)}')
@@ -107,9 +108,10 @@ def chain_page(user: dict, csrf: str, report: dict) -> str:
                        f'<td>{e(b.get("stream"))}</td><td class="num">{e(b.get("version"))}</td>'
                        f'<td>{e(REASONS.get(b.get("reason"), b.get("reason")))}</td></tr>' for b in broken)
         verdict = (f'<p class="error" role="alert">Ditemukan {number(len(broken))} kerusakan rantai hash: data '
-                   f'yang tersimpan telah diubah atau dihapus.</p><table class="broken"><thead><tr>'
-                   f'<th scope="col">Layanan</th><th scope="col">Aliran</th><th scope="col">Versi</th>'
-                   f'<th scope="col">Masalah</th></tr></thead><tbody>{rows}</tbody></table>')
+                   f'yang tersimpan telah diubah atau dihapus.</p>' + scroll_region(
+                       '<table class="broken"><thead><tr><th scope="col">Layanan</th><th scope="col">Aliran</th>'
+                       '<th scope="col">Versi</th><th scope="col">Masalah</th></tr></thead>'
+                       f'<tbody>{rows}</tbody></table>', "Kerusakan rantai hash"))
     else:
         verdict = '<p class="flash" role="status">Semua rantai hash utuh: tidak ada data yang diubah atau dihapus.</p>'
     services = "".join(f'<tr><th scope="row">{e(SERVICE_LABELS.get(s, s))}</th>'
@@ -121,6 +123,7 @@ def chain_page(user: dict, csrf: str, report: dict) -> str:
             f'<table class="kv summary"><tr><th>Aliran diperiksa</th><td class="num">'
             f'{number(report.get("streams_checked"))}</td></tr><tr><th>Peristiwa diperiksa</th><td class="num">'
             f'{number(report.get("events_checked"))}</td></tr></table>'
-            f'<table><thead><tr><th scope="col">Layanan</th><th scope="col">Aliran</th><th scope="col">Peristiwa</th>'
-            f'<th scope="col">Rusak</th></tr></thead><tbody>{services}</tbody></table>')
+            + scroll_region('<table><thead><tr><th scope="col">Layanan</th><th scope="col">Aliran</th>'
+                            '<th scope="col">Peristiwa</th><th scope="col">Rusak</th></tr></thead>'
+                            f'<tbody>{services}</tbody></table>', "Pemeriksaan per layanan"))
     return admin_layout("Pemeriksaan rantai hash", "/admin/audit", body, user, csrf)

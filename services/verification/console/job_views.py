@@ -1,4 +1,4 @@
-"""The page of one job (roster import, campaign close): a progress bar that refreshes until the job ends."""
+"""The page of one job (roster import, campaign close): a progress bar that updates itself until the job ends."""
 from __future__ import annotations
 
 from console.admin_views import admin_layout, close_summary, number, roster_summary
@@ -21,18 +21,21 @@ def progress_bar(job: dict) -> str:
 
 
 def job_page(user: dict, csrf: str, job: dict, filename: str = "") -> str:
+    """While the job runs, static/job.js fetches this page every second and swaps `#job` in place (no
+    meta refresh: reloading the page would throw keyboard focus and a screen reader back to the top)."""
     title, tab = TITLES.get(job["kind"], ("Pekerjaan", "/admin"))
     status = job["status"]
-    body = (f'<table class="kv summary"><tr><th>Status</th><td><strong class="job-{e(status)}">'
-            f'{e(STATES.get(status, status))}</strong></td></tr><tr><th>Dimulai</th>'
+    body = (f'<div id="job" data-status="{e(status)}"><table class="kv summary"><tr><th>Status</th><td>'
+            f'<strong class="job-{e(status)}">{e(STATES.get(status, status))}</strong></td></tr><tr><th>Dimulai</th>'
             f'<td>{when(job.get("created_at"))}</td></tr>'
             + (f'<tr><th>Selesai</th><td>{when(job.get("finished_at"))}</td></tr>' if job.get("finished_at") else "")
-            + f'</table>{progress_bar(job)}')
+            + f'</table>{progress_bar(job)}</div>')
     head, notices = "", {}
     if status in ("queued", "running"):
-        head = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+        head = f'<script src="/static/job.js" defer data-interval-ms="{REFRESH_SECONDS * 1000}"></script>'
         body += ('<p class="hint">Halaman ini memperbarui diri setiap detik. Pekerjaan tetap berjalan walaupun '
-                 'halaman ini ditutup, dan dilanjutkan sendiri bila layanan dimulai ulang.</p>')
+                 'halaman ini ditutup, dan dilanjutkan sendiri bila layanan dimulai ulang. '
+                 '<a href="">Perbarui sekarang</a></p>')
     elif status == "failed":
         notices["error"] = (job.get("error") or {}).get("message") or "Pekerjaan gagal."
     elif job["kind"] == "roster_import":

@@ -72,6 +72,12 @@ def label(section: str) -> str:
     return escape(SECTION_LABELS.get(section, section))
 
 
+def scroll_region(table: str, name: str) -> str:
+    """A wide table that scrolls sideways inside its own region on a narrow screen, so the page never does;
+    the region takes keyboard focus so that it can be scrolled without a mouse."""
+    return f'<div class="scroll" role="region" aria-label="{escape(name)}" tabindex="0">{table}</div>'
+
+
 def hidden_csrf(csrf: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
 
@@ -83,7 +89,8 @@ def layout(title: str, body: str, user: dict | None = None, csrf: str = "", flas
         scope = f", instansi {e(user['instansi_kode'])}" if user.get("instansi_kode") else ""
         who = f"{e(user['sub'])} ({e(ROLE_LABELS.get(user['role'], user['role']))}{scope})"
         admin = ' <a href="/admin">Administrasi</a>' if user.get("role") == "admin" else ""
-        nav = (f'<nav><a href="/registrations">Pendaftaran</a> <a href="/submissions">Pengajuan data</a>{admin}'
+        nav = (f'<nav aria-label="Menu konsol"><a href="/registrations">Pendaftaran</a> '
+               f'<a href="/submissions">Pengajuan data</a>{admin}'
                f'<span class="who">{who}</span><form method="post" action="/logout" class="inline">'
                f'{hidden_csrf(csrf)}<button type="submit">Keluar</button></form></nav>')
     notices = (f'<p class="flash" role="status">{escape(flash)}</p>' if flash else "") + (
@@ -122,11 +129,12 @@ def registrations_page(user: dict, csrf: str, items: list[dict], next_cursor: st
             f'<form method="post" action="/registrations/{quote(str(i.get("nip")))}/confirm" class="inline">'
             f'{hidden_csrf(csrf)}<button type="submit">Konfirmasi</button></form>'
             f'<form method="post" action="/registrations/{quote(str(i.get("nip")))}/reject" class="inline">'
-            f'{hidden_csrf(csrf)}<input name="alasan" placeholder="Alasan penolakan" required '
-            f'aria-label="Alasan penolakan {e(i.get("nip"))}"><button type="submit" class="danger">Tolak</button>'
-            f'</form></td></tr>' for i in items)
-    body = ('<table><thead><tr><th>Nomor pendaftaran</th><th>NIP</th><th>Nama</th><th>Waktu daftar</th>'
-            f'<th>Tindakan</th></tr></thead><tbody>{rows}</tbody></table>{_pager("/registrations", next_cursor)}')
+            f'{hidden_csrf(csrf)}<label>Alasan penolakan<span class="visually-hidden"> NIP {e(i.get("nip"))}</span> '
+            f'<input name="alasan" required></label>'
+            f'<button type="submit" class="danger">Tolak</button></form></td></tr>' for i in items)
+    table = ('<table><thead><tr><th>Nomor pendaftaran</th><th>NIP</th><th>Nama</th><th>Waktu daftar</th>'
+             f'<th>Tindakan</th></tr></thead><tbody>{rows}</tbody></table>')
+    body = scroll_region(table, "Daftar pendaftaran") + _pager("/registrations", next_cursor)
     return layout("Pendaftaran menunggu konfirmasi", body, user, csrf, **notices)
 
 
@@ -140,8 +148,9 @@ def submissions_page(user: dict, csrf: str, items: list[dict], next_cursor: str 
             f'<td>{e(i.get("anomaly_count", 0))}</td></tr>' for i in items)
     body = ('<p><a class="button" href="/submissions.csv" download>Unduh CSV</a> (semua pengajuan instansi Anda, '
             'semua status)</p>'
-            '<table><thead><tr><th>NIP</th><th>Nama</th><th>Dikirim</th><th>Anomali</th></tr></thead>'
-            f'<tbody>{rows}</tbody></table>{_pager("/submissions", next_cursor)}')
+            + scroll_region('<table><thead><tr><th>NIP</th><th>Nama</th><th>Dikirim</th><th>Anomali</th></tr>'
+                            f'</thead><tbody>{rows}</tbody></table>', "Daftar pengajuan")
+            + _pager("/submissions", next_cursor))
     return layout("Pengajuan data", body, user, csrf, **notices)
 
 
@@ -151,7 +160,7 @@ def _anomaly_text(anomaly: Any) -> str:
     return e(anomaly)
 
 
-def _value_table(value: Any) -> str:
+def _value_table(value: Any, name: str) -> str:
     if isinstance(value, dict):
         return "<table class=\"kv\">" + "".join(
             f"<tr><th>{field_label(k)}</th><td>{cell(k, v)}</td></tr>" for k, v in value.items()) + "</table>"
@@ -162,7 +171,7 @@ def _value_table(value: Any) -> str:
         head = "".join(f"<th>{field_label(c)}</th>" for c in columns)
         body = "".join("<tr>" + "".join(f"<td>{cell(c, item.get(c))}</td>" for c in columns) + "</tr>"
                        for item in value if isinstance(item, dict))
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return scroll_region(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>", name)
     return f"<p>{e(value)}</p>"
 
 
@@ -184,13 +193,16 @@ def submission_page(user: dict, csrf: str, nip: str, sub: dict, **notices) -> st
         f'<tr><td>{label(c.get("section", ""))}</td><td>{field_label(c.get("field"))}</td>'
         f'<td class="from">{cell(c.get("field"), c.get("from"))}</td>'
         f'<td class="to">{cell(c.get("field"), c.get("to"))}</td></tr>' for c in changes)
-    changes_html = ('<table><thead><tr><th>Bagian</th><th>Isian</th><th>Data induk</th><th>Diajukan</th></tr>'
-                    f'</thead><tbody>{change_rows}</tbody></table>') if changes else "<p>Tidak ada perubahan.</p>"
+    changes_html = scroll_region(
+        '<table><thead><tr><th>Bagian</th><th>Isian</th><th>Data induk</th><th>Diajukan</th></tr>'
+        f'</thead><tbody>{change_rows}</tbody></table>', "Perubahan terhadap data induk") if changes \
+        else "<p>Tidak ada perubahan.</p>"
     documents = sub.get("documents") or []
     docs_html = ("<ul>" + "".join(_document_item(d) for d in documents) + "</ul>") if documents \
         else "<p>Tidak ada dokumen.</p>"
     sections = sub.get("sections") or {}
-    sections_html = "".join(f"<h3>{label(k)}</h3>{_value_table(v)}" for k, v in sections.items())
+    sections_html = "".join(f"<h3>{label(k)}</h3>{_value_table(v, SECTION_LABELS.get(k, k))}"
+                            for k, v in sections.items())
     notes = "".join(f'<label>{label(k)} <textarea name="catatan_{escape(k)}" rows="2"></textarea></label>'
                     for k in sections)
     quoted = quote(nip)
