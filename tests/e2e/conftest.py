@@ -5,6 +5,7 @@ import csv
 import secrets
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -81,6 +82,13 @@ class Platform:
             if where(row):
                 return self._pool.pop(index)
         raise LookupError("no unused roster row matches; enlarge the demo roster")
+
+    def take_rows_of_one_instansi(self, count: int) -> list[dict]:
+        """`count` unused roster rows of one instansi (for what one verifier sees together)."""
+        kode = next((k for k, n in Counter(r["instansi_kode"] for r in self._pool).most_common() if n >= count), None)
+        if kode is None:
+            raise LookupError(f"no instansi has {count} unused roster rows; enlarge the demo roster")
+        return [self.take_row(lambda row: row["instansi_kode"] == kode) for _ in range(count)]
 
     # -- tokens -------------------------------------------------------------------------------
     def token(self, username: str, password: str) -> str:

@@ -25,9 +25,37 @@ SIZES = {  # name -> (viewport, a phone's touch screen and meta-viewport handlin
 ARTEFACTS = Path(os.environ.get("PUPNS_TEST_ARTEFACTS") or Path(__file__).resolve().parents[2] / "var" / "artefacts")
 
 
+def look_at_daftar_refusing_and_waiting(page, check) -> None:
+    """Daftar with a field refused in the browser, then in the edge's queue (the answer is a stand-in 503
+    `queue`, as a full edge gives it; nothing reaches the platform)."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("NIP").fill("199001012015031001")
+    page.get_by_label("NIK").fill("3171010101900001")
+    page.get_by_label("E-mail").fill("contoh@contoh.go.id")
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    page.get_by_label("Konfirmasi kata sandi").fill(PASSWORD + "-lain")
+    page.get_by_role("button", name="Daftar").click()
+    expect(page.get_by_label("Konfirmasi kata sandi")).to_have_attribute("aria-invalid", "true")
+    check("daftar-galat")
+
+    def queue(route) -> None:
+        route.fulfill(status=503, headers={"Retry-After": "60"}, content_type="application/json",
+                      body='{"error": {"code": "queue", "message": "Antrean"}, '
+                           '"queue": {"ticket": "tiket-uji", "position": 42, "retry_after": 60}}')
+    page.route("**/api/v1/registrations", queue)
+    try:
+        page.get_by_label("Konfirmasi kata sandi").fill(PASSWORD)
+        page.get_by_role("button", name="Daftar").click()
+        expect(page.locator("#antrean")).to_contain_text("Posisi Anda dalam antrean: 42")
+        check("daftar-antrean")
+    finally:
+        page.unroute("**/api/v1/registrations", queue)
+
+
 def walk_pns_pages(page, check, edge_url: str, nip: str) -> None:
-    """Beranda, Daftar and Masuk as a visitor; then logged in, Status saya and Formulir (with an open row and
-    a refused phone number, so the error state is looked at too)."""
+    """Beranda, Daftar (also refusing a field and waiting in line) and Masuk as a visitor; then logged in,
+    Status saya and Formulir (with an open row and a refused phone number, so the error state is looked at)."""
     from playwright.sync_api import expect
 
     page.goto(f"{edge_url}/")
@@ -36,6 +64,7 @@ def walk_pns_pages(page, check, edge_url: str, nip: str) -> None:
     page.goto(f"{edge_url}/daftar")
     expect(page.get_by_role("heading", name="Pendaftaran PNS")).to_be_visible()
     check("daftar")
+    look_at_daftar_refusing_and_waiting(page, check)
     page.goto(f"{edge_url}/masuk")
     page.get_by_label("NIP").fill(nip)
     page.get_by_label("Kata sandi").fill(PASSWORD)
@@ -183,10 +212,9 @@ def test_every_page_fits_a_phone_labels_its_fields_and_passes_axe(stack, platfor
     cfg, demo = stack
     draft = platform.take_row()
     platform.confirmed_pns(draft, PASSWORD)
-    submitted = platform.take_row()
-    platform.submitted_pns(submitted)
+    submitted, pending = platform.take_rows_of_one_instansi(2)
     kode = submitted["instansi_kode"]
-    pending = platform.take_row(lambda r: r["instansi_kode"] == kode)
+    platform.submitted_pns(submitted)
     platform.register(pending)
     platform.wait_pending(pending)
 
@@ -214,7 +242,7 @@ def test_every_page_fits_a_phone_labels_its_fields_and_passes_axe(stack, platfor
     report = survey.write_report()
     print(f"screenshots and report: {report.parent}")
     print("\n".join(["axe, moderate and minor (not failing):", *survey.remarks]))
-    assert len(survey.pages) == 2 * 19
+    assert len(survey.pages) == 2 * 21
     assert survey.problems == [], "\n".join(survey.problems)
 
 
