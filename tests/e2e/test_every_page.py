@@ -269,3 +269,25 @@ def test_the_page_check_finds_what_it_looks_for(browser, tmp_path):
     for rule in ("html-has-lang (serious)", "color-contrast (serious)", "button-name (critical)", "label (critical)"):
         assert f"axe {rule}" in found, found
     assert (tmp_path / "ponsel" / "01-buruk.png").stat().st_size > 0
+
+
+def test_the_edge_waiting_page_reads_well_on_a_phone(browser, tmp_path):
+    """The page a browser gets from a full edge (no stack needed: the edge's own rendering)."""
+    from edge.waiting import waiting_page
+
+    survey = Survey(tmp_path)
+    viewport, phone = SIZES["ponsel"]
+    context = browser.new_context(locale="id-ID", viewport=viewport, is_mobile=phone, has_touch=phone)
+    try:
+        page = context.new_page()
+        body = waiting_page({"ticket": "tiket-uji", "position": 1234, "retry_after": 45}, ttl=600).get_data(True)
+        page.set_content(body)
+        assert page.get_by_text("1234").is_visible()
+        # Its timed reload is the spec's ("a waiting page that refreshes itself": the browser keeps its place
+        # in line without a script) and the page holds nothing a reload could lose (no form, no focus), so
+        # axe-core's meta-refresh rule, which forbids any timed reload, is not asked about it.
+        survey.check(page, "antrean-edge", "ponsel", viewport["width"], rules_off=("meta-refresh",))
+    finally:
+        context.close()
+    assert survey.problems == [], "\n".join(survey.problems)
+    assert survey.remarks == [], "\n".join(survey.remarks)

@@ -14,13 +14,13 @@ PAGE = """<!doctype html>
 <title>Antrean PUPNS</title>
 <style>body{{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}}
 .pos{{font-size:2.5em;font-weight:bold}}</style></head>
-<body><h1>Mohon menunggu</h1>
+<body><main><h1>Mohon menunggu</h1>
 <p>Sistem Pendataan Ulang PNS sedang melayani banyak pengguna. Anda sudah berada dalam antrean;
 jangan menutup halaman ini. Halaman akan dimuat ulang otomatis.</p>
 <p>Posisi Anda dalam antrean:</p><p class="pos">{position}</p>
 <p>Perkiraan waktu tunggu: <strong>{wait}</strong>.</p>
 <p><small>Posisi Anda tetap tersimpan selama Anda membuka halaman ini dari peramban yang sama.</small></p>
-</body></html>
+</main></body></html>
 """
 
 
