@@ -1,13 +1,15 @@
 """Rebuild a service's read models from its event log (one command: `pupns replay`)."""
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable
 from typing import Protocol
 
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from pupns.eventstore import EventStore
+from pupns.eventstore import EventStore, canonical_json
 
 
 class Projector(Protocol):
@@ -19,10 +21,12 @@ class Projector(Protocol):
 
 
 def rebuild(store: EventStore, projector: Projector,
-            progress: Callable[[int, int], None] | None = None, batch: int = 1000) -> int:
-    """Drop the projector's collections and re-apply every event in global order."""
+            progress: Callable[[int, int], None] | None = None, batch: int = 1000, target: Database | None = None
+            ) -> int:
+    """Drop the projector's collections (in `target`, the store's own database by default) and re-apply every
+    event of the store in global order."""
     for name in projector.collections:
-        store.db.drop_collection(name)
+        (target if target is not None else store.db).drop_collection(name)
     total = store.count()
     done = 0
     page: list[dict] = []
@@ -40,6 +44,34 @@ def rebuild(store: EventStore, projector: Projector,
     if progress:
         progress(done, total)
     return done
+
+
+def checksums(db: Database, collections: tuple[str, ...]) -> dict[str, dict]:
+    """{collection: {count, sha256}} over every document in _id order: equal content, equal checksum."""
+    found = {}
+    for name in collections:
+        digest, count = hashlib.sha256(), 0
+        for doc in db[name].find().sort("_id", 1):
+            digest.update(canonical_json(doc).encode())
+            count += 1
+        found[name] = {"count": count, "sha256": digest.hexdigest()}
+    return found
+
+
+def check(store: EventStore, make_projector: Callable[[Database], Projector],
+          progress: Callable[[int, int], None] | None = None) -> dict:
+    """Replay the log into a scratch database and compare its read models with the live ones, replacing nothing:
+    {equal, collections: {name: {live, replayed}}, differ: [names]}."""
+    scratch = store.db.client[f"{store.db.name}_check_{uuid.uuid4().hex[:8]}"]
+    try:
+        projector = make_projector(scratch)
+        rebuild(store, projector, progress, target=scratch)
+        live, replayed = checksums(store.db, projector.collections), checksums(scratch, projector.collections)
+    finally:
+        store.db.client.drop_database(scratch.name)
+    differ = [name for name in live if live[name] != replayed[name]]
+    return {"equal": not differ, "differ": differ,
+            "collections": {name: {"live": live[name], "replayed": replayed[name]} for name in live}}
 
 
 class TypeDispatchProjector:
