@@ -31,6 +31,7 @@ from pupns.revocation import Revocations
 
 log = logging.getLogger("edge")
 HTTP_CODES = {400: "bad_request", 413: "too_large", 415: "unsupported_type", 404: "not_found"}
+INTERNAL_ONLY = ("/healthz", "/readyz", "/metrics")  # probes and Prometheus reach the pods directly
 
 
 class EdgeApp:
@@ -128,6 +129,9 @@ class EdgeApp:
         return response
 
     def _ops(self, request: Request, route: Route) -> Response:
+        if route.path in INTERNAL_ONLY and self.settings.proxy_hops and "X-Forwarded-For" in request.headers:
+            # Relayed by the public proxy: health and metrics are for the internal network only (SPEC §4).
+            raise AppError("not_found", "Alamat tidak ditemukan.")
         return route.handler(Ctx(request, None, {}, self.backend, self.settings))
 
     def _api(self, request: Request, route: Route, params: dict[str, Any]) -> Response:
