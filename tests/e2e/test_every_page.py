@@ -280,7 +280,7 @@ def test_the_edge_waiting_page_reads_well_on_a_phone(browser, tmp_path):
     context = browser.new_context(locale="id-ID", viewport=viewport, is_mobile=phone, has_touch=phone)
     try:
         page = context.new_page()
-        body = waiting_page({"ticket": "tiket-uji", "position": 1234, "retry_after": 45}, ttl=600).get_data(True)
+        body = waiting_page({"ticket": "tiket-uji", "position": 1234, "retry_after": 45}).get_data(True)
         page.set_content(body)
         assert page.get_by_text("1234").is_visible()
         # Its timed reload is the spec's ("a waiting page that refreshes itself": the browser keeps its place

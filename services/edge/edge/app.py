@@ -164,7 +164,7 @@ class EdgeApp:
         queue = exc.extra.get("queue")
         if not queue:
             return error_response(exc)
-        response = waiting_page(queue, self.settings.ticket_ttl) if wants_html(request) else error_response(exc)
+        response = waiting_page(queue) if wants_html(request) else error_response(exc)
         response.headers["Set-Cookie"] = self._ticket_cookie(queue["ticket"])
         return response
 

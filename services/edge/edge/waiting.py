@@ -5,8 +5,6 @@ import html
 
 from werkzeug.wrappers import Request, Response
 
-from edge.tickets import COOKIE
-
 PAGE = """<!doctype html>
 <html lang="id"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{retry}">
@@ -35,11 +33,9 @@ def human_wait(seconds: int) -> str:
     return f"sekitar {round(seconds / 60)} menit"
 
 
-def waiting_page(queue: dict, ttl: int) -> Response:
-    """503 with the position, an estimate, a meta refresh and the ticket kept in a cookie."""
+def waiting_page(queue: dict) -> Response:
+    """503 with the position, an estimate and a meta refresh (the caller sets the ticket's cookie, as for JSON)."""
     retry = int(queue["retry_after"])
     body = PAGE.format(retry=retry, position=html.escape(str(queue["position"])), wait=human_wait(retry))
-    response = Response(body, status=503, content_type="text/html; charset=utf-8",
-                        headers={"Retry-After": str(retry), "Cache-Control": "no-store"})
-    response.set_cookie(COOKIE, queue["ticket"], max_age=ttl, httponly=True, samesite="Lax", path="/")
-    return response
+    return Response(body, status=503, content_type="text/html; charset=utf-8",
+                    headers={"Retry-After": str(retry), "Cache-Control": "no-store"})
