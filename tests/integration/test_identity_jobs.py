@@ -74,7 +74,9 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
     job = upload(store, roster_csv(50, seed=8))
     assert jobs.claim(store, "first", [roster_job.KIND])["_id"] == job["id"]  # then "first" dies
     assert jobs.claim(store, "second", [roster_job.KIND]) is None  # its lease holds the job meanwhile
-    store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"until": datetime.now(UTC)}})  # it expires
+    # It expires. A second ago, not "now": BSON times count milliseconds, so a lease ending in the very millisecond
+    # of the next claim would still compare as held (the claim asks for `until < now`) and nothing would run.
+    store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"until": datetime.now(UTC) - timedelta(seconds=1)}})
     real_apply = roster_job.RosterView.apply
     calls = {"n": 0}
 
