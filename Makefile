@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
 	  printf '%s\n' $(CURDIR)/libs $(CURDIR)/services/identity $(CURDIR)/services/forms \
 	    $(CURDIR)/services/verification $(CURDIR)/services/documents \
-	    $(CURDIR)/services/notifications $(CURDIR)/services/edge $(CURDIR) > $$site/pupns-local.pth
+	    $(CURDIR)/services/notifications $(CURDIR)/services/edge $(CURDIR)/services/console $(CURDIR) > $$site/pupns-local.pth
 	@printf '#!/usr/bin/env bash\nexec "%s" -m pupns_cli "$$@"\n' $(CURDIR)/$(PY) > $(VENV)/bin/pupns && chmod +x $(VENV)/bin/pupns
 	@touch $(STAMP)
 

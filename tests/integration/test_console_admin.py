@@ -241,7 +241,6 @@ def test_audit_page_lists_merged_events_and_admin_actions(console, identity, row
     assert "Reinstated" in text(reinstated) and "reason=Berkas terlambat" in text(reinstated)
 
     chain = console.post("/admin/audit/rantai", data={"csrf": csrf})
-    open("/tmp/prof/chain.html", "w").write(text(chain))
     assert chain.status_code == 200 and "Semua rantai hash utuh" in text(chain)
     checked = int(re.search(r"Peristiwa diperiksa</th><td class=\"num\">([\d.]+)<", text(chain)).group(1)
                   .replace(".", ""))
