@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 class DomainEvent:
     """Base of an aggregate's events: frozen dataclasses whose class name is the stored type."""
 
+    SCHEMA_VERSION: ClassVar[int] = 1  # stored as the event's schema_version; bump when the data shape changes
+
     @classmethod
     def type_name(cls) -> str:
         return cls.__name__

@@ -10,6 +10,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from pupns.eventstore import EventStore, canonical_json
+from pupns.projector import Projector as BaseProjector
 
 
 class Projector(Protocol):
@@ -74,16 +75,4 @@ def check(store: EventStore, make_projector: Callable[[Database], Projector],
             "collections": {name: {"live": live[name], "replayed": replayed[name]} for name in live}}
 
 
-class TypeDispatchProjector:
-    """A projector that routes each event to `_on_<EventType>(doc, session)` when defined."""
-
-    collections: tuple[str, ...] = ()
-
-    def __init__(self, db: Database):
-        self.db = db
-
-    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
-        for doc in docs:
-            handler = getattr(self, f"_on_{doc['type']}", None)
-            if handler:
-                handler(doc, session)
+TypeDispatchProjector = BaseProjector  # the old name, until every service uses pupns.projector.Projector

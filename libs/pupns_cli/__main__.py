@@ -88,9 +88,17 @@ def campaign_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def projections_module(service: str):
+    """`<service>.adapters.projections` (the service template), or the older `<service>.projections`."""
+    try:
+        return importlib.import_module(f"{service}.adapters.projections")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"{service}.projections")
+
+
 def make_projector(module_name: str, store):
-    """`<service>.projections.Projector`, given the store or its database, whichever it asks for."""
-    cls = importlib.import_module(f"{module_name}.projections").Projector
+    """`<service>`'s Projector, given the store or its database, whichever it asks for."""
+    cls = projections_module(module_name).Projector
     params = list(inspect.signature(cls).parameters)
     if not params:
         return cls()
@@ -99,7 +107,10 @@ def make_projector(module_name: str, store):
 
 def restore_indexes(module_name: str, store) -> None:
     """Recreate the read-model indexes the service makes at start (dropping a collection drops them too)."""
-    module = importlib.import_module(f"{module_name}.projections")
+    module = projections_module(module_name)
+    ensure = getattr(module.Projector, "ensure_indexes", None)
+    if callable(ensure):
+        ensure(store.db)
     for name in ("ensure_read_models", "ensure_read_model_indexes"):
         ensure = getattr(module, name, None)
         if callable(ensure):

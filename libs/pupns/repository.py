@@ -1,0 +1,60 @@
+"""Load and save event-sourced aggregates with a real optimistic concurrency check."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from pymongo.client_session import ClientSession
+
+from pupns.aggregate import Aggregate
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+Projection = Callable[[list[dict], ClientSession], None]
+Meta = dict[str, Any] | Callable[[Any], dict[str, Any]]
+
+
+class Repository(Generic[A]):
+    """Aggregates of one type, one stream each: `get`, `save` after the loaded version, `run` with retries."""
+
+    def __init__(self, store: EventStore, aggregate: type[A], stream_of: Callable[[str], str], *,
+                 projector: Projection | None = None, nip_of: Callable[[A], str | None] | None = None,
+                 instansi_of: Callable[[A], str | None] | None = None):
+        self.store, self.aggregate, self.stream_of = store, aggregate, stream_of
+        self.projector = projector
+        self.nip_of = nip_of or (lambda a: getattr(a, "nip", None))
+        self.instansi_of = instansi_of or (lambda a: getattr(a, "instansi_kode", None))
+
+    def get(self, id: str) -> A:
+        """The aggregate rebuilt from its stream (a fresh one at version 0 when the stream is empty)."""
+        return self.aggregate.load(id, self.store.read_stream(self.stream_of(id)))  # type: ignore[return-value]
+
+    def save(self, aggregate: A, meta: dict[str, Any], *, idempotency_key: str | None = None,
+             idempotency_result: Any = None) -> list[dict]:
+        """Append the pending events after the version the aggregate was loaded at (ConcurrencyError if the
+        stream moved meanwhile); the projector runs in the same transaction. Returns the stored documents."""
+        if not aggregate.pending:
+            return []
+        events = [NewEvent(e.type_name(), e.to_data(), e.SCHEMA_VERSION) for e in aggregate.pending]
+        docs = self.store.append(self.stream_of(aggregate.id), aggregate.version, events, meta,
+                                 nip=self.nip_of(aggregate), instansi_kode=self.instansi_of(aggregate),
+                                 idempotency_key=idempotency_key, idempotency_result=idempotency_result,
+                                 projection=self.projector)
+        aggregate.version, aggregate.pending = docs[-1]["version"], []
+        return docs
+
+    def run(self, id: str, command: Callable[[A], R], meta: Meta, *, attempts: int = 3,
+            idempotency_key: str | None = None) -> R:
+        """Get, run `command(aggregate)`, save; when another writer got there first, get again and rerun the
+        command on the new state (its rules are checked again), up to `attempts` times."""
+        for attempt in range(1, attempts + 1):
+            aggregate = self.get(id)
+            result = command(aggregate)
+            try:
+                self.save(aggregate, meta(aggregate) if callable(meta) else meta, idempotency_key=idempotency_key)
+                return result
+            except ConcurrencyError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
