@@ -293,10 +293,3 @@ class EventStore:
 
     def count(self) -> int:
         return self.events.count_documents({})
-
-    # -- auditing ----------------------------------------------------------------
-    def verify(self) -> dict:
-        """Recompute every hash and link; report streams whose chain is broken."""
-        from pupns.integrity import verify_chains
-
-        return verify_chains(self)

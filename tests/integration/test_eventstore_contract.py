@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, NewEvent, StreamAppend, event_hash
+from pupns.integrity import verify_chains
 
 
 @pytest.fixture
@@ -100,14 +101,14 @@ def test_events_are_hash_chained(store):
     store.append("h", 0, [NewEvent("A", {"v": 1}), NewEvent("B", {"v": 2})])
     first, second = store.read_stream("h")
     assert second["prev_hash"] == first["hash"] and first["hash"] == event_hash(first)
-    report = store.verify()
+    report = verify_chains(store)
     assert report["broken"] == [] and report["events_checked"] == 2 and report["streams_checked"] == 1
 
 
 def test_verify_detects_an_altered_event(store):
     store.append("h", 0, [NewEvent("A", {"amount": 1}), NewEvent("B")])
     store.events.update_one({"stream": "h", "version": 1}, {"$set": {"data.amount": 1000}})
-    assert {"stream": "h", "version": 1, "reason": "hash_mismatch"} in store.verify()["broken"]
+    assert {"stream": "h", "version": 1, "reason": "hash_mismatch"} in verify_chains(store)["broken"]
 
 
 def test_a_rewritten_event_with_its_chain_recomputed_by_the_public_hash_is_still_detected(store):
@@ -130,7 +131,7 @@ def test_a_rewritten_event_with_its_chain_recomputed_by_the_public_hash_is_still
         doc["hash"] = prev = public_hash(doc)
         store.events.replace_one({"_id": doc["_id"]}, doc)
     store.heads.update_one({"_id": "pay"}, {"$set": {"hash": prev}})
-    broken = store.verify()["broken"]
+    broken = verify_chains(store)["broken"]
     assert {"stream": "pay", "version": 1, "reason": "hash_mismatch"} in broken
 
 
@@ -139,7 +140,7 @@ def test_verify_detects_a_removed_event_in_the_middle_and_at_the_end(store):
     store.append("t", 0, [NewEvent("A"), NewEvent("B")])
     store.events.delete_one({"stream": "m", "version": 2})
     store.events.delete_one({"stream": "t", "version": 2})
-    reasons = {(b["stream"], b["reason"]) for b in store.verify()["broken"]}
+    reasons = {(b["stream"], b["reason"]) for b in verify_chains(store)["broken"]}
     assert ("m", "missing_event") in reasons
     assert ("t", "head_mismatch") in reasons
 
@@ -147,7 +148,7 @@ def test_verify_detects_a_removed_event_in_the_middle_and_at_the_end(store):
 def test_verify_detects_a_whole_stream_removed(store):
     store.append("gone", 0, [NewEvent("A")])
     store.events.delete_many({"stream": "gone"})
-    assert {"stream": "gone", "version": 1, "reason": "events_removed"} in store.verify()["broken"]
+    assert {"stream": "gone", "version": 1, "reason": "events_removed"} in verify_chains(store)["broken"]
 
 
 def test_verify_does_not_report_streams_appended_to_while_it_runs(store):
@@ -163,10 +164,10 @@ def test_verify_does_not_report_streams_appended_to_while_it_runs(store):
             return snapshot
 
     store.heads = HeadsReadJustBeforeAnAppend()
-    report = store.verify()
+    report = verify_chains(store)
     assert report["broken"] == [] and report["events_checked"] == 3
     store.events.delete_one({"stream": "busy", "version": 2})
-    assert {"stream": "busy", "version": 1, "reason": "head_mismatch"} in store.verify()["broken"]
+    assert {"stream": "busy", "version": 1, "reason": "head_mismatch"} in verify_chains(store)["broken"]
 
 
 def test_outbox_lists_unpublished_until_marked(store):
@@ -184,7 +185,7 @@ def test_append_many_lands_every_stream_in_one_transaction(store):
     assert [d["stream"] for d in docs] == ["p-1", "p-2", "p-2"]
     assert [d["position"] for d in docs] == sorted(d["position"] for d in docs)
     assert store.stream_version("p-1") == 1 and store.stream_version("p-2") == 3
-    assert store.verify()["broken"] == []
+    assert verify_chains(store)["broken"] == []
 
 
 def test_append_many_writes_nothing_when_one_stream_is_stale(store):
