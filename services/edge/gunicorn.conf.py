@@ -54,7 +54,7 @@ proc_name = "pupns-edge"
 
 def worker_exit(server, worker):
     """Close this worker's RPC proxies so reply queues go away with it."""
-    from edge.app import app
+    from edge.http.app import app
 
     inner = getattr(app, "_app", None)
     if inner is not None and hasattr(inner.backend, "close"):

@@ -273,7 +273,7 @@ def test_the_page_check_finds_what_it_looks_for(browser, tmp_path):
 
 def test_the_edge_waiting_page_reads_well_on_a_phone(browser, tmp_path):
     """The page a browser gets from a full edge (no stack needed: the edge's own rendering)."""
-    from edge.waiting import waiting_page
+    from edge.surge.waiting import waiting_page
 
     survey = Survey(tmp_path)
     viewport, phone = SIZES["ponsel"]

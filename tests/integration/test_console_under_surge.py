@@ -26,7 +26,7 @@ import pytest
 import requests
 from nameko.rpc import rpc
 
-from edge import tickets
+from edge.surge import tickets
 from pupns import auth
 from pupns.errors import AppError
 from pupns_dev.processes import free_port, stop, wait_for_port

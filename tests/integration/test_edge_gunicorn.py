@@ -48,7 +48,7 @@ def start_edge(tmp_path, amqp_uri, mongo_uri, db_prefix, workers=1, threads=4):
            "PUPNS_EDGE_THREADS": str(threads), "PUPNS_RPC_TIMEOUT": "5"}
     log = open(tmp_path / f"edge-{port}.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "services/edge/gunicorn.conf.py"),
-                             "edge.app:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             "edge.http.app:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=ROOT)
     wait_for_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.test import Client
 
-from edge.app import create_app
+from edge.http.app import create_app
 from edge.settings import Settings
-from edge.store import MongoEdgeStore
+from edge.storage.store import MongoEdgeStore
 
 REG = {"nip": "199001012015031001", "nik": "3201014101900001", "email": "a@b.id", "password": "rahasia-sekali"}
 
@@ -53,8 +53,8 @@ def test_keys_are_scoped_by_actor_and_rejections_are_replayed_unchanged(mongo_ur
 
 
 def test_the_waiting_line_is_shared_between_replicas_and_a_silent_part_expires(mongo_uri, db_prefix):
-    from edge.admission import Admission
-    from edge.tickets import new_ticket
+    from edge.surge.admission import Admission
+    from edge.surge.tickets import new_ticket
 
     settings = Settings(background=False, capacity_initial=1, capacity_min=1)
     one = Admission(settings, MongoEdgeStore(mongo_uri, db_prefix + "edge"))

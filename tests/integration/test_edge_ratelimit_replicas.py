@@ -7,10 +7,10 @@ import threading
 import pytest
 from werkzeug.test import Client
 
-from edge.app import EdgeApp
-from edge.ratelimit import Limiter
+from edge.http.app import EdgeApp
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore, MongoEdgeStore
+from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
+from edge.surge.ratelimit import Limiter
 from pupns import config
 from tests.unit.test_edge_errors import FakeBackend, bearer
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from nameko.rpc import rpc
 
-from edge import tickets
+from edge.surge import tickets
 from pupns_dev.processes import stop
 from pupns_dev.waiting import wait_until
 from tests.integration.test_edge_gunicorn import start_edge

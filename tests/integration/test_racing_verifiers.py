@@ -14,10 +14,10 @@ from collections.abc import Callable
 import pytest
 from werkzeug.test import Client
 
-from edge.app import create_app
+from edge.http.app import create_app
 from edge.rpc import NamekoBackend
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore
+from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
 from tests.factories import roster_row, upstream_message
 from verification import application

@@ -6,9 +6,9 @@ import time
 import pytest
 from werkzeug.test import Client
 
-from edge.app import create_app
+from edge.http.app import create_app
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore
+from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until

@@ -6,10 +6,10 @@ import time
 
 from werkzeug.test import Client
 
-from edge.app import create_app
+from edge.http.app import create_app
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore
-from edge.tickets import Ticket, sign, verify
+from edge.storage.store import MemoryEdgeStore
+from edge.surge.tickets import Ticket, sign, verify
 from tests.unit.test_edge_errors import REG, bearer
 
 RELEASE = threading.Event()

@@ -12,7 +12,7 @@ import time
 import jwt
 import pytest
 
-from edge.routes import api_routes
+from edge.http.routes import api_routes
 from pupns import config
 from pupns.auth import AUDIENCE, ISSUER, ROLES, issue_token
 from tests.unit.test_edge_errors import make_client

@@ -11,9 +11,9 @@ from nameko.exceptions import MethodNotFound
 from werkzeug.test import Client
 
 from edge import rpc
-from edge.app import create_app
+from edge.http.app import create_app
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore
+from edge.storage.store import MemoryEdgeStore
 from pupns import config
 from pupns.auth import issue_token
 from pupns.errors import AppError

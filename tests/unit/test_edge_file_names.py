@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from edge.responses import binary_response
+from edge.http.responses import binary_response
 
 
 def test_any_file_name_is_sent_as_ascii_fallback_and_utf8():

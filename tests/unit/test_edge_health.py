@@ -1,7 +1,7 @@
 """/readyz: a flood of probes costs one check a second, and the answer follows the last check."""
 from __future__ import annotations
 
-from edge import health
+from edge.operations import health
 
 
 def test_a_flood_of_probes_costs_one_check_per_second(monkeypatch):

@@ -53,7 +53,7 @@ def test_prefer_wait_answers_200_with_the_finished_job_and_says_so():
 
 
 def test_prefer_wait_that_runs_out_is_still_202_and_large_waits_are_clamped(monkeypatch):
-    from edge import jobs
+    from edge.http import jobs
 
     waited: list[float] = []
     clock = iter(range(0, 1000, 7))

@@ -1,8 +1,8 @@
 """The waiting line shared by edge processes: order across parts, liveness, the places kept for returning holders."""
 from __future__ import annotations
 
-from edge.line import HEAD_EXACT, Line
-from edge.tickets import Ticket
+from edge.surge.line import HEAD_EXACT, Line
+from edge.surge.tickets import Ticket
 
 
 def tickets_at(*seconds: float, due: float = 10.0):

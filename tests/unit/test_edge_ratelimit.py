@@ -7,9 +7,9 @@ import pytest
 from pymongo import UpdateOne
 from pymongo.errors import AutoReconnect, BulkWriteError
 
-from edge.ratelimit import Limiter
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore, MongoEdgeStore
+from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
+from edge.surge.ratelimit import Limiter
 from pupns.errors import AppError
 
 WINDOW_START = 1_700_000_000.0  # a multiple of the 10 s window

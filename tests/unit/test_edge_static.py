@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from edge.web import assets
-from edge.web.site import PAGES, Site
+from edge.http.web import assets
+from edge.http.web.site import PAGES, Site
 from pupns.nip import GOLONGAN
 from tests.unit.test_edge_errors import make_client
 

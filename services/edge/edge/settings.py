@@ -44,7 +44,7 @@ class Settings:
     ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
     # A holder who is not back by Retry-After plus this grace loses the place (the line never outlives its crowd).
     ticket_grace: float = field(default_factory=lambda: _float("PUPNS_EDGE_TICKET_GRACE", 3.0))
-    # Rate limits per authenticated user and per login username (edge.ratelimit): a token bucket in each
+    # Rate limits per authenticated user and per login username (edge.surge.ratelimit): a token bucket in each
     # process, and a shared window of `rate_window` seconds letting rate × window + burst through across all
     # processes and replicas, synchronised through MongoDB every `rate_sync_seconds` off the request path.
     user_rate: float = field(default_factory=lambda: _float("PUPNS_EDGE_USER_RATE", 10.0))

@@ -11,20 +11,23 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request, Response
 
-from edge import bodies, health, idempotency, jobs, openapi, tickets
-from edge.admission import Admission
-from edge.auth import actor_from_request, authorize
-from edge.metrics import Metrics
-from edge.monitor import Monitor, QueueDepthProbe
-from edge.ratelimit import Limiter
-from edge.responses import error_response, json_response
-from edge.routes import V1, api_routes
-from edge.routing import Ctx, Route, build_map
+from edge.http import bodies, jobs, openapi
+from edge.http.auth import actor_from_request, authorize
+from edge.http.responses import error_response, json_response
+from edge.http.routes import V1, api_routes
+from edge.http.routing import Ctx, Route, build_map
+from edge.http.web.site import Site
+from edge.operations import health
+from edge.operations.metrics import Metrics
 from edge.rpc import Backend, NamekoBackend
 from edge.settings import Settings
-from edge.store import MemoryEdgeStore, MongoEdgeStore
-from edge.waiting import waiting_page, wants_html
-from edge.web.site import Site
+from edge.storage import idempotency
+from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
+from edge.surge import tickets
+from edge.surge.admission import Admission
+from edge.surge.monitor import Monitor, QueueDepthProbe
+from edge.surge.ratelimit import Limiter
+from edge.surge.waiting import waiting_page, wants_html
 from pupns import config
 from pupns.errors import AppError
 from pupns.revocation import Revocations

@@ -6,9 +6,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from edge import bodies, schemas
-from edge.responses import binary_response, json_response
-from edge.routing import Ctx
+from edge.http import bodies, schemas
+from edge.http.responses import binary_response, json_response
+from edge.http.routing import Ctx
 from pupns import devices
 from pupns.auth import verify_receipt
 from pupns.errors import AppError, validation_error

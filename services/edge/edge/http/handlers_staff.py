@@ -5,8 +5,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from edge import bodies, jobs, schemas
-from edge.routing import Ctx
+from edge.http import bodies, jobs, schemas
+from edge.http.routing import Ctx
 from pupns import csvexport
 from pupns.roster_upload import start_job, upload_roster
 

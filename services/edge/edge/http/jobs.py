@@ -8,8 +8,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from edge.responses import json_response
-from edge.routing import Ctx
+from edge.http.responses import json_response
+from edge.http.routing import Ctx
 from edge.rpc import Backend
 from pupns.actors import Actor
 from pupns.errors import AppError

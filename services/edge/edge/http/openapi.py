@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from edge.responses import status_for
-from edge.routing import Route
-from edge.schemas import ErrorSchema, JobSchema
+from edge.http.responses import status_for
+from edge.http.routing import Route
+from edge.http.schemas import ErrorSchema, JobSchema
 
 SIMPLE = [
     (fields.Email, {"type": "string", "format": "email"}),

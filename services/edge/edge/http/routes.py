@@ -1,11 +1,11 @@
 """The route table: every row of SPEC §4 mapped to its handler, roles, body and documented answers."""
 from __future__ import annotations
 
-from edge import handlers_pns as pns
-from edge import handlers_staff as staff
-from edge import jobs
-from edge import schemas as s
-from edge.routing import ADMIN, PNS, VERIFIER, Route
+from edge.http import handlers_pns as pns
+from edge.http import handlers_staff as staff
+from edge.http import jobs
+from edge.http import schemas as s
+from edge.http.routing import ADMIN, PNS, VERIFIER, Route
 
 V1 = "/api/v1"
 AUTH = ("unauthorized", "forbidden")

@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from kombu import Connection
 from pymongo import MongoClient
 
-from edge.responses import error_response, json_response
+from edge.http.responses import error_response, json_response
 from edge.rpc import unavailable
 
 CHECK_SECONDS = 1.0

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from werkzeug.wrappers import Request, Response
 
-from edge.store import MemoryEdgeStore, MongoEdgeStore
+from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
 from pupns.errors import AppError
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -89,7 +89,7 @@ class MongoEdgeStore:
 
     # -- the waiting line ------------------------------------------------------------
     def publish_line(self, process: str, part: dict, expires_at: dt.datetime) -> None:
-        """Replace this process's part of the waiting line (edge.line)."""
+        """Replace this process's part of the waiting line (edge.surge.line)."""
         self._ensure_indexes()
         self.line.replace_one({"_id": process}, {"part": part, "expires_at": expires_at}, upsert=True)
 

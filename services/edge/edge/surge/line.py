@@ -16,7 +16,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 
-from edge.tickets import Ticket
+from edge.surge.tickets import Ticket
 
 BUCKET = 100_000  # µs of issue time per bucket of a part's tail
 HEAD_EXACT = 256  # places at the front of each part that are shared exactly

@@ -8,8 +8,8 @@ from urllib.parse import quote, urlparse
 
 import requests
 
-from edge.admission import Admission
-from edge.ratelimit import Limiter
+from edge.surge.admission import Admission
+from edge.surge.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 RPC_QUEUES = tuple(f"rpc-{name}" for name in ("identity", "forms", "verification", "documents"))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from werkzeug.wrappers import Response
 
-from edge.routing import Ctx, Route
-from edge.web import assets as assets_mod
+from edge.http.routing import Ctx, Route
+from edge.http.web import assets as assets_mod
 from pupns.errors import AppError
 from pupns.nip import GOLONGAN, TINGKAT_PENDIDIKAN
 

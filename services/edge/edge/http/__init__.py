@@ -1,0 +1,1 @@
+"""HTTP: the WSGI app (composition root), route table, routing, handlers, bodies, responses, schemas, OpenAPI."""
