@@ -125,3 +125,56 @@ def require_production_secrets(service: str | None = None) -> None:
     if missing or weak:
         raise SystemExit("PUPNS refuses to start in production without its secrets: "
                          + "; ".join(missing + [f"{name} is the development value" for name in weak]))
+
+
+# ---------------------------------------------------------------- personal data (SPEC §7, pupns.personal)
+DEV_MASTER_KEY = "dev:cHVwbnMtZGV2LW1hc3Rlci1rZXktbm90LXNlY3JldCE="  # 32 bytes, public: development only
+# What a process that reads or writes personal fields needs in production (add to its SERVICE_SECRETS entry
+# when it is wired to pupns.personal; pupns.personal checks them itself when it is set up).
+PERSONAL_DATA_SECRETS = {
+    "PUPNS_MASTER_KEY": "the master key that wraps every PNS's data key (base64 of 32 bytes, \"kid:key[,kid:key]\")",
+    "PUPNS_KEYSTORE_MONGO_URI": "the key store's own database connection, with its own credentials",
+}
+
+
+def master_key_spec() -> str:
+    """PUPNS_MASTER_KEY: "[kid:]base64[,[kid:]base64...]"; the first wraps new keys, the others still unwrap."""
+    value = env("PUPNS_MASTER_KEY", "").strip()
+    if is_production() and value in ("", DEV_MASTER_KEY):
+        raise SystemExit("PUPNS refuses to start in production without its master key: PUPNS_MASTER_KEY "
+                         f"({PERSONAL_DATA_SECRETS['PUPNS_MASTER_KEY']}) is "
+                         + ("missing" if not value else "the development value"))
+    return value or DEV_MASTER_KEY
+
+
+def keystore_mongo_uri() -> str:
+    """The key store's connection (its own credentials in production; the main server in development)."""
+    value = env("PUPNS_KEYSTORE_MONGO_URI", "").strip()
+    if not value and is_production():
+        raise SystemExit("PUPNS refuses to start in production without PUPNS_KEYSTORE_MONGO_URI "
+                         f"({PERSONAL_DATA_SECRETS['PUPNS_KEYSTORE_MONGO_URI']})")
+    return value or mongo_uri()
+
+
+def keystore_db() -> str:
+    """The key store's database: `pupns_keys` (the test prefix applies, like every service's database)."""
+    return env("PUPNS_KEYSTORE_DB", mongo_db("keys"))
+
+
+def encryption_enabled() -> bool:
+    """PUPNS_ENCRYPTION=off leaves personal fields in clear: development benchmarks only, refused in production."""
+    off = env("PUPNS_ENCRYPTION", "on").strip().lower() in ("off", "0", "false", "no")
+    if off and is_production():
+        raise SystemExit("PUPNS refuses to start in production with PUPNS_ENCRYPTION=off (personal data must be "
+                         "encrypted; the switch exists only for development benchmarks)")
+    return not off
+
+
+def key_cache_ttl() -> float:
+    """Seconds an unwrapped data key stays cached: the bound on how late another process sees an erasure."""
+    return float(env("PUPNS_KEY_CACHE_TTL", "30"))
+
+
+def key_cache_size() -> int:
+    """Most unwrapped data keys one process keeps in memory (least recently used leave first)."""
+    return int(env("PUPNS_KEY_CACHE_SIZE", "10000"))

@@ -1,0 +1,172 @@
+"""Per-PNS data keys in their own database (`pupns_keys`), wrapped by the master key, cached with a bound."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bson.binary import Binary
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pymongo import ASCENDING, MongoClient
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from pupns import config
+from pupns.personal.cache import TTLCache
+from pupns.personal.errors import DataKeyNotFound, TamperedTokenError
+from pupns.personal.master import MasterKeys
+
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """One PNS's data key: `aead` is None once the key was erased (its ciphertexts read as erased)."""
+
+    key_id: str
+    nip: str
+    aead: AESGCM | None
+
+    @property
+    def erased(self) -> bool:
+        return self.aead is None
+
+
+class KeyStore:
+    """Creates, finds and erases data keys. Collections: `data_keys` (one per key, wrapped or erased),
+    `current` (a NIP's live key id) and `erasures` (when, why and by whom a NIP's keys were destroyed)."""
+
+    def __init__(self, db: Database, master: MasterKeys, cache_size: int | None = None,
+                 cache_ttl: float | None = None, clock: Callable[[], float] | None = None):
+        self.db, self.master = db, master
+        size = config.key_cache_size() if cache_size is None else cache_size
+        ttl = config.key_cache_ttl() if cache_ttl is None else cache_ttl
+        self.cache = TTLCache(size, ttl, **({"clock": clock} if clock else {}))
+        self._client: MongoClient | None = None
+
+    @classmethod
+    def from_env(cls) -> KeyStore:
+        """The key store named by PUPNS_KEYSTORE_MONGO_URI / PUPNS_KEYSTORE_DB, with PUPNS_MASTER_KEY."""
+        master = MasterKeys.from_env()
+        client = MongoClient(config.keystore_mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
+        store = cls(client[config.keystore_db()], master)
+        store._client = client
+        return store
+
+    def close(self) -> None:
+        self.cache.clear()
+        if self._client is not None:
+            self._client.close()
+
+    def ensure_indexes(self) -> None:
+        self.db.data_keys.create_index([("nip", ASCENDING)])
+        self.db.erasures.create_index([("nip", ASCENDING)])
+
+    # ------------------------------------------------------------------ reading and creating
+    def data_key(self, nip: str, create: bool = True) -> DataKey | None:
+        """The NIP's live key (made on first use when `create`); None when it has none and may not make one."""
+        cached = self.cache.get(("nip", nip))
+        if cached is not None:
+            return cached
+        found = self._live_key(nip)
+        if found is None and create:
+            found = self._create(nip)
+        if found is not None:
+            self._remember(found, by_nip=True)
+        return found
+
+    def key_by_id(self, nip: str, key_id: str) -> DataKey:
+        """The key a token names: erased keys come back with `aead` None; an unknown id is DataKeyNotFound."""
+        cached = self.cache.get(("id", key_id))
+        if cached is None:
+            doc = self.db.data_keys.find_one({"_id": key_id})
+            if doc is None:
+                raise DataKeyNotFound(f"the key store holds no data key {key_id!r}")
+            cached = self._open(doc)
+            self._remember(cached, by_nip=False)
+        if cached.nip != nip:
+            raise TamperedTokenError(f"data key {key_id!r} belongs to another PNS than {nip}")
+        return cached
+
+    def _live_key(self, nip: str) -> DataKey | None:
+        pointer = self.db.current.find_one({"_id": nip})
+        if pointer is None:
+            return None
+        doc = self.db.data_keys.find_one({"_id": pointer["key_id"]})
+        if doc is None or doc.get("wrapped") is None:
+            return None  # an erasure stopped half-way: the pointer names a destroyed key
+        return self._open(doc)
+
+    def _open(self, doc: dict) -> DataKey:
+        if doc.get("wrapped") is None:
+            return DataKey(doc["_id"], doc["nip"], None)
+        raw = self.master.unwrap(doc["master_kid"], doc["nip"], doc["_id"], bytes(doc["wrapped"]))
+        return DataKey(doc["_id"], doc["nip"], AESGCM(raw))
+
+    def _create(self, nip: str) -> DataKey:
+        key_id = secrets.token_hex(8)
+        raw = AESGCM.generate_key(bit_length=256)
+        master_kid, wrapped = self.master.wrap(nip, key_id, raw)
+        self.db.data_keys.insert_one({"_id": key_id, "nip": nip, "master_kid": master_kid,
+                                      "wrapped": Binary(wrapped), "created_at": _now()})
+        stale = self.db.current.find_one({"_id": nip})
+        try:
+            if stale is None:
+                self.db.current.insert_one({"_id": nip, "key_id": key_id})
+            elif not self.db.current.update_one({"_id": nip, "key_id": stale["key_id"]},
+                                                {"$set": {"key_id": key_id}}).modified_count:
+                raise DuplicateKeyError("another process replaced the pointer first")
+        except DuplicateKeyError:
+            # Another process made this NIP's key at the same moment: theirs is the one, ours is dropped.
+            self.db.data_keys.delete_one({"_id": key_id})
+            winner = self._live_key(nip)
+            return winner if winner is not None else self._create(nip)
+        return DataKey(key_id, nip, AESGCM(raw))
+
+    def _remember(self, key: DataKey, by_nip: bool) -> None:
+        self.cache.put(("id", key.key_id), key)
+        if by_nip:
+            self.cache.put(("nip", key.nip), key)
+
+    # ------------------------------------------------------------------ erasure and rotation
+    def erase(self, nip: str, reason: str, actor: str) -> dict:
+        """Destroy every data key of the NIP (crypto-shredding) and record when, why and by whom.
+
+        Idempotent: a second call destroys nothing more and records nothing new. The record holds no
+        personal data: `reason` is a short code or sentence chosen by staff, `actor` a staff username."""
+        reason = " ".join(str(reason).split())[:MAX_REASON]
+        live = [doc["_id"] for doc in self.db.data_keys.find({"nip": nip, "wrapped": {"$ne": None}}, {"_id": 1})]
+        record = {"nip": nip, "erased_at": _now(), "reason": reason, "actor": str(actor), "key_ids": live}
+        already = not live and self.db.erasures.count_documents({"nip": nip}) > 0
+        if live:
+            self.db.data_keys.update_many(
+                {"_id": {"$in": live}},
+                {"$set": {"wrapped": None, "master_kid": None, "erased_at": record["erased_at"],
+                          "erased_reason": reason, "erased_by": record["actor"]}})
+        if not already:  # also a NIP that never had a key: the request itself is remembered
+            self.db.erasures.insert_one(dict(record))
+        self.db.current.delete_one({"_id": nip})
+        self.cache.evict_where(lambda _key, value: value.nip == nip)
+        return {**record, "already_erased": already}
+
+    def erasures(self, nip: str) -> list[dict]:
+        """Every erasure of this NIP, oldest first."""
+        return [{k: v for k, v in doc.items() if k != "_id"}
+                for doc in self.db.erasures.find({"nip": nip}).sort("erased_at", ASCENDING)]
+
+    def rewrap(self) -> int:
+        """Master-key rotation: re-wrap every live key not wrapped by the active master key; returns how many."""
+        done = 0
+        for doc in self.db.data_keys.find({"wrapped": {"$ne": None}, "master_kid": {"$ne": self.master.active}}):
+            raw = self.master.unwrap(doc["master_kid"], doc["nip"], doc["_id"], bytes(doc["wrapped"]))
+            kid, wrapped = self.master.wrap(doc["nip"], doc["_id"], raw)
+            done += self.db.data_keys.update_one({"_id": doc["_id"], "master_kid": doc["master_kid"]},
+                                                 {"$set": {"master_kid": kid, "wrapped": Binary(wrapped)}}
+                                                 ).modified_count
+        return done
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
