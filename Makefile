@@ -23,8 +23,9 @@ venv: $(STAMP)
 rabbit:
 	@bash scripts/ensure_rabbitmq.sh
 
+# `make run REPLICAS=2` runs two processes of every nameko service (as two Kubernetes replicas would).
 run: venv rabbit
-	$(PY) -m pupns_dev.run
+	PUPNS_REPLICAS=$(or $(REPLICAS),$${PUPNS_REPLICAS:-1}) $(PY) -m pupns_dev.run
 
 test: venv rabbit browser
 	$(PY) -m ruff check .

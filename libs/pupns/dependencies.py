@@ -88,10 +88,14 @@ def consume_once(store: EventStore, handler: str, message: dict, apply: Callable
     read. The broker message is acked only after this returns.
     """
     key = f"{handler}:{message['event_id']}"
+    if message.get("stream") is not None:
+        store.consuming(key, {"stream": message["stream"], "version": message.get("version")})
     try:
         pause_before_requeue(apply, key)
     except AlreadyApplied:
         return False
+    finally:
+        store.consumed(key)
     observe_lag(store.service, handler, message)
     return True
 

@@ -98,6 +98,7 @@ class EventStore:
         self.counters = db["counters"]
         self._fresh: list[dict] | None = None  # see track_fresh
         self._fresh_lock = threading.Lock()
+        self._sources: dict[str, dict] = {}  # see consuming()
 
     def ensure_indexes(self) -> None:
         """Create collections and indexes (idempotent); call once at start."""
@@ -166,9 +167,7 @@ class EventStore:
         try:
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
                 if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
-                    self.applied.insert_one(
-                        {"_id": idempotency_key, "at": utcnow_iso(), "result": idempotency_result},
-                        session=session)
+                    self.applied.insert_one(self._applied_doc(idempotency_key, idempotency_result), session=session)
                 self._write_heads(session, parts, docs)
                 self.events.insert_many(docs, session=session)
                 if projection:
@@ -245,10 +244,26 @@ class EventStore:
         except BulkWriteError as exc:  # a stream that was new when read has been created since
             raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
 
+    def consuming(self, key: str, source: dict) -> None:
+        """Say which consumed event the idempotency key `key` stands for ({stream, version}): the key's record then
+        keeps it, so the order in which a consumer applied each stream's events can be checked afterwards
+        (`pupns.replay.consumed_out_of_order`) at no extra write. `consumed(key)` forgets it."""
+        self._sources[key] = source
+
+    def consumed(self, key: str) -> None:
+        self._sources.pop(key, None)
+
+    def _applied_doc(self, key: str, result: Any) -> dict:
+        doc = {"_id": key, "at": utcnow_iso(), "result": result}
+        source = self._sources.get(key)
+        if source is not None:
+            doc["source"] = source
+        return doc
+
     def remember(self, key: str, result: Any) -> None:
         """Record an idempotency key with its result when no event was written."""
         try:
-            self.applied.insert_one({"_id": key, "at": utcnow_iso(), "result": result})
+            self.applied.insert_one(self._applied_doc(key, result))
         except DuplicateKeyError:
             pass
 

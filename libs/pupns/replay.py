@@ -75,4 +75,20 @@ def check(store: EventStore, make_projector: Callable[[Database], Projector],
             "collections": {name: {"live": live[name], "replayed": replayed[name]} for name in live}}
 
 
+def consumed_out_of_order(store: EventStore) -> list[dict]:
+    """Consumed events applied after a later event of the same stream, per consumer: [{handler, stream, version,
+    after}]. Read from the idempotency records, which keep the source of each consumed event and when it was
+    applied (ties in the same millisecond count as in order)."""
+    last: dict[tuple[str, str], tuple[str, int]] = {}
+    found = []
+    for doc in store.applied.find({"source.stream": {"$exists": True}}).sort([("at", 1), ("_id", 1)]):
+        handler, stream, version = doc["_id"].rsplit(":", 1)[0], doc["source"]["stream"], doc["source"]["version"]
+        seen = last.get((handler, stream))
+        if seen and version is not None and version < seen[1] and doc["at"] > seen[0]:
+            found.append({"handler": handler, "stream": stream, "version": version, "after": seen[1]})
+        if not seen or (version or 0) > seen[1]:
+            last[(handler, stream)] = (doc["at"], version or 0)
+    return found
+
+
 TypeDispatchProjector = BaseProjector  # the old name, until every service uses pupns.projector.Projector

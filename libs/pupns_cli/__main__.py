@@ -119,9 +119,10 @@ def restore_indexes(module_name: str, store) -> None:
 
 def replay_check(store, service: str) -> int:
     """`pupns replay SERVICE --check`: a fresh replay into a scratch database, compared by checksum per collection;
-    the live read models are not touched. Exit 0 when equal, 1 otherwise."""
+    the live read models are not touched; also checks each consumer applied every stream's events in order.
+    Exit 0 when both hold, 1 otherwise."""
     from pupns.eventstore import EventStore
-    from pupns.replay import check
+    from pupns.replay import check, consumed_out_of_order
 
     progress = rpc.Progress(f"replay --check {service}", store.count())
     report = check(store, lambda db: make_projector(service, EventStore(db, service)), progress)
@@ -130,6 +131,13 @@ def replay_check(store, service: str) -> int:
         same = "sama" if sums["live"] == sums["replayed"] else "BERBEDA"
         print(f"{name}: {same} (berjalan {sums['live']['count']} dokumen, replay {sums['replayed']['count']})")
     print("read model sama dengan replay" if report["equal"] else f"berbeda: {', '.join(report['differ'])}")
+    late = consumed_out_of_order(store)
+    for item in late[:20]:
+        print(f"urutan: {item['handler']} menerapkan {item['stream']} versi {item['version']} "
+              f"setelah versi {item['after']}")
+    print("urutan konsumsi per stream terjaga" if not late else f"{len(late)} peristiwa diterapkan tidak berurutan")
+    if late:
+        return 1
     return 0 if report["equal"] else 1
 
 

@@ -29,7 +29,8 @@ def config_from_env() -> StackConfig:
     return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=int(env("PUPNS_MONGO_PORT", "27117")),
                        smtp_port=int(env("PUPNS_SMTP_PORT", "1025")), edge_port=int(env("PUPNS_EDGE_PORT", "8000")),
                        console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin,
-                       metrics_port_base=int(env("PUPNS_METRICS_PORT_BASE", "9101")))
+                       metrics_port_base=int(env("PUPNS_METRICS_PORT_BASE", "9101")),
+                       replicas=max(1, int(env("PUPNS_REPLICAS", "1"))))
 
 
 def banner(cfg: StackConfig, demo: dict) -> str:

@@ -48,7 +48,8 @@ class StackConfig:
     admin_password: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     amqp_gate_port: int | None = None
-    metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i
+    metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i (+ 10 per replica)
+    replicas: int = 1  # processes of each nameko service, as Kubernetes replicas (the second is "<service>-2")
 
     @property
     def amqp_uri(self) -> str:
@@ -87,6 +88,11 @@ class StackConfig:
             "PUPNS_EDGE_BIND": f"127.0.0.1:{self.edge_port}",
             **self.extra_env,
         }
+
+
+def replica_names(service: str, replicas: int) -> list[str]:
+    """Process names of a service's replicas: `identity`, `identity-2`, ..."""
+    return [service] + [f"{service}-{n}" for n in range(2, replicas + 1)]
 
 
 def local_mongo_uri(port: int) -> str:
@@ -223,9 +229,11 @@ class Stack:
                 cfg.extra_env["PUPNS_METERAI_URL"] = f"http://127.0.0.1:{cfg.meterai_port}"  # reaches every process
             nameko_cfg = self._write_nameko_config()
             for service in SERVICES:
-                progress(f"starting service {service}...")
-                self._spawn(service, [self._bin("nameko"), "run", "--config", str(nameko_cfg),
-                                      f"{service}.service"], logs)
+                progress(f"starting service {service}" + (f" ({cfg.replicas} replicas)..." if cfg.replicas > 1
+                                                          else "..."))
+                for name in replica_names(service, cfg.replicas):
+                    self._spawn(name, [self._bin("nameko"), "run", "--config", str(nameko_cfg),
+                                       f"{service}.service"], logs)
             self._spawn("edge", [self._bin("gunicorn"), "-c", str(self._root() / "services/edge/gunicorn.conf.py"),
                                  "edge.http.app:app"], logs)
             self._spawn("console", [self._bin("gunicorn"), "-k", "gthread", "--threads", "8", "-b",
@@ -257,8 +265,10 @@ class Stack:
     def _popen(self, name: str, argv: list[str], logs: Path) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")
         env = self.cfg.env()
-        if self.cfg.metrics_port_base is not None and name in SERVICES:
-            env["PUPNS_METRICS_PORT"] = str(self.cfg.metrics_port_base + SERVICES.index(name))
+        service, _, replica = name.partition("-")
+        if self.cfg.metrics_port_base is not None and service in SERVICES:
+            env["PUPNS_METRICS_PORT"] = str(self.cfg.metrics_port_base + SERVICES.index(service)
+                                            + 10 * (int(replica or 1) - 1))
         return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=self._root(), start_new_session=True)
 
@@ -271,7 +281,7 @@ class Stack:
         for service in SERVICES:
             def listening(service=service) -> bool:
                 all_alive()
-                return rpc_consumers(self.cfg.vhost, service) > 0
+                return rpc_consumers(self.cfg.vhost, service) >= self.cfg.replicas
             wait_until(listening, timeout=60, interval=0.2, message=f"service {service} listening")
         progress("services are listening; waiting for the edge and the console...")
         for port in (self.cfg.edge_port, self.cfg.console_port):
@@ -302,9 +312,10 @@ class Stack:
             except ProcessLookupError:
                 pass
             proc.wait(timeout)
-        if name in SERVICES:
-            wait_until(lambda: rpc_consumers(self.cfg.vhost, name) == 0, timeout=timeout, interval=0.1,
-                       message=f"broker noticed that {name} is gone")
+        service = name.partition("-")[0]
+        if service in SERVICES:
+            wait_until(lambda: rpc_consumers(self.cfg.vhost, service) <= self._live_replicas(service),
+                       timeout=timeout, interval=0.1, message=f"broker noticed that {name} is gone")
 
     def restart(self, name: str, timeout: float = 60) -> subprocess.Popen:
         """Start one process again with its original command, port and storage; return when it serves.
@@ -329,8 +340,8 @@ class Stack:
         def up() -> bool:
             if proc.poll() is not None:
                 return True  # reported below, instead of waiting out the deadline
-            if name in SERVICES:
-                return rpc_consumers(cfg.vhost, name) > 0
+            if name.partition("-")[0] in SERVICES:
+                return rpc_consumers(cfg.vhost, name.partition("-")[0]) >= self._live_replicas(name.partition("-")[0])
             if name == "edge":
                 return requests.get(f"{cfg.edge_url}/readyz", timeout=2).status_code == 200
             if name == "console":
@@ -340,6 +351,11 @@ class Stack:
         if proc.poll() is not None:
             raise StackError(f"{name} exited with code {proc.returncode}; see {logs}/{name}.log")
         return proc
+
+    def _live_replicas(self, service: str) -> int:
+        """How many of a service's replica processes are running now."""
+        names = set(replica_names(service, self.cfg.replicas))
+        return sum(1 for known, proc in self.procs if known in names and proc.poll() is None)
 
     def exited(self) -> list[str]:
         """Names of processes that have exited (empty when all run)."""
