@@ -17,7 +17,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from documents.projections import Projector
+from documents.adapters.projections import Projector
 from documents.service import DocumentsService
 from identity.service import IdentityService
 from pupns.errors import AppError

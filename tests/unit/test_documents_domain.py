@@ -5,7 +5,9 @@ import base64
 
 import pytest
 
-from documents import domain, pdf
+from documents.adapters import pdf
+from documents.domain import uploads as domain
+from documents.settings import Settings
 from pupns.errors import AppError
 
 PDF = b"%PDF-1.7\n%%EOF"
@@ -37,7 +39,7 @@ def test_unreadable_or_empty_content_is_rejected():
 def test_limits_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PUPNS_MAX_JPEG_BYTES", "10")
     with pytest.raises(AppError) as err:
-        domain.check_upload("foto", "f.jpg", encoded(JPEG))
+        domain.check_upload("foto", "f.jpg", encoded(JPEG), Settings.from_env().uploads)
     assert err.value.code == "too_large" and err.value.status == 413
 
 

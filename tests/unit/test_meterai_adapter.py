@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from documents.meterai import MeteraiClient, StampFailure, parse_answer
+from documents.adapters.meterai import MeteraiClient, StampFailure, parse_answer
 from pupns_dev import meterai_sim
 from pupns_dev.processes import free_port
 

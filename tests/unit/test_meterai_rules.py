@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from documents import pdf
-from documents import statement_rules as rules
+from documents.adapters import pdf
+from documents.domain import statement as rules
+from documents.settings import Settings
 from identity import domain
 
 
@@ -17,8 +18,9 @@ def test_a_refusal_waits_the_cap_but_is_still_retried(monkeypatch):
     assert rules.retry_delay(1, retryable=False) == 300
     monkeypatch.setenv("PUPNS_METERAI_RETRY_BASE", "0.5")
     monkeypatch.setenv("PUPNS_METERAI_RETRY_MAX", "60")
-    assert [rules.retry_delay(n) for n in (1, 2, 3, 10)] == [0.5, 1, 2, 60]
-    assert rules.retry_delay(1, retryable=False) == 60
+    backoff = Settings.from_env().stamp_backoff
+    assert [rules.retry_delay(n, backoff=backoff) for n in (1, 2, 3, 10)] == [0.5, 1, 2, 60]
+    assert rules.retry_delay(1, retryable=False, backoff=backoff) == 60
 
 
 def test_a_stamp_is_final():

@@ -1,39 +1,60 @@
-"""The documents nameko service: thin entrypoints over `documents.application`."""
+"""The documents nameko service: entrypoints only; the composition root of the documents service."""
 from __future__ import annotations
 
 import logging
-import os
 
 from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from documents.application import Documents
-from documents.meterai import Meterai
-from documents.statements import Statements
+from documents.adapters.meterai import MeteraiClient
+from documents.adapters.projections import Projector
+from documents.commands.files import Documents
+from documents.commands.statements import Statements
+from documents.settings import Settings
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
-from pupns.eventstore import EventStore
 
 log = logging.getLogger(__name__)
-STAMP_RETRY_INTERVAL = float(os.environ.get("PUPNS_METERAI_RETRY_INTERVAL", "2"))
+# A timer's interval is fixed when the class is defined, so this one setting is read at import.
+STAMP_RETRY_INTERVAL = Settings.from_env().stamp_retry_interval
 
 
-def _setup(store: EventStore) -> None:
-    store.db["statements"].create_index([("state", 1), ("next_attempt_at", 1)])
-    store.db["statements"].create_index([("nip", 1), ("issued_position", -1)])
+class Config(DependencyProvider):
+    """The service's Settings, built once when the container starts."""
+
+    def setup(self) -> None:
+        self.settings = Settings.from_env()
+
+    def get_dependency(self, worker_ctx) -> Settings:
+        return self.settings
+
+
+def submission_facts(message: dict) -> dict:
+    """What the statement records of a forms.FormSubmitted message."""
+    data = message["data"]
+    return {"statement_id": message["event_id"], "nip": message["nip"], "nama": data.get("nama"),
+            "sections": data.get("sections") or {},
+            "instansi_kode": data.get("instansi_kode") or message.get("instansi_kode"),
+            "submitted_at": data.get("submitted_at") or message.get("occurred_at")}
 
 
 class DocumentsService(service_base.AuditMixin):
     """Uploaded files with their SHA-256, registration receipts and profile PDFs."""
 
     name = "documents"
-    store = Store(setup_hook=_setup)
-    meterai = Meterai()
+    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
+    settings = Config()
 
     @property
     def app(self) -> Documents:
-        return Documents(self.store)
+        return Documents(self.store, self.settings)
+
+    @property
+    def statements(self) -> Statements:
+        meterai = MeteraiClient(self.settings.meterai_url, self.settings.meterai_timeout)
+        return Statements(self.store, meterai, self.settings)
 
     @rpc
     def get_receipt(self, registration: dict) -> dict:
@@ -64,14 +85,11 @@ class DocumentsService(service_base.AuditMixin):
     def handle_registration_submitted(self, message: dict) -> None:
         """Issue the receipt ahead of the first download."""
         registration = {**message["data"], "instansi_kode": message.get("instansi_kode")}
+        app = self.app
         consume_once(self.store, "handle_registration_submitted", message,
-                     lambda key: self.app.get_receipt(registration, idempotency_key=key))
+                     lambda key: app.get_receipt(registration, idempotency_key=key))
 
     # -- Surat Pernyataan + e-Meterai (retried until stamped; never blocks the submission) -------------
-    @property
-    def statements(self) -> Statements:
-        return Statements(self.store, self.meterai)
-
     @rpc
     def get_statement(self, nip: str, actor: dict) -> dict:
         """The latest Surat Pernyataan of a PNS: {state, stamped, note, ..., content_b64, sha256}."""
@@ -80,9 +98,9 @@ class DocumentsService(service_base.AuditMixin):
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
         """Issue the submission's Surat Pernyataan and request its e-Meterai, then try to stamp it once."""
-        statements = self.statements
+        statements, submission = self.statements, submission_facts(message)
         consume_once(self.store, "handle_form_submitted", message,
-                     lambda key: statements.on_form_submitted(message, key))
+                     lambda key: statements.on_form_submitted(submission, key))
         try:
             statements.attempt(message["event_id"])
         except Exception:  # the statement is stored: the retry timer stamps it, the message is done

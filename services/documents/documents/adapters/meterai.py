@@ -2,8 +2,8 @@
 
 Every failure becomes `StampFailure(reason, retryable)`. Retryable: no connection, timeout, 5xx, 408/425/429,
 an answer that is not the expected JSON. Not retryable (`rejected`): any other 4xx, i.e. the provider refused
-this request; the caller still retries it, slowly (see `statement_rules.retry_delay`), because a refusal is
-fixed on our side or the provider's (credentials, quota, a provider bug), never by the PNS, and the PNS's
+this request; the caller still retries it, slowly (see `documents.domain.statement.retry_delay`), because a refusal
+is fixed on our side or the provider's (credentials, quota, a provider bug), never by the PNS, and the PNS's
 submission must not be left without its stamp.
 """
 from __future__ import annotations
@@ -12,26 +12,14 @@ import base64
 import binascii
 import http.client
 import json
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from nameko.extensions import DependencyProvider
+from documents.settings import DEFAULT_METERAI_URL
 
-DEFAULT_URL = "http://127.0.0.1:8009"
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 RETRYABLE_STATUS = (408, 425, 429)
-
-
-def provider_url() -> str:
-    """Base URL of the e-Meterai provider (PUPNS_METERAI_URL; the local simulator by default)."""
-    return os.environ.get("PUPNS_METERAI_URL", DEFAULT_URL).rstrip("/")
-
-
-def timeout_seconds() -> float:
-    """Bound on one call (PUPNS_METERAI_TIMEOUT, default 5 s): a hung provider never holds a worker long."""
-    return float(os.environ.get("PUPNS_METERAI_TIMEOUT", "5"))
 
 
 class StampFailure(Exception):
@@ -78,16 +66,16 @@ def _detail(exc: urllib.error.HTTPError) -> str:
 class MeteraiClient:
     """POST {base}/stamp {reference, document_b64}; `reference` lets the provider dedupe our retries."""
 
-    def __init__(self, url: str | None = None, timeout: float | None = None):
-        self.url, self.timeout = url, timeout
+    def __init__(self, url: str = DEFAULT_METERAI_URL, timeout: float = 5.0):
+        self.url, self.timeout = url.rstrip("/"), timeout
 
     def stamp(self, pdf: bytes, reference: str) -> Stamp:
         body = json.dumps({"reference": reference, "document_b64": base64.b64encode(pdf).decode("ascii")})
         request = urllib.request.Request(
-            f"{self.url or provider_url()}/stamp", data=body.encode(), method="POST",
+            f"{self.url}/stamp", data=body.encode(), method="POST",
             headers={"Content-Type": "application/json", "Idempotency-Key": reference})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout or timeout_seconds()) as answer:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 raw = answer.read(MAX_ANSWER_BYTES)
         except urllib.error.HTTPError as exc:
             retryable = exc.code >= 500 or exc.code in RETRYABLE_STATUS
@@ -98,12 +86,3 @@ class MeteraiClient:
             raise StampFailure(f"unreachable: {type(exc).__name__}: {reason}") from None
         return parse_answer(raw)
 
-
-class Meterai(DependencyProvider):
-    """Gives workers a MeteraiClient; the URL and timeout are read from the environment on each call."""
-
-    def setup(self) -> None:
-        self.client = MeteraiClient()
-
-    def get_dependency(self, worker_ctx) -> MeteraiClient:
-        return self.client

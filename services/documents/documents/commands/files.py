@@ -5,10 +5,14 @@ import base64
 import time
 import uuid
 
-from documents import domain, pdf
-from documents.blobs import BlobStore
-from documents.projections import Projector
+from documents.adapters import pdf
+from documents.adapters.blobs import BlobStore
+from documents.adapters.projections import Projector, ReadModels
+from documents.domain import uploads
+from documents.domain.events import DocumentUploaded, ReceiptIssued
+from documents.settings import Settings
 from pupns.actors import Actor, actor_meta
+from pupns.aggregate import DomainEvent
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
 
@@ -19,13 +23,19 @@ def b64(content: bytes) -> str:
     return base64.b64encode(content).decode("ascii")
 
 
+def stored(event: DomainEvent) -> NewEvent:
+    """A typed event as the event store takes it."""
+    return NewEvent(event.type_name(), event.to_data(), event.SCHEMA_VERSION)
+
+
 class Documents:
     """Documents use cases over one EventStore (its database also holds `blobs` and read models)."""
 
-    def __init__(self, store: EventStore):
-        self.store = store
+    def __init__(self, store: EventStore, settings: Settings):
+        self.store, self.settings = store, settings
         self.blobs = BlobStore(store.db)
         self.projector = Projector(store.db)
+        self.read = ReadModels(store.db)
 
     # -- receipts ----------------------------------------------------------------------------
     def get_receipt(self, registration: dict, idempotency_key: str | None = None) -> dict:
@@ -34,9 +44,9 @@ class Documents:
         if not number or not registration.get("nip"):
             raise AppError("validation_error", fields={"registration_number": ["wajib diisi"]})
         for attempt in range(RECEIPT_RACE_RETRIES):
-            stored = self._stored_receipt(number)
-            if stored:
-                return stored
+            found = self._stored_receipt(number)
+            if found:
+                return found
             try:
                 return self._issue_receipt(registration, idempotency_key)
             except ConcurrencyError:
@@ -48,8 +58,8 @@ class Documents:
         number = registration["registration_number"]
         content = pdf.render_receipt(registration)
         digest = self.blobs.put(content)
-        event = NewEvent("ReceiptIssued", {"registration_number": number, "sha256": digest, "size": len(content)})
-        self.store.append(f"receipt-{number}", 0, [event], nip=registration["nip"],
+        event = ReceiptIssued(number, digest, len(content))
+        self.store.append(f"receipt-{number}", 0, [stored(event)], nip=registration["nip"],
                           instansi_kode=registration.get("instansi_kode"),
                           idempotency_key=idempotency_key, projection=self.projector.apply)
         return {"content_b64": b64(content), "sha256": digest}
@@ -68,14 +78,14 @@ class Documents:
         role = (actor or {}).get("role")
         if not (role == "admin" or (role == "pns" and actor.get("id") == nip)):
             raise AppError("forbidden")
-        upload = domain.check_upload(kind, filename, content_b64)
+        upload = uploads.check_upload(kind, filename, content_b64, self.settings.uploads)
         digest = self.blobs.put(upload.content)
         document_id = uuid.uuid4().hex
         result = {"document_id": document_id, "sha256": digest, "size": upload.size,
                   "content_type": upload.content_type}
-        event = NewEvent("DocumentUploaded", {**result, "kind": upload.kind, "filename": upload.filename})
+        event = DocumentUploaded(document_id, digest, upload.size, upload.content_type, upload.kind, upload.filename)
         try:
-            self.store.append(f"document-{document_id}", 0, [event], actor_meta(actor), nip=nip,
+            self.store.append(f"document-{document_id}", 0, [stored(event)], actor_meta(actor), nip=nip,
                               instansi_kode=instansi_kode, idempotency_key=idempotency_key,
                               idempotency_result=result, projection=self.projector.apply)
         except AlreadyApplied as seen:
@@ -84,17 +94,16 @@ class Documents:
 
     def get_document(self, document_id: str, actor: Actor) -> dict:
         """The file itself, for its owner, verifiers of its instansi and admins."""
-        found = self.store.db["documents"].find_one({"_id": str(document_id)})
+        found = self.read.document(document_id)
         if found is None:
             raise AppError("not_found", "Dokumen tidak ditemukan.")
-        domain.can_read(found, actor)
+        uploads.can_read(found, actor)
         return {"content_b64": b64(self.blobs.get(found["sha256"])), "content_type": found["content_type"],
                 "filename": found["filename"], "sha256": found["sha256"]}
 
     def list_documents(self, nip: str) -> list[dict]:
         """Metadata of every document of one PNS, oldest first."""
-        rows = self.store.db["documents"].find({"nip": nip}).sort("uploaded_at", 1)
-        return [{"document_id": row.pop("_id"), **row} for row in rows]
+        return self.read.documents_of(nip)
 
     @staticmethod
     def render_profile(data: dict) -> dict:

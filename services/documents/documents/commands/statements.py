@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Protocol
 
-from documents import domain, pdf
-from documents import statement_rules as rules
-from documents.blobs import BlobStore
-from documents.meterai import Stamp, StampFailure
-from documents.projections import Projector
+from documents.adapters import pdf
+from documents.adapters.blobs import BlobStore
+from documents.adapters.meterai import Stamp, StampFailure
+from documents.adapters.projections import Projector, ReadModels
+from documents.domain import statement as rules
+from documents.domain.statement import Statement
+from documents.domain.uploads import can_read
+from documents.settings import Settings
 from pupns.actors import Actor
 from pupns.errors import AppError
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+from pupns.eventstore import ConcurrencyError, EventStore
+from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60.0  # longer than one provider call; a crashed worker's claim expires after it
-PENDING_STATES = (rules.REQUESTED, rules.RETRYING)
 
 
 class Stamper(Protocol):
@@ -41,69 +42,56 @@ def _iso(epoch: float | None) -> str | None:
 class Statements:
     """The statement use cases over one EventStore and one e-Meterai provider client."""
 
-    def __init__(self, store: EventStore, meterai: Stamper):
-        self.store, self.meterai = store, meterai
+    def __init__(self, store: EventStore, meterai: Stamper, settings: Settings):
+        self.meterai, self.settings = meterai, settings
         self.blobs = BlobStore(store.db)
-        self.projector = Projector(store.db)
-        self.rows = store.db["statements"]
+        self.read = ReadModels(store.db)
+        self.repository = Repository(store, Statement, rules.stream_of, projector=Projector(store.db).apply)
 
-    def on_form_submitted(self, message: dict, dedupe_key: str) -> None:
-        """Render and record the statement plus its stamp request, once per FormSubmitted event."""
-        data, statement_id = message["data"], message["event_id"]
-        facts = {"nip": message["nip"], "nama": data.get("nama"), "sections": data.get("sections") or {},
-                 "instansi_kode": data.get("instansi_kode") or message.get("instansi_kode"),
-                 "submitted_at": data.get("submitted_at") or message.get("occurred_at")}
-        facts["data_sha256"] = rules.data_digest(facts["sections"])
-        content = pdf.render_statement(facts)
+    def on_form_submitted(self, submission: dict, dedupe_key: str) -> None:
+        """Render and record the statement plus its stamp request, once per FormSubmitted event.
+
+        `submission`: statement_id (the FormSubmitted event id), nip, nama, sections, instansi_kode, submitted_at.
+        """
+        statement = self.repository.get(submission["statement_id"])
+        if statement.version:
+            return  # issued already (a redelivery under another dedupe key): one statement per submission
+        data_sha256 = rules.data_digest(submission["sections"])
+        content = pdf.render_statement({**submission, "data_sha256": data_sha256})
         digest = self.blobs.put(content)  # bytes first: the event below refers to them
-        events = [NewEvent("StatementIssued", {"statement_id": statement_id, "submitted_at": facts["submitted_at"],
-                                               "data_sha256": facts["data_sha256"], "sha256": digest,
-                                               "size": len(content)}),
-                  NewEvent("StampRequested", {"statement_id": statement_id, "sha256": digest})]
+        statement.issue(submission["nip"], submission["instansi_kode"], submission["submitted_at"], data_sha256,
+                        digest, len(content))
         try:
-            self.store.append(rules.stream_of(statement_id), 0, events, _meta(statement_id), nip=message["nip"],
-                              instansi_kode=facts["instansi_kode"], idempotency_key=dedupe_key,
-                              projection=self.projector.apply)
+            self.repository.save(statement, _meta(statement.id), idempotency_key=dedupe_key)
         except ConcurrencyError:
             pass  # a duplicate delivery of the same submission recorded it concurrently: one statement
 
     # -- stamping ------------------------------------------------------------------------------------
-    def _claim(self, statement_id: str, now: float) -> dict | None:
-        return self.rows.find_one_and_update(
-            {"_id": statement_id, "state": {"$in": PENDING_STATES}, "next_attempt_at": {"$lte": now},
-             "lease_until": {"$lt": now}},
-            {"$set": {"lease_until": now + LEASE_SECONDS}})
-
-    def _record(self, row: dict, event: NewEvent) -> None:
-        stream = rules.stream_of(row["_id"])
-        self.store.append(stream, self.store.stream_version(stream), [event], _meta(row["_id"]), nip=row["nip"],
-                          instansi_kode=row.get("instansi_kode"), projection=self.projector.apply)
-
     def attempt(self, statement_id: str) -> str | None:
         """Try to stamp one statement if it is due and nobody else holds it.
 
         Returns "stamped", "failed" (retryable), "rejected" (the provider refused) or None (not due / held).
         """
-        row = self._claim(statement_id, time.time())
+        row = self.read.stamp_queue.claim(statement_id)
         if row is None:
             return None
-        attempt = row["attempts"] + 1
         try:
             stamp = self.meterai.stamp(self.blobs.get(row["sha256"]), reference=statement_id)
         except StampFailure as exc:
-            delay = rules.retry_delay(attempt, exc.retryable)
-            (log.warning if exc.retryable else log.error)(
-                "e-Meterai: statement %s not stamped (attempt %s, next in %ss): %s",
-                statement_id, attempt, delay, exc.reason)
-            self._record(row, NewEvent("StampFailed", {"statement_id": statement_id, "attempt": attempt,
-                                                       "error": exc.reason, "retryable": exc.retryable,
-                                                       "retry_in_seconds": delay}))
-            return "failed" if exc.retryable else "rejected"
+            return self._failed(statement_id, row["attempts"] + 1, exc)
         digest = self.blobs.put(stamp.pdf)
-        self._record(row, NewEvent("StatementStamped", {"statement_id": statement_id, "attempt": attempt,
-                                                        "stamp_serial": stamp.serial, "sha256": digest,
-                                                        "size": len(stamp.pdf)}))
+        self.repository.run(statement_id, lambda s: s.stamp(stamp.serial, digest, len(stamp.pdf)),
+                            _meta(statement_id))
         return "stamped"
+
+    def _failed(self, statement_id: str, attempt: int, failure: StampFailure) -> str:
+        delay = self.repository.run(
+            statement_id, lambda s: s.fail(failure.reason, failure.retryable, self.settings.stamp_backoff),
+            _meta(statement_id))
+        (log.warning if failure.retryable else log.error)(
+            "e-Meterai: statement %s not stamped (attempt %s, next in %ss): %s",
+            statement_id, attempt, delay, failure.reason)
+        return "failed" if failure.retryable else "rejected"
 
     def stamp_due(self, limit: int = 20) -> int:
         """One pass of the retry loop, oldest due first; returns how many got their stamp.
@@ -111,24 +99,16 @@ class Statements:
         After a retryable failure the pass stops: while the provider is down, each pass sends it one
         probe instead of the whole backlog; the rest follow as soon as a probe succeeds.
         """
-        now = time.time()
-        due = self.rows.find({"state": {"$in": PENDING_STATES}, "next_attempt_at": {"$lte": now},
-                              "lease_until": {"$lt": now}}, {"_id": 1}).sort("next_attempt_at", 1).limit(limit)
-        stamped = 0
-        for row in list(due):
-            outcome = self.attempt(row["_id"])
-            if outcome == "failed":
-                break
-            stamped += outcome == "stamped"
-        return stamped
+        outcomes = self.read.stamp_queue.drain(self.attempt, limit, stop=lambda outcome: outcome == "failed")
+        return outcomes.count("stamped")
 
     # -- reading -------------------------------------------------------------------------------------
     def get_statement(self, nip: str, actor: Actor) -> dict:
         """The latest statement of a PNS with its stamping state and PDF (stamped once it is)."""
-        row = self.rows.find_one({"nip": nip}, sort=[("issued_position", -1)])
+        row = self.read.latest_statement(nip)
         if row is None:
             raise AppError("not_found", "Surat pernyataan belum tersedia.")
-        domain.can_read(row, actor)
+        can_read(row, actor)
         stamped = row["state"] == rules.STAMPED
         digest = row["stamped_sha256"] if stamped else row["sha256"]
         result = {

@@ -1,4 +1,4 @@
-"""Rules of the submission statement ('Surat Pernyataan') and its e-Meterai stamping (no framework code).
+"""The submission statement ('Surat Pernyataan') and its e-Meterai stamping: the aggregate and its rules.
 
 The submission time is what counts: stamping happens after the fact, is retried until it succeeds (forever
 if needed), and never touches or delays the submission itself.
@@ -6,12 +6,17 @@ if needed), and never touches or delays the submission itself.
 from __future__ import annotations
 
 import hashlib
-import os
+from typing import ClassVar
 
+from documents.domain.events import StampFailed, StampRequested, StatementIssued, StatementStamped
+from pupns.aggregate import Aggregate, DomainEvent
 from pupns.eventstore import canonical_json
+from pupns.retry_queue import Backoff
 
 STREAM_PREFIX = "statement-"
 REQUESTED, RETRYING, STAMPED = "requested", "retrying", "stamped"
+PENDING_STATES = (REQUESTED, RETRYING)
+DEFAULT_BACKOFF = Backoff(2.0, 300.0)
 
 NOTES = {
     REQUESTED: "Surat pernyataan sedang dibubuhi e-Meterai.",
@@ -31,17 +36,13 @@ def data_digest(sections: dict | None) -> str:
     return hashlib.sha256(canonical_json(sections or {}).encode()).hexdigest()
 
 
-def retry_delay(attempt: int, retryable: bool = True) -> float:
+def retry_delay(attempt: int, retryable: bool = True, backoff: Backoff = DEFAULT_BACKOFF) -> float:
     """Seconds before the next try after `attempt` failures: exponential from the base, capped.
 
     A refusal by the provider (4xx, `retryable` False) waits the cap at once: it needs an operator, not a
     quick retry, but it is still tried again so the stamp arrives once the cause is fixed.
     """
-    base = float(os.environ.get("PUPNS_METERAI_RETRY_BASE", "2"))
-    cap = float(os.environ.get("PUPNS_METERAI_RETRY_MAX", "300"))
-    if not retryable:
-        return cap
-    return min(cap, base * 2 ** max(0, attempt - 1))
+    return backoff.delay(attempt) if retryable else backoff.cap
 
 
 def state_after(event_type: str, current: str | None) -> str | None:
@@ -50,3 +51,52 @@ def state_after(event_type: str, current: str | None) -> str | None:
         return STAMPED
     return {"StampRequested": REQUESTED, "StampFailed": RETRYING, "StatementStamped": STAMPED}.get(event_type,
                                                                                                   current)
+
+
+class Statement(Aggregate):
+    """One submission's statement (stream `statement-{FormSubmitted event id}`): issued, then stamped."""
+
+    EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = (StatementIssued, StampRequested, StampFailed,
+                                                       StatementStamped)
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.nip: str | None = None
+        self.instansi_kode: str | None = None
+        self.state: str | None = None
+        self.attempts = 0
+        self.sha256: str | None = None
+
+    @classmethod
+    def load(cls, id: str, docs: list[dict]) -> Statement:
+        statement = super().load(id, docs)
+        if docs:  # who it belongs to is on the envelope, not in the events' data
+            statement.nip, statement.instansi_kode = docs[0].get("nip"), docs[0].get("instansi_kode")
+        return statement  # type: ignore[return-value]
+
+    def issue(self, nip: str, instansi_kode: str | None, submitted_at: str | None, data_sha256: str,
+              sha256: str, size: int) -> None:
+        """Record the rendered statement and ask for its stamp (once: a reissue is a no-op)."""
+        if self.version or self.pending:
+            return
+        self.nip, self.instansi_kode = nip, instansi_kode
+        self.trigger(StatementIssued(self.id, submitted_at, data_sha256, sha256, size))
+        self.trigger(StampRequested(self.id, sha256))
+
+    def fail(self, error: str, retryable: bool, backoff: Backoff) -> float:
+        """Record a failed attempt; returns the seconds until the next one."""
+        attempt = self.attempts + 1
+        delay = retry_delay(attempt, retryable, backoff)
+        self.trigger(StampFailed(self.id, attempt, error, retryable, delay))
+        return delay
+
+    def stamp(self, serial: str, sha256: str, size: int) -> None:
+        """Record the provider's stamp (final)."""
+        self.trigger(StatementStamped(self.id, self.attempts + 1, serial, sha256, size))
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, StatementIssued):
+            self.sha256 = event.sha256
+        elif isinstance(event, StampFailed | StatementStamped):
+            self.attempts = event.attempt
+        self.state = state_after(event.type_name(), self.state)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 
@@ -14,16 +13,15 @@ PDF, JPEG = "application/pdf", "image/jpeg"
 KINDS: tuple[str, ...] = ("ijazah", "transkrip", "sk_cpns", "sk_pns", "sk_pangkat", "sk_jabatan",
                           "sertifikat", "str", "surat_pernyataan", "foto", "lainnya")
 MAX_FILENAME = 200
+KIB = 1024
 
 
-def max_pdf_bytes() -> int:
-    """PDF upload limit (PUPNS_MAX_PDF_BYTES, default 1 MiB)."""
-    return int(os.environ.get("PUPNS_MAX_PDF_BYTES", str(1024 * 1024)))
+@dataclass(frozen=True)
+class UploadLimits:
+    """Largest accepted upload per content type, in bytes (the service's Settings hold the configured ones)."""
 
-
-def max_jpeg_bytes() -> int:
-    """JPEG photo upload limit (PUPNS_MAX_JPEG_BYTES, default 200 KiB)."""
-    return int(os.environ.get("PUPNS_MAX_JPEG_BYTES", str(200 * 1024)))
+    pdf_bytes: int = 1024 * KIB
+    jpeg_bytes: int = 200 * KIB
 
 
 def expected_type(kind: str) -> str:
@@ -65,7 +63,8 @@ class Upload:
         return len(self.content)
 
 
-def check_upload(kind: str, filename: str | None, content_b64: str) -> Upload:
+def check_upload(kind: str, filename: str | None, content_b64: str,
+                 limits: UploadLimits = UploadLimits()) -> Upload:  # noqa: B008 - frozen, shared safely
     """Validate an upload: 422 for an unknown kind or unreadable data, 413 too big, 415 wrong type."""
     if kind not in KINDS:
         raise validation_error({"kind": [f"harus salah satu dari: {', '.join(KINDS)}"]})
@@ -76,7 +75,7 @@ def check_upload(kind: str, filename: str | None, content_b64: str) -> Upload:
     if not content:
         raise validation_error({"file": ["berkas kosong"]})
     wanted = expected_type(kind)
-    limit = max_jpeg_bytes() if wanted == JPEG else max_pdf_bytes()
+    limit = limits.jpeg_bytes if wanted == JPEG else limits.pdf_bytes
     if len(content) > limit:
         raise AppError("too_large", f"Ukuran berkas melebihi batas {limit // 1024} KiB.")
     actual = sniff_type(content)
