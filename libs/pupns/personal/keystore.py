@@ -110,19 +110,25 @@ class KeyStore:
         master_kid, wrapped = self.master.wrap(nip, key_id, raw)
         self.db.data_keys.insert_one({"_id": key_id, "nip": nip, "master_kid": master_kid,
                                       "wrapped": Binary(wrapped), "created_at": _now()})
-        stale = self.db.current.find_one({"_id": nip})
+        pointer = self.db.current.find_one({"_id": nip})
         try:
-            if stale is None:
+            if pointer is None:
                 self.db.current.insert_one({"_id": nip, "key_id": key_id})
-            elif not self.db.current.update_one({"_id": nip, "key_id": stale["key_id"]},
-                                                {"$set": {"key_id": key_id}}).modified_count:
-                raise DuplicateKeyError("another process replaced the pointer first")
+            elif not (self._destroyed(pointer["key_id"])
+                      and self.db.current.update_one({"_id": nip, "key_id": pointer["key_id"]},
+                                                     {"$set": {"key_id": key_id}}).modified_count):
+                # The pointer names a live key (made since we looked), or was swapped under us: not ours to replace.
+                raise DuplicateKeyError("another process made this NIP's key first")
         except DuplicateKeyError:
             # Another process made this NIP's key at the same moment: theirs is the one, ours is dropped.
             self.db.data_keys.delete_one({"_id": key_id})
             winner = self._live_key(nip)
             return winner if winner is not None else self._create(nip)
         return DataKey(key_id, nip, AESGCM(raw))
+
+    def _destroyed(self, key_id: str) -> bool:
+        doc = self.db.data_keys.find_one({"_id": key_id}, {"wrapped": 1})
+        return doc is None or doc.get("wrapped") is None
 
     def _remember(self, key: DataKey, by_nip: bool) -> None:
         self.cache.put(("id", key.key_id), key)
