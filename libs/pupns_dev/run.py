@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from pupns.personal.master import random_master_key
 from pupns_dev.demo import secret_file, seed_demo
 from pupns_dev.stack import Stack, StackConfig, StackError
 from pupns_dev.supervise import Supervisor
@@ -25,10 +26,13 @@ def config_from_env() -> StackConfig:
         var / "admin-password", lambda: secrets.token_urlsafe(14))
     keys = os.environ.get("PUPNS_JWT_KEYS") or secret_file(
         var / "jwt-keys", lambda: f"k{int(time.time())}:{secrets.token_urlsafe(32)}")
+    master_key = os.environ.get("PUPNS_MASTER_KEY") or secret_file(
+        var / "master-key", lambda: f"k{int(time.time())}:{random_master_key()}")
     env = os.environ.get
     return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=int(env("PUPNS_MONGO_PORT", "27117")),
                        smtp_port=int(env("PUPNS_SMTP_PORT", "1025")), edge_port=int(env("PUPNS_EDGE_PORT", "8000")),
                        console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin,
+                       master_key=master_key,
                        metrics_port_base=int(env("PUPNS_METRICS_PORT_BASE", "9101")),
                        replicas=max(1, int(env("PUPNS_REPLICAS", "1"))))
 

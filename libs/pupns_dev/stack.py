@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from pupns.personal.master import random_master_key
 from pupns_dev.processes import port_open, start_secantus, start_smtp_sink, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 
@@ -46,6 +47,8 @@ class StackConfig:
     db_prefix: str = "pupns_"
     jwt_keys: str = ""
     admin_password: str = ""
+    # Each stack its own master key (SPEC §7), so tests and benchmarks are hermetic; `make run` keeps one in var/.
+    master_key: str = field(default_factory=random_master_key)
     extra_env: dict[str, str] = field(default_factory=dict)
     amqp_gate_port: int | None = None
     metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i (+ 10 per replica)
@@ -86,6 +89,7 @@ class StackConfig:
             "PUPNS_ADMIN_PASSWORD": self.admin_password,
             "PUPNS_PUBLIC_URL": self.edge_url,
             "PUPNS_EDGE_BIND": f"127.0.0.1:{self.edge_port}",
+            "PUPNS_MASTER_KEY": self.master_key,
             **self.extra_env,
         }
 
