@@ -9,7 +9,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from notifications.projections import Projector
+from notifications.adapters.projections import Projector
 from notifications.service import NotificationsService
 from pupns.errors import AppError
 from pupns.replay import rebuild

@@ -4,8 +4,9 @@ from __future__ import annotations
 import email
 from email import policy
 
-from notifications import templates
-from notifications.mailer import build_message
+from notifications.adapters.mailer import build_message
+from notifications.domain import templates
+from notifications.settings import Settings
 
 
 def test_returned_mail_lists_notes_by_section_label():
@@ -26,7 +27,7 @@ def test_rejection_carries_the_reason():
 def test_backoff_is_exponential_and_capped(monkeypatch):
     monkeypatch.setenv("PUPNS_MAIL_RETRY_BASE", "2")
     monkeypatch.setenv("PUPNS_MAIL_RETRY_MAX", "60")
-    assert [templates.retry_delay(n) for n in (1, 2, 3, 4, 10)] == [2, 4, 8, 16, 60]
+    assert [Settings.from_env().mail_backoff.delay(n) for n in (1, 2, 3, 4, 10)] == [2, 4, 8, 16, 60]
 
 
 def test_message_is_utf8_with_an_encoded_subject():

@@ -2,115 +2,125 @@
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from typing import Protocol
 
-from notifications import templates
-from notifications.mailer import DeliveryFailed
-from notifications.projections import PENDING, WAITING, Projector
-from notifications.templates import Email
-from pupns import auth, config
+from notifications.adapters.mailer import DeliveryFailed
+from notifications.adapters.projections import Projector, ReadModels
+from notifications.domain import templates
+from notifications.domain.email import QueuedEmail, stream_of
+from notifications.domain.events import ContactRecorded
+from notifications.domain.templates import Email
+from notifications.settings import Settings
+from pupns import auth
+from pupns.aggregate import DomainEvent
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60.0  # longer than one SMTP attempt; a crashed sender's claim expires after it
 
 
 class Sender(Protocol):
     def send(self, to: str, subject: str, body: str, message_id: str) -> None: ...
 
 
-def _system_meta(message: dict) -> dict:
-    return {"actor": "system", "role": "system", "correlation_id": message["event_id"]}
+def stored(events: list[DomainEvent]) -> list[NewEvent]:
+    """Typed events as the event store takes them."""
+    return [NewEvent(e.type_name(), e.to_data(), e.SCHEMA_VERSION) for e in events]
+
+
+def _system_meta(correlation_id: str) -> dict:
+    return {"actor": "system", "role": "system", "correlation_id": correlation_id}
 
 
 class Notifications:
     """The notifications use cases over one EventStore and one mail sender."""
 
-    def __init__(self, store: EventStore, sender: Sender):
-        self.store, self.sender = store, sender
-        self.projector = Projector(store.db)
-        self.contacts, self.emails = store.db["contacts"], store.db["emails"]
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings):
+        self.store, self.sender, self.settings = store, sender, settings
+        self.projector = Projector(store.db, settings.mail_backoff)
+        self.read = ReadModels(store.db)
+        # Later events of an e-mail carry only the NIP on their envelope, as they always have.
+        self.emails = Repository(store, QueuedEmail, stream_of, projector=self.projector.apply,
+                                 instansi_of=lambda email: None)
 
     # -- upstream events -------------------------------------------------------------------------
     def on_registration_submitted(self, message: dict, dedupe_key: str) -> None:
-        data = message["data"]
+        """Record the contact and queue 'Pendaftaran PUPNS diterima', then try to send it."""
+        data, nip = message["data"], message["nip"]
         number = data["registration_number"]
-        receipt_url = f"{config.public_base_url()}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
+        receipt_url = f"{self.settings.public_base_url}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
+        email = self._new_email(message, templates.registration_received(data.get("nama"), number, receipt_url),
+                                data["email"])
+        contact = f"contact-{nip}"
         # The contact and the first e-mail land in one transaction, with the dedupe key.
-        email = templates.registration_received(data.get("nama"), number, receipt_url)
-        contact = f"contact-{message['nip']}"
-        parts = [self._queued(message, email, data["email"]),
+        parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, message.get("instansi_kode")),
                  StreamAppend(contact, self.store.stream_version(contact),
-                              [NewEvent("ContactRecorded", {"email": data["email"], "nama": data.get("nama")})],
-                              message["nip"], message.get("instansi_kode"))]
-        self.store.append_many(parts, _system_meta(message), idempotency_key=dedupe_key,
+                              stored([ContactRecorded(data["email"], data.get("nama"))]), nip,
+                              message.get("instansi_kode"))]
+        self.store.append_many(parts, _system_meta(message["event_id"]), idempotency_key=dedupe_key,
                                projection=self.projector.apply)
-        self.resolve_waiting(message["nip"])
+        self.resolve_waiting(nip)
         self.deliver(message["event_id"])
 
     def on_verification_event(self, message: dict) -> None:
-        data, contact = message["data"], self.contacts.find_one({"_id": message["nip"]}) or {}
+        """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
+        data, contact = message["data"], self.read.contact(message["nip"]) or {}
         nama = data.get("nama") or contact.get("nama")
         number = data.get("registration_number", "")
-        email = {
-            "RegistrationConfirmed": lambda: templates.registration_confirmed(nama, number,
-                                                                              f"{config.public_base_url()}/"),
+        render: dict[str, Callable[[], Email]] = {
+            "RegistrationConfirmed": lambda: templates.registration_confirmed(
+                nama, number, f"{self.settings.public_base_url}/"),
             "RegistrationRejected": lambda: templates.registration_rejected(nama, number, data.get("reason", "")),
             "SubmissionApproved": lambda: templates.submission_approved(nama),
             "SubmissionReturned": lambda: templates.submission_returned(nama, data.get("notes") or {}),
-        }[message["type"]]()
-        # No address yet (events crossed): the e-mail waits, addressed when ContactRecorded arrives.
-        self.queue(message, email, contact.get("email"))
+        }
+        self.queue(message, render[message["type"]](), contact.get("email"))
         self.deliver(message["event_id"])
 
     def on_identity_event(self, message: dict, dedupe_key: str) -> None:
         """Deadline reminders and the sanction and its lifting, for a PNS whose address is known."""
-        data, contact = message["data"], self.contacts.find_one({"_id": message["nip"]})
+        data, contact = message["data"], self.read.contact(message["nip"])
         if not contact:  # never registered: the platform has no address to write to
             self.store.remember(dedupe_key, None)
             return
-        email = {
+        render: dict[str, Callable[[], Email]] = {
             "ReminderDue": lambda: templates.deadline_reminder(contact.get("nama"), data["closes_at"]),
             "MarkedNotReregistered": lambda: templates.not_reregistered(contact.get("nama"), data["closes_at"]),
             "Reinstated": lambda: templates.reinstated(contact.get("nama"), data.get("reason", "")),
-        }[message["type"]]()
-        self.queue(message, email, contact["email"])
+        }
+        self.queue(message, render[message["type"]](), contact["email"])
         self.store.remember(dedupe_key, None)
         self.deliver(message["event_id"])
 
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod
-    def _queued(message: dict, email: Email, to: str | None) -> StreamAppend:
-        event = NewEvent("EmailQueued", {"to": to, "subject": email.subject, "body": email.body,
-                                         "template": email.template})
-        return StreamAppend(f"email-{message['event_id']}", 0, [event], message.get("nip"),
-                            message.get("instansi_kode"))
+    def _new_email(message: dict, email: Email, to: str | None) -> QueuedEmail:
+        queued = QueuedEmail(message["event_id"])  # version 0: a second one for the same source conflicts
+        queued.queue(message.get("nip"), email, to)
+        return queued
 
     def queue(self, message: dict, email: Email, to: str | None) -> bool:
         """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
+        queued = self._new_email(message, email, to)
         try:
-            self.store.append_many([self._queued(message, email, to)], _system_meta(message),
-                                   projection=self.projector.apply)
+            self.store.append(stream_of(queued.id), 0, stored(queued.pending), _system_meta(message["event_id"]),
+                              nip=message.get("nip"), instansi_kode=message.get("instansi_kode"),
+                              projection=self.projector.apply)
         except ConcurrencyError:
             return False
         return True
 
     def resolve_waiting(self, nip: str | None = None) -> int:
         """Address e-mails that were queued before their recipient's contact was known."""
-        query = {"status": WAITING, **({"nip": nip} if nip else {})}
         resolved = 0
-        for row in list(self.emails.find(query).limit(100)):
-            contact = self.contacts.find_one({"_id": row["nip"]})
+        for row in self.read.waiting_emails(nip):
+            contact = self.read.contact(row["nip"])
             if not contact:
                 continue
-            stream = f"email-{row['_id']}"
             try:
-                self.store.append(stream, self.store.stream_version(stream),
-                                  [NewEvent("EmailAddressed", {"to": contact["email"]})],
-                                  {"actor": "system", "role": "system", "correlation_id": row["_id"]},
-                                  nip=row["nip"], projection=self.projector.apply)
-                resolved += 1
+                resolved += self.emails.run(row["_id"], lambda email, to=contact["email"]: email.address(to),
+                                            _system_meta(row["_id"]))
             except ConcurrencyError:
                 pass  # addressed concurrently
         return resolved
@@ -118,44 +128,29 @@ class Notifications:
     # -- reading --------------------------------------------------------------------------------------
     def emails_of(self, nip: str) -> list[dict]:
         """The PNS's e-mails for their timeline: each sent, still being retried, or waiting for an address."""
-        rows = self.emails.find({"nip": nip}, {"body": 0}).sort("queued_at", 1).limit(200)
         return [{"queued_at": row.get("queued_at"), "sent_at": row.get("sent_at"), "status": row.get("status"),
                  "attempts": row.get("attempts", 0), "subject": row.get("subject"), "template": row.get("template")}
-                for row in rows]
+                for row in self.read.emails_of(nip)]
 
     # -- delivery -----------------------------------------------------------------------------------
-    def _claim(self, email_id: str, now: float) -> dict | None:
-        return self.emails.find_one_and_update(
-            {"_id": email_id, "status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lt": now}},
-            {"$set": {"lease_until": now + LEASE_SECONDS}})
-
     def deliver(self, email_id: str) -> bool | None:
         """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed."""
-        row = self._claim(email_id, time.time())
+        row = self.read.mail_queue.claim(email_id)
         if row is None:
             return None
-        stream = f"email-{email_id}"
-        meta = {"actor": "system", "role": "system", "correlation_id": email_id}
         try:
             self.sender.send(row["to"], row["subject"], row["body"], email_id)
         except DeliveryFailed as exc:
             log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, exc)
-            event = NewEvent("EmailFailed", {"attempt": row["attempts"] + 1, "error": str(exc)[:500]})
-            self.store.append(stream, self._version(row), [event], meta, nip=row.get("nip"),
-                              projection=self.projector.apply)
+            self._record(email_id, lambda email, error=str(exc): email.fail(error))
             return False
-        self.store.append(stream, self._version(row), [NewEvent("EmailSent", {})], meta,
-                          nip=row.get("nip"), projection=self.projector.apply)
+        self._record(email_id, QueuedEmail.sent)
         return True
 
-    def _version(self, row: dict) -> int:
-        """The e-mail stream's version as its read model row knows it (rows from before it was kept: read it)."""
-        return row.get("version") or self.store.stream_version(f"email-{row['_id']}")
+    def _record(self, email_id: str, command: Callable[[QueuedEmail], None]) -> None:
+        self.emails.run(email_id, command, _system_meta(email_id))
 
     def deliver_due(self, limit: int = 50) -> int:
         """One pass of the retry loop: address waiting e-mails, then try every due one."""
         self.resolve_waiting()
-        now = time.time()
-        due = self.emails.find({"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lt": now}},
-                               {"_id": 1}).sort("next_attempt_at", 1).limit(limit)
-        return sum(1 for row in list(due) if self.deliver(row["_id"]))
+        return sum(1 for outcome in self.read.mail_queue.drain(self.deliver, limit) if outcome)

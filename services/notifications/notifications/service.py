@@ -1,27 +1,44 @@
-"""The notifications nameko service: thin entrypoints over `notifications.application`."""
+"""The notifications nameko service: entrypoints only; the composition root of the notifications service."""
 from __future__ import annotations
 
-import os
-
 from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from notifications.application import Notifications
-from notifications.mailer import Mailer
+from notifications.adapters.mailer import SmtpMailer
+from notifications.adapters.projections import Projector
+from notifications.commands import Notifications
+from notifications.settings import Settings
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once, pause_before_requeue
 from pupns.errors import AppError
 
-RETRY_INTERVAL = float(os.environ.get("PUPNS_MAIL_RETRY_INTERVAL", "2"))
+# A timer's interval is fixed when the class is defined, so this one setting is read at import.
+RETRY_INTERVAL = Settings.from_env().mail_retry_interval
+
+
+class Config(DependencyProvider):
+    """The service's Settings, built once when the container starts."""
+
+    def setup(self) -> None:
+        self.settings = Settings.from_env()
+
+    def get_dependency(self, worker_ctx) -> Settings:
+        return self.settings
 
 
 class NotificationsService(service_base.AuditMixin):
     """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
 
     name = "notifications"
-    store = Store(setup_hook=lambda store: store.db["emails"].create_index([("nip", 1), ("queued_at", 1)]))
-    mailer = Mailer()
+    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
+    settings = Config()
+
+    @property
+    def app(self) -> Notifications:
+        mailer = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port, self.settings.mail_from)
+        return Notifications(self.store, mailer, self.settings)
 
     @rpc
     def emails_of(self, nip: str, actor: dict) -> list[dict]:
@@ -29,10 +46,6 @@ class NotificationsService(service_base.AuditMixin):
         if (actor or {}).get("role") == "pns" and actor.get("id") != nip:
             raise AppError("not_found")
         return self.app.emails_of(nip)
-
-    @property
-    def app(self) -> Notifications:
-        return Notifications(self.store, self.mailer)
 
     @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
     def handle_registration_submitted(self, message: dict) -> None:

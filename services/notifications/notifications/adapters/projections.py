@@ -1,28 +1,41 @@
-"""Read models `contacts` and `emails` (the outbox the retry loop scans), rebuilt by replay."""
+"""Read models `contacts` and `emails` (the outbox the retry queue scans), rebuilt by replay, and their queries."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from pymongo.client_session import ClientSession
+from pymongo.database import Database
 
-from notifications.templates import retry_delay
-from pupns.replay import TypeDispatchProjector
+from notifications.domain.email import PENDING, SENT, WAITING
+from notifications.settings import Settings
+from pupns import projector, retry_queue
+from pupns.retry_queue import Backoff, RetryQueue
 
-PENDING, WAITING, SENT = "pending", "waiting_contact", "sent"
+MAIL_LEASE_SECONDS = 60.0  # longer than one SMTP attempt; a crashed sender's claim expires after it
 
 
 def epoch(iso: str | None) -> float:
     return datetime.fromisoformat(iso).timestamp() if iso else 0.0
 
 
-class Projector(TypeDispatchProjector):
+class Projector(projector.Projector):
     """Keeps `contacts` (by NIP) and `emails` (by source event id) in step with the log."""
 
-    collections: tuple[str, ...] = ("contacts", "emails")
+    collections = ("contacts", "emails")
+
+    def __init__(self, db: Database, backoff: Backoff | None = None):
+        super().__init__(db)
+        # `pupns replay` builds the projector alone: then the configured schedule, as the service has at start.
+        self.backoff = backoff or Settings.from_env().mail_backoff
+
+    @classmethod
+    def ensure_indexes(cls, db: Database) -> None:
+        """A PNS's e-mails in order (their timeline)."""
+        db["emails"].create_index([("nip", 1), ("queued_at", 1)])
 
     def _set(self, doc: dict, fields: dict, session: ClientSession | None, upsert: bool = False) -> None:
         email_id = doc["stream"].removeprefix("email-")
-        # The stream's version rides along, so the sender appends after it without reading the stream head.
+        # The row carries its stream's version: what the outbox shows matches the log's head.
         self.db["emails"].update_one({"_id": email_id}, {"$set": {**fields, "version": doc["version"]}},
                                      upsert=upsert, session=session)
 
@@ -36,8 +49,7 @@ class Projector(TypeDispatchProjector):
         self._set(doc, {
             "nip": doc.get("nip"), "to": data.get("to"), "subject": data["subject"], "body": data["body"],
             "template": data.get("template"), "status": PENDING if data.get("to") else WAITING,
-            "attempts": 0, "last_error": None, "queued_at": at, "sent_at": None,
-            "next_attempt_at": epoch(at), "lease_until": 0.0,
+            "attempts": 0, "last_error": None, "queued_at": at, "sent_at": None, **retry_queue.enqueued(epoch(at)),
         }, session, upsert=True)
 
     def _on_EmailAddressed(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
@@ -45,8 +57,30 @@ class Projector(TypeDispatchProjector):
 
     def _on_EmailFailed(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
         attempt = int(doc["data"]["attempt"])
-        self._set(doc, {"attempts": attempt, "last_error": doc["data"].get("error"), "lease_until": 0.0,
-                        "next_attempt_at": epoch(doc["meta"].get("occurred_at")) + retry_delay(attempt)}, session)
+        next_at = epoch(doc["meta"].get("occurred_at")) + self.backoff.delay(attempt)
+        self._set(doc, {"attempts": attempt, "last_error": doc["data"].get("error"),
+                        **retry_queue.scheduled(next_at)}, session)
 
     def _on_EmailSent(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
-        self._set(doc, {"status": SENT, "sent_at": doc["meta"].get("occurred_at"), "lease_until": 0.0}, session)
+        self._set(doc, {"status": SENT, "sent_at": doc["meta"].get("occurred_at"), **retry_queue.released()},
+                  session)
+
+
+class ReadModels:
+    """Queries over the notifications read models (the use cases' only view of them)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.mail_queue = RetryQueue(db["emails"], {"status": PENDING}, MAIL_LEASE_SECONDS)
+
+    def contact(self, nip: str) -> dict | None:
+        """The recorded address and name of a PNS."""
+        return self.db["contacts"].find_one({"_id": nip})
+
+    def waiting_emails(self, nip: str | None, limit: int = 100) -> list[dict]:
+        """E-mails queued before their recipient's contact was known (of one PNS, or of anyone)."""
+        return list(self.db["emails"].find({"status": WAITING, **({"nip": nip} if nip else {})}).limit(limit))
+
+    def emails_of(self, nip: str, limit: int = 200) -> list[dict]:
+        """A PNS's e-mails without their bodies, oldest first."""
+        return list(self.db["emails"].find({"nip": nip}, {"body": 0}).sort("queued_at", 1).limit(limit))

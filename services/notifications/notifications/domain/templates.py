@@ -1,7 +1,6 @@
-"""The e-mails PNS receive, in Bahasa Indonesia, and the retry schedule (no framework code)."""
+"""The e-mails PNS receive, in Bahasa Indonesia (no framework code)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -92,9 +91,3 @@ def reinstated(nama: str | None, reason: str) -> Email:
             "nasional." + SIGNATURE)
     return Email("reinstated", "Status PUPNS Anda dipulihkan", body)
 
-
-def retry_delay(attempt: int) -> float:
-    """Seconds before the next try after `attempt` failures: exponential, capped."""
-    base = float(os.environ.get("PUPNS_MAIL_RETRY_BASE", "2"))
-    cap = float(os.environ.get("PUPNS_MAIL_RETRY_MAX", "600"))
-    return min(cap, base * 2 ** max(0, attempt - 1))

@@ -1,0 +1,67 @@
+"""One queued e-mail: queued (addressed or waiting for its recipient), tried until the SMTP server takes it."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from notifications.domain.events import EmailAddressed, EmailFailed, EmailQueued, EmailSent
+from notifications.domain.templates import Email
+from pupns.aggregate import Aggregate, DomainEvent
+from pupns.retry_queue import Backoff
+
+PENDING, WAITING, SENT = "pending", "waiting_contact", "sent"
+DEFAULT_BACKOFF = Backoff(2.0, 600.0)
+MAX_ERROR = 500
+
+
+def stream_of(email_id: str) -> str:
+    """One stream per e-mail, keyed by the id of the event it answers: a redelivered source is one e-mail."""
+    return f"email-{email_id}"
+
+
+class QueuedEmail(Aggregate):
+    """An e-mail of the outbox (stream `email-{source event id}`)."""
+
+    EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = (EmailQueued, EmailAddressed, EmailFailed, EmailSent)
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.nip: str | None = None
+        self.status: str | None = None
+        self.attempts = 0
+
+    @classmethod
+    def load(cls, id: str, docs: list[dict]) -> QueuedEmail:
+        email = super().load(id, docs)
+        if docs:  # whom it is about is on the envelope, not in the events' data
+            email.nip = docs[0].get("nip")
+        return email  # type: ignore[return-value]
+
+    def queue(self, nip: str | None, email: Email, to: str | None) -> None:
+        """Queue the rendered e-mail; without an address it waits for the contact."""
+        self.nip = nip
+        self.trigger(EmailQueued(to, email.subject, email.body, email.template))
+
+    def address(self, to: str) -> bool:
+        """Give a waiting e-mail its recipient; False when it is not waiting (addressed concurrently)."""
+        if self.status != WAITING:
+            return False
+        self.trigger(EmailAddressed(to))
+        return True
+
+    def fail(self, error: str) -> None:
+        """Record a failed delivery attempt."""
+        self.trigger(EmailFailed(self.attempts + 1, error[:MAX_ERROR]))
+
+    def sent(self) -> None:
+        """Record that the SMTP server took the e-mail."""
+        self.trigger(EmailSent())
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, EmailQueued):
+            self.status = PENDING if event.to else WAITING
+        elif isinstance(event, EmailAddressed):
+            self.status = PENDING
+        elif isinstance(event, EmailFailed):
+            self.attempts = event.attempt
+        elif isinstance(event, EmailSent):
+            self.status = SENT
