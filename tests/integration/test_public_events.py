@@ -6,7 +6,7 @@ import uuid
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from verification.public_events import public_events
+from verification.adapters.public_events import public_events
 
 SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events"
 NIP = "198503122010011001"

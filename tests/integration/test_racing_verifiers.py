@@ -20,7 +20,8 @@ from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
 from tests.factories import roster_row, upstream_message
-from verification import application
+from verification import commands
+from verification.adapters import Deps
 from verification.service import VerificationService
 
 ROUNDS = 30
@@ -54,14 +55,14 @@ def registered(store, nip: str) -> None:
             "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "roster": roster_row(nip=nip),
             "registered_at": "2015-09-01T08:00:00+07:00"}
     message = upstream_message("RegistrationSubmitted", data, nip=nip)
-    application.receive_registration(store, message, f"test:{message['event_id']}")
+    commands.receive_registration(Deps.of(store), message, f"test:{message['event_id']}")
 
 
 def submitted(store, nip: str) -> None:
     data = {"sections": {"data_utama": {"nama": "Budi"}}, "submitted_at": "2015-09-01T08:00:00+07:00",
             "anomalies": [], "instansi_kode": "A1"}
     message = upstream_message("FormSubmitted", data, nip=nip)
-    application.receive_submission(store, message, f"test:{message['event_id']}")
+    commands.receive_submission(Deps.of(store), message, f"test:{message['event_id']}")
 
 
 def race(clients: list[Client], requests: list[tuple[str, dict | None]], headers: list[dict]) -> list:

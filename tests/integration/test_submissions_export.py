@@ -9,8 +9,9 @@ import pytest
 from pupns import csvexport
 from pupns.errors import AppError
 from tests.factories import upstream_message
-from verification import application
-from verification.projections import ensure_read_models
+from verification import commands
+from verification.adapters import Deps
+from verification.adapters.projections import Projector
 
 A1 = {"id": "verif-a1", "role": "verifier", "instansi_kode": "A1"}
 B2 = {"id": "verif-b2", "role": "verifier", "instansi_kode": "B2"}
@@ -22,24 +23,23 @@ def submit(store, nip: str, instansi: str, nama: str, anomalies: int = 0) -> Non
             "anomalies": [{"code": "x", "section": "data_utama", "message": "m"}] * anomalies,
             "instansi_kode": instansi}
     message = upstream_message("FormSubmitted", data, nip=nip, instansi_kode=instansi)
-    application.receive_submission(store, message, f"test:{message['event_id']}")
+    commands.receive_submission(Deps.of(store), message, f"test:{message['event_id']}")
 
 
 @pytest.fixture
 def verification(store_for):
     store = store_for("verification")
-    ensure_read_models(store.db)
+    Projector.ensure_indexes(store.db)
     for i in range(7):
         submit(store, f"{198001010000000000 + i}", "A1", f"=PNS {i}", anomalies=i % 3)
     submit(store, "199901010000000001", "B2", "Orang lain")
-    application.decide_submission(store, "198001010000000001", A1, lambda s: s.approve(), "verified")
-    application.decide_submission(store, "198001010000000002", A1, lambda s: s.return_with_notes({"data_utama": "x"}),
-                                  "returned")
+    commands.approve_submission(Deps.of(store), "198001010000000001", A1)
+    commands.return_submission(Deps.of(store), "198001010000000002", {"data_utama": "x"}, A1)
     return store
 
 
 def export(store, actor, limit: int) -> bytes:
-    return csvexport.submissions_csv(lambda cursor: application.export_submissions(store, actor, cursor, limit))
+    return csvexport.submissions_csv(lambda cursor: commands.export_submissions(Deps.of(store), actor, cursor, limit))
 
 
 def test_a_verifier_exports_every_submission_of_their_instansi_in_any_status(verification):
@@ -52,12 +52,12 @@ def test_a_verifier_exports_every_submission_of_their_instansi_in_any_status(ver
 
 
 def test_another_instansi_sees_only_its_own_and_an_admin_sees_all(verification):
-    only_b2 = application.export_submissions(verification, B2, None, 100)
+    only_b2 = commands.export_submissions(Deps.of(verification), B2, None, 100)
     assert [i["nip"] for i in only_b2["items"]] == ["199901010000000001"] and only_b2["next"] is None
-    assert len(application.export_submissions(verification, ADMIN, None, 100)["items"]) == 8
+    assert len(commands.export_submissions(Deps.of(verification), ADMIN, None, 100)["items"]) == 8
 
 
 def test_a_pns_cannot_export(verification):
     with pytest.raises(AppError) as err:
-        application.export_submissions(verification, {"id": "1", "role": "pns", "instansi_kode": "A1"}, None, 10)
+        commands.export_submissions(Deps.of(verification), {"id": "1", "role": "pns", "instansi_kode": "A1"}, None, 10)
     assert err.value.code == "forbidden"

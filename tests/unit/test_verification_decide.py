@@ -6,13 +6,16 @@ import pytest
 from pupns.aggregate import DomainError
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
-from verification import application
+from verification import commands
+from verification.settings import Settings
+
+SETTINGS = Settings()
 
 
 @pytest.fixture
 def naps(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(application.time, "sleep", slept.append)
+    monkeypatch.setattr(commands.time, "sleep", slept.append)
     return slept
 
 
@@ -32,24 +35,24 @@ def attempts(outcomes: list):
 def test_the_loser_keeps_retrying_while_the_winner_is_still_committing(naps):
     conflicts = [ConcurrencyError("submission-1", 1)] * 5
     with pytest.raises(AppError) as err:
-        application.decide(attempts([*conflicts, DomainError("invalid_state")]))
+        commands.decide(attempts([*conflicts, DomainError("invalid_state")]), SETTINGS)
     assert err.value.code == "invalid_state" and err.value.status == 409
-    assert len(naps) == 5 and all(0 < s <= application.BACKOFF_MAX for s in naps)
+    assert len(naps) == 5 and all(0 < s <= SETTINGS.backoff_max for s in naps)
 
 
 def test_a_decision_that_can_never_be_stored_ends_as_conflict(naps):
     with pytest.raises(AppError) as err:
-        application.decide(attempts([ConcurrencyError("submission-1", 1)] * application.ATTEMPTS))
-    assert err.value.code == "conflict" and len(naps) == application.ATTEMPTS - 1
+        commands.decide(attempts([ConcurrencyError("submission-1", 1)] * SETTINGS.decision_attempts), SETTINGS)
+    assert err.value.code == "conflict" and len(naps) == SETTINGS.decision_attempts - 1
     assert sum(naps) < 2.0
 
 
 def test_backoff_grows_is_random_and_capped():
-    firsts = {application.backoff(0) for _ in range(50)}
-    assert len(firsts) > 1 and max(firsts) <= application.BACKOFF_FIRST
-    assert max(application.backoff(20) for _ in range(50)) <= application.BACKOFF_MAX
+    firsts = {commands.backoff(0, SETTINGS) for _ in range(50)}
+    assert len(firsts) > 1 and max(firsts) <= SETTINGS.backoff_first
+    assert max(commands.backoff(20, SETTINGS) for _ in range(50)) <= SETTINGS.backoff_max
 
 
 def test_an_uncontended_decision_does_not_wait(naps):
-    assert application.decide(attempts([{"status": "verified"}])) == {"status": "verified"}
+    assert commands.decide(attempts([{"status": "verified"}]), SETTINGS) == {"status": "verified"}
     assert naps == []

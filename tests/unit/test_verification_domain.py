@@ -3,6 +3,7 @@ import pytest
 
 from pupns.aggregate import DomainError
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
+from verification.domain.events import RegistrationReceived
 from verification.schemas import ReturnSchema, load
 
 ROSTER = {"nama": "Budi", "tempat_lahir": "Bandung", "gelar_depan": "", "unit_kerja": "Diskominfo",
@@ -11,8 +12,8 @@ ROSTER = {"nama": "Budi", "tempat_lahir": "Bandung", "gelar_depan": "", "unit_ke
 
 def received(nip="198503122010011001") -> Registration:
     registration = Registration(nip)
-    registration.receive(Registration.RegistrationReceived("PUPNS-2025-ABCD1234", "Budi", "b@x.id", "A1",
-                                                           "Kota Bandung", ROSTER, "2025-09-01T00:00:00+07:00"))
+    registration.receive(RegistrationReceived("PUPNS-2025-ABCD1234", "Budi", "b@x.id", "A1", "Kota Bandung",
+                                              ROSTER, "2025-09-01T00:00:00+07:00"))
     return registration
 
 
@@ -22,8 +23,8 @@ def test_only_a_pending_registration_can_be_decided_and_a_rejected_one_may_come_
     with pytest.raises(DomainError) as err:
         registration.confirm()
     assert err.value.code == "invalid_state"
-    assert registration.receive(Registration.RegistrationReceived("PUPNS-2025-ZZZZ9999", "Budi", None, "A1", None,
-                                                                  ROSTER, "2025-09-02T00:00:00+07:00"))
+    assert registration.receive(RegistrationReceived("PUPNS-2025-ZZZZ9999", "Budi", None, "A1", None, ROSTER,
+                                                     "2025-09-02T00:00:00+07:00"))
     registration.confirm()
     assert registration.status == "confirmed" and registration.pending[-1].registration_number == "PUPNS-2025-ZZZZ9999"
     assert not registration.receive(registration.pending[0])  # a stale repeat after confirmation changes nothing

@@ -9,7 +9,6 @@ from pupns.relay import public_translator
 WITHHELD_FIELDS = frozenset({"nik", "npwp"})
 
 
-
 def withhold(value: Any) -> Any:
     """Remove withheld fields wherever they nest."""
     if isinstance(value, dict):
