@@ -5,14 +5,16 @@ from datetime import date
 
 import pytest
 
-from forms import application, nik_index
-from forms.projections import Projector
+from forms import commands
+from forms.adapters import Deps, nik_index
+from forms.adapters.projections import Projector
 from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild
 from tests.factories import NIP, roster_row, upstream_message
-from tests.integration.test_forms_application import forms_store_with_open_campaign
-from verification import application as verification
-from verification.projections import ensure_read_models as verification_read_models
+from tests.integration.test_forms_application import UPSTREAM, forms_store_with_open_campaign
+from verification import commands as verification
+from verification.adapters import Deps as VerificationDeps
+from verification.adapters.projections import Projector as VerificationProjector
 
 OTHER_NIP = make_nip(date(1987, 6, 1), date(2012, 1, 1), "L")
 OTHER_NIK = make_nik("320101", date(1987, 6, 1), "L", 7)
@@ -25,15 +27,12 @@ def codes(store, nip: str) -> list[str]:
 
 
 def open_form(store, nip: str, row: dict) -> None:
-    message = upstream_message("RegistrationConfirmed", {"registration_number": f"PUPNS-2025-{nip[-8:]}",
-                                                         "nama": row["nama"], "instansi_kode": "A1", "roster": row},
-                               nip=nip)
-    application.open_form(store, message, f"k-open-{nip}")
+    commands.open_form(Deps.of(store), nip, "A1", row, None, UPSTREAM, f"k-open-{nip}")
 
 
 def save_nik(store, nip: str, nik: str) -> None:
-    form = application.get_form(store, nip)
-    application.save_section(store, nip, "data_utama", {**form["sections"]["data_utama"], "nik": nik},
+    form = commands.get_form(Deps.of(store), nip)
+    commands.save_section(Deps.of(store), nip, "data_utama", {**form["sections"]["data_utama"], "nik": nik},
                              form["version"])
 
 
@@ -57,19 +56,19 @@ def test_saving_another_nips_nik_flags_both_forms_and_correcting_it_clears_both(
 
 def test_a_pns_does_not_learn_that_someone_else_holds_a_nik_but_the_verifier_does(store, store_for):
     save_nik(store, OTHER_NIP, roster_row()["nik"])
-    assert "nik_duplicate" not in [a["code"] for a in application.get_form(store, OTHER_NIP)["anomalies"]]
-    form = application.get_form(store, NIP)
-    application.save_section(store, NIP, "riwayat_pendidikan", [{"tingkat": "S1", "nama_sekolah": "ITB",
+    assert "nik_duplicate" not in [a["code"] for a in commands.get_form(Deps.of(store), OTHER_NIP)["anomalies"]]
+    form = commands.get_form(Deps.of(store), NIP)
+    commands.save_section(Deps.of(store), NIP, "riwayat_pendidikan", [{"tingkat": "S1", "nama_sekolah": "ITB",
                                                                  "tahun_lulus": 2008}], form["version"])
-    application.submit_form(store, NIP)
+    commands.submit_form(Deps.of(store), NIP)
     submitted = store.read_stream(f"form-{NIP}")[-1]
     assert [a["code"] for a in submitted["data"]["anomalies"]] == ["nik_duplicate"]
 
     verification_store = store_for("verification")
-    verification_read_models(verification_store.db)
+    VerificationProjector.ensure_indexes(verification_store.db)
     message = upstream_message("FormSubmitted", submitted["data"], nip=NIP)
-    verification.receive_submission(verification_store, message, f"k-{message['event_id']}")
-    detail = verification.get_submission(verification_store, NIP, VERIFIER)
+    verification.receive_submission(VerificationDeps.of(verification_store), message, f"k-{message['event_id']}")
+    detail = verification.get_submission(VerificationDeps.of(verification_store), NIP, VERIFIER)
     assert detail["anomalies"][0]["code"] == "nik_duplicate"
     assert detail["anomalies"][0]["message"] == "NIK yang sama tercatat pada NIP lain."
 

@@ -10,13 +10,13 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from forms.projections import Projector as FormsProjector
+from forms.adapters.projections import Projector as FormsProjector
 from forms.service import FormsService
 from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
-from verification.projections import Projector as VerificationProjector
+from verification.adapters.projections import Projector as VerificationProjector
 from verification.service import VerificationService
 
 SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events"

@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
-from forms.anomalies import compute_anomalies
-from forms.domain import Form, campaign_is_open
-from forms.prefill import sections_from_roster
+from forms.domain import Campaign, Form
+from forms.domain.anomalies import compute_anomalies
+from forms.domain.prefill import sections_from_roster
 from pupns.aggregate import DomainError
 from pupns.nip import make_nik
 from tests.factories import BORN, NIP, roster_row
@@ -62,12 +62,14 @@ def test_submit_reports_missing_sections_and_closed_campaign():
     assert err.value.code == "campaign_closed"
 
 
-def test_campaign_window():
-    from datetime import UTC, datetime
-    window = {"opens_at": "2025-09-01T00:00:00+07:00", "closes_at": "2025-12-31T23:59:59+07:00"}
-    assert campaign_is_open(window, datetime(2025, 10, 1, tzinfo=UTC))
-    assert not campaign_is_open(window, datetime(2026, 1, 1, tzinfo=UTC))
-    assert not campaign_is_open(None, datetime(2025, 10, 1, tzinfo=UTC))
+def test_the_campaign_keeps_the_latest_schedule_and_ignores_one_delivered_late():
+    campaign = Campaign()
+    assert campaign.observe("2025-09-01T00:00:00+07:00", "2025-12-31T23:59:59+07:00", 2)
+    assert not campaign.observe("2025-08-01T00:00:00+07:00", "2025-11-30T23:59:59+07:00", 1)
+    assert not campaign.observe("2025-08-01T00:00:00+07:00", "2025-11-30T23:59:59+07:00", 2)
+    assert campaign.observe("2025-09-01T00:00:00+07:00", "2026-01-31T23:59:59+07:00", 0)  # unversioned: kept
+    assert campaign.closes_at == "2026-01-31T23:59:59+07:00" and len(campaign.pending) == 2
+    assert [e.type_name() for e in campaign.pending] == ["CampaignObserved", "CampaignObserved"]
 
 
 def codes(sections, row=ROW, today=date(2025, 1, 1)):

@@ -3,8 +3,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from forms.fields import today
-from forms.sections import completeness, validate_section
+from forms.schemas.fields import today
+from forms.schemas.sections import completeness, validate_section
 
 BORN = date(1985, 3, 12)
 

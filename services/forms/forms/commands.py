@@ -1,42 +1,28 @@
-"""Use cases of the forms service: load the Form, run one command, append its events."""
+"""forms' use cases: the PNS's saves and submission, an administrator's reopen, and reactions to upstream events."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from forms import nik_index
-from forms.anomalies import compute_anomalies, for_pns
-from forms.domain import Form, campaign_is_open, stream_name
-from forms.fields import today
-from forms.prefill import sections_from_roster
-from forms.projections import CAMPAIGN_ID, Projector
-from forms.sections import completeness, validate_section
+from forms.adapters import Deps
+from forms.domain import CAMPAIGN_ID, Form
+from forms.domain.anomalies import compute_anomalies, for_pns
+from forms.domain.prefill import sections_from_roster
+from forms.schemas import load_reason
+from forms.schemas.fields import today
+from forms.schemas.sections import completeness, validate_section
+from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
+from pupns.campaign import campaign_is_open
 from pupns.errors import AppError, validation_error
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, utcnow_iso
+from pupns.eventstore import ConcurrencyError, utcnow_iso
 from pupns.sections import SECTION_KEYS
 
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
 
 
-def load(store: EventStore, nip: str) -> Form:
-    return Form.load(nip, store.read_stream(stream_name(nip)))  # type: ignore[return-value]
-
-
-def save(store: EventStore, form: Form, meta: dict, idempotency_key: str | None = None) -> int:
-    """Append the form's pending events after the version it was loaded at; returns the new version."""
-    if not form.pending:
-        return form.version
-    events = [NewEvent(e.type_name(), e.to_data()) for e in form.pending]
-    docs = store.append(stream_name(form.id), form.version, events, meta, nip=form.id,
-                        instansi_kode=form.instansi_kode, idempotency_key=idempotency_key,
-                        projection=Projector(store.db).apply)
-    form.version, form.pending = docs[-1]["version"], []
-    return form.version
-
-
-def campaign_open(store: EventStore) -> bool:
-    return campaign_is_open(store.db["campaign"].find_one({"_id": CAMPAIGN_ID}), datetime.now(UTC))
+def campaign_open(deps: Deps) -> bool:
+    return campaign_is_open(deps.read.campaign_window(), datetime.now(UTC))
 
 
 def as_app_error(exc: DomainError) -> AppError:
@@ -47,58 +33,85 @@ def pns_meta(nip: str) -> dict[str, Any]:
     return {"actor": nip, "role": "pns"}
 
 
+def version_conflict(deps: Deps, nip: str) -> AppError:
+    return AppError("version_conflict", extra={"version": deps.forms.current_version(nip)})
+
+
 # -- commands from the PNS ------------------------------------------------------
-def save_section(store: EventStore, nip: str, key: str, value: Any, expected_version: Any) -> dict:
+def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any) -> dict:
+    """Replace one section if `expected_version` is the form's version; {version} after the save."""
     if key not in SECTION_KEYS:
         raise AppError("unknown_section")
-    form = load(store, nip)
+    form = deps.forms.get(nip)
     if not form.opened:
         raise AppError("not_found")
     if not isinstance(expected_version, int) or isinstance(expected_version, bool) \
             or expected_version != form.version:
         raise AppError("version_conflict", extra={"version": form.version})
-    is_open = campaign_open(store)
+    is_open = campaign_open(deps)
     try:
         form.check_editable(key, is_open)
         clean, errors = validate_section(key, value, form.birth_date())
         if errors:
             raise validation_error(errors)
         form.save_section(key, clean, is_open)
-        return {"version": save(store, form, pns_meta(nip))}
+        deps.forms.save(form, pns_meta(nip))
     except DomainError as exc:
         raise as_app_error(exc) from exc
     except ConcurrencyError as exc:
-        raise AppError("version_conflict", extra={"version": store.stream_version(stream_name(nip))}) from exc
+        raise version_conflict(deps, nip) from exc
+    return {"version": form.version}
 
 
-def submit_form(store: EventStore, nip: str) -> dict:
-    form = load(store, nip)
-    applicable = form.applicable_sections()
-    problems = completeness(form.sections, applicable, form.birth_date())
+def submit_form(deps: Deps, nip: str) -> dict:
+    """Lock the form and hand it to verification (FormSubmitted), with its anomalies."""
+    form = deps.forms.get(nip)
+    problems = completeness(form.sections, form.applicable_sections(), form.birth_date())
     anomalies = compute_anomalies(nip, form.sections, form.roster, today(),
-                                  nik_index.shared(store.db, form.current_nik(), nip))
+                                  deps.read.nik_shared(form.current_nik(), nip))
     submitted_at = utcnow_iso()
     try:
-        form.submit(campaign_open(store), submitted_at, problems, anomalies)
-        save(store, form, pns_meta(nip))
+        form.submit(campaign_open(deps), submitted_at, problems, anomalies)
+        deps.forms.save(form, pns_meta(nip))
     except DomainError as exc:
         raise as_app_error(exc) from exc
     except ConcurrencyError as exc:
-        raise AppError("version_conflict", extra={"version": store.stream_version(stream_name(nip))}) from exc
+        raise version_conflict(deps, nip) from exc
     return {"status": "submitted", "submitted_at": submitted_at}
 
 
+# -- an administrator ---------------------------------------------------------------
+def reopen_record(deps: Deps, nip: str, reason: object, actor: Actor) -> dict:
+    """A verified form goes back to draft: the PNS may edit and submit it again (inside the window)."""
+    require_role(actor, "admin")
+    text = load_reason(reason)
+
+    def reopen(form: Form) -> Form:
+        form.reopen(text)
+        return form
+
+    try:
+        form = deps.forms.run(nip, reopen, actor_meta(actor), attempts=deps.settings.reopen_attempts)
+    except DomainError as exc:
+        raise as_app_error(exc) from exc
+    except ConcurrencyError:
+        raise AppError("conflict", extra={"version": deps.forms.current_version(nip)}) from None
+    return {"nip": nip, "status": form.status, "version": form.version}
+
+
 # -- queries --------------------------------------------------------------------
-def get_form(store: EventStore, nip: str) -> dict:
-    doc = store.db["forms"].find_one({"_id": nip})
+def get_form(deps: Deps, nip: str) -> dict:
+    """The form as the PNS sees it (verifier-only anomalies left out)."""
+    doc = deps.read.form(nip)
     if not doc:
         raise AppError("not_found")
     found = {k: doc[k] for k in ("version", "status", "sections", "applicable_sections", "notes")}
     return {**found, "anomalies": for_pns(doc["anomalies"])}
 
 
-def get_profile_data(store: EventStore, nip: str) -> dict:
-    doc = store.db["forms"].find_one({"_id": nip})
+def get_profile_data(deps: Deps, nip: str) -> dict:
+    """What the Profil PNS document shows: the submitted sections and the roster's instansi and unit."""
+    doc = deps.read.form(nip)
     if not doc:
         raise AppError("not_found")
     if not doc.get("submitted_sections"):
@@ -117,39 +130,29 @@ def consumer_meta(message: dict) -> dict[str, Any]:
             "correlation_id": message["event_id"]}
 
 
-def roster_row(data: dict) -> dict:
-    roster = data.get("roster") or {}
-    return roster["row"] if isinstance(roster.get("row"), dict) else roster
+def open_form(deps: Deps, nip: str, instansi_kode: str | None, roster: dict, email: str | None, meta: dict,
+              key: str) -> None:
+    """Open the form prefilled from the roster row (once: a repeated confirmation changes nothing)."""
+    form = deps.forms.get(nip)
+    if form.open(instansi_kode, roster.get("jabatan"), roster, sections_from_roster(roster, email)):
+        deps.forms.save(form, meta, idempotency_key=key)
 
 
-def open_form(store: EventStore, message: dict, key: str) -> None:
-    data, nip = message["data"], message["nip"]
-    row = roster_row(data)
-    form = load(store, nip)
-    if form.open(data.get("instansi_kode") or message.get("instansi_kode"), row.get("jabatan"), row,
-                 sections_from_roster(row, data.get("email"))):
-        save(store, form, consumer_meta(message), key)
+def return_form(deps: Deps, nip: str, notes: dict[str, str], meta: dict, key: str) -> None:
+    """The verifier returned the submission: editable again, with the notes."""
+    form = deps.forms.get(nip)
+    if form.mark_returned(notes):
+        deps.forms.save(form, meta, idempotency_key=key)
 
 
-def return_form(store: EventStore, message: dict, key: str) -> None:
-    form = load(store, message["nip"])
-    if form.mark_returned(message["data"].get("notes") or {}):
-        save(store, form, consumer_meta(message), key)
-
-
-def verify_form(store: EventStore, message: dict, key: str) -> None:
-    form = load(store, message["nip"])
+def verify_form(deps: Deps, nip: str, meta: dict, key: str) -> None:
+    """The verifier approved the submission."""
+    form = deps.forms.get(nip)
     if form.mark_verified():
-        save(store, form, consumer_meta(message), key)
+        deps.forms.save(form, meta, idempotency_key=key)
 
 
-def observe_campaign(store: EventStore, message: dict, key: str) -> None:
+def observe_campaign(deps: Deps, opens_at: str, closes_at: str, source_version: int, meta: dict, key: str) -> None:
     """Keep the latest schedule; an older one delivered late is ignored."""
-    current = store.db["campaign"].find_one({"_id": CAMPAIGN_ID}) or {"source_version": 0}
-    source_version = message.get("version") or 0
-    if source_version and source_version <= current.get("source_version", 0):
-        return
-    data = {"opens_at": message["data"]["opens_at"], "closes_at": message["data"]["closes_at"],
-            "source_version": source_version}
-    store.append("campaign", store.stream_version("campaign"), [NewEvent("CampaignObserved", data)],
-                 consumer_meta(message), idempotency_key=key, projection=Projector(store.db).apply)
+    deps.campaign.run(CAMPAIGN_ID, lambda campaign: campaign.observe(opens_at, closes_at, source_version), meta,
+                      idempotency_key=key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from forms.anomalies import NIK_DUPLICATE, nik_duplicate_flag
+from forms.domain.anomalies import NIK_DUPLICATE, nik_duplicate_flag
 from pupns.blind_index import blind_index
 
 COLLECTION = "nik_holders"  # {_id: blind index of a NIK, nips: [NIP, ...]}

@@ -1,4 +1,4 @@
-"""Read models of the forms service: `forms` (one document per PNS) and `campaign` (the window)."""
+"""forms' read models (`forms`: one document per PNS, `campaign`: the window, `nik_holders`) and their queries."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,11 +7,13 @@ from typing import Any
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from forms import nik_index
-from forms.anomalies import compute_anomalies
-from forms.domain import Form
+from forms.adapters import nik_index
+from forms.domain import CAMPAIGN_ID, Form
+from forms.domain.anomalies import compute_anomalies
+from pupns import projector
 
-CAMPAIGN_ID = "current"
+FORM_PREFIX = "form-"
+Session = ClientSession | None
 
 
 def occurred_on(doc: dict) -> date:
@@ -45,22 +47,12 @@ def snapshot(form: Form, previous: dict | None, doc: dict, nik_shared: bool = Fa
     }
 
 
-class Projector:
-    """Keeps `forms` and `campaign` in step with the log (inside the append's transaction)."""
+class Projector(projector.Projector):
+    """Keeps `forms`, `campaign` and `nik_holders` in step with the log (inside the append's transaction)."""
 
     collections = ("forms", "campaign", nik_index.COLLECTION)
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def apply(self, docs: list[dict], session: ClientSession | None) -> None:
-        for doc in docs:
-            if doc["stream"] == "campaign":
-                self._campaign(doc, session)
-            elif doc["stream"].startswith("form-"):
-                self._form(doc, session)
-
-    def _campaign(self, doc: dict, session: ClientSession | None) -> None:
+    def _on_CampaignObserved(self, doc: dict, session: Session) -> None:
         data = doc["data"]
         self.db["campaign"].replace_one(
             {"_id": CAMPAIGN_ID},
@@ -68,8 +60,9 @@ class Projector:
              "source_version": data.get("source_version", 0), "version": doc["version"]},
             upsert=True, session=session)
 
-    def _form(self, doc: dict, session: ClientSession | None) -> None:
-        nip = doc["stream"][len("form-"):]
+    def _form(self, doc: dict, session: Session) -> None:
+        """Every form event: the document is the Form's state after it, with anomalies and the NIK lookup."""
+        nip = doc["stream"][len(FORM_PREFIX):]
         previous = self.db["forms"].find_one({"_id": nip}, session=session)
         form = restore(nip, previous)
         form.apply_stored(doc["type"], doc["data"], doc["version"])
@@ -79,9 +72,30 @@ class Projector:
         self.db["forms"].replace_one({"_id": nip}, snapshot(form, previous, doc, shared), upsert=True,
                                      session=session)
 
+    _on_FormOpened = _on_SectionSaved = _on_FormSubmitted = _form
+    _on_FormReturned = _on_FormVerified = _on_FormReopened = _form
 
-def ensure_read_models(db: Database) -> None:
-    """Create the read-model collections up front (appends write them inside transactions)."""
-    db["forms"].create_index([("instansi_kode", 1), ("status", 1)])
-    db["campaign"].create_index([("version", 1)])
-    db[nik_index.COLLECTION].create_index([("nips", 1)])  # creates it up front; an erasure finds a NIP by it
+    @classmethod
+    def ensure_indexes(cls, db: Database) -> None:
+        """Create the read-model collections up front (appends write them inside transactions)."""
+        db["forms"].create_index([("instansi_kode", 1), ("status", 1)])
+        db["campaign"].create_index([("version", 1)])
+        db[nik_index.COLLECTION].create_index([("nips", 1)])  # creates it up front; an erasure finds a NIP by it
+
+
+class ReadModels:
+    """The queries forms' use cases ask of the read models."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def form(self, nip: str) -> dict | None:
+        return self.db["forms"].find_one({"_id": nip})
+
+    def campaign_window(self) -> dict | None:
+        """{opens_at, closes_at, ...} as last observed; None before any schedule."""
+        return self.db["campaign"].find_one({"_id": CAMPAIGN_ID})
+
+    def nik_shared(self, nik: str | None, nip: str) -> bool:
+        """True when another NIP's form states the same NIK."""
+        return nik_index.shared(self.db, nik, nip)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from forms.domain.events import FormOpened, FormReopened, FormReturned, FormSubmitted, FormVerified, SectionSaved
 from pupns.aggregate import Aggregate, DomainError, DomainEvent
 from pupns.sections import SECTION_KEYS
 
@@ -20,53 +20,8 @@ def stream_name(nip: str) -> str:
     return f"form-{nip}"
 
 
-def campaign_is_open(window: dict | None, now: datetime) -> bool:
-    """True inside [opens_at, closes_at); no observed campaign means closed."""
-    if not window or not window.get("opens_at") or not window.get("closes_at"):
-        return False
-    try:
-        opens, closes = datetime.fromisoformat(window["opens_at"]), datetime.fromisoformat(window["closes_at"])
-        return opens <= now < closes
-    except (TypeError, ValueError):
-        return False
-
-
 class Form(Aggregate):
     """One PNS's re-registration form (stream `form-{nip}`)."""
-
-    @dataclass(frozen=True)
-    class FormOpened(DomainEvent):
-        instansi_kode: str
-        jabatan: str | None
-        roster: dict[str, Any]
-        sections: dict[str, Any]
-
-    @dataclass(frozen=True)
-    class SectionSaved(DomainEvent):
-        section: str
-        value: Any
-
-    @dataclass(frozen=True)
-    class FormSubmitted(DomainEvent):
-        sections: dict[str, Any]
-        submitted_at: str
-        anomalies: list[dict]
-        instansi_kode: str
-        nama: str | None
-
-    @dataclass(frozen=True)
-    class FormReturned(DomainEvent):
-        notes: dict[str, str]
-
-    @dataclass(frozen=True)
-    class FormVerified(DomainEvent):
-        """Carries no data: the decision itself lives in verification's log."""
-
-    @dataclass(frozen=True)
-    class FormReopened(DomainEvent):
-        """An administrator reopened a verified form: back to draft, editable and re-submittable."""
-
-        reason: str
 
     EVENTS = (FormOpened, SectionSaved, FormSubmitted, FormReturned, FormVerified, FormReopened)
 
@@ -118,7 +73,7 @@ class Form(Aggregate):
         """Open the form once; a repeated confirmation changes nothing."""
         if self.opened:
             return False
-        self.trigger(self.FormOpened(instansi_kode, jabatan, roster, sections))
+        self.trigger(FormOpened(instansi_kode, jabatan, roster, sections))
         return True
 
     def check_editable(self, key: str, campaign_open: bool) -> None:
@@ -135,7 +90,7 @@ class Form(Aggregate):
 
     def save_section(self, key: str, value: Any, campaign_open: bool) -> None:
         self.check_editable(key, campaign_open)
-        self.trigger(self.SectionSaved(key, value))
+        self.trigger(SectionSaved(key, value))
 
     def submit(self, campaign_open: bool, submitted_at: str, problems: dict[str, list[str]],
                anomalies: list[dict]) -> None:
@@ -151,19 +106,19 @@ class Form(Aggregate):
         if problems:
             raise DomainError("incomplete", fields=problems)
         nama = (self.sections.get("data_utama") or {}).get("nama") or self.roster.get("nama")
-        self.trigger(self.FormSubmitted(self.submittable_sections(), submitted_at, anomalies,
+        self.trigger(FormSubmitted(self.submittable_sections(), submitted_at, anomalies,
                                         self.instansi_kode or "", nama))
 
     def mark_returned(self, notes: dict[str, str]) -> bool:
         if self.status != "submitted":
             return False
-        self.trigger(self.FormReturned(notes))
+        self.trigger(FormReturned(notes))
         return True
 
     def mark_verified(self) -> bool:
         if self.status != "submitted":
             return False
-        self.trigger(self.FormVerified())
+        self.trigger(FormVerified())
         return True
 
     def reopen(self, reason: str) -> None:
@@ -171,20 +126,20 @@ class Form(Aggregate):
             raise DomainError("not_found")
         if self.status != "verified":
             raise DomainError("invalid_state")
-        self.trigger(self.FormReopened(reason))
+        self.trigger(FormReopened(reason))
 
     # -- state changes -----------------------------------------------------------
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, Form.FormOpened):
+        if isinstance(event, FormOpened):
             self.status, self.instansi_kode, self.jabatan = "draft", event.instansi_kode, event.jabatan
             self.roster, self.sections = dict(event.roster), dict(event.sections)
-        elif isinstance(event, Form.SectionSaved):
+        elif isinstance(event, SectionSaved):
             self.sections = {**self.sections, event.section: event.value}
-        elif isinstance(event, Form.FormSubmitted):
+        elif isinstance(event, FormSubmitted):
             self.status, self.submitted_at, self.notes = "submitted", event.submitted_at, {}
-        elif isinstance(event, Form.FormReturned):
+        elif isinstance(event, FormReturned):
             self.status, self.notes = "returned", dict(event.notes)
-        elif isinstance(event, Form.FormVerified):
+        elif isinstance(event, FormVerified):
             self.status = "verified"
-        elif isinstance(event, Form.FormReopened):
+        elif isinstance(event, FormReopened):
             self.status, self.notes = "draft", {}

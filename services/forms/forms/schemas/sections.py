@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from forms.domain import LIST_SECTIONS, REQUIRED_SECTIONS
-from forms.fields import Choice, DateText, Email, Nik, Pattern, StrictBool, StrictInt, StrictSchema, Text, today
+from forms.schemas.fields import Choice, DateText, Email, Nik, Pattern, StrictBool, StrictInt, StrictSchema, Text, today
 from pupns.nip import GOLONGAN, TINGKAT_PENDIDIKAN
 
 JENIS_JABATAN = ("struktural", "fungsional_tertentu", "fungsional_umum")

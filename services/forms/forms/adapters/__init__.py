@@ -1,0 +1,26 @@
+"""Everything of forms that does I/O, and `Deps`: what the use cases are handed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forms.adapters.projections import ReadModels
+from forms.adapters.repository import FormRepository, campaigns
+from forms.domain import Campaign
+from forms.settings import Settings
+from pupns.eventstore import EventStore
+from pupns.repository import Repository
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The repositories, read models and settings forms' commands work with."""
+
+    forms: FormRepository
+    campaign: Repository[Campaign]
+    read: ReadModels
+    settings: Settings
+
+    @classmethod
+    def of(cls, store: EventStore, settings: Settings | None = None) -> Deps:
+        """Wire the adapters over one event store (the service does this per worker, tests per test)."""
+        return cls(FormRepository(store), campaigns(store), ReadModels(store.db), settings or Settings())

@@ -1,0 +1,24 @@
+"""Loading and saving forms' aggregates through pupns.repository.Repository."""
+from __future__ import annotations
+
+from forms.adapters.projections import Projector
+from forms.domain import Campaign, Form, campaign_stream, stream_name
+from pupns.eventstore import EventStore
+from pupns.repository import Repository
+
+
+class FormRepository(Repository[Form]):
+    """Forms, one stream per NIP (`form-{nip}`), projected in the same transaction as each append."""
+
+    def __init__(self, store: EventStore) -> None:
+        super().__init__(store, Form, stream_name, projector=Projector(store.db).apply, nip_of=lambda form: form.id)
+
+    def current_version(self, nip: str) -> int:
+        """The stream's version now (what a PNS who lost a race is told to retry from)."""
+        return self.store.stream_version(self.stream_of(nip))
+
+
+def campaigns(store: EventStore) -> Repository[Campaign]:
+    """The one `campaign` stream: forms' copy of identity's schedule (about no PNS, no instansi)."""
+    return Repository(store, Campaign, campaign_stream, projector=Projector(store.db).apply,
+                      nip_of=lambda _: None, instansi_of=lambda _: None)
