@@ -68,12 +68,12 @@ class RetryQueue:
         rows = self.collection.find(self._due(now), {"_id": 1}).sort("next_attempt_at", 1).limit(limit)
         return [row["_id"] for row in rows]
 
-    def drain(self, attempt: Callable[[str], T], limit: int,
-              stop: Callable[[T], bool] = lambda outcome: False) -> list[T]:
+    def drain(self, attempt: Callable[[str], T], limit: int, stop: Callable[[T], bool] = lambda outcome: False,
+              now: float | None = None) -> list[T]:
         """One pass: `attempt(id)` for each due item in order, ending early after an outcome that `stop` accepts
         (e.g. the outside system is down: one probe per pass instead of the whole backlog)."""
         outcomes = []
-        for item_id in self.due_ids(limit):
+        for item_id in self.due_ids(limit, now):
             outcome = attempt(item_id)
             outcomes.append(outcome)
             if stop(outcome):
