@@ -97,3 +97,14 @@ def test_the_key_cache_is_bounded_forgets_after_its_ttl_and_evicts_on_demand():
     assert cache.evict_where(lambda key, value: value == "E") == 1 and cache.get("e") is None
     TTLCache(size=0, ttl=30).put("x", 1)
     assert TTLCache(size=5, ttl=0).get("x") is None
+
+
+def test_the_blind_index_matches_equal_niks_on_any_record_and_depends_on_its_key(monkeypatch):
+    from pupns.personal import blind_index
+
+    monkeypatch.setenv("PUPNS_BLIND_INDEX_KEY", "key-one")
+    first = blind_index("nik", "3174015503850001")
+    assert first == blind_index("nik", " 3174 0155 0385 0001 ") and "3174015503850001" not in first
+    assert blind_index("npwp", "3174015503850001") != first
+    monkeypatch.setenv("PUPNS_BLIND_INDEX_KEY", "key-two")
+    assert blind_index("nik", "3174015503850001") != first
