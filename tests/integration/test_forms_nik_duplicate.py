@@ -8,6 +8,7 @@ import pytest
 from forms import commands
 from forms.adapters import Deps, nik_index
 from forms.adapters.projections import Projector
+from pupns.contracts.forms import FormSubmitted
 from pupns.nip import make_nik, make_nip
 from pupns.replay import rebuild
 from tests.factories import NIP, roster_row, upstream_message
@@ -67,7 +68,8 @@ def test_a_pns_does_not_learn_that_someone_else_holds_a_nik_but_the_verifier_doe
     verification_store = store_for("verification")
     VerificationProjector.ensure_indexes(verification_store.db)
     message = upstream_message("FormSubmitted", submitted["data"], nip=NIP)
-    verification.receive_submission(VerificationDeps.of(verification_store), message, f"k-{message['event_id']}")
+    verification.receive_submission(VerificationDeps.of(verification_store), FormSubmitted.from_message(message),
+                                    verification.consumer_meta(message), f"k-{message['event_id']}")
     detail = verification.get_submission(VerificationDeps.of(verification_store), NIP, VERIFIER)
     assert detail["anomalies"][0]["code"] == "nik_duplicate"
     assert detail["anomalies"][0]["message"] == "NIK yang sama tercatat pada NIP lain."

@@ -19,6 +19,7 @@ from edge.rpc import NamekoBackend
 from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
+from pupns.contracts.forms import FormSubmitted
 from tests.factories import roster_row, upstream_message
 from verification import commands
 from verification.adapters import Deps
@@ -62,7 +63,8 @@ def submitted(store, nip: str) -> None:
     data = {"sections": {"data_utama": {"nama": "Budi"}}, "submitted_at": "2015-09-01T08:00:00+07:00",
             "anomalies": [], "instansi_kode": "A1"}
     message = upstream_message("FormSubmitted", data, nip=nip)
-    commands.receive_submission(Deps.of(store), message, f"test:{message['event_id']}")
+    commands.receive_submission(Deps.of(store), FormSubmitted.from_message(message), commands.consumer_meta(message),
+                                f"test:{message['event_id']}")
 
 
 def race(clients: list[Client], requests: list[tuple[str, dict | None]], headers: list[dict]) -> list:

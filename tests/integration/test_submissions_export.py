@@ -7,6 +7,7 @@ import io
 import pytest
 
 from pupns import csvexport
+from pupns.contracts.forms import FormSubmitted
 from pupns.errors import AppError
 from tests.factories import upstream_message
 from verification import commands
@@ -23,7 +24,8 @@ def submit(store, nip: str, instansi: str, nama: str, anomalies: int = 0) -> Non
             "anomalies": [{"code": "x", "section": "data_utama", "message": "m"}] * anomalies,
             "instansi_kode": instansi}
     message = upstream_message("FormSubmitted", data, nip=nip, instansi_kode=instansi)
-    commands.receive_submission(Deps.of(store), message, f"test:{message['event_id']}")
+    commands.receive_submission(Deps.of(store), FormSubmitted.from_message(message), commands.consumer_meta(message),
+                                f"test:{message['event_id']}")
 
 
 @pytest.fixture

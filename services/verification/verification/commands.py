@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pupns.actors import Actor, actor_meta, require_instansi, require_role
 from pupns.aggregate import DomainError
+from pupns.contracts.forms import FormSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
 from pupns.repository import Repository
@@ -149,10 +150,9 @@ def receive_registration(deps: Deps, message: dict, key: str) -> None:
         deps.registrations.save(registration, consumer_meta(message), idempotency_key=key)
 
 
-def receive_submission(deps: Deps, message: dict, key: str) -> None:
+def receive_submission(deps: Deps, submitted: FormSubmitted, meta: dict, key: str) -> None:
     """Open a new review of a submitted form."""
-    data, nip = message["data"], message["nip"]
-    submission = deps.submissions.get(nip)
-    submission.receive(data.get("sections") or {}, data["submitted_at"], data.get("anomalies") or [])
-    submission.instansi_kode = data.get("instansi_kode") or message.get("instansi_kode")
-    deps.submissions.save(submission, consumer_meta(message), idempotency_key=key)
+    submission = deps.submissions.get(submitted.nip or "")
+    submission.receive(submitted.sections, submitted.submitted_at, submitted.anomalies)
+    submission.instansi_kode = submitted.instansi_kode  # kept on the stored envelope, as the submission's
+    deps.submissions.save(submission, meta, idempotency_key=key)

@@ -5,6 +5,8 @@ from nameko.events import event_handler
 
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import Actor, require_role
+from pupns.contracts import consume
+from pupns.contracts.forms import FormSubmitted
 from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 from verification import commands, schemas
@@ -92,6 +94,6 @@ class VerificationService(service_base.AuditMixin):
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
         """Queue a submitted form for review."""
-        deps = self.deps
-        consume_once(self.store, "handle_form_submitted", message,
-                     lambda key: commands.receive_submission(deps, message, key))
+        deps, meta = self.deps, commands.consumer_meta(message)
+        consume(self.store, "handle_form_submitted", message, FormSubmitted,
+                lambda event, key: commands.receive_submission(deps, event, meta, key))
