@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import bson
 import pytest
@@ -165,3 +166,14 @@ def test_a_dump_of_the_key_store_holds_no_clear_data_key(keys_db, master):
     doc = keys_db.data_keys.find_one({"wrapped": {"$ne": None}})
     with pytest.raises(MasterKeyError):
         stranger.unwrap(doc["master_kid"], doc["nip"], doc["_id"], bytes(doc["wrapped"]))
+
+
+def test_stores_racing_for_the_same_nips_all_end_with_one_key_per_nip(keys_db, master):
+    nips = sorted({new_nip() for _ in range(6)})
+    stores = [open_store(keys_db, master) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda job: (job[1], job[0].data_key(job[1]).key_id),
+                              [(store, nip) for nip in nips for store in stores]))
+    for nip in nips:
+        assert len({key_id for n, key_id in found if n == nip}) == 1, nip
+        assert keys_db.data_keys.count_documents({"nip": nip}) == 1
