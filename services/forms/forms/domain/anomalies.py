@@ -31,7 +31,7 @@ def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any]
                       nik_shared: bool = False) -> list[dict]:
     """Every anomaly of one form, as [{code, section, message}] in a stable order.
 
-    `nik_shared`: another NIP's form states the same NIK (looked up by the caller in `forms.nik_index`).
+    `nik_shared`: another NIP's form states the same NIK (looked up by the caller in `forms.adapters.nik_index`).
     """
     try:
         parsed: Nip | None = parse_nip(nip, today)
