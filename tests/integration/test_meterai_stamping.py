@@ -86,7 +86,8 @@ def platform(runner_factory, rabbit_config, db_prefix):
                                "closes_at": (now + timedelta(days=2)).isoformat()}, ADMIN)
         number = identity.register({"nip": row["nip"], "nik": row["nik"], "email": "pns@example.go.id",
                                     "password": "rahasia-negara-1"})["registration_number"]
-        dispatch(rabbit_config, "verification", "RegistrationConfirmed", row, {"registration_number": number})
+        dispatch(rabbit_config, "verification", "RegistrationConfirmed", row,
+                 {"registration_number": number, "nama": row["nama"], "roster": row})  # as its contract says
         wait_until(lambda: identity.get_me(row["nip"])["status"] == "draft", message="account activated")
         return identity, documents, row
 

@@ -12,7 +12,8 @@ from documents.adapters.projections import Projector
 from documents.commands.files import Documents
 from documents.commands.statements import Statements
 from documents.settings import Settings
-from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.contracts.forms import FormSubmitted
 from pupns.deadlines import rpc
 from pupns.dependencies import Store, consume_once
 
@@ -29,15 +30,6 @@ class Config(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Settings:
         return self.settings
-
-
-def submission_facts(message: dict) -> dict:
-    """What the statement records of a forms.FormSubmitted message."""
-    data = message["data"]
-    return {"statement_id": message["event_id"], "nip": message["nip"], "nama": data.get("nama"),
-            "sections": data.get("sections") or {},
-            "instansi_kode": data.get("instansi_kode") or message.get("instansi_kode"),
-            "submitted_at": data.get("submitted_at") or message.get("occurred_at")}
 
 
 class DocumentsService(service_base.AuditMixin):
@@ -98,9 +90,8 @@ class DocumentsService(service_base.AuditMixin):
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
         """Issue the submission's Surat Pernyataan and request its e-Meterai, then try to stamp it once."""
-        statements, submission = self.statements, submission_facts(message)
-        consume_once(self.store, "handle_form_submitted", message,
-                     lambda key: statements.on_form_submitted(submission, key))
+        statements = self.statements
+        contracts.consume(self.store, "handle_form_submitted", message, FormSubmitted, statements.on_form_submitted)
         try:
             statements.attempt(message["event_id"])
         except Exception:  # the statement is stored: the retry timer stamps it, the message is done

@@ -20,6 +20,7 @@ from documents.domain.statement import Statement
 from documents.domain.uploads import can_read
 from documents.settings import Settings
 from pupns.actors import Actor
+from pupns.contracts.forms import FormSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError, EventStore
 from pupns.repository import Repository
@@ -48,18 +49,18 @@ class Statements:
         self.read = ReadModels(store.db)
         self.repository = Repository(store, Statement, rules.stream_of, projector=Projector(store.db).apply)
 
-    def on_form_submitted(self, submission: dict, dedupe_key: str) -> None:
-        """Render and record the statement plus its stamp request, once per FormSubmitted event.
-
-        `submission`: statement_id (the FormSubmitted event id), nip, nama, sections, instansi_kode, submitted_at.
-        """
-        statement = self.repository.get(submission["statement_id"])
+    def on_form_submitted(self, submission: FormSubmitted, dedupe_key: str) -> None:
+        """Render and record the statement plus its stamp request, once per FormSubmitted event (its id is the
+        statement's)."""
+        statement = self.repository.get(submission.event_id)
         if statement.version:
             return  # issued already (a redelivery under another dedupe key): one statement per submission
-        data_sha256 = rules.data_digest(submission["sections"])
-        content = pdf.render_statement({**submission, "data_sha256": data_sha256})
+        facts = {"nip": submission.nip, "nama": submission.nama, "sections": submission.sections,
+                 "instansi_kode": submission.instansi_kode, "submitted_at": submission.submitted_at,
+                 "data_sha256": rules.data_digest(submission.sections)}
+        content = pdf.render_statement(facts)
         digest = self.blobs.put(content)  # bytes first: the event below refers to them
-        statement.issue(submission["nip"], submission["instansi_kode"], submission["submitted_at"], data_sha256,
+        statement.issue(submission.nip, submission.instansi_kode, submission.submitted_at, facts["data_sha256"],
                         digest, len(content))
         try:
             self.repository.save(statement, _meta(statement.id), idempotency_key=dedupe_key)
