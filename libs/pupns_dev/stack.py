@@ -273,6 +273,8 @@ class Stack:
         if self.cfg.metrics_port_base is not None and service in SERVICES:
             env["PUPNS_METRICS_PORT"] = str(self.cfg.metrics_port_base + SERVICES.index(service)
                                             + 10 * (int(replica or 1) - 1))
+        if service == "edge":  # gunicorn workers share their metrics here (emptied by gunicorn.conf at start)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.cfg.var / "metrics" / name)
         return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=self._root(), start_new_session=True)
 

@@ -1,6 +1,8 @@
 """gunicorn settings of the edge: threaded workers (gthread), sized and bound from the environment."""
 import math
 import os
+import shutil
+import tempfile
 
 
 def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
@@ -50,6 +52,41 @@ errorlog = "-"
 loglevel = os.environ.get("PUPNS_EDGE_LOG_LEVEL", "info")
 limit_request_line = 8190
 proc_name = "pupns-edge"
+
+
+_own_metrics_dir: list[str] = []  # the directory on_starting made for this run, removed on exit
+
+
+def on_starting(server):
+    """Give the run its prometheus_client multiprocess directory, emptied of any earlier run's values.
+
+    Every worker writes its metrics there and /metrics, whichever worker answers, sums them. The variable must
+    be set before a worker imports prometheus_client: the master runs this before it forks any worker, and the
+    workers inherit the environment. pupns_dev and the deploy manifests set it; a run without it (a test
+    starting gunicorn itself) gets a fresh directory of its own.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="pupns-edge-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        _own_metrics_dir.append(path)
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (in-flight) from the sum; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this run made for itself."""
+    for path in _own_metrics_dir:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_exit(server, worker):

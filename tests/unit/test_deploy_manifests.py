@@ -40,6 +40,7 @@ WEB_COMMANDS = {
 DEPLOY_ONLY_VARS = {
     "PUPNS_MAX_WORKERS": "deploy/nameko.yaml",
     "PUPNS_EDGE_BIND": "services/edge/gunicorn.conf.py",
+    "PROMETHEUS_MULTIPROC_DIR": "services/edge/gunicorn.conf.py",  # read by prometheus_client in the workers
 }
 CUSTOM_RESOURCES = {
     "rabbitmq.com/v1beta1": {"RabbitmqCluster", "Vhost", "Policy", "User", "Permission", "Exchange", "Queue",

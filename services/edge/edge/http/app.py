@@ -17,7 +17,7 @@ from edge.http.responses import error_response, json_response
 from edge.http.routes import V1, api_routes
 from edge.http.routing import Ctx, Route, build_map
 from edge.http.web.site import Site
-from edge.operations import health
+from edge.operations import health, metrics
 from edge.operations.metrics import Metrics
 from edge.rpc import Backend, NamekoBackend
 from edge.settings import Settings
@@ -227,7 +227,7 @@ class EdgeApp:
                   "pupns_edge_queue_waiting": a.line.waiting(),
                   "pupns_edge_backend_latency_baseline_seconds": round(a.baseline or 0.0, 6),
                   "pupns_edge_backend_latency_median_seconds": round(a.median, 6)}
-        return Response(self.metrics.render(lambda: gauges), content_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(self.metrics.render(lambda: gauges), content_type=metrics.CONTENT_TYPE)
 
     def openapi_json(self, ctx: Ctx) -> Response:
         """GET /api/v1/openapi.json."""

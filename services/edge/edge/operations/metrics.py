@@ -1,75 +1,92 @@
-"""A small Prometheus text exposition: requests by route and status, latency, in-flight, rejections."""
+"""The edge's Prometheus metrics (prometheus_client): requests by route and status, latency, in-flight, rejections.
+
+Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py gives each
+run one), the values live in that directory and one /metrics answer sums every worker's counters and
+histograms (in-flight: the sum over live workers). Without it (unit tests, one process) the values stay in this
+object's own registry, so two apps in one test process never share counts.
+"""
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+import os
 from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# The `_created` series double every counter's lines and no dashboard reads them (the hand-written exposition
+# this replaces never had them).
+disable_created_metrics()
 
 
-def _labels(**labels: str) -> str:
-    inner = ",".join(f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-                     for k, v in labels.items())
-    return "{" + inner + "}"
+def multiprocess_dir() -> str | None:
+    """The shared directory of the workers' values, if this process runs in multiprocess mode."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
+class _Snapshot:
+    """A collector of gauges computed at scrape time by the answering worker (its admission state)."""
+
+    def __init__(self, gauges: Callable[[], dict[str, float]]) -> None:
+        self.gauges = gauges
+
+    def collect(self):
+        for name, value in self.gauges().items():
+            yield GaugeMetricFamily(name, name.removeprefix("pupns_edge_").replace("_", " "), value=value)
 
 
 class Metrics:
-    """Counters and one histogram per route, guarded by one lock (cheap next to a back-end call)."""
+    """The request counters, the latency histogram and the in-flight gauge of one edge process."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str], int] = defaultdict(int)
-        self.buckets: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self.sums: dict[str, float] = defaultdict(float)
-        self.inflight = 0
-        self.admission_rejections: dict[str, int] = defaultdict(int)
+        self.registry = CollectorRegistry()
+        self.requests = Counter("pupns_edge_requests_total", "HTTP requests answered, by route and status.",
+                                ("route", "status"), registry=self.registry)
+        self.latency = Histogram("pupns_edge_request_seconds", "Request latency, by route.", ("route",),
+                                 buckets=BUCKETS, registry=self.registry)
+        self.inflight = Gauge("pupns_edge_in_flight", "Requests being handled now.", registry=self.registry,
+                              multiprocess_mode="livesum")
+        self.rejections = Counter("pupns_edge_admission_rejections_total",
+                                  "Requests turned away before any back-end call.", ("reason",),
+                                  registry=self.registry)
 
     def started(self) -> None:
-        with self._lock:
-            self.inflight += 1
+        self.inflight.inc()
 
     def finished(self, route: str, status: int, seconds: float, started: bool = True) -> None:
         """Count an answer; `started=False` for one that never went through `started()` (a fast turn-away)."""
-        with self._lock:
-            if started:
-                self.inflight -= 1
-            self.requests[(route, str(status))] += 1
-            counts = self.buckets[route]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-                    break
-            else:
-                counts[-1] += 1
-            self.sums[route] += seconds
+        if started:
+            self.inflight.dec()
+        self.requests.labels(route=route, status=str(status)).inc()
+        self.latency.labels(route=route).observe(seconds)
 
     def rejected(self, reason: str) -> None:
-        with self._lock:
-            self.admission_rejections[reason] += 1
+        self.rejections.labels(reason=reason).inc()
 
-    def render(self, gauges: Callable[[], dict[str, float]] | None = None) -> str:
-        """The exposition text (format 0.0.4)."""
-        lines = ["# HELP pupns_edge_requests_total HTTP requests answered, by route and status.",
-                 "# TYPE pupns_edge_requests_total counter"]
-        with self._lock:
-            for (route, status), n in sorted(self.requests.items()):
-                lines.append(f"pupns_edge_requests_total{_labels(route=route, status=status)} {n}")
-            lines += ["# HELP pupns_edge_request_seconds Request latency, by route.",
-                      "# TYPE pupns_edge_request_seconds histogram"]
-            for route, counts in sorted(self.buckets.items()):
-                running = 0
-                for bound, n in zip((*BUCKETS, "+Inf"), counts, strict=True):
-                    running += n
-                    lines.append(f"pupns_edge_request_seconds_bucket{_labels(route=route, le=str(bound))} {running}")
-                lines.append(f"pupns_edge_request_seconds_sum{_labels(route=route)} {self.sums[route]:.6f}")
-                lines.append(f"pupns_edge_request_seconds_count{_labels(route=route)} {running}")
-            lines += ["# HELP pupns_edge_in_flight Requests being handled now.", "# TYPE pupns_edge_in_flight gauge",
-                      f"pupns_edge_in_flight {self.inflight}",
-                      "# HELP pupns_edge_admission_rejections_total Requests turned away before any back-end call.",
-                      "# TYPE pupns_edge_admission_rejections_total counter"]
-            for reason, n in sorted(self.admission_rejections.items()):
-                lines.append(f"pupns_edge_admission_rejections_total{_labels(reason=reason)} {n}")
-        for name, value in (gauges() if gauges else {}).items():
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+    def render(self, gauges: Callable[[], dict[str, float]] | None = None) -> bytes:
+        """The exposition text (format 0.0.4): every worker's values when in multiprocess mode."""
+        path = multiprocess_dir()
+        if path:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=path)
+        else:
+            registry = self.registry
+        if gauges is None:
+            return generate_latest(registry)
+        scrape = CollectorRegistry()
+        scrape.register(_Registered(registry))
+        scrape.register(_Snapshot(gauges))
+        return generate_latest(scrape)
+
+
+class _Registered:
+    """A registry seen as one collector, so the scrape-time gauges join it without registering into it."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self):
+        return self.registry.collect()
