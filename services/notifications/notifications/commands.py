@@ -14,10 +14,17 @@ from notifications.domain.templates import Email
 from notifications.settings import Settings
 from pupns import auth
 from pupns.aggregate import DomainEvent
+from pupns.contracts.verification import (
+    RegistrationConfirmed,
+    RegistrationRejected,
+    SubmissionApproved,
+    SubmissionReturned,
+)
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
 from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
+VerificationEvent = RegistrationConfirmed | RegistrationRejected | SubmissionApproved | SubmissionReturned
 
 
 class Sender(Protocol):
@@ -50,8 +57,8 @@ class Notifications:
         data, nip = message["data"], message["nip"]
         number = data["registration_number"]
         receipt_url = f"{self.settings.public_base_url}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
-        email = self._new_email(message, templates.registration_received(data.get("nama"), number, receipt_url),
-                                data["email"])
+        email = self._new_email(message["event_id"], nip,
+                                templates.registration_received(data.get("nama"), number, receipt_url), data["email"])
         contact = f"contact-{nip}"
         # The contact and the first e-mail land in one transaction, with the dedupe key.
         parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, message.get("instansi_kode")),
@@ -63,20 +70,23 @@ class Notifications:
         self.resolve_waiting(nip)
         self.deliver(message["event_id"])
 
-    def on_verification_event(self, message: dict) -> None:
+    def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
-        data, contact = message["data"], self.read.contact(message["nip"]) or {}
-        nama = data.get("nama") or contact.get("nama")
-        number = data.get("registration_number", "")
-        render: dict[str, Callable[[], Email]] = {
-            "RegistrationConfirmed": lambda: templates.registration_confirmed(
-                nama, number, f"{self.settings.public_base_url}/"),
-            "RegistrationRejected": lambda: templates.registration_rejected(nama, number, data.get("reason", "")),
-            "SubmissionApproved": lambda: templates.submission_approved(nama),
-            "SubmissionReturned": lambda: templates.submission_returned(nama, data.get("notes") or {}),
-        }
-        self.queue(message, render[message["type"]](), contact.get("email"))
-        self.deliver(message["event_id"])
+        contact = self.read.contact(event.nip) or {}
+        nama = getattr(event, "nama", None) or contact.get("nama")
+        self.queue(event.event_id, event.nip, event.instansi_kode, self._decision_email(event, nama),
+                   contact.get("email"), dedupe_key)
+        self.deliver(event.event_id)
+
+    def _decision_email(self, event: VerificationEvent, nama: str | None) -> Email:
+        if isinstance(event, RegistrationConfirmed):
+            return templates.registration_confirmed(nama, event.registration_number,
+                                                    f"{self.settings.public_base_url}/")
+        if isinstance(event, RegistrationRejected):
+            return templates.registration_rejected(nama, event.registration_number, event.reason)
+        if isinstance(event, SubmissionApproved):
+            return templates.submission_approved(nama)
+        return templates.submission_returned(nama, event.notes)
 
     def on_identity_event(self, message: dict, dedupe_key: str) -> None:
         """Deadline reminders and the sanction and its lifting, for a PNS whose address is known."""
@@ -89,23 +99,25 @@ class Notifications:
             "MarkedNotReregistered": lambda: templates.not_reregistered(contact.get("nama"), data["closes_at"]),
             "Reinstated": lambda: templates.reinstated(contact.get("nama"), data.get("reason", "")),
         }
-        self.queue(message, render[message["type"]](), contact["email"])
+        self.queue(message["event_id"], message["nip"], message.get("instansi_kode"), render[message["type"]](),
+                   contact["email"])
         self.store.remember(dedupe_key, None)
         self.deliver(message["event_id"])
 
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod
-    def _new_email(message: dict, email: Email, to: str | None) -> QueuedEmail:
-        queued = QueuedEmail(message["event_id"])  # version 0: a second one for the same source conflicts
-        queued.queue(message.get("nip"), email, to)
+    def _new_email(source_id: str, nip: str | None, email: Email, to: str | None) -> QueuedEmail:
+        queued = QueuedEmail(source_id)  # version 0: a second one for the same source conflicts
+        queued.queue(nip, email, to)
         return queued
 
-    def queue(self, message: dict, email: Email, to: str | None) -> bool:
+    def queue(self, source_id: str, nip: str | None, instansi_kode: str | None, email: Email, to: str | None,
+              dedupe_key: str | None = None) -> bool:
         """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
-        queued = self._new_email(message, email, to)
+        queued = self._new_email(source_id, nip, email, to)
         try:
-            self.store.append(stream_of(queued.id), 0, stored(queued.pending), _system_meta(message["event_id"]),
-                              nip=message.get("nip"), instansi_kode=message.get("instansi_kode"),
+            self.store.append(stream_of(queued.id), 0, stored(queued.pending), _system_meta(source_id), nip=nip,
+                              instansi_kode=instansi_kode, idempotency_key=dedupe_key,
                               projection=self.projector.apply)
         except ConcurrencyError:
             return False

@@ -7,11 +7,12 @@ from nameko.timer import timer
 
 from notifications.adapters.mailer import SmtpMailer
 from notifications.adapters.projections import Projector
-from notifications.commands import Notifications
+from notifications.commands import Notifications, VerificationEvent
 from notifications.settings import Settings
-from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
+from pupns.contracts import verification
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once, pause_before_requeue
+from pupns.dependencies import Store, consume_once
 from pupns.errors import AppError
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
@@ -59,22 +60,27 @@ class NotificationsService(service_base.AuditMixin):
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:
         """Send 'Pendaftaran dikonfirmasi, silakan masuk'."""
-        pause_before_requeue(self.app.on_verification_event, message)
+        self._verification_event("handle_registration_confirmed", message, verification.RegistrationConfirmed)
 
     @event_handler("verification", "RegistrationRejected", requeue_on_error=True)
     def handle_registration_rejected(self, message: dict) -> None:
         """Send the rejection with its reason."""
-        pause_before_requeue(self.app.on_verification_event, message)
+        self._verification_event("handle_registration_rejected", message, verification.RegistrationRejected)
 
     @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
     def handle_submission_approved(self, message: dict) -> None:
         """Send 'Data Anda telah diverifikasi'."""
-        pause_before_requeue(self.app.on_verification_event, message)
+        self._verification_event("handle_submission_approved", message, verification.SubmissionApproved)
 
     @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
     def handle_submission_returned(self, message: dict) -> None:
         """Send the verifier's notes per section."""
-        pause_before_requeue(self.app.on_verification_event, message)
+        self._verification_event("handle_submission_returned", message, verification.SubmissionReturned)
+
+    def _verification_event(self, handler: str, message: dict, contract: type[VerificationEvent]) -> None:
+        app = self.app
+        if not contracts.consume(self.store, handler, message, contract, app.on_verification_event):
+            app.deliver(message["event_id"])  # a redelivery: the e-mail may still be due
 
     @event_handler("identity", "ReminderDue", requeue_on_error=True)
     def handle_reminder_due(self, message: dict) -> None:
