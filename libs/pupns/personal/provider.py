@@ -1,0 +1,28 @@
+"""The nameko dependency that gives a service's workers the personal-data codec (one key store per process)."""
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+
+from pupns.personal.codec import FieldCodec
+from pupns.personal.keystore import KeyStore
+
+
+class PersonalData(DependencyProvider):
+    """Workers get a `FieldCodec`; the key store connection and its key cache live as long as the process."""
+
+    def __init__(self) -> None:
+        self.keys: KeyStore | None = None
+        self.codec: FieldCodec | None = None
+
+    def setup(self) -> None:
+        # KeyStore.from_env refuses a production start without the master key or the key store's address.
+        self.keys = KeyStore.from_env()
+        self.keys.ensure_indexes()
+        self.codec = FieldCodec(self.keys)
+
+    def stop(self) -> None:
+        if self.keys is not None:
+            self.keys.close()
+
+    def get_dependency(self, worker_ctx) -> FieldCodec:
+        return self.codec
