@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.standalone.events import event_dispatcher
 
-from identity.projections import Projector
+from identity.adapters.projections import Projector
 from pupns.replay import rebuild
 from pupns_cli.generate import generate_rows
 from pupns_dev.waiting import wait_until

@@ -5,10 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from identity import admin, application, importer, reminders, roster_job, sanctions
-from identity.projections import Projector, ensure_read_model_indexes
+from identity.adapters.operational import INPUTS
+from identity.adapters.projections import Projector
+from identity.adapters.roster_view import RosterView
+from identity.commands import accounts, admin, registration, reminders, roster_job, sanctions
+from identity.commands import roster as importer
+from identity.deps import Deps
 from identity.service import JOB_STEPS
+from identity.settings import Settings
 from pupns import jobs
+from pupns.contracts.verification import RegistrationConfirmed
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
 from pupns.replay import rebuild
@@ -21,16 +27,21 @@ ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 @pytest.fixture
 def store(store_for):
     store = store_for("identity")
-    ensure_read_model_indexes(store.db)
+    Projector.ensure_indexes(store.db)
     return store
+
+
+def deps(store) -> Deps:
+    """The use cases' dependencies, with the settings of the environment as it is now."""
+    return Deps.build(store, Settings.from_env())
 
 
 def upload(store, text: str, key: str | None = None, rows: int = 7) -> dict:
     def call(method: str, *args, **kwargs):
         use_case = {"stage_roster_chunks": roster_job.stage_chunks, "start_roster_import": roster_job.start_import}
         if method == "start_roster_import":
-            return use_case[method](store, *args, ADMIN, **kwargs)
-        return use_case[method](store, *args, ADMIN)
+            return use_case[method](deps(store), *args, ADMIN, **kwargs)
+        return use_case[method](deps(store), *args, ADMIN)
     return upload_roster(text, call, key, rows_per_chunk=rows)
 
 
@@ -63,7 +74,7 @@ def test_roster_job_imports_every_chunk_and_keeps_the_files_line_numbers(store):
     assert (result["imported"], result["unchanged"]) == (39, 0)
     assert [(r["line"], r["column"]) for r in result["rejected"]] == [(13, "golongan"), (21, "nik")]
     assert store.events.count_documents({"type": "RosterEntryImported"}) == 39
-    assert store.db[roster_job.INPUTS].count_documents({}) == 0  # the staged file is gone once imported
+    assert store.db[INPUTS].count_documents({}) == 0  # the staged file is gone once imported
     again = upload(store, broken_roster(40))
     run_to_end(store)
     assert jobs.get(store, again["id"])["result"]["unchanged"] == 39
@@ -77,7 +88,7 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
     # It expires. A second ago, not "now": BSON times count milliseconds, so a lease ending in the very millisecond
     # of the next claim would still compare as held (the claim asks for `until < now`) and nothing would run.
     store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"until": datetime.now(UTC) - timedelta(seconds=1)}})
-    real_apply = roster_job.RosterView.apply
+    real_apply = RosterView.apply
     calls = {"n": 0}
 
     def dies_in_the_middle(self, doc, session, pending=None):
@@ -85,9 +96,9 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
         if calls["n"] == 3:
             raise RuntimeError("killed mid-transaction")
         real_apply(self, doc, session, pending)
-    monkeypatch.setattr(roster_job.RosterView, "apply", dies_in_the_middle)
+    monkeypatch.setattr(RosterView, "apply", dies_in_the_middle)
     jobs.run_pending(store, JOB_STEPS, "second", budget=5)
-    monkeypatch.setattr(roster_job.RosterView, "apply", real_apply)
+    monkeypatch.setattr(RosterView, "apply", real_apply)
     assert calls["n"] >= 3 and jobs.get(store, job["id"])["status"] == "running"
     run_to_end(store, "third")
     result = jobs.get(store, job["id"])["result"]
@@ -104,32 +115,32 @@ def test_the_same_idempotency_key_returns_the_same_job_and_drops_the_second_uplo
     second = upload(store, roster_csv(5, seed=3), key="k-1")
     assert second["id"] == first["id"]
     assert store.db[jobs.JOBS].count_documents({}) == 1
-    assert {d["upload_id"] for d in store.db[roster_job.INPUTS].find()} == {
+    assert {d["upload_id"] for d in store.db[INPUTS].find()} == {
         store.db[jobs.JOBS].find_one()["input"]["upload_id"]}
 
 
 def test_jobs_are_admin_only_and_unknown_ids_are_not_found(store):
     verifier = {"id": "v", "role": "verifier", "instansi_kode": "3273"}
     with pytest.raises(AppError) as info:
-        roster_job.stage_chunks(store, "a" * 32, [], verifier)
+        roster_job.stage_chunks(deps(store), "a" * 32, [], verifier)
     assert info.value.code == "forbidden"
     with pytest.raises(AppError) as info:
         jobs.get(store, "identity-nope")
     assert info.value.code == "not_found"
     with pytest.raises(AppError) as info:
-        roster_job.start_import(store, "b" * 32, ADMIN)
+        roster_job.start_import(deps(store), "b" * 32, ADMIN)
     assert info.value.code == "validation_error" and store.db[jobs.JOBS].count_documents({}) == 0
 
 
 def test_close_is_a_job_that_marks_each_pns_once_and_replays(store):
-    importer.import_roster(store, roster_csv(30, seed=2), ADMIN)
+    importer.import_roster(deps(store), roster_csv(30, seed=2), ADMIN)
     now = datetime.now(UTC)
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+    admin.set_campaign(deps(store), {"opens_at": (now - timedelta(days=1)).isoformat(),
                                "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
-    job = sanctions.close_campaign(store, ADMIN, "close-1")
+    job = sanctions.close_campaign(deps(store), ADMIN, "close-1")
     assert job["kind"] == "campaign_close" and job["status"] == "queued" and job["progress"]["total"] == 30
-    assert not admin.get_campaign(store)["is_open"]  # the window closed before the job ran
-    assert sanctions.close_campaign(store, ADMIN, "close-1")["id"] == job["id"]
+    assert not admin.get_campaign(deps(store))["is_open"]  # the window closed before the job ran
+    assert sanctions.close_campaign(deps(store), ADMIN, "close-1")["id"] == job["id"]
     monkey_batch = sanctions.BATCH
     sanctions.BATCH = 4  # several checkpoints
     try:
@@ -138,7 +149,7 @@ def test_close_is_a_job_that_marks_each_pns_once_and_replays(store):
         sanctions.BATCH = monkey_batch
     assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 30}
     assert store.events.count_documents({"type": "CampaignClosed"}) == 1
-    again = sanctions.close_campaign(store, ADMIN)
+    again = sanctions.close_campaign(deps(store), ADMIN)
     run_to_end(store)
     assert jobs.get(store, again["id"])["result"] == {"not_reregistered": 30}
     marked = [e["nip"] for e in store.events.find({"type": "MarkedNotReregistered"})]
@@ -152,15 +163,15 @@ def test_close_is_a_job_that_marks_each_pns_once_and_replays(store):
 
 
 def test_the_deadline_closes_the_campaign_once_by_itself(store):
-    importer.import_roster(store, roster_csv(6, seed=4), ADMIN)
+    importer.import_roster(deps(store), roster_csv(6, seed=4), ADMIN)
     now = datetime.now(UTC)
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+    admin.set_campaign(deps(store), {"opens_at": (now - timedelta(days=1)).isoformat(),
                                "closes_at": (now + timedelta(hours=1)).isoformat()}, ADMIN)
-    assert sanctions.close_when_due(store) is None
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+    assert sanctions.close_when_due(deps(store)) is None
+    admin.set_campaign(deps(store), {"opens_at": (now - timedelta(days=1)).isoformat(),
                                "closes_at": (now - timedelta(seconds=1)).isoformat()}, ADMIN)
-    job = sanctions.close_when_due(store)
-    assert job and sanctions.close_when_due(store) is None  # a second replica's tick finds it closed
+    job = sanctions.close_when_due(deps(store))
+    assert job and sanctions.close_when_due(deps(store)) is None  # a second replica's tick finds it closed
     run_to_end(store)
     assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 6}
     assert store.events.count_documents({"type": "CampaignClosed"}) == 1
@@ -169,31 +180,31 @@ def test_the_deadline_closes_the_campaign_once_by_itself(store):
 
 def test_reminders_go_once_per_registered_pns_without_submission_and_anew_after_an_extension(store, monkeypatch):
     monkeypatch.setenv("PUPNS_REMINDERS", "7d,1d")
-    importer.import_roster(store, roster_csv(4, seed=6), ADMIN)
+    importer.import_roster(deps(store), roster_csv(4, seed=6), ADMIN)
     rows = list(generate_rows(4, seed=6))
     now = datetime.now(UTC)
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),
+    admin.set_campaign(deps(store), {"opens_at": (now - timedelta(days=1)).isoformat(),
                                "closes_at": (now + timedelta(days=2)).isoformat()}, ADMIN)
     for row in rows[:3]:
-        application.register(store, {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
+        registration.register(deps(store), {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
                                       "password": "rahasia-sekali-1"})
-    sent = {"event_id": "e1", "nip": rows[2]["nip"], "meta": {}, "data": {"registration_number": "x"}}
-    application.handle_registration_confirmed(store, sent, "k1")
-    application.handle_status_change(store, {**sent, "event_id": "e2"}, "k2", "submitted")
+    confirmed = RegistrationConfirmed(event_id="e1", nip=rows[2]["nip"], registration_number="x", roster={})
+    accounts.confirm(deps(store), confirmed, {}, "k1")
+    accounts.change_form_status(deps(store), rows[2]["nip"], "submitted", None, {}, "k2")
 
-    job = reminders.schedule_due(store)  # two days left: the 7-day reminder is due, the 1-day one not yet
+    job = reminders.schedule_due(deps(store))  # two days left: the 7-day reminder is due, the 1-day one not yet
     assert job["kind"] == "reminders" and job["progress"]["total"] == 2
-    assert reminders.schedule_due(store) is None  # once per deadline and offset (any replica)
+    assert reminders.schedule_due(deps(store)) is None  # once per deadline and offset (any replica)
     run_to_end(store)
     assert jobs.get(store, job["id"])["result"] == {"reminded": 2}
     due = list(store.events.find({"type": "ReminderDue"}))
     assert sorted(e["nip"] for e in due) == sorted(r["nip"] for r in rows[:2])  # not the one who submitted
     assert {e["data"]["before"] for e in due} == {"7d"} and due[0]["stream"] == f"reminder-{due[0]['nip']}"
-    assert reminders.schedule_due(store, at=now + timedelta(hours=12)) is None
-    assert reminders.schedule_due(store, at=now + timedelta(days=1, hours=1))["progress"]["total"] == 2
-    admin.set_campaign(store, {"opens_at": (now - timedelta(days=1)).isoformat(),  # extended: a new deadline
+    assert reminders.schedule_due(deps(store), at=now + timedelta(hours=12)) is None
+    assert reminders.schedule_due(deps(store), at=now + timedelta(days=1, hours=1))["progress"]["total"] == 2
+    admin.set_campaign(deps(store), {"opens_at": (now - timedelta(days=1)).isoformat(),  # extended: a new deadline
                                "closes_at": (now + timedelta(days=5)).isoformat()}, ADMIN)
-    assert reminders.schedule_due(store)["progress"]["total"] == 2
+    assert reminders.schedule_due(deps(store))["progress"]["total"] == 2
     run_to_end(store)
     assert store.events.count_documents({"type": "ReminderDue"}) == 6
     assert reminders.offsets("7d, 1d,bogus,12h") == ["7d", "1d", "12h"]
@@ -216,9 +227,9 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
 
 
 def test_chunks_of_an_upload_no_job_took_are_dropped_once_old(store):
-    roster_job.stage_chunks(store, "a" * 32, [{"n": 0, "text": "nip\n", "lines": [[1, 1]], "rows": 0}], ADMIN)
+    roster_job.stage_chunks(deps(store), "a" * 32, [{"n": 0, "text": "nip\n", "lines": [[1, 1]], "rows": 0}], ADMIN)
     running = upload(store, roster_csv(3, seed=1))
-    assert roster_job.drop_abandoned_uploads(store) == 0  # young
-    assert roster_job.drop_abandoned_uploads(store, older_than=timedelta(0)) == 1  # the job's input stays
-    assert {d["upload_id"] for d in store.db[roster_job.INPUTS].find()} == {
+    assert roster_job.drop_abandoned_uploads(deps(store)) == 0  # young
+    assert roster_job.drop_abandoned_uploads(deps(store), older_than=timedelta(0)) == 1  # the job's input stays
+    assert {d["upload_id"] for d in store.db[INPUTS].find()} == {
         store.db[jobs.JOBS].find_one({"_id": running["id"]})["input"]["upload_id"]}

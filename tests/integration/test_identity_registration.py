@@ -129,7 +129,7 @@ def confirm(rabbit_config, row: dict, number: str, event_type: str = "Registrati
     dispatch("verification", event_type, {
         "event_id": f"ev-{event_type}-{row['nip']}", "stream": f"registration-{row['nip']}", "version": 2,
         "type": event_type, "occurred_at": datetime.now(UTC).isoformat(), "nip": row["nip"],
-        "instansi_kode": row["instansi_kode"], "data": data or {"registration_number": number},
+        "instansi_kode": row["instansi_kode"], "data": data or {"registration_number": number, "roster": row},
         "meta": {"actor": "verif1", "role": "verifier"}})
 
 
@@ -158,7 +158,7 @@ def test_rejected_account_may_register_again(ready, rows, rabbit_config, store_f
 
 
 def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, store_for):
-    from identity.projections import Projector
+    from identity.adapters.projections import Projector
     from pupns.eventstore import NewEvent
     from pupns.passwords import legacy_scrypt_hash
 

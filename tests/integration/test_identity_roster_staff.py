@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.standalone.events import event_dispatcher
 
-from identity.projections import Projector
+from identity.adapters.projections import Projector
 from pupns.auth import decode_token
 from pupns.errors import AppError
 from pupns.replay import rebuild
@@ -124,13 +124,15 @@ def test_form_lifecycle_events_update_status_and_roster_then_replay_is_equal(ide
     identity.set_campaign({"opens_at": now.isoformat(), "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
     number = identity.register({"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id",
                                 "password": PASSWORD})["registration_number"]
-    publish(rabbit_config, "verification", "RegistrationConfirmed", row, {"registration_number": number})
+    publish(rabbit_config, "verification", "RegistrationConfirmed", row, {"registration_number": number,
+                                                                          "roster": row})
     wait_until(lambda: identity.get_me(row["nip"])["status"] == "draft", message="activated")
-    publish(rabbit_config, "forms", "FormSubmitted", row, {"sections": {}})
+    submitted = {"sections": {}, "submitted_at": datetime.now(UTC).isoformat()}
+    publish(rabbit_config, "forms", "FormSubmitted", row, submitted)
     wait_until(lambda: identity.get_me(row["nip"])["status"] == "submitted", message="submitted")
     publish(rabbit_config, "verification", "SubmissionReturned", row, {"notes": {"data_utama": "foto buram"}})
     wait_until(lambda: identity.get_me(row["nip"])["status"] == "returned", message="returned")
-    publish(rabbit_config, "forms", "FormSubmitted", row, {"sections": {}}, n=2)
+    publish(rabbit_config, "forms", "FormSubmitted", row, submitted, n=2)
     wait_until(lambda: identity.get_me(row["nip"])["status"] == "submitted", message="resubmitted")
     sections = {"data_utama": {"nama": "Nama Terverifikasi"}, "data_posisi": {"jabatan": "Guru Ahli Muda"}}
     publish(rabbit_config, "verification", "SubmissionApproved", row, {"sections": sections})

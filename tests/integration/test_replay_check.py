@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from identity.projections import Projector
+from identity.adapters.projections import Projector
 from pupns.replay import check
 from pupns_cli.__main__ import main as cli
 from pupns_cli.generate import generate_rows, roster_csv

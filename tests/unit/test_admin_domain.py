@@ -9,9 +9,10 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from forms.domain import Form
-from identity.progress import merge
-from identity.public_events import public_events
-from identity.record import PnsRecord
+from identity.adapters.public_events import public_events
+from identity.commands.progress import merge
+from identity.domain.events import Reinstated
+from identity.domain.record import PnsRecord
 from pupns.aggregate import DomainError
 
 SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events"
@@ -50,7 +51,7 @@ def test_a_submission_made_before_the_close_lifts_the_sanction():
     record.mark_not_reregistered(CLOSE)
     assert record.lift_for_submission("2026-01-01T00:00:01+07:00", "x") is False  # after the close
     assert record.lift_for_submission("2025-12-31T23:59:00+07:00", "x") is True
-    assert isinstance(record.pending[-1], PnsRecord.Reinstated) and record.pending[-1].automatic
+    assert isinstance(record.pending[-1], Reinstated) and record.pending[-1].automatic
 
 
 def verified_form() -> Form:

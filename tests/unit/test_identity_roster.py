@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from identity.roster import parse_roster, row_anomalies, validate_row
+from identity.domain.roster import parse_roster, row_anomalies, validate_row
 from pupns.nip import make_nik, make_nip
 from pupns_cli.generate import generate_rows, roster_csv
 

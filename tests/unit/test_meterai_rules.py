@@ -6,7 +6,7 @@ import pytest
 from documents.adapters import pdf
 from documents.domain import statement as rules
 from documents.settings import Settings
-from identity import domain
+from identity.domain import stamping as domain
 
 
 @pytest.mark.parametrize("attempt, delay", [(1, 2), (2, 4), (3, 8), (8, 256), (9, 300), (50, 300)])

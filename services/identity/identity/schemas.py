@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from identity.domain import USERNAME_PATTERN, is_valid_email, looks_like_nip, parse_aware, password_problems
+from identity.domain.rules import USERNAME_PATTERN, is_valid_email, looks_like_nip, parse_aware, password_problems
 from pupns.errors import validation_error
 from pupns.nip import normalize_nip, parse_nip, validate_nik
 

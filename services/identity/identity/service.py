@@ -1,6 +1,7 @@
-"""The identity nameko service: thin RPC and event entrypoints over the use cases."""
+"""The identity nameko service: thin RPC and event entrypoints over the use cases, and the composition root."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import uuid
@@ -8,30 +9,74 @@ import uuid
 from nameko.events import event_handler
 from nameko.timer import timer
 
-from identity import admin, application, form_anomalies, importer, login, reminders, roster_job, sanctions, staff
-from identity import progress as dashboard
-from identity.domain import returned_note
-from identity.projections import ensure_read_model_indexes
-from identity.public_events import public_events
+from identity.adapters.projections import Projector
+from identity.adapters.public_events import public_events
+from identity.commands import (
+    accounts,
+    admin,
+    form_anomalies,
+    login,
+    progress,
+    registration,
+    reminders,
+    roster,
+    roster_job,
+    sanctions,
+    staff,
+)
+from identity.deps import Deps
+from identity.domain.rules import returned_note
+from identity.settings import Settings
 from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import require_role
+from pupns.contracts import Contract, consume
+from pupns.contracts.documents import StampFailed, StampRequested, StatementStamped
+from pupns.contracts.forms import FormReopened, FormSubmitted
+from pupns.contracts.verification import (
+    RegistrationConfirmed,
+    RegistrationRejected,
+    SubmissionApproved,
+    SubmissionReturned,
+)
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store
 from pupns.eventstore import EventStore
 
 log = logging.getLogger(__name__)
-JOB_STEPS = {roster_job.KIND: roster_job.step, sanctions.CLOSE_KIND: sanctions.close_step,
-             reminders.KIND: reminders.step}
 JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes on (keeps stop() prompt)
 OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
 
+@functools.cache
+def settings() -> Settings:
+    """The one Settings of this process, read from the environment at first use (the service's start)."""
+    return Settings.from_env()
+
+
+def deps_of(store: EventStore) -> Deps:
+    return Deps.build(store, settings())
+
+
+def cause_meta(message: dict) -> dict:
+    """The meta of what a consumed event causes here: its producer's actor, and the event as the cause."""
+    meta = message.get("meta") or {}
+    return {"actor": meta.get("actor"), "role": meta.get("role"), "cause": message["event_id"]}
+
+
+def _job_step(command):
+    """A pupns.jobs step (run, deadline) over a use case that takes the dependencies first."""
+    return lambda run, deadline: command(deps_of(run.store), run, deadline)
+
+
+JOB_STEPS = {roster_job.KIND: _job_step(roster_job.step), sanctions.CLOSE_KIND: _job_step(sanctions.close_step),
+             reminders.KIND: _job_step(reminders.step)}
+
+
 def _setup(store: EventStore) -> None:
-    ensure_read_model_indexes(store.db)
-    # The spec's first admin comes from PUPNS_ADMIN_PASSWORD at first start (idempotent).
-    password = os.environ.get("PUPNS_ADMIN_PASSWORD")
+    Projector.ensure_indexes(store.db)
+    password = settings().admin_password  # the spec's first admin, at first start (idempotent)
     if password:
-        admin.bootstrap_admin(store, password)
+        admin.bootstrap_admin(deps_of(store), password)
 
 
 class IdentityService(service_base.AuditMixin):
@@ -40,40 +85,44 @@ class IdentityService(service_base.AuditMixin):
     name = "identity"
     store = Store(translator=public_events, setup_hook=_setup)
 
+    @property
+    def deps(self) -> Deps:
+        return deps_of(self.store)
+
     @rpc
     def register(self, payload: dict, idempotency_key: str | None = None) -> dict:
         """Register a roster PNS (pending a verifier's confirmation)."""
-        return application.register(self.store, payload, idempotency_key)
+        return registration.register(self.deps, payload, idempotency_key)
 
     @rpc
     def issue_token(self, username: str, password: str, device: str | None = None) -> dict:
         """Log in a PNS (by NIP) or a staff member (by username)."""
-        return login.issue_token(self.store, username, password, device)
+        return login.issue_token(self.deps, username, password, device)
 
     @rpc
     def get_me(self, nip: str) -> dict:
         """A PNS's account status and timeline."""
-        return application.get_me(self.store, nip)
+        return accounts.get_me(self.deps, nip)
 
     @rpc
     def get_registration(self, registration_number: str) -> dict:
         """Data printed on a registration receipt."""
-        return application.get_registration(self.store, registration_number)
+        return accounts.get_registration(self.deps, registration_number)
 
     @rpc
     def import_roster(self, csv_text: str, actor: dict) -> dict:
         """Load a small roster CSV at once (tests, internal tools); uploads go through a job."""
-        return importer.import_roster(self.store, csv_text, actor)
+        return roster.import_roster(self.deps, csv_text, actor)
 
     @rpc
     def stage_roster_chunks(self, upload_id: str, chunks: list, actor: dict) -> dict:
         """Keep chunks of an uploaded roster CSV until `start_roster_import` takes them."""
-        return roster_job.stage_chunks(self.store, upload_id, chunks, actor)
+        return roster_job.stage_chunks(self.deps, upload_id, chunks, actor)
 
     @rpc
     def start_roster_import(self, upload_id: str, actor: dict, idempotency_key: str | None = None) -> dict:
         """Start (or find, by idempotency key) the job importing a staged roster."""
-        return roster_job.start_import(self.store, upload_id, actor, idempotency_key)
+        return roster_job.start_import(self.deps, upload_id, actor, idempotency_key)
 
     @rpc
     def get_job(self, job_id: str, actor: dict) -> dict:
@@ -84,126 +133,128 @@ class IdentityService(service_base.AuditMixin):
     @rpc
     def create_verifier(self, payload: dict, actor: dict) -> dict:
         """An administrator creates a verifier account."""
-        return admin.create_verifier(self.store, payload, actor)
+        return admin.create_verifier(self.deps, payload, actor)
 
     @rpc
     def list_staff(self, actor: dict, instansi_kode: str | None = None, cursor: str | None = None) -> dict:
         """An administrator's list of verifier accounts."""
-        return staff.list_staff(self.store, actor, instansi_kode, cursor)
+        return staff.list_staff(self.deps, actor, instansi_kode, cursor)
 
     @rpc
     def set_staff_active(self, username: str, active: bool, reason: str, actor: dict) -> dict:
         """An administrator disables or enables a staff account (audited)."""
-        return staff.set_active(self.store, username, active, reason, actor)
+        return staff.set_active(self.deps, username, active, reason, actor)
 
     @rpc
     def revoked_staff(self) -> dict:
         """Disabled staff accounts and since when: the edge and the console refuse their tokens."""
-        return staff.revoked(self.store)
+        return staff.revoked(self.deps)
 
     @rpc
     def bootstrap_admin(self, password: str) -> dict:
         """Create the first administrator if there is none."""
-        return admin.bootstrap_admin(self.store, password)
+        return admin.bootstrap_admin(self.deps, password)
 
     @rpc
     def get_campaign(self) -> dict:
         """The campaign window and whether it is open."""
-        return admin.get_campaign(self.store)
+        return admin.get_campaign(self.deps)
 
     @rpc
     def set_campaign(self, payload: dict, actor: dict) -> dict:
         """Schedule or extend the campaign window."""
-        return admin.set_campaign(self.store, payload, actor)
+        return admin.set_campaign(self.deps, payload, actor)
 
     @rpc
     def progress(self, actor: dict) -> dict:
         """Counts per instansi for the admin dashboard."""
-        return dashboard.progress(self.store, actor)
+        return progress.progress(self.deps, actor)
 
     @rpc
     def close_campaign(self, actor: dict, idempotency_key: str | None = None) -> dict:
         """Close the window now; a job marks every roster PNS without a submission as not_reregistered."""
-        return sanctions.close_campaign(self.store, actor, idempotency_key)
+        return sanctions.close_campaign(self.deps, actor, idempotency_key)
 
     @rpc
     def reinstate(self, nip: str, reason: str, actor: dict) -> dict:
         """An administrator lifts the not_reregistered sanction, with a reason."""
-        return sanctions.reinstate(self.store, nip, reason, actor)
+        return sanctions.reinstate(self.deps, nip, reason, actor)
 
     @timer(interval=0.5)
     def run_jobs(self) -> None:
         """Close the campaign at its deadline, remind before it, then work on stored jobs (resuming any left over)."""
+        deps = self.deps
         for due in (sanctions.close_when_due, reminders.schedule_due, roster_job.sweep):
             try:
-                due(self.store)
+                due(deps)
             except Exception:  # logged; the deadline is checked again on the next tick
                 log.exception("%s failed; retrying on the next tick", due.__name__)
         jobs.run_pending(self.store, JOB_STEPS, OWNER, JOB_BUDGET_SECONDS)
 
+    # -- events of other services, read through their contracts ------------------------------------------
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:
         """A verifier confirmed: the PNS may log in."""
-        consume_once(self.store, "handle_registration_confirmed", message,
-                     lambda key: application.handle_registration_confirmed(self.store, message, key))
+        consume(self.store, "handle_registration_confirmed", message, RegistrationConfirmed,
+                lambda event, key: accounts.confirm(self.deps, event, cause_meta(message), key))
 
     @event_handler("verification", "RegistrationRejected", requeue_on_error=True)
     def handle_registration_rejected(self, message: dict) -> None:
         """A verifier rejected: the PNS may register again."""
-        consume_once(self.store, "handle_registration_rejected", message,
-                     lambda key: application.handle_registration_rejected(self.store, message, key))
+        consume(self.store, "handle_registration_rejected", message, RegistrationRejected,
+                lambda event, key: accounts.reject(self.deps, event, cause_meta(message), key))
 
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
         """The PNS submitted the form (made before a close, it lifts that close's sanction)."""
-        def apply(key: str) -> None:
-            sanctions.lift_for_submission(self.store, message, key)
-            application.handle_status_change(self.store, message, key, "submitted")
+        def apply(event: FormSubmitted, key: str) -> None:
+            sanctions.lift_for_submission(self.deps, event, key)
+            accounts.change_form_status(self.deps, event.nip, "submitted", None, cause_meta(message), key)
 
-        consume_once(self.store, "handle_form_submitted", message, apply)
+        consume(self.store, "handle_form_submitted", message, FormSubmitted, apply)
 
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_anomalies(self, message: dict) -> None:
         """Count the submitted form's anomalies on the dashboard (the same NIK on two NIPs among them)."""
-        consume_once(self.store, "handle_form_anomalies", message,
-                     lambda key: form_anomalies.note(self.store, message, key))
+        consume(self.store, "handle_form_anomalies", message, FormSubmitted,
+                lambda event, key: form_anomalies.note(self.deps, event, key))
 
     @event_handler("forms", "FormReopened", requeue_on_error=True)
     def handle_form_reopened(self, message: dict) -> None:
         """An administrator reopened a verified form: the PNS sees draft again."""
-        reason = message["data"].get("reason")
-        consume_once(self.store, "handle_form_reopened", message,
-                     lambda key: application.handle_status_change(self.store, message, key, "draft", reason))
+        consume(self.store, "handle_form_reopened", message, FormReopened,
+                lambda event, key: accounts.change_form_status(self.deps, event.nip, "draft", event.reason,
+                                                               cause_meta(message), key))
 
     @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
     def handle_submission_returned(self, message: dict) -> None:
         """A verifier returned the submission with notes."""
-        note = returned_note(message["data"].get("notes"))
-        consume_once(self.store, "handle_submission_returned", message,
-                     lambda key: application.handle_status_change(self.store, message, key, "returned", note))
+        consume(self.store, "handle_submission_returned", message, SubmissionReturned,
+                lambda event, key: accounts.change_form_status(self.deps, event.nip, "returned",
+                                                               returned_note(event.notes), cause_meta(message), key))
 
     @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
     def handle_submission_approved(self, message: dict) -> None:
         """A verifier approved: roster takes the verified values, the account shows `verified`."""
-        consume_once(self.store, "handle_submission_approved", message,
-                     lambda key: importer.handle_submission_approved(self.store, message, key))
+        consume(self.store, "handle_submission_approved", message, SubmissionApproved,
+                lambda event, key: roster.apply_approved_submission(self.deps, event, cause_meta(message), key))
 
     # -- e-Meterai stamping of the submission statement (documents): timeline only, status unchanged ----
     @event_handler("documents", "StampRequested", requeue_on_error=True)
     def handle_stamp_requested(self, message: dict) -> None:
         """The statement was issued and sent for stamping."""
-        self._note_stamping("handle_stamp_requested", message)
+        self._note_stamping("handle_stamp_requested", message, StampRequested)
 
     @event_handler("documents", "StampFailed", requeue_on_error=True)
     def handle_stamp_failed(self, message: dict) -> None:
         """The e-Meterai provider failed; documents retries (the first failure shows as pending)."""
-        self._note_stamping("handle_stamp_failed", message)
+        self._note_stamping("handle_stamp_failed", message, StampFailed)
 
     @event_handler("documents", "StatementStamped", requeue_on_error=True)
     def handle_statement_stamped(self, message: dict) -> None:
         """The statement carries its e-Meterai."""
-        self._note_stamping("handle_statement_stamped", message)
+        self._note_stamping("handle_statement_stamped", message, StatementStamped)
 
-    def _note_stamping(self, handler: str, message: dict) -> None:
-        consume_once(self.store, handler, message,
-                     lambda key: application.note_stamping(self.store, message, key))
+    def _note_stamping(self, handler: str, message: dict, contract: type[Contract]) -> None:
+        consume(self.store, handler, message, contract,
+                lambda event, key: accounts.note_stamping(self.deps, event, key))

@@ -5,6 +5,7 @@ from pupns.relay import public_translator
 
 
 def public_data(doc: dict) -> tuple[str, dict] | None:
+    """The public routing key and data of one stored event, None when it is not public."""
     if doc["type"] == "MarkedNotReregistered":
         return "pns.not_reregistered.v1", {}
     if doc["type"] == "Reinstated":

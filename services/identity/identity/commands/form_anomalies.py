@@ -2,27 +2,20 @@
 
 forms computes a form's anomalies on every save (the same NIK on two NIPs among them) and sends them with
 `FormSubmitted`; identity records the codes of each submission on `form-anomalies-{nip}` and the roster read
-model carries the latest (`form_anomalies`), which `identity.progress` counts.
+model carries the latest (`form_anomalies`), which `identity.commands.progress` counts.
 """
 from __future__ import annotations
 
-from identity.projections import Projector
-from pupns.eventstore import EventStore, NewEvent
-
-EVENT = "FormAnomaliesNoted"
-
-
-def stream(nip: str) -> str:
-    return f"form-anomalies-{nip}"
+from identity.deps import Deps
+from identity.domain.events import FormAnomaliesNoted
+from pupns.contracts.forms import FormSubmitted
 
 
-def note(store: EventStore, message: dict, key: str) -> None:
+def note(deps: Deps, event: FormSubmitted, key: str) -> None:
     """Record the anomaly codes a submission carried (none is recorded too: it clears the previous ones)."""
-    nip, data = message["nip"], message["data"]
-    codes = sorted({a.get("code") for a in data.get("anomalies") or [] if isinstance(a, dict) and a.get("code")})
-    meta = {"actor": "system", "role": "system", "correlation_id": message["event_id"]}
-    name = stream(nip)
-    store.append(name, store.stream_version(name),
-                 [NewEvent(EVENT, {"codes": codes, "submitted_at": data.get("submitted_at")})], meta, nip=nip,
-                 instansi_kode=data.get("instansi_kode") or message.get("instansi_kode"), idempotency_key=key,
-                 projection=Projector(store.db, ensure_indexes=False).apply)
+    codes = sorted({a.get("code") for a in event.anomalies or [] if isinstance(a, dict) and a.get("code")})
+    noted = FormAnomaliesNoted(codes, event.submitted_at)
+    meta = {"actor": "system", "role": "system", "correlation_id": event.event_id}
+    deps.form_anomalies.run(event.nip, lambda notes: notes.note(noted, nip=event.nip,
+                                                                instansi_kode=event.instansi_kode),
+                            meta, idempotency_key=key)

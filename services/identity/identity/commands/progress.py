@@ -2,7 +2,7 @@
 
 Definitions (also in docs/CONTRACT.md):
 - roster: PNS on the master roster; anomalies: roster PNS with at least one anomaly flag on the roster entry
-  or on their latest submitted form (`form_anomalies`, see identity.form_anomalies), plus
+  or on their latest submitted form (`form_anomalies`, see identity.commands.form_anomalies), plus
   "PNS selundupan" candidates (distinct unknown NIPs attempted) attributed to the instansi;
 - registered: live registrations (pending confirmation or confirmed; a rejected one counts again when
   the PNS registers again); confirmed: of those, confirmed by a verifier;
@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from identity.projections import ACCOUNTS, ROSTER, SELUNDUPAN
+from identity.deps import Deps
 from pupns.actors import Actor, require_role
-from pupns.eventstore import EventStore
 
 UNKNOWN_INSTANSI = "unknown"
 COUNTS = ("roster", "registered", "confirmed", "submitted", "verified", "returned", "not_reregistered",
@@ -75,9 +74,7 @@ def merge(roster: Iterable[dict], accounts: Iterable[dict], selundupan: Iterable
     return {"totals": totals, "by_instansi": by_instansi}
 
 
-def progress(store: EventStore, actor: Actor) -> dict:
+def progress(deps: Deps, actor: Actor) -> dict:
     """`GET /admin/progress` for administrators."""
     require_role(actor, "admin")
-    db = store.db
-    return merge(db[ROSTER].aggregate(ROSTER_PIPELINE), db[ACCOUNTS].aggregate(ACCOUNT_PIPELINE),
-                 db[SELUNDUPAN].aggregate(SELUNDUPAN_PIPELINE))
+    return merge(*deps.read.group_counts(ROSTER_PIPELINE, ACCOUNT_PIPELINE, SELUNDUPAN_PIPELINE))

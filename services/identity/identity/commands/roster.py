@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from identity import domain
-from identity.application import handle_status_change
-from identity.projections import ROSTER, RosterView
-from identity.roster import parse_roster
+from identity.adapters.roster_view import RosterView
+from identity.commands.accounts import change_form_status
+from identity.deps import Deps
+from identity.domain.events import RosterEntryImported, stored
+from identity.domain.record import ROSTER_STREAM, PnsRecord
+from identity.domain.roster import parse_roster
 from pupns.actors import Actor, actor_meta, require_role
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.contracts.verification import SubmissionApproved
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, StreamAppend
 
 BATCH = 1000
 # Form fields that are roster columns too: an approved submission becomes the roster's current value.
@@ -19,39 +22,27 @@ CORRECTABLE = {
 }
 
 
-def _append_roster(store: EventStore, view: RosterView, event: NewEvent, nip: str, version: int, meta: dict,
-                   key: str | None = None) -> None:
+def roster_part(row: dict, version: int) -> StreamAppend:
+    """One imported row as its roster stream's share of a batch append (after the version the view knows)."""
+    return StreamAppend(ROSTER_STREAM.format(nip=row["nip"]), version, [stored(RosterEntryImported(row))],
+                        row["nip"], row["instansi_kode"])
+
+
+def _append(deps: Deps, view: RosterView, parts: list[StreamAppend], meta: dict) -> None:
+    """One transaction for the parts, projected through the view (whose cache is dropped if it aborts)."""
     def project(docs: list[dict], session) -> None:
         for doc in docs:
             view.apply(doc, session)
 
     try:
-        store.append(domain.ROSTER_STREAM.format(nip=nip), version, [event], meta, nip=nip,
-                     instansi_kode=event.data["row"]["instansi_kode"], idempotency_key=key, projection=project)
-    except (ConcurrencyError, AlreadyApplied):
-        view.forget(nip)  # the cache may hold writes of the aborted transaction
-        raise
-
-
-def _append_batch(store: EventStore, view: RosterView, changed: list[tuple[int, dict, int]], meta: dict) -> None:
-    """One transaction for the whole batch (one commit instead of one per row)."""
-    parts = [StreamAppend(domain.ROSTER_STREAM.format(nip=row["nip"]), version,
-                          [NewEvent("RosterEntryImported", {"row": row})], row["nip"], row["instansi_kode"])
-             for _, row, version in changed]
-
-    def project(docs: list[dict], session) -> None:
-        for doc in docs:
-            view.apply(doc, session)
-
-    try:
-        store.append_many(parts, meta, projection=project)
+        deps.store.append_many(parts, meta, projection=project)
     except ConcurrencyError:
-        for _, row, _ in changed:
-            view.forget(row["nip"])  # the cache may hold writes of the aborted transaction
+        for part in parts:
+            view.forget(part.nip or "")  # the cache may hold writes of the aborted transaction
         raise
 
 
-def _append_rows(store: EventStore, view: RosterView, changed: list[tuple[int, dict, int]],
+def _append_rows(deps: Deps, view: RosterView, changed: list[tuple[int, dict, int]],
                  meta: dict) -> tuple[int, list[dict]]:
     imported, rejected = 0, []
     view.prefetch((row["nip"] for _, row, _ in changed), (row["nik"] for _, row, _ in changed))
@@ -59,9 +50,8 @@ def _append_rows(store: EventStore, view: RosterView, changed: list[tuple[int, d
         known = view.known(row["nip"]) or {}
         if known.get("imported") == row:
             continue
-        event = NewEvent("RosterEntryImported", {"row": row})
         try:
-            _append_roster(store, view, event, row["nip"], known.get("version", 0), meta)
+            _append(deps, view, [roster_part(row, known.get("version", 0))], meta)
             imported += 1
         except ConcurrencyError:
             rejected.append({"line": line, "column": "nip",
@@ -69,14 +59,14 @@ def _append_rows(store: EventStore, view: RosterView, changed: list[tuple[int, d
     return imported, rejected
 
 
-def import_roster(store: EventStore, csv_text: str, actor: Actor, today: date | None = None) -> dict:
+def import_roster(deps: Deps, csv_text: str, actor: Actor, today: date | None = None) -> dict:
     """Load valid rows, report the rest as {line, column, reason}; an unchanged row appends nothing."""
     require_role(actor, "admin")
     parsed = parse_roster(csv_text or "", today)
     meta = actor_meta(actor)
     imported = unchanged = 0
     rejected = [r.as_dict() for r in parsed.rejected]
-    view = RosterView(store.db)
+    view = deps.roster_view()
     if len(parsed.rows) > BATCH:
         view.prefetch_all()
     for start in range(0, len(parsed.rows), BATCH):
@@ -92,11 +82,11 @@ def import_roster(store: EventStore, csv_text: str, actor: Actor, today: date | 
         if not changed:
             continue
         try:
-            _append_batch(store, view, changed, meta)
+            _append(deps, view, [roster_part(row, version) for _, row, version in changed], meta)
             imported += len(changed)
         except ConcurrencyError:
             # Someone else wrote one of these NIPs meanwhile: fall back to row by row for this batch.
-            ok, failed = _append_rows(store, view, changed, meta)
+            ok, failed = _append_rows(deps, view, changed, meta)
             imported += ok
             rejected += failed
     rejected.sort(key=lambda r: r["line"])
@@ -114,21 +104,14 @@ def corrected_row(current: dict, sections: dict) -> dict:
     return row
 
 
-def handle_submission_approved(store: EventStore, message: dict, key: str) -> None:
+def apply_approved_submission(deps: Deps, event: SubmissionApproved, meta: dict, key: str) -> None:
     """Roster takes the verified values, then the account shows `verified`."""
-    nip = message["nip"]
-    entry = store.db[ROSTER].find_one({"_id": nip})
-    if entry:
-        row = corrected_row(entry["row"], message["data"].get("sections") or {})
-        if row != entry["row"]:
-            view = RosterView(store.db)
-            view.prefetch([nip], [row["nik"]])
-            event = NewEvent("RosterEntryCorrected", {"row": row, "from_submission": message["event_id"]})
-            meta = {"actor": message.get("meta", {}).get("actor"), "role": message.get("meta", {}).get("role"),
-                    "cause": message["event_id"]}
-            try:
-                _append_roster(store, view, event, nip, entry.get("version") or store.stream_version(
-                    domain.ROSTER_STREAM.format(nip=nip)), meta, key=f"{key}:roster")
-            except AlreadyApplied:
-                pass  # redelivery after the roster half was stored
-    handle_status_change(store, message, key, "verified")
+    def correct(record: PnsRecord) -> None:
+        if record.row is not None:
+            record.correct(corrected_row(record.row, event.sections), event.event_id)
+
+    try:
+        deps.records.run(event.nip, correct, meta, idempotency_key=f"{key}:roster")
+    except AlreadyApplied:
+        pass  # redelivery after the roster half was stored
+    change_form_status(deps, event.nip, "verified", None, meta, key)

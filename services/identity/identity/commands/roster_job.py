@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from identity import domain
-from identity.projections import RosterView
-from identity.roster import parse_roster
+from identity.commands.roster import roster_part
+from identity.deps import Deps
+from identity.domain.roster import parse_roster
 from pupns import jobs
 from pupns.actors import Actor, require_role
 from pupns.errors import AppError
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.eventstore import ConcurrencyError
 
 KIND = "roster_import"
-INPUTS = "job_inputs"
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_CHUNK_CHARS = 4 * 1024 * 1024
 ABANDONED_AFTER = timedelta(hours=24)
@@ -34,82 +33,82 @@ def _bad(message: str) -> AppError:
     return AppError("validation_error", message)
 
 
-def stage_chunks(store: EventStore, upload_id: str, chunks: list[dict], actor: Actor) -> dict:
+def _valid_chunk(chunk: object) -> bool:
+    return (isinstance(chunk, dict) and isinstance(chunk.get("n"), int) and chunk["n"] >= 0
+            and isinstance(chunk.get("text"), str) and len(chunk["text"]) <= MAX_CHUNK_CHARS
+            and isinstance(chunk.get("rows"), int) and isinstance(chunk.get("lines"), list))
+
+
+def stage_chunks(deps: Deps, upload_id: str, chunks: list[dict], actor: Actor) -> dict:
     """Keep chunks of an uploaded roster (`{n, text, lines: [[chunk line, file line]...], rows}`) for a job."""
     require_role(actor, "admin")
     if not isinstance(upload_id, str) or not UPLOAD_ID.fullmatch(upload_id) or not isinstance(chunks, list):
         raise _bad("Unggahan data induk tidak dikenali.")
-    for chunk in chunks:
-        if not (isinstance(chunk, dict) and isinstance(chunk.get("n"), int) and chunk["n"] >= 0
-                and isinstance(chunk.get("text"), str) and len(chunk["text"]) <= MAX_CHUNK_CHARS
-                and isinstance(chunk.get("rows"), int) and isinstance(chunk.get("lines"), list)):
-            raise _bad("Potongan data induk tidak valid.")
+    if not all(_valid_chunk(chunk) for chunk in chunks):
+        raise _bad("Potongan data induk tidak valid.")
     for chunk in chunks:  # the same chunk staged twice (a retried call) is stored once
-        store.db[INPUTS].replace_one({"_id": chunk_id(upload_id, chunk["n"])}, {
+        deps.uploads.stage(chunk_id(upload_id, chunk["n"]), {
             "upload_id": upload_id, "n": chunk["n"], "text": chunk["text"], "rows": chunk["rows"],
-            "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id"),
-            "staged_at": datetime.now(UTC)}, upsert=True)
+            "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id")})
     return {"staged": len(chunks)}
 
 
 _next_sweep = {"at": 0.0}
 
 
-def sweep(store: EventStore) -> None:
+def sweep(deps: Deps) -> None:
     """Now and then (every 10 minutes per process), drop abandoned uploads."""
     if time.monotonic() >= _next_sweep["at"]:
         _next_sweep["at"] = time.monotonic() + SWEEP_SECONDS
-        drop_abandoned_uploads(store)
+        drop_abandoned_uploads(deps)
 
 
-def drop_abandoned_uploads(store: EventStore, older_than: timedelta = ABANDONED_AFTER) -> int:
+def drop_abandoned_uploads(deps: Deps, older_than: timedelta = ABANDONED_AFTER) -> int:
     """Delete staged chunks no job took (an upload cut off before its job started), once they are old."""
-    active = [doc["input"]["upload_id"] for doc in store.db[jobs.JOBS].find(
-        {"kind": KIND, "status": {"$in": list(jobs.ACTIVE)}}, {"input.upload_id": 1})]
-    return store.db[INPUTS].delete_many({"staged_at": {"$lt": datetime.now(UTC) - older_than},
-                                         "upload_id": {"$nin": active}}).deleted_count
+    active = [source["upload_id"] for source in deps.read.active_job_inputs(KIND)]
+    return deps.uploads.drop_older_than(older_than, active)
 
 
-def start_import(store: EventStore, upload_id: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+def start_import(deps: Deps, upload_id: str, actor: Actor, idempotency_key: str | None = None) -> dict:
     """A job importing every staged chunk of `upload_id`; the same idempotency key returns the same job."""
     require_role(actor, "admin")
-    staged = list(store.db[INPUTS].find({"upload_id": upload_id}, {"n": 1, "rows": 1}).sort("n", 1))
+    staged = deps.uploads.staged(upload_id)
     if not staged:
         raise _bad("Berkas data induk kosong atau belum diunggah.")
     if [doc["n"] for doc in staged] != list(range(len(staged))):
         raise _bad("Unggahan data induk tidak lengkap; unggah ulang berkasnya.")
     total = sum(doc["rows"] for doc in staged)
-    job = jobs.submit(store, KIND, total, {"upload_id": upload_id, "chunks": len(staged)}, actor, idempotency_key)
-    doc = store.db[jobs.JOBS].find_one({"_id": job["id"]}, {"input": 1}) or {}
-    if (doc.get("input") or {}).get("upload_id") != upload_id:
-        store.db[INPUTS].delete_many({"upload_id": upload_id})  # a repeat: the first upload is the job's input
+    job = jobs.submit(deps.store, KIND, total, {"upload_id": upload_id, "chunks": len(staged)}, actor,
+                      idempotency_key)
+    if deps.read.job_input(job["id"]).get("upload_id") != upload_id:
+        deps.uploads.drop(upload_id)  # a repeat: the first upload is the job's input
     return job
 
 
-def step(run: jobs.JobRun, deadline: float, today: date | None = None) -> bool:
+def step(deps: Deps, run: jobs.JobRun, deadline: float, today: date | None = None) -> bool:
     """Import chunks until the deadline; True once the job is finished."""
-    store, source = run.store, run.job["input"]
+    source = run.job["input"]
     while (n := run.cursor.get("chunk", 0)) < source["chunks"]:
         if time.monotonic() >= deadline:
             return False
-        doc = store.db[INPUTS].find_one({"_id": chunk_id(source["upload_id"], n)})
+        doc = deps.uploads.chunk(chunk_id(source["upload_id"], n))
         if doc is None:
             raise AppError("internal_error", f"Potongan {n} berkas data induk hilang; unggah ulang berkasnya.")
-        if _import_chunk(run, doc, today):
+        if _import_chunk(deps, run, doc, today):
             break  # the header is wrong: every chunk would be rejected alike
     counts = run.job.get("counts") or {}
     run.finish({"imported": counts.get("imported", 0), "unchanged": counts.get("unchanged", 0),
                 "rejected": run.job.get("items") or [], "rejected_total": counts.get("rejected", 0)})
-    store.db[INPUTS].delete_many({"upload_id": source["upload_id"]})
+    deps.uploads.drop(source["upload_id"])
     return True
 
 
-def _import_chunk(run: jobs.JobRun, doc: dict, today: date | None) -> bool:
+def _import_chunk(deps: Deps, run: jobs.JobRun, doc: dict, today: date | None) -> bool:
     """One chunk and the checkpoint past it, in one transaction; True when the header was rejected."""
     parsed = parse_roster(doc["text"], today)
     lines = {a: b for a, b in doc["lines"]}
     rejected = [{**r.as_dict(), "line": lines.get(r.line, r.line)} for r in parsed.rejected]
-    view = RosterView(run.store.db)
+    view = deps.roster_view()
     view.prefetch((row["nip"] for _, row in parsed.rows), (row["nik"] for _, row in parsed.rows))
     parts, unchanged = [], 0
     for _, row in parsed.rows:
@@ -117,17 +116,12 @@ def _import_chunk(run: jobs.JobRun, doc: dict, today: date | None) -> bool:
         if known.get("imported") == row:
             unchanged += 1
             continue
-        parts.append(StreamAppend(domain.ROSTER_STREAM.format(nip=row["nip"]), known.get("version", 0),
-                                  [NewEvent("RosterEntryImported", {"row": row})], row["nip"], row["instansi_kode"]))
+        parts.append(roster_part(row, known.get("version", 0)))
     header_bad = any(item["line"] == 1 for item in rejected)
     done = run.job["total"] if header_bad else run.job.get("done", 0) + doc["rows"]
-
-    def project(docs: list[dict], session) -> None:
-        view.apply_many(docs, session)
-
     counts = {"imported": len(parts), "unchanged": unchanged, "rejected": len(rejected)}
     try:
-        run.checkpoint(done, {"chunk": doc["n"] + 1}, counts, rejected, parts, projection=project)
+        run.checkpoint(done, {"chunk": doc["n"] + 1}, counts, rejected, parts, projection=view.apply_many)
     except ConcurrencyError:
         for part in parts:
             view.forget(part.nip or "")

@@ -8,59 +8,54 @@ never double-counts and never appends a second mark.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
-from identity import domain
-from identity.application import now, projector
-from identity.projections import ACCOUNTS, CAMPAIGN, ROSTER
-from identity.record import PnsRecord
+from identity.deps import Deps
+from identity.domain import rules
 from identity.schemas import ReasonSchema, load
 from pupns import jobs
 from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
+from pupns.contracts.forms import FormSubmitted
 from pupns.errors import AppError
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+from pupns.eventstore import AlreadyApplied, ConcurrencyError
 
 CLOSE_KIND = "campaign_close"
 BATCH = 200
 ATTEMPTS = 3
 SYSTEM = {"id": "system", "role": "system", "instansi_kode": None}  # the clock closing at the deadline
+BUSY = "Jadwal sedang diubah oleh pengguna lain. Coba lagi."
 
 
-def load_record(store: EventStore, nip: str) -> PnsRecord:
-    return PnsRecord.load(nip, store.read_stream(domain.ROSTER_STREAM.format(nip=nip)))  # type: ignore[return-value]
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-def save_record(store: EventStore, record: PnsRecord, meta: dict, key: str | None = None) -> None:
-    events = [NewEvent(e.type_name(), e.to_data()) for e in record.pending]
-    store.append(domain.ROSTER_STREAM.format(nip=record.id), record.version, events, meta, nip=record.id,
-                 instansi_kode=record.instansi_kode, idempotency_key=key, projection=projector(store).apply)
-    record.pending = []
+def _close_window(deps: Deps, at: datetime, meta: dict, key: str | None) -> str:
+    """Move `closes_at` to now if the window has not closed yet, and record the close (the audited action, once
+    per key); returns the close time in force."""
+    def close(campaign) -> str:
+        if campaign.window is None:
+            raise DomainError("invalid_state")
+        closes_at = campaign.window["closes_at"]
+        if rules.parse_aware(closes_at) > at:
+            closes_at = at.isoformat()
+            campaign.schedule(min(rules.parse_aware(campaign.window["opens_at"]), at).isoformat(), closes_at)
+        campaign.close(closes_at)
+        return closes_at
+
+    try:
+        return deps.campaign.run("campaign", close, meta, attempts=ATTEMPTS,
+                                 idempotency_key=f"close:{key}" if key else None)
+    except AlreadyApplied:  # this close was recorded for this key (by this replica or another)
+        return deps.read.campaign()["closes_at"]
+    except DomainError:
+        raise AppError("invalid_state", "Belum ada masa pendataan yang dijadwalkan.") from None
+    except ConcurrencyError:
+        raise AppError("conflict", BUSY) from None
 
 
-def _append_campaign(store: EventStore, event: NewEvent, meta: dict, key: str | None = None) -> None:
-    for _ in range(ATTEMPTS):
-        try:
-            store.append(domain.CAMPAIGN_STREAM, store.stream_version(domain.CAMPAIGN_STREAM), [event], meta,
-                         idempotency_key=key, projection=projector(store).apply)
-            return
-        except AlreadyApplied:
-            return  # another replica recorded this close
-        except ConcurrencyError:
-            continue
-    raise AppError("conflict", "Jadwal sedang diubah oleh pengguna lain. Coba lagi.")
-
-
-def _close_window(store: EventStore, campaign: dict, at: datetime, meta: dict) -> str:
-    """Move `closes_at` to now if the window has not closed yet; returns the close time in force."""
-    if domain.parse_aware(campaign["closes_at"]) <= at:
-        return campaign["closes_at"]
-    window = {"opens_at": min(domain.parse_aware(campaign["opens_at"]), at).isoformat(), "closes_at": at.isoformat()}
-    _append_campaign(store, NewEvent("CampaignScheduled", window), meta)
-    return window["closes_at"]
-
-
-def close_campaign(store: EventStore, actor: Actor, idempotency_key: str | None = None) -> dict:
+def close_campaign(deps: Deps, actor: Actor, idempotency_key: str | None = None) -> dict:
     """Close the window now (if open) and start the job marking every roster PNS that never submitted.
 
     The window closes before this returns (registration answers `campaign_closed` at once); the marking is
@@ -69,108 +64,80 @@ def close_campaign(store: EventStore, actor: Actor, idempotency_key: str | None 
     if actor is not SYSTEM:
         require_role(actor, "admin")
     key = f"job:{actor.get('id')}:{idempotency_key}" if idempotency_key else None
-    if key and (seen := store.recall(key)):
-        return jobs.get(store, seen["result"]["job_id"])
-    campaign = store.db[CAMPAIGN].find_one({"_id": "current"})
-    if not campaign:
+    if key and (seen := deps.store.recall(key)):
+        return jobs.get(deps.store, seen["result"]["job_id"])
+    if not deps.read.campaign():
         raise AppError("invalid_state", "Belum ada masa pendataan yang dijadwalkan.")
-    meta = actor_meta(actor)
-    closes_at = _close_window(store, campaign, now(), meta)
-    _append_campaign(store, NewEvent("CampaignClosed", {"closes_at": closes_at}), meta,
-                     key=f"close:{key}" if key else None)  # the audited action, once per key
-    instansi = sorted(k for k in store.db[ROSTER].distinct("instansi_kode") if k)
-    total = store.db[ROSTER].count_documents({})
-    return jobs.submit(store, CLOSE_KIND, total, {"closes_at": closes_at, "instansi": instansi}, actor,
-                       idempotency_key)
+    closes_at = _close_window(deps, now(), actor_meta(actor), key)
+    return jobs.submit(deps.store, CLOSE_KIND, deps.read.roster_count(),
+                       {"closes_at": closes_at, "instansi": deps.read.instansi_codes()}, actor, idempotency_key)
 
 
-def close_when_due(store: EventStore) -> dict | None:
+def close_when_due(deps: Deps) -> dict | None:
     """At `closes_at` the campaign closes by itself: one close job per deadline, however many replicas ask."""
-    campaign = store.db[CAMPAIGN].find_one({"_id": "current"})
-    if not campaign or domain.parse_aware(campaign["closes_at"]) > now():
+    campaign = deps.read.campaign()
+    if not campaign or rules.parse_aware(campaign["closes_at"]) > now():
         return None
     closes_at = campaign["closes_at"]
-    if store.db[jobs.JOBS].find_one({"kind": CLOSE_KIND, "input.closes_at": closes_at}, {"_id": 1}):
+    if deps.read.close_job_exists(CLOSE_KIND, closes_at):
         return None  # closed already (by an administrator, or by this clock on another replica)
-    return close_campaign(store, SYSTEM, f"deadline:{closes_at}")
+    return close_campaign(deps, SYSTEM, f"deadline:{closes_at}")
 
 
-def close_step(run: jobs.JobRun, deadline: float) -> bool:
+def close_step(deps: Deps, run: jobs.JobRun, deadline: float) -> bool:
     """Mark a page of roster PNS at a time, instansi by instansi, checkpointing the cursor after each page."""
-    store, source = run.store, run.job["input"]
+    source = run.job["input"]
     instansi = source["instansi"]
     while (position := run.cursor.get("position", 0)) < len(instansi):
         if time.monotonic() >= deadline:
             return False
-        page = _page(store, instansi[position], run.cursor.get("after", ""))
+        page = deps.read.roster_page(instansi[position], run.cursor.get("after", ""), BATCH)
         marked = 0
-        for nip in _unsubmitted(store, page):
-            marked += _mark(store, nip, source["closes_at"], run.meta)
+        for nip in _unsubmitted(deps, page):
+            marked += _mark(deps, nip, source["closes_at"], run.meta)
         cursor = ({"position": position + 1, "after": ""} if len(page) < BATCH
                   else {"position": position, "after": page[-1]["_id"]})
         run.checkpoint(run.job.get("done", 0) + len(page), cursor, {"marked": marked})
-    run.finish({"not_reregistered": store.db[ROSTER].count_documents({"not_reregistered": True})})
+    run.finish({"not_reregistered": deps.read.roster_count(only_not_reregistered=True)})
     return True
 
 
-def _page(store: EventStore, instansi_kode: str, after: str) -> list[dict]:
-    """The next roster PNS of one instansi after NIP `after`, in NIP order."""
-    return list(store.db[ROSTER].find({"instansi_kode": instansi_kode, "_id": {"$gt": after}},
-                                      {"_id": 1, "not_reregistered": 1}).sort("_id", 1).limit(BATCH))
-
-
-def _unsubmitted(store: EventStore, page: list[dict]) -> list[str]:
+def _unsubmitted(deps: Deps, page: list[dict]) -> list[str]:
     """NIPs of the page neither sanctioned already nor ever submitted."""
     nips = [d["_id"] for d in page if not d.get("not_reregistered")]
-    submitted = {d["_id"] for d in store.db[ACCOUNTS].find({"_id": {"$in": nips}, "ever_submitted": True},
-                                                          {"_id": 1})}
+    submitted = deps.read.ever_submitted(nips)
     return [nip for nip in nips if nip not in submitted]
 
 
-def _mark(store: EventStore, nip: str, closes_at: str, meta: dict) -> bool:
-    """Sanction one PNS for this close unless already done (a redone step appends nothing)."""
-    for _ in range(ATTEMPTS):
-        record = load_record(store, nip)
-        if not record.mark_not_reregistered(closes_at):
-            return False
-        try:
-            save_record(store, record, meta)
-            return True
-        except ConcurrencyError:
-            continue  # a roster import or a reinstatement landed in between: look again
-    raise ConcurrencyError(domain.ROSTER_STREAM.format(nip=nip), record.version)  # the job retries the page
+def _mark(deps: Deps, nip: str, closes_at: str, meta: dict) -> bool:
+    """Sanction one PNS for this close unless already done (a redone step appends nothing). A roster import or
+    a reinstatement landing in between makes the repository look again; past ATTEMPTS the ConcurrencyError
+    reaches the job, which retries the page."""
+    return deps.records.run(nip, lambda record: record.mark_not_reregistered(closes_at), meta, attempts=ATTEMPTS)
 
 
-def reinstate(store: EventStore, nip: str, reason: object, actor: Actor) -> dict:
+def reinstate(deps: Deps, nip: str, reason: object, actor: Actor) -> dict:
     """An administrator lifts the sanction; the PNS's status is what it was before."""
     require_role(actor, "admin")
     text = load(ReasonSchema(), {"reason": reason})["reason"].strip()
-    for _ in range(ATTEMPTS):
-        record = load_record(store, nip)
-        try:
-            record.reinstate(text)
-            save_record(store, record, actor_meta(actor))
-        except DomainError as exc:
-            raise AppError(exc.code, "PNS ini tidak berstatus tidak mendaftar ulang."
-                           if exc.code == "invalid_state" else None) from exc
-        except ConcurrencyError:
-            continue
-        account = store.db[ACCOUNTS].find_one({"_id": nip}, {"status": 1, "form_status": 1})
-        status = domain.Account(nip, account["status"], account.get("form_status")).public_status \
-            if account else None
-        return {"nip": nip, "status": status}
-    raise AppError("conflict")
-
-
-def lift_for_submission(store: EventStore, message: dict, key: str) -> None:
-    """A submission made before the close reached identity after it: the sanction does not stand."""
-    submitted_at = (message.get("data") or {}).get("submitted_at")
-    record = load_record(store, message["nip"])
-    if not submitted_at or not record.lift_for_submission(
-            submitted_at, "Formulir dikirim sebelum masa pendataan ditutup"):
-        return
     try:
-        save_record(store, record, {"actor": "system", "role": "system", "cause": message["event_id"]},
-                    key=f"{key}:lift")
+        deps.records.run(nip, lambda record: record.reinstate(text), actor_meta(actor), attempts=ATTEMPTS)
+    except DomainError as exc:
+        raise AppError(exc.code, "PNS ini tidak berstatus tidak mendaftar ulang."
+                       if exc.code == "invalid_state" else None) from exc
+    except ConcurrencyError:
+        raise AppError("conflict") from None
+    account = deps.read.account(nip)
+    status = rules.Account(nip, account["status"], account.get("form_status")).public_status if account else None
+    return {"nip": nip, "status": status}
+
+
+def lift_for_submission(deps: Deps, event: FormSubmitted, key: str) -> None:
+    """A submission made before the close reached identity after it: the sanction does not stand."""
+    meta = {"actor": "system", "role": "system", "cause": event.event_id}
+    try:
+        deps.records.run(event.nip, lambda record: record.lift_for_submission(
+            event.submitted_at, "Formulir dikirim sebelum masa pendataan ditutup"), meta,
+            idempotency_key=f"{key}:lift")
     except AlreadyApplied:
         pass  # redelivery after the lift was stored

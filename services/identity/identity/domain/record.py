@@ -1,48 +1,30 @@
 """The PnsRecord aggregate: one roster PNS (stream `roster-{nip}`) and the campaign sanction on it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from identity.domain.events import (
+    MarkedNotReregistered,
+    NikMismatched,
+    Reinstated,
+    RosterEntryCorrected,
+    RosterEntryImported,
+)
 from pupns.aggregate import Aggregate, DomainError, DomainEvent
+
+ROSTER_STREAM = "roster-{nip}"
 
 
 class PnsRecord(Aggregate):
     """A roster entry seen as the PNS's national record: excluded (not_reregistered) or not."""
 
-    @dataclass(frozen=True)
-    class RosterEntryImported(DomainEvent):
-        row: dict[str, Any]
-
-    @dataclass(frozen=True)
-    class RosterEntryCorrected(DomainEvent):
-        row: dict[str, Any]
-        from_submission: str | None = None
-
-    @dataclass(frozen=True)
-    class MarkedNotReregistered(DomainEvent):
-        """The campaign closed and this PNS had never submitted a form."""
-
-        closes_at: str
-
-    @dataclass(frozen=True)
-    class Reinstated(DomainEvent):
-        """An administrator (or an in-window submission that arrived late) lifted the sanction."""
-
-        reason: str
-        automatic: bool = False
-
-    @dataclass(frozen=True)
-    class NikMismatched(DomainEvent):
-        """Someone registering for this NIP gave a wrong NIK (counted by the NIK-guessing rule)."""
-
-        at: str
-
     EVENTS = (RosterEntryImported, RosterEntryCorrected, MarkedNotReregistered, Reinstated, NikMismatched)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
+        self.nip = id
+        self.row: dict[str, Any] | None = None
         self.instansi_kode: str | None = None
         self.not_reregistered = False
         self.marked_closes_at: str | None = None
@@ -56,7 +38,7 @@ class PnsRecord(Aggregate):
         """Sanction once per close; marking again, or after a reinstatement for this close, changes nothing."""
         if not self.on_roster or self.not_reregistered or closes_at in self.closes_sanctioned:
             return False
-        self.trigger(self.MarkedNotReregistered(closes_at))
+        self.trigger(MarkedNotReregistered(closes_at))
         return True
 
     def reinstate(self, reason: str) -> None:
@@ -64,7 +46,7 @@ class PnsRecord(Aggregate):
             raise DomainError("not_found")
         if not self.not_reregistered:
             raise DomainError("invalid_state")
-        self.trigger(self.Reinstated(reason))
+        self.trigger(Reinstated(reason))
 
     def lift_for_submission(self, submitted_at: str, reason: str) -> bool:
         """A submission made before the close it was sanctioned for lifts the sanction by itself."""
@@ -72,14 +54,25 @@ class PnsRecord(Aggregate):
             return False
         if datetime.fromisoformat(submitted_at) > datetime.fromisoformat(self.marked_closes_at):
             return False
-        self.trigger(self.Reinstated(reason, automatic=True))
+        self.trigger(Reinstated(reason, automatic=True))
+        return True
+
+    def note_nik_mismatch(self, at: str) -> None:
+        """A wrong NIK for this NIP: it counts toward closing the NIP to registration (and stays in the audit)."""
+        self.trigger(NikMismatched(at))
+
+    def correct(self, row: dict[str, Any], from_submission: str) -> bool:
+        """An approved submission's values become the roster's (False when they change nothing)."""
+        if self.row is None or row == self.row:
+            return False
+        self.trigger(RosterEntryCorrected(row, from_submission))
         return True
 
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, (PnsRecord.RosterEntryImported, PnsRecord.RosterEntryCorrected)):
-            self.instansi_kode = event.row.get("instansi_kode")
-        elif isinstance(event, PnsRecord.MarkedNotReregistered):
+        if isinstance(event, (RosterEntryImported, RosterEntryCorrected)):
+            self.row, self.instansi_kode = event.row, event.row.get("instansi_kode")
+        elif isinstance(event, MarkedNotReregistered):
             self.not_reregistered, self.marked_closes_at = True, event.closes_at
             self.closes_sanctioned.add(event.closes_at)
-        elif isinstance(event, PnsRecord.Reinstated):
+        elif isinstance(event, Reinstated):
             self.not_reregistered, self.marked_closes_at = False, None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from identity.domain import iso_date
+from identity.domain.rules import iso_date
 from pupns.nip import GOLONGAN, TINGKAT_PENDIDIKAN, age_on, nik_agrees_with_nip, parse_nip, validate_nik
 
 COLUMNS = ("nip", "nik", "nama", "gelar_depan", "gelar_belakang", "tempat_lahir", "tanggal_lahir",

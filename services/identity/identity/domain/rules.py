@@ -1,4 +1,4 @@
-"""Identity rules: passwords, registration numbers, account status, login throttle, campaign window."""
+"""Identity rules: passwords, registration numbers, account status, login throttle, dates."""
 from __future__ import annotations
 
 import math
@@ -25,13 +25,6 @@ THROTTLE_DECAY_SECONDS = 5 * 60  # every quiet 5 minutes forget one failure: a l
 # Registration: after this many `nik_mismatch` answers for one NIP within the window, 429 for that NIP (SPEC Abuse).
 NIK_GUESSES = 5
 NIK_GUESS_WINDOW_SECONDS = 24 * 3600
-
-ACCOUNT_STREAM = "account-{nip}"
-ROSTER_STREAM = "roster-{nip}"
-STAFF_STREAM = "staff-{username}"
-SELUNDUPAN_STREAM = "selundupan-{nip}"
-CAMPAIGN_STREAM = "campaign"
-PASSWORD_STREAM = "password-{username}"  # hash upgrades (PasswordRehashed), off the timeline
 
 # Event type -> label shown on the PNS's timeline.
 TIMELINE_LABELS = {
@@ -136,13 +129,6 @@ def parse_aware(value: str) -> datetime:
     return parsed
 
 
-def campaign_is_open(campaign: dict | None, now: datetime) -> bool:
-    """A campaign that was never scheduled is closed."""
-    if not campaign:
-        return False
-    return parse_aware(campaign["opens_at"]) <= now < parse_aware(campaign["closes_at"])
-
-
 def returned_note(notes: dict | None) -> str | None:
     """One line for the timeline out of per-section return notes."""
     if not notes:
@@ -155,52 +141,3 @@ def iso_date(value: str) -> date:
     if not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
         raise ValueError("format tanggal harus YYYY-MM-DD")
     return date.fromisoformat(value)
-
-
-# -- e-Meterai stamping of the submission statement (documents events, shown on the timeline) ---------
-# The PNS's status is never changed by these: a stamp that is late (provider outage) never costs a deadline.
-STAMPING_STREAM = "stamping-{nip}"
-STAMPING_STATES = {"StampRequested": "requested", "StampFailed": "pending", "StatementStamped": "stamped"}
-STAMPING_TIMELINE = {
-    "requested": ("stamp_requested", "Surat pernyataan diterbitkan dan sedang dibubuhi e-Meterai."),
-    "pending": ("stamp_pending", "Menunggu e-Meterai (layanan e-Meterai sedang gangguan, akan dicoba ulang "
-                                 "otomatis). Data Anda tetap tercatat terkirim tepat waktu."),
-    "stamped": ("statement_stamped", "Surat pernyataan telah dibubuhi e-Meterai."),
-}
-
-
-def stamping_note(message: dict, noted: list[dict]) -> dict | None:
-    """What to note for one documents stamping event, given what was noted before (None: nothing new).
-
-    One entry per statement and state: repeated failures add no noise, and a failure or request that
-    arrives after the stamp (queues are not ordered across event types) is not shown.
-    """
-    state = STAMPING_STATES.get(message["type"])
-    statement_id = message["data"].get("statement_id")
-    seen = {(e["data"].get("statement_id"), e["data"].get("state")) for e in noted}
-    if state is None or (statement_id, state) in seen or (statement_id, "stamped") in seen:
-        return None
-    if state == "requested" and (statement_id, "pending") in seen:
-        return None
-    return {"statement_id": statement_id, "state": state, "at": message.get("occurred_at"),
-            "attempt": message["data"].get("attempt"), "stamp_serial": message["data"].get("stamp_serial")}
-
-
-def stamping_timeline_entry(doc: dict) -> dict:
-    """One `GET /me` timeline item for a `StampingNoted` event."""
-    label, note = STAMPING_TIMELINE[doc["data"]["state"]]
-    return {"at": doc["data"].get("at") or doc["meta"].get("occurred_at"), "type": label, "by_role": "system",
-            "note": note}
-
-
-def timeline_order(events: list[dict]):
-    """Sort key for `GET /me`: stored order, except that a statement's stamping entries never come before the
-    submission they follow (identity and documents consume forms.FormSubmitted in parallel; the status change
-    names that event, the statement's id, as its `cause`)."""
-    anchors = {e["meta"].get("cause"): e["position"] for e in events if e["type"] == "AccountStatusChanged"}
-
-    def key(event: dict) -> tuple[int, int, int]:
-        if event["type"] != "StampingNoted":
-            return event["position"], 0, event["position"]
-        return max(event["position"], anchors.get(event["data"].get("statement_id"), 0)), 1, event["position"]
-    return key

@@ -1,0 +1,1 @@
+"""Everything with I/O: read models, projections, operational state, public events."""
