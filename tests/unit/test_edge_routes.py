@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 
+from identity.schemas import CampaignSchema, load
 from pupns.auth import sign_receipt
 from tests.unit.test_edge_errors import REG, FakeBackend, bearer, make_client
 
@@ -98,14 +99,20 @@ def test_audit_verify_sums_every_service():
     assert body["streams_checked"] == 9 and body["events_checked"] == 21 and len(body["broken"]) == 1
 
 
-def test_campaign_put_validates_offsets_and_passes_iso_strings():
-    client, backend, _ = make_client(FakeBackend(**{"identity.set_campaign": {"ok": True}}))
+def test_campaign_put_checks_shape_and_identity_checks_the_offsets():
+    def set_campaign(payload, actor):  # identity's own boundary schema, as the real service loads it
+        load(CampaignSchema(), payload)
+        return {"ok": True}
+
+    client, backend, _ = make_client(FakeBackend(**{"identity.set_campaign": set_campaign}))
     admin = bearer("admin", "admin", None)
+    shape = client.put("/api/v1/admin/campaign", json={"opens_at": 1, "closes_at": "x"}, headers=admin)
+    assert shape.status_code == 422 and set(shape.json["error"]["fields"]) == {"opens_at"} and not backend.calls
     bad = client.put("/api/v1/admin/campaign", json={"opens_at": "2015-09-01", "closes_at": "x"}, headers=admin)
     assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"opens_at", "closes_at"}
     body = {"opens_at": "2015-09-01T00:00:00+07:00", "closes_at": "2015-12-31T23:59:59+07:00"}
     assert client.put("/api/v1/admin/campaign", json=body, headers=admin).status_code == 200
-    assert backend.calls[-1][2][0] == body
+    assert backend.calls[-1][2][0] == body  # the strings as sent: identity parses them
 
 
 def test_admin_record_actions_pass_reason_and_actor():

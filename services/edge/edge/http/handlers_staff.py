@@ -118,9 +118,7 @@ def get_campaign(ctx: Ctx) -> Any:
 
 def set_campaign(ctx: Ctx) -> Any:
     """PUT /api/v1/admin/campaign {opens_at, closes_at} (ISO 8601 with offset)."""
-    data = _json(ctx, schemas.CampaignSchema)
-    payload = {key: value.isoformat() for key, value in data.items()}
-    return ctx.backend.call("identity", "set_campaign", payload, ctx.actor)
+    return ctx.backend.call("identity", "set_campaign", _json(ctx, schemas.CampaignSchema), ctx.actor)
 
 
 def close_campaign(ctx: Ctx) -> Any:
@@ -138,7 +136,7 @@ def reopen_record(ctx: Ctx) -> Any:
 
 def reinstate_record(ctx: Ctx) -> Any:
     """POST /api/v1/admin/records/<nip>/reinstate {reason}: lift a not_reregistered sanction."""
-    data = _json(ctx, schemas.ReasonSchema)
+    data = _json(ctx, schemas.ReinstateSchema)
     return ctx.backend.call("identity", "reinstate", ctx.params["nip"], data["reason"], ctx.actor)
 
 

@@ -1,4 +1,10 @@
-"""Marshmallow schemas at the boundary: request bodies (unknown fields rejected) and documented answers."""
+"""Marshmallow schemas at the boundary: request bodies (unknown fields rejected) and documented answers.
+
+One request-schema layer: the edge checks a body's shape (an object, the fields it may have, which are required,
+their types); the rules on the values belong to the service that owns them and are checked there. Where the
+owning service checks nothing (login, a verifier's decision, notes, an upload's kind), the edge keeps the
+small checks it has always made.
+"""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -37,6 +43,11 @@ def translate(messages: object) -> dict[str, list[str]]:
     return out
 
 
+def string(**kwargs) -> fields.String:
+    """A required string: its rules are the owning service's (identity's schemas)."""
+    return fields.String(required=True, **kwargs)
+
+
 def text(max_len: int = 200, **kwargs) -> fields.String:
     """A required, non-empty string of bounded length."""
     messages = {"length": f"Panjang harus 1 sampai {max_len} karakter."}
@@ -45,15 +56,19 @@ def text(max_len: int = 200, **kwargs) -> fields.String:
 
 
 class StrictSchema(Schema):
+    """Rejects unknown fields."""
+
     class Meta:
         unknown = RAISE
 
 
 class RegistrationSchema(StrictSchema):
-    nip = text(40)
-    nik = text(40)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = text(200)
+    """POST /registrations: identity checks NIP, NIK, e-mail and password."""
+
+    nip = string()
+    nik = string()
+    email = string(metadata={"format": "email"})
+    password = string()
 
 
 class TokenRequestSchema(StrictSchema):
@@ -65,19 +80,29 @@ class ReasonSchema(StrictSchema):
     reason = text(2000)
 
 
+class ReinstateSchema(StrictSchema):
+    """POST /admin/records/<nip>/reinstate: identity checks the reason (not blank, at most 1000 characters)."""
+
+    reason = string()
+
+
 class ReturnNotesSchema(StrictSchema):
     notes = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
 
 class VerifierCreateSchema(StrictSchema):
-    username = text(100)
-    password = text(200)
-    instansi_kode = text(20)
+    """POST /admin/verifiers: identity checks the username, the password and the instansi."""
+
+    username = string()
+    password = string()
+    instansi_kode = string()
 
 
 class CampaignSchema(StrictSchema):
-    opens_at = fields.AwareDateTime(required=True, format="iso")
-    closes_at = fields.AwareDateTime(required=True, format="iso")
+    """PUT /admin/campaign: identity checks both are ISO 8601 with an offset and that the window is not empty."""
+
+    opens_at = string(metadata={"format": "date-time"})
+    closes_at = string(metadata={"format": "date-time"})
 
 
 class UploadFormSchema(StrictSchema):
