@@ -1,6 +1,7 @@
 """openapi.json documents every path of SPEC §4 with its request schema and the error envelope."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -53,3 +54,12 @@ def test_request_schemas_and_error_envelope_are_described():
     post = doc["paths"]["/api/v1/registrations"]["post"]
     assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorSchema")
     assert "fields" in doc["components"]["schemas"]["ErrorBodySchema"]["properties"]
+
+
+def test_every_reference_points_at_a_described_schema():
+    client, _, _ = make_client()
+    doc = client.get("/api/v1/openapi.json").json
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/(\w+)"', json.dumps(doc)))
+    assert refs and refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
+    job = doc["components"]["schemas"]["JobSchema"]["properties"]
+    assert job["status"]["enum"] == ["queued", "running", "done", "failed"]

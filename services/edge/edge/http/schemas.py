@@ -107,7 +107,7 @@ class CampaignSchema(StrictSchema):
 
 class UploadFormSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-    file = fields.Raw(required=True, metadata={"format": "binary"})
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class RegistrationCreatedSchema(Schema):
@@ -159,8 +159,8 @@ class JobSchema(Schema):
 
 
 class ErrorBodySchema(Schema):
-    code = fields.String()
-    message = fields.String()
+    code = fields.String(required=True)  # required: documented as always present in the envelope
+    message = fields.String(required=True)
     field_reasons = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields")
 
 
