@@ -1,0 +1,70 @@
+"""identity's appends carry a real optimistic concurrency check (pupns.repository), on the real SecantusDB."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from identity.adapters.projections import Projector
+from identity.commands import admin, registration, sanctions, staff
+from identity.commands import roster as importer
+from identity.deps import Deps
+from pupns.eventstore import ConcurrencyError
+from pupns_cli.generate import generate_rows, roster_csv
+
+ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
+PASSWORD = "rahasia-negara-1"
+
+
+@pytest.fixture
+def deps(store_for) -> Deps:
+    store = store_for("identity")
+    Projector.ensure_indexes(store.db)
+    return Deps.build(store)
+
+
+def test_a_save_after_someone_else_wrote_the_stream_is_refused(deps):
+    admin.create_verifier(deps, {"username": "verif1", "password": PASSWORD, "instansi_kode": "4011"}, ADMIN)
+    stale = deps.staff.get("verif1")
+    staff.set_active(deps, "verif1", False, "cuti", ADMIN)  # another writer moves the stream on
+    stale.set_active(False, "cuti juga")
+    with pytest.raises(ConcurrencyError):
+        deps.staff.save(stale, {"actor": "admin", "role": "admin"})
+    assert [e["type"] for e in deps.store.read_stream("staff-verif1")] == ["StaffAccountCreated",
+                                                                          "StaffAccountDisabled"]
+
+
+def test_a_command_that_met_a_concurrent_write_is_run_again_on_the_new_state(deps):
+    admin.create_verifier(deps, {"username": "verif2", "password": PASSWORD, "instansi_kode": "4011"}, ADMIN)
+    calls = []
+
+    def disable(account) -> None:
+        calls.append(account.version)
+        if len(calls) == 1:  # between this load and its save, an administrator disables the account
+            staff.set_active(deps, "verif2", False, "cuti", ADMIN)
+        account.set_active(False, "cuti")
+
+    deps.staff.run("verif2", disable, {"actor": "admin", "role": "admin"})
+    assert calls == [1, 2]  # the rerun saw the disable and, the account being disabled already, recorded nothing
+    assert [e["type"] for e in deps.store.read_stream("staff-verif2")] == ["StaffAccountCreated",
+                                                                          "StaffAccountDisabled"]
+
+
+def test_a_roster_record_saved_after_a_concurrent_wrong_nik_attempt_is_refused(deps):
+    importer.import_roster(deps, roster_csv(2, seed=41), ADMIN)
+    [row, _] = list(generate_rows(2, seed=41))
+    now = datetime.now(UTC)
+    admin.set_campaign(deps, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                              "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
+    first = registration.register(deps, {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id",
+                                         "password": PASSWORD})
+    assert first["status"] == "pending_confirmation"
+    record = deps.records.get(row["nip"])
+    record.mark_not_reregistered("2026-12-31T23:59:59+07:00")
+    deps.records.save(record, {"actor": "system", "role": "system"})
+    assert sanctions.reinstate(deps, row["nip"], "SK pembatalan", ADMIN)["status"] == "pending_confirmation"
+    stale = deps.records.get(row["nip"])
+    deps.records.run(row["nip"], lambda r: r.note_nik_mismatch(now.isoformat()), {"actor": "x", "role": "anonymous"})
+    stale.mark_not_reregistered("2027-01-31T23:59:59+07:00")
+    with pytest.raises(ConcurrencyError):
+        deps.records.save(stale, {"actor": "system", "role": "system"})
