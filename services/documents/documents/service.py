@@ -14,8 +14,9 @@ from documents.commands.statements import Statements
 from documents.settings import Settings
 from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.contracts.forms import FormSubmitted
+from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store
 
 log = logging.getLogger(__name__)
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
@@ -76,10 +77,9 @@ class DocumentsService(service_base.AuditMixin):
     @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
     def handle_registration_submitted(self, message: dict) -> None:
         """Issue the receipt ahead of the first download."""
-        registration = {**message["data"], "instansi_kode": message.get("instansi_kode")}
         app = self.app
-        consume_once(self.store, "handle_registration_submitted", message,
-                     lambda key: app.get_receipt(registration, idempotency_key=key))
+        contracts.consume(self.store, "handle_registration_submitted", message, RegistrationSubmitted,
+                          app.issue_receipt_ahead)
 
     # -- Surat Pernyataan + e-Meterai (retried until stamped; never blocks the submission) -------------
     @rpc
