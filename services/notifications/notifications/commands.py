@@ -14,6 +14,7 @@ from notifications.domain.templates import Email
 from notifications.settings import Settings
 from pupns import auth
 from pupns.aggregate import DomainEvent
+from pupns.contracts.identity import MarkedNotReregistered, RegistrationSubmitted, Reinstated, ReminderDue
 from pupns.contracts.verification import (
     RegistrationConfirmed,
     RegistrationRejected,
@@ -24,6 +25,7 @@ from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppen
 from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
+IdentityEvent = ReminderDue | MarkedNotReregistered | Reinstated
 VerificationEvent = RegistrationConfirmed | RegistrationRejected | SubmissionApproved | SubmissionReturned
 
 
@@ -52,23 +54,22 @@ class Notifications:
                                  instansi_of=lambda email: None)
 
     # -- upstream events -------------------------------------------------------------------------
-    def on_registration_submitted(self, message: dict, dedupe_key: str) -> None:
+    def on_registration_submitted(self, registration: RegistrationSubmitted, dedupe_key: str) -> None:
         """Record the contact and queue 'Pendaftaran PUPNS diterima', then try to send it."""
-        data, nip = message["data"], message["nip"]
-        number = data["registration_number"]
+        nip, instansi_kode, number = registration.nip, registration.instansi_kode, registration.registration_number
         receipt_url = f"{self.settings.public_base_url}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
-        email = self._new_email(message["event_id"], nip,
-                                templates.registration_received(data.get("nama"), number, receipt_url), data["email"])
+        email = self._new_email(registration.event_id, nip,
+                                templates.registration_received(registration.nama, number, receipt_url),
+                                registration.email)
         contact = f"contact-{nip}"
         # The contact and the first e-mail land in one transaction, with the dedupe key.
-        parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, message.get("instansi_kode")),
+        parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, instansi_kode),
                  StreamAppend(contact, self.store.stream_version(contact),
-                              stored([ContactRecorded(data["email"], data.get("nama"))]), nip,
-                              message.get("instansi_kode"))]
-        self.store.append_many(parts, _system_meta(message["event_id"]), idempotency_key=dedupe_key,
+                              stored([ContactRecorded(registration.email, registration.nama)]), nip, instansi_kode)]
+        self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
                                projection=self.projector.apply)
         self.resolve_waiting(nip)
-        self.deliver(message["event_id"])
+        self.deliver(registration.event_id)
 
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
@@ -88,21 +89,24 @@ class Notifications:
             return templates.submission_approved(nama)
         return templates.submission_returned(nama, event.notes)
 
-    def on_identity_event(self, message: dict, dedupe_key: str) -> None:
+    def on_identity_event(self, event: IdentityEvent, dedupe_key: str) -> None:
         """Deadline reminders and the sanction and its lifting, for a PNS whose address is known."""
-        data, contact = message["data"], self.read.contact(message["nip"])
+        contact = self.read.contact(event.nip)
         if not contact:  # never registered: the platform has no address to write to
             self.store.remember(dedupe_key, None)
             return
-        render: dict[str, Callable[[], Email]] = {
-            "ReminderDue": lambda: templates.deadline_reminder(contact.get("nama"), data["closes_at"]),
-            "MarkedNotReregistered": lambda: templates.not_reregistered(contact.get("nama"), data["closes_at"]),
-            "Reinstated": lambda: templates.reinstated(contact.get("nama"), data.get("reason", "")),
-        }
-        self.queue(message["event_id"], message["nip"], message.get("instansi_kode"), render[message["type"]](),
-                   contact["email"])
-        self.store.remember(dedupe_key, None)
-        self.deliver(message["event_id"])
+        email = self._status_email(event, contact.get("nama"))
+        if not self.queue(event.event_id, event.nip, event.instansi_kode, email, contact["email"], dedupe_key):
+            self.store.remember(dedupe_key, None)  # queued before (under no key): this copy is done too
+        self.deliver(event.event_id)
+
+    @staticmethod
+    def _status_email(event: IdentityEvent, nama: str | None) -> Email:
+        if isinstance(event, ReminderDue):
+            return templates.deadline_reminder(nama, event.closes_at)
+        if isinstance(event, MarkedNotReregistered):
+            return templates.not_reregistered(nama, event.closes_at)
+        return templates.reinstated(nama, event.reason)
 
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod

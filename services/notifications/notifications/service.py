@@ -7,12 +7,12 @@ from nameko.timer import timer
 
 from notifications.adapters.mailer import SmtpMailer
 from notifications.adapters.projections import Projector
-from notifications.commands import Notifications, VerificationEvent
+from notifications.commands import IdentityEvent, Notifications, VerificationEvent
 from notifications.settings import Settings
 from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
-from pupns.contracts import verification
+from pupns.contracts import identity, verification
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store
 from pupns.errors import AppError
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
@@ -52,10 +52,10 @@ class NotificationsService(service_base.AuditMixin):
     def handle_registration_submitted(self, message: dict) -> None:
         """Record the contact and send 'Pendaftaran PUPNS diterima'."""
         app = self.app
-        # consume_once dedupes the contact; the e-mail dedupes itself on its stream's version 0.
-        if not consume_once(self.store, "handle_registration_submitted", message,
-                            lambda key: app.on_registration_submitted(message, key)):
-            app.deliver(message["event_id"])
+        # The dedupe key lands with the contact; the e-mail dedupes itself on its stream's version 0.
+        if not contracts.consume(self.store, "handle_registration_submitted", message, identity.RegistrationSubmitted,
+                                 app.on_registration_submitted):
+            app.deliver(message["event_id"])  # a redelivery: the e-mail may still be due
 
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)
     def handle_registration_confirmed(self, message: dict) -> None:
@@ -85,21 +85,21 @@ class NotificationsService(service_base.AuditMixin):
     @event_handler("identity", "ReminderDue", requeue_on_error=True)
     def handle_reminder_due(self, message: dict) -> None:
         """Remind a registered PNS with no submission of the deadline."""
-        self._identity_event("handle_reminder_due", message)
+        self._identity_event("handle_reminder_due", message, identity.ReminderDue)
 
     @event_handler("identity", "MarkedNotReregistered", requeue_on_error=True)
     def handle_marked_not_reregistered(self, message: dict) -> None:
         """Tell the PNS the campaign closed without their submission."""
-        self._identity_event("handle_marked_not_reregistered", message)
+        self._identity_event("handle_marked_not_reregistered", message, identity.MarkedNotReregistered)
 
     @event_handler("identity", "Reinstated", requeue_on_error=True)
     def handle_reinstated(self, message: dict) -> None:
         """Tell the PNS the sanction was lifted."""
-        self._identity_event("handle_reinstated", message)
+        self._identity_event("handle_reinstated", message, identity.Reinstated)
 
-    def _identity_event(self, handler: str, message: dict) -> None:
+    def _identity_event(self, handler: str, message: dict, contract: type[IdentityEvent]) -> None:
         app = self.app
-        if not consume_once(self.store, handler, message, lambda key: app.on_identity_event(message, key)):
+        if not contracts.consume(self.store, handler, message, contract, app.on_identity_event):
             app.deliver(message["event_id"])  # a redelivery: the e-mail may still be due
 
     @timer(interval=RETRY_INTERVAL)
