@@ -1,9 +1,9 @@
 """Admin dashboard and campaign close at roster scale, on the real SecantusDB (use cases called directly)."""
 from __future__ import annotations
 
+from identity.adapters import Deps
 from identity.adapters.projections import Projector
 from identity.commands.progress import progress
-from identity.deps import Deps
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 ROSTER_SIZE = 100_000
@@ -21,7 +21,7 @@ def test_progress_answers_for_a_roster_of_100000(store_for):
         {"_id": f"{i:018d}", "instansi_kode": f"I{i % 40:03d}", "registration_number": f"R{i}",
          "status": "active" if i % 4 else "pending_confirmation", "form_status": "verified" if i % 4 else None}
         for i in range(0, ROSTER_SIZE, 2)])
-    body = progress(Deps.build(store), ADMIN)
+    body = progress(Deps.of(store), ADMIN)
     assert len(body["by_instansi"]) == 40
     assert body["totals"] == {"roster": 100_000, "registered": 50_000, "confirmed": 25_000, "submitted": 0,
                               "verified": 25_000, "returned": 0, "not_reregistered": 10_000, "anomalies": 1_000,

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from identity.adapters import Deps
 from identity.adapters.projections import Projector
 from identity.commands import admin, registration, sanctions, staff
 from identity.commands import roster as importer
-from identity.deps import Deps
 from pupns.eventstore import ConcurrencyError
 from pupns_cli.generate import generate_rows, roster_csv
 
@@ -20,7 +20,7 @@ PASSWORD = "rahasia-negara-1"
 def deps(store_for) -> Deps:
     store = store_for("identity")
     Projector.ensure_indexes(store.db)
-    return Deps.build(store)
+    return Deps.of(store)
 
 
 def test_a_save_after_someone_else_wrote_the_stream_is_refused(deps):

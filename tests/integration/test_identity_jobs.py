@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from identity.adapters import Deps
 from identity.adapters.operational import INPUTS
 from identity.adapters.projections import Projector
 from identity.adapters.roster_view import RosterView
 from identity.commands import accounts, admin, registration, reminders, roster_job, sanctions
 from identity.commands import roster as importer
-from identity.deps import Deps
 from identity.service import JOB_STEPS
 from identity.settings import Settings
 from pupns import jobs
@@ -33,7 +33,7 @@ def store(store_for):
 
 def deps(store) -> Deps:
     """The use cases' dependencies, with the settings of the environment as it is now."""
-    return Deps.build(store, Settings.from_env())
+    return Deps.of(store, Settings.from_env())
 
 
 def upload(store, text: str, key: str | None = None, rows: int = 7) -> dict:

@@ -1,7 +1,6 @@
 """The identity nameko service: thin RPC and event entrypoints over the use cases, and the composition root."""
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import uuid
@@ -9,6 +8,7 @@ import uuid
 from nameko.events import event_handler
 from nameko.timer import timer
 
+from identity.adapters import Deps
 from identity.adapters.projections import Projector
 from identity.adapters.public_events import public_events
 from identity.commands import (
@@ -24,7 +24,6 @@ from identity.commands import (
     sanctions,
     staff,
 )
-from identity.deps import Deps
 from identity.domain.rules import returned_note
 from identity.settings import Settings
 from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
@@ -47,14 +46,11 @@ JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes o
 OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
 
-@functools.cache
-def settings() -> Settings:
-    """The one Settings of this process, read from the environment at first use (the service's start)."""
-    return Settings.from_env()
+SETTINGS = Settings.from_env()
 
 
 def deps_of(store: EventStore) -> Deps:
-    return Deps.build(store, settings())
+    return Deps.of(store, SETTINGS)
 
 
 def cause_meta(message: dict) -> dict:
@@ -74,7 +70,7 @@ JOB_STEPS = {roster_job.KIND: _job_step(roster_job.step), sanctions.CLOSE_KIND: 
 
 def _setup(store: EventStore) -> None:
     Projector.ensure_indexes(store.db)
-    password = settings().admin_password  # the spec's first admin, at first start (idempotent)
+    password = SETTINGS.admin_password  # the spec's first admin, at first start (idempotent)
     if password:
         admin.bootstrap_admin(deps_of(store), password)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from identity.adapters import Deps
 from identity.adapters.projections import SANCTION_EVENTS, timeline_entry
-from identity.deps import Deps
 from identity.domain import rules, stamping
 from identity.domain.accounts import ACCOUNT_STREAM, PnsAccount, StampingNotes
 from identity.domain.events import StampingNoted

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from identity.domain import rules
 from identity.schemas import CampaignSchema, VerifierSchema, load
 from pupns.actors import Actor, actor_meta, require_role

@@ -6,7 +6,7 @@ model carries the latest (`form_anomalies`), which `identity.commands.progress` 
 """
 from __future__ import annotations
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from identity.domain.events import FormAnomaliesNoted
 from pupns.contracts.forms import FormSubmitted
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from identity.domain import rules
 from identity.domain.events import PasswordRehashed
 from pupns.auth import issue_token as sign_token

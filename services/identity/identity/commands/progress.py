@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from pupns.actors import Actor, require_role
 
 UNKNOWN_INSTANSI = "unknown"

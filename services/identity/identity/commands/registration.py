@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from identity.domain import rules
 from identity.domain.accounts import PnsAccount
 from identity.domain.events import RegistrationSubmitted, UnknownNipAttempted

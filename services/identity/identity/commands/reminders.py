@@ -12,8 +12,8 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+from identity.adapters import Deps
 from identity.adapters.operational import stream_versions, streams_with
-from identity.deps import Deps
 from identity.domain import rules
 from identity.domain.accounts import REMINDER_STREAM
 from identity.domain.events import ReminderDue, stored

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from identity.adapters import Deps
 from identity.adapters.roster_view import RosterView
 from identity.commands.accounts import change_form_status
-from identity.deps import Deps
 from identity.domain.events import RosterEntryImported, stored
 from identity.domain.record import ROSTER_STREAM, PnsRecord
 from identity.domain.roster import parse_roster

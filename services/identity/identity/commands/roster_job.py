@@ -10,8 +10,8 @@ import re
 import time
 from datetime import date, timedelta
 
+from identity.adapters import Deps
 from identity.commands.roster import roster_part
-from identity.deps import Deps
 from identity.domain.roster import parse_roster
 from pupns import jobs
 from pupns.actors import Actor, require_role

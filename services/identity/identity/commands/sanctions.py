@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from identity.domain import rules
 from identity.schemas import ReasonSchema, load
 from pupns import jobs

@@ -1,7 +1,7 @@
 """Staff accounts after creation: the administrator's list, disabling and enabling (audited), revocation."""
 from __future__ import annotations
 
-from identity.deps import Deps
+from identity.adapters import Deps
 from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
 from pupns.errors import AppError, validation_error
