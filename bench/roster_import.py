@@ -26,8 +26,9 @@ def peak_rss_mib() -> float:
 
 
 def run(rows: int, chunk: int, storage: str) -> str:
-    from identity.importer import import_roster
-    from identity.projections import ensure_read_model_indexes
+    from identity.adapters import Deps
+    from identity.adapters.projections import Projector
+    from identity.commands.roster import import_roster
 
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"bench-secantus-{port}.log"
@@ -36,7 +37,8 @@ def run(rows: int, chunk: int, storage: str) -> str:
     try:
         store = EventStore(client[f"bench{uuid.uuid4().hex[:6]}_identity"], "identity")
         store.ensure_indexes()
-        ensure_read_model_indexes(store.db)
+        Projector.ensure_indexes(store.db)
+        deps = Deps.of(store)
         started = time.perf_counter()
         text = roster_csv(rows, seed=2015)
         generated = time.perf_counter() - started
@@ -44,13 +46,13 @@ def run(rows: int, chunk: int, storage: str) -> str:
         done = imported = 0
         started = time.perf_counter()
         for part, _, count in roster_chunks(text, chunk):
-            imported += import_roster(store, part, ADMIN)["imported"]
+            imported += import_roster(deps, part, ADMIN)["imported"]
             done += count
             progress(done)
         progress.finish()
         first = time.perf_counter() - started
         started = time.perf_counter()
-        unchanged = sum(import_roster(store, part, ADMIN)["unchanged"] for part, _, _ in roster_chunks(text, chunk))
+        unchanged = sum(import_roster(deps, part, ADMIN)["unchanged"] for part, _, _ in roster_chunks(text, chunk))
         again = time.perf_counter() - started
     finally:
         client.close()
