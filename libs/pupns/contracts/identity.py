@@ -4,8 +4,9 @@ RegistrationSubmitted: verification (a registration to confirm), notifications (
 address), documents (the registration receipt). ReminderDue, MarkedNotReregistered, Reinstated: notifications
 (deadline reminder, sanction, its lifting). CampaignScheduled: forms (its copy of the window; forms orders
 schedules by the envelope's stream `version`, which it reads from the message itself).
-The password hash identity stores with a registration never leaves it (the relay redacts it): no reader may
-expect it.
+RegistrationSubmitted's data repeats the envelope's `nip` and `instansi_kode`: the reader checks them and keeps
+the envelope's (`event.nip`, `event.instansi_kode`). The password hash identity stores with a registration never
+leaves it (the relay redacts it): no reader may expect it.
 """
 from __future__ import annotations
 
