@@ -18,7 +18,8 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ("bench.password_hash", "bench.roster_import", "bench.write_load", "bench.edge_load")
+BENCHMARKS = ("bench.password_hash", "bench.roster_import", "bench.write_load", "bench.edge_load", "bench.limits",
+              "bench.journey", "bench.soak")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

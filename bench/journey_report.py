@@ -1,0 +1,252 @@
+"""The journey bench's arithmetic and report: per-step figures, CPU per journey, irreducible parts, capacity."""
+from __future__ import annotations
+
+import collections
+import json
+import math
+from pathlib import Path
+
+from bench.password_hash import machine_facts
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PLATFORM = ("edge", "identity", "forms", "verification", "documents", "notifications", "store", "broker")
+SAVE = {"http": 1, "rpc": 1, "read": 1, "insert": 1}
+# What a step cannot avoid on this design: one HTTP round trip to the edge, the RPCs it needs (GET /me asks
+# identity and notifications), the hash, and one durable store write or point read per document touched.
+PARTS = {"register": {"http": 1, "rpc": 1, "hash": 1, "insert": 1}, "confirm": SAVE,
+         "login": {"http": 1, "rpc": 1, "read": 1, "hash": 1}, "status": {"http": 1, "rpc": 2, "read": 2},
+         "form": {"http": 1, "rpc": 1, "read": 1}, "save": SAVE,
+         "upload": {"http": 1, "rpc_200k": 1, "insert_200k": 1}, "submit": SAVE, "approve": SAVE}
+LIMIT_OF = {"http": "http_floor", "rpc": "rpc_echo", "hash": "hash", "insert": "raw_insert", "read": "raw_read",
+            "rpc_200k": "rpc_echo_200k", "insert_200k": "raw_insert_200k"}
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of seconds, in ms (None without values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def phase_summary(records: list[dict], rate: float, seconds: float, window: float, steps: tuple[str, ...]) -> dict:
+    """Journeys and every step of one phase: completions/s over the phase's window, p50/p99, errors, waits."""
+    ok = [r for r in records if r["ok"]]
+    per_step = {}
+    for step in steps:
+        mine = [r["steps"][step] for r in records if step in r["steps"]]
+        done = [s for s in mine if not s.get("failed")]
+        codes: collections.Counter = collections.Counter()
+        for s in mine:
+            codes.update(s["codes"])
+        waits = sum(s["waits"] for s in mine)
+        per_step[step] = {"completed": len(done), "per_s": round(len(done) / window, 2),
+                          "p50_ms": pct([s["latency"] for s in done], 0.5),
+                          "p99_ms": pct([s["latency"] for s in done], 0.99),
+                          "elapsed_p99_ms": pct([s["elapsed"] for s in done], 0.99),
+                          "errors": sum(codes.values()) - waits, "waits": waits,
+                          "failed": len(mine) - len(done), "answers": dict(codes)}
+    return {"rate": rate, "seconds": seconds, "window_s": round(window, 1), "started": len(records),
+            "completed": len(ok), "journeys_per_s": round(len(ok) / window, 2),
+            "journey_p50_s": _s(pct([r["end"] - r["start"] for r in ok], 0.5)),
+            "journey_p99_s": _s(pct([r["end"] - r["start"] for r in ok], 0.99)),
+            "client_start_lag_p99_s": _s(pct([r["start"] - r["due"] for r in records], 0.99)),
+            "failed_at": dict(collections.Counter(r["failed_at"] for r in records if not r["ok"])), "steps": per_step}
+
+
+def _s(ms: float | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 2)
+
+
+def cpu_per_journey(before: dict[str, float], after: dict[str, float], idle: dict[str, float], window: float,
+                    completed: int) -> dict[str, dict]:
+    """CPU-ms per completed journey of each component, gross and net of its idle use; cores it kept busy."""
+    found = {}
+    for name in before:
+        spent = after.get(name, before[name]) - before[name]
+        net = max(0.0, spent - idle.get(name, 0.0) * window)
+        found[name] = {"gross_ms": round(1000 * spent / completed, 1) if completed else None,
+                       "net_ms": round(1000 * net / completed, 1) if completed else None,
+                       "cores": round(spent / window, 3)}
+    platform = [found[n]["net_ms"] or 0.0 for n in PLATFORM if n in found]
+    found["total"] = {"net_ms": round(sum(platform), 1) if completed else None,
+                      "cores": round(sum(found[n]["cores"] for n in PLATFORM if n in found), 3)}
+    return found
+
+
+def irreducible(limits: dict) -> dict[str, dict]:
+    """Each step's floor: the sum of its parts' p50 latencies measured by bench.limits."""
+    found = {}
+    for step, parts in PARTS.items():
+        ms = sum(count * limits[LIMIT_OF[part]]["p50_ms"] for part, count in parts.items())
+        found[step] = {"parts": " + ".join(f"{n}x {p}" if n > 1 else p for p, n in parts.items()), "ms": round(ms, 1)}
+    return found
+
+
+def worst_day(population: float = 4.5e6, rush_share: float = 0.4, rush_days: int = 3,
+              peak_hour_share: float = 0.1) -> dict:
+    """Journeys started per second in the peak hour of the campaign's worst day (a deadline rush)."""
+    day = population * rush_share / rush_days
+    return {"journeys_per_day": round(day), "peak_hour": round(day * peak_hour_share),
+            "per_s": round(day * peak_hour_share / 3600, 1)}
+
+
+def capacity_plan(cpu_ms: dict[str, float], rate: float, utilisation: float = 0.6) -> dict[str, dict]:
+    """Cores each component needs for `rate` journeys/s with every core at most `utilisation` busy, and replicas
+    of one core each (a nameko service or a gunicorn worker is one Python process: one core at most)."""
+    plan = {}
+    for name, ms in cpu_ms.items():
+        cores = rate * ms / 1000 / utilisation
+        plan[name] = {"cores": round(cores, 1), "replicas": max(1, math.ceil(cores))}
+    plan["total"] = {"cores": round(sum(p["cores"] for p in plan.values()), 1)}
+    return plan
+
+
+def saturation(cpu_ms: dict[str, float]) -> list[tuple[str, float]]:
+    """Journeys/s at which one core of each component is full, the first to saturate first."""
+    return sorted(((name, round(1000 / ms, 1)) for name, ms in cpu_ms.items() if ms), key=lambda item: item[1])
+
+
+def reference_cpu(phases: list[dict]) -> tuple[dict, dict[str, float]]:
+    """The phase whose costs the plan uses (the fastest that completed every journey it started) and its net
+    CPU-ms per journey of each platform component."""
+    whole = [p for p in phases if p["completed"] and p["completed"] == p["started"]] or [p for p in phases
+                                                                                        if p["completed"]]
+    best = max(whole, key=lambda p: p["journeys_per_s"])
+    return best, {n: best["cpu"][n]["net_ms"] for n in PLATFORM if best["cpu"].get(n, {}).get("net_ms")}
+
+
+def phase_line(summary: dict, cpu: dict) -> str:
+    return (f"  {summary['rate']}/s: {summary['completed']}/{summary['started']} journeys, "
+            f"p50 {summary['journey_p50_s']} s, p99 {summary['journey_p99_s']} s, failed at {summary['failed_at']}, "
+            f"platform CPU {cpu['total']['net_ms']} ms/journey, {cpu['total']['cores']} cores")
+
+
+def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke: bool) -> str:
+    best, cpu_ms = reference_cpu(phases)
+    lines = [f"# Registration day, whole journeys{' (SMOKE RUN: tiny rates, not a measurement)' if smoke else ''}",
+             "", machine_facts(), "The platform as `make run` starts it (SecantusDB on disk syncing every commit, "
+             "one process per service, edge 2x8) and the client share both cores. Open-loop Poisson arrivals of "
+             "journeys; see bench/journey.py for what a journey does.", "",
+             "| offered/s | started | completed | journeys/s | journey p50 / p99 s | client start lag p99 s | "
+             "failed at | platform cores busy | platform CPU-ms / journey |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {p['rate']} | {p['started']} | {p['completed']} | {p['journeys_per_s']} | {p['journey_p50_s']} / "
+              f"{p['journey_p99_s']} | {p['client_start_lag_p99_s']} | {p['failed_at'] or '-'} | "
+              f"{p['cpu']['total']['cores']} | {p['cpu']['total']['net_ms']} |" for p in phases]
+    names = [n for n in (*PLATFORM, "helpers", "client") if n in phases[0]["cpu"]]
+    lines += ["", "## CPU-ms per completed journey, by component (net of idle; gross in brackets)", "",
+              "| offered/s | " + " | ".join(names) + " | platform total |", "|---|" + "---|" * (len(names) + 1)]
+    lines += [f"| {p['rate']} | " + " | ".join(f"{p['cpu'][n]['net_ms']} ({p['cpu'][n]['gross_ms']})" for n in names)
+              + f" | {p['cpu']['total']['net_ms']} |" for p in phases]
+    lines += ["", "Idle use subtracted (cores): " + ", ".join(f"{n} {v:.3f}" for n, v in idle.items()), ""]
+    floors = irreducible(limits)
+    lines += ["## Each step beside the sum of its irreducible parts", "",
+              f"Step latency at {phases[0]['rate']} journeys/s (the lightest load); parts measured by bench.limits "
+              "in the same run against the same store and broker (p50 of each).", "",
+              "| step | done/s | p50 ms | p99 ms | p99 with waits ms | errors | waits | irreducible parts | "
+              "their sum ms | p50 / sum |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for step, s in phases[0]["steps"].items():
+        floor = floors["save" if step.startswith("save_") else step]
+        ratio = f"{s['p50_ms'] / floor['ms']:.1f}x" if s["p50_ms"] and floor["ms"] else "-"
+        lines.append(f"| {step} | {s['per_s']} | {s['p50_ms']} | {s['p99_ms']} | {s['elapsed_p99_ms']} | "
+                     f"{s['errors']} | {s['waits']} | {floor['parts']} | {floor['ms']} | {ratio} |")
+    for p in phases[1:]:
+        lines += ["", f"### Steps at {p['rate']} journeys/s", "", "| step | done/s | p50 ms | p99 ms | "
+                  "p99 with waits ms | errors | waits | answers other than 2xx |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {step} | {s['per_s']} | {s['p50_ms']} | {s['p99_ms']} | {s['elapsed_p99_ms']} | {s['errors']} | "
+                  f"{s['waits']} | {s['answers'] or '-'} |" for step, s in p["steps"].items()]
+    lines += ["", "## Limits measured in this run", "", *limits_table(limits), "",
+              f"## What saturates first (costs of the {best['rate']}/s phase, one core per process)", ""]
+    lines += [f"- {name}: one core full at {rate} journeys/s" for name, rate in saturation(cpu_ms)]
+    total = sum(cpu_ms.values())
+    lines += [f"- the whole platform: {total:.0f} CPU-ms per journey, i.e. {2000 / total:.1f} journeys/s on these "
+              "2 cores with nothing else running" if total else "- (no completed journey)", ""]
+    for name, prof in profiles.items():
+        lines += [f"## Profile of {name} ({prof['samples']} samples, py-spy, {best['rate']}/s-class load)", "",
+                  "Own time:", "", *[f"- {share} % {frame}" for share, frame in prof["own"]], "", "Inclusive:", "",
+                  *[f"- {share} % {frame}" for share, frame in prof["inclusive"] if not frame.startswith("process ")],
+                  ""]
+    return "\n".join(lines) + "\n"
+
+
+def limits_table(limits: dict) -> list[str]:
+    rows = ["| part | ms (mean) | p50 ms | p99 ms | per s, 1 client | per s, 8 clients |", "|---|---|---|---|---|---|"]
+    for key in ("hash", "http_floor", "rpc_echo", "rpc_echo_200k", "rpc_ping", "raw_insert", "raw_insert_200k",
+                "raw_read", "append_new", "append_existing"):
+        if key in limits:
+            v = limits[key]
+            rows.append(f"| {key} | {v['ms']} | {v['p50_ms']} | {v['p99_ms']} | {v['per_s_1']} | "
+                        f"{v.get('per_s_n', '-')} |")
+    v = limits["verdicts"]
+    rows += ["", f"Replay of {limits['replay']['events']} events: {limits['replay']['per_s']}/s through "
+             f"pupns.replay.rebuild (trivial projector) vs {limits['raw_scan']['per_s']}/s raw read in position order.",
+             "", f"- append to a new stream: {100 * v['append_new_share_of_raw_insert']:.0f} % of the raw insert's "
+             f"throughput (8 clients; aim >= {100 * v['aim_append_share']:.0f} %)",
+             f"- append to an existing stream: {100 * v['append_existing_share_of_raw_insert']:.0f} % (same aim)",
+             f"- replay: {100 * v['replay_share_of_raw_read']:.0f} % of the raw read "
+             f"(aim >= {100 * v['aim_replay_share']:.0f} %)", f"- hash: {limits['cores']} usable cores"]
+    return rows
+
+
+def chart(phases: list[dict], limits: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(15, 9))
+    rates = [p["rate"] for p in phases]
+    axes[0][0].plot(rates, [p["journeys_per_s"] for p in phases], marker="o", label="completed/s")
+    axes[0][0].plot(rates, rates, ls="--", color="grey", label="offered")
+    axes[0][0].set(title="journeys completed per second", xlabel="offered journeys/s")
+    steps = list(phases[0]["steps"])
+    for p in phases:
+        axes[0][1].plot(steps, [p["steps"][s]["p99_ms"] or 0 for s in steps], marker="o", label=f"{p['rate']}/s")
+    axes[0][1].set(title="step p99 latency (ms)", yscale="log")
+    axes[0][1].tick_params(axis="x", rotation=60, labelsize=8)
+    bottom = [0.0] * len(phases)
+    for name in PLATFORM:
+        values = [p["cpu"].get(name, {}).get("net_ms") or 0 for p in phases]
+        axes[1][0].bar([str(r) for r in rates], values, bottom=bottom, label=name)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes[1][0].set(title="CPU-ms per completed journey (net of idle)", xlabel="offered journeys/s")
+    floors = irreducible(limits)
+    measured = [phases[0]["steps"][s]["p50_ms"] or 0 for s in steps]
+    floor_ms = [floors["save" if s.startswith("save_") else s]["ms"] for s in steps]
+    x = range(len(steps))
+    axes[1][1].bar([i - 0.2 for i in x], measured, 0.4, label=f"step p50 at {phases[0]['rate']}/s")
+    axes[1][1].bar([i + 0.2 for i in x], floor_ms, 0.4, label="sum of irreducible parts")
+    axes[1][1].set_xticks(list(x), steps, rotation=60, fontsize=8)
+    axes[1][1].set(title="step cost vs its floor (ms)")
+    for ax in (axes[0][0], axes[0][1], axes[1][0], axes[1][1]):
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke: bool = False) -> None:
+    """bench/results/journey.{md,json,png} (per-journey records stay out of the JSON)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    best, cpu_ms = reference_cpu(phases)
+    slim = [{k: v for k, v in p.items() if k != "records"} for p in phases]
+    out = {"smoke": smoke, "phases": slim, "idle_cores": idle, "limits": limits, "irreducible": irreducible(limits),
+           "reference_rate": best["rate"], "cpu_ms_per_journey": cpu_ms, "saturation": saturation(cpu_ms),
+           "profiles": profiles,
+           "curves": {"offered": [p["rate"] for p in phases], "completed_per_s": [p["journeys_per_s"] for p in phases],
+                      "cpu_ms_per_journey": [p["cpu"]["total"]["net_ms"] or 0 for p in phases]}}
+    (RESULTS / "journey.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    (RESULTS / "journey.md").write_text(markdown(phases, idle, limits, profiles, smoke))
+    chart(phases, limits, RESULTS / "journey.png")
+    print((RESULTS / "journey.md").read_text(), flush=True)
+
+
+def write_limits(limits: dict, setting: str) -> None:
+    """bench/results/limits.{md,json} for a standalone bench.limits run."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "limits.json").write_text(json.dumps({"setting": setting, **limits}, indent=1))
+    text = "\n".join(["# Limits: the irreducible parts of a step", "", machine_facts(), f"Setting: {setting}.", "",
+                      *limits_table(limits)]) + "\n"
+    (RESULTS / "limits.md").write_text(text)
+    print(text, flush=True)
