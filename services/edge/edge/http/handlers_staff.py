@@ -136,7 +136,7 @@ def reopen_record(ctx: Ctx) -> Any:
 
 def reinstate_record(ctx: Ctx) -> Any:
     """POST /api/v1/admin/records/<nip>/reinstate {reason}: lift a not_reregistered sanction."""
-    data = _json(ctx, schemas.ReinstateSchema)
+    data = _json(ctx, schemas.ReasonSchema)
     return ctx.backend.call("identity", "reinstate", ctx.params["nip"], data["reason"], ctx.actor)
 
 

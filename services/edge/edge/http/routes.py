@@ -79,7 +79,7 @@ def api_routes() -> list[Route]:
         Route("POST", f"{V1}/admin/records/<nip>/reopen", staff.reopen_record, roles=ADMIN, body="json",
               schema=s.ReasonSchema, errors=(*AUTH, *BODY, "invalid_state")),
         Route("POST", f"{V1}/admin/records/<nip>/reinstate", staff.reinstate_record, roles=ADMIN, body="json",
-              schema=s.ReinstateSchema, errors=(*AUTH, *BODY, "invalid_state", "not_found")),
+              schema=s.ReasonSchema, errors=(*AUTH, *BODY, "invalid_state", "not_found")),
         Route("GET", f"{V1}/admin/progress", staff.progress, roles=ADMIN, errors=AUTH),
         Route("GET", f"{V1}/admin/progress.csv", staff.progress_csv, roles=ADMIN, produces="text/csv", errors=AUTH),
         Route("GET", f"{V1}/admin/audit/verify", staff.audit_verify, roles=ADMIN, errors=AUTH),

@@ -1,9 +1,10 @@
 """Marshmallow schemas at the boundary: request bodies (unknown fields rejected) and documented answers.
 
 One request-schema layer: the edge checks a body's shape (an object, the fields it may have, which are required,
-their types); the rules on the values belong to the service that owns them and are checked there. Where the
-owning service checks nothing (login, a verifier's decision, notes, an upload's kind), the edge keeps the
-small checks it has always made.
+their types); the rules on the values belong to the service that owns them and are checked there. Two checks
+stay at the edge: login's bounded, non-empty username and password (identity has no rule for them, and the
+login rate limit keys on the username before any call), and an upload's kind (the edge picks the size limit by
+kind before it reads the file; documents checks the kind again).
 """
 from __future__ import annotations
 
@@ -77,11 +78,8 @@ class TokenRequestSchema(StrictSchema):
 
 
 class ReasonSchema(StrictSchema):
-    reason = text(2000)
-
-
-class ReinstateSchema(StrictSchema):
-    """POST /admin/records/<nip>/reinstate: identity checks the reason (not blank, at most 1000 characters)."""
+    """A staff member's reason: its owner checks it (not blank in every owner; verification's reject, forms'
+    reopen and identity's reinstatement also cap it at 1000 characters)."""
 
     reason = string()
 
