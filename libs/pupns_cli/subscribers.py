@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 from pupns import config
+from pupns_cli import grants as field_grants
 from pupns_cli.rabbit_admin import RabbitAdmin, SubscriberError
 
 # The public events of SPEC §5; each has a JSON Schema in schemas/events/<routing key>.json.
@@ -22,9 +23,6 @@ PUBLIC_EVENTS = ("pns.registered.v1", "pns.data_verified.v1", "pns.returned.v1",
 # Lowercase letters, digits and inner dashes only: none is a regex metacharacter outside a class, so the
 # name pasted into `^sub\.NAME$` matches exactly one queue name.
 NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
-GRANTS_UNSUPPORTED = ("--grant-field belum didukung: peristiwa publik tidak pernah membawa NIK/NPWP untuk pelanggan "
-                      "mana pun (lihat docs/SUBSCRIBERS.md, 'Field grants'). Tidak ada yang dibuat; jalankan lagi "
-                      "tanpa --grant-field.")
 
 
 def validate_name(name: str) -> str:
@@ -171,18 +169,20 @@ def _target() -> tuple[RabbitAdmin, str, str]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    if args.grant_field:
-        print(GRANTS_UNSUPPORTED, file=sys.stderr)
-        return 2
     try:
         events = parse_events(args.events)
         validate_name(args.name)
+        grants = field_grants.parse_grants(args.grant)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     admin, vhost, exchange = _target()
     try:
-        done = create(admin, vhost, exchange, args.name, events, rotate_password=args.rotate_password)
+        was_granted = field_grants.granted_key(args.name) in _bound(admin, vhost, exchange, args.name)
+        if grants or was_granted:  # first the publisher, then the binding: a switch may repeat one event, never lose it
+            field_grants.record_grants(args.name, grants)
+        keys = field_grants.routing_keys(args.name, events, grants)
+        done = create(admin, vhost, exchange, args.name, keys, rotate_password=args.rotate_password)
     except SubscriberError as exc:
         print(f"{exc}\nperintah ini aman diulang; bila kata sandi belum sempat tampil, ulangi dengan "
               "--rotate-password", file=sys.stderr)
@@ -200,7 +200,15 @@ def cmd_create(args: argparse.Namespace) -> int:
         print("simpan sekarang: kata sandi ini tidak akan ditampilkan lagi")
     if done.closed_connections:
         print(f"{done.closed_connections} koneksi lama {done.user} ditutup")
+    print(f"field pribadi yang diberikan: {', '.join(grants) if grants else '-'}")
     return 0
+
+
+def _bound(admin: RabbitAdmin, vhost: str, exchange: str, name: str) -> dict:
+    """The routing keys the subscriber's queue is bound to now (nothing when it does not exist yet)."""
+    if admin.get_queue(vhost, queue_name(name)) is None:
+        return {}
+    return admin.bindings(vhost, exchange, queue_name(name))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -226,8 +234,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    admin, vhost, _ = _target()
+    admin, vhost, exchange = _target()
     try:
+        if field_grants.granted_key(args.name) in _bound(admin, vhost, exchange, args.name):
+            field_grants.record_grants(args.name, [])  # its copies stop before its queue goes
         removed = delete(admin, vhost, args.name)
     except SubscriberError as exc:
         print(exc, file=sys.stderr)
@@ -244,8 +254,9 @@ def add_commands(groups) -> None:
     make = commands.add_parser("create", help="buat atau perbarui pelanggan (idempoten)")
     make.add_argument("--name", required=True, help="huruf kecil, angka, '-'; antrean sub.NAME, pengguna sub-NAME")
     make.add_argument("--events", required=True, help=f"dipisah koma, dari: {', '.join(PUBLIC_EVENTS)}")
-    make.add_argument("--grant-field", action="append", default=[], metavar="FIELD",
-                      help="belum didukung (NIK/NPWP tidak pernah dikirim)")
+    make.add_argument("--grant", "--grant-field", dest="grant", action="append", default=[], metavar="FIELD",
+                      help="field pribadi yang boleh diterima dalam pns.data_verified.v1 (ulangi per field): "
+                           + ", ".join(field_grants.GRANTABLE))
     make.add_argument("--rotate-password", action="store_true", help="buat kata sandi baru dan putuskan koneksi lama")
     make.set_defaults(func=cmd_create)
     commands.add_parser("list", help="daftar pelanggan di vhost platform").set_defaults(func=cmd_list)

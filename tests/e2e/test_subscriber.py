@@ -83,8 +83,8 @@ def test_subscriber_reads_only_its_own_queue(stack, platform):
         uri = re.search(r"^amqp_uri: (\S+)$", created, re.M)[1]
         assert f"{user}:" in uri and uri.endswith("/" + urllib.parse.quote(cfg.vhost, safe=""))
         refusal = pupns(cfg, "subscriber", "create", "--name", name, "--events", "pns.data_verified.v1",
-                        "--grant-field", "nik", expect=2)
-        assert "--grant-field belum didukung" in refusal
+                        "--grant", "password_hash", expect=2)
+        assert "field tidak dapat diberikan: password_hash" in refusal
         again = pupns(cfg, "subscriber", "create", "--name", name, "--events", "pns.data_verified.v1")
         assert "kata sandi tidak berubah" in again and "amqp_uri:" not in again
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pupns_cli import subscribers
+from pupns_cli import grants, subscribers
 from pupns_cli.__main__ import build_parser
 from pupns_cli.rabbit_admin import SubscriberError
 
@@ -134,18 +134,28 @@ def test_subscriber_uri_keeps_host_and_vhost_and_swaps_credentials():
 def test_command_line():
     args = build_parser().parse_args(["subscriber", "create", "--name", "kemenkes", "--events",
                                       "pns.data_verified.v1,pns.registered.v1", "--rotate-password"])
-    assert (args.func, args.name, args.rotate_password, args.grant_field) == (
+    assert (args.func, args.name, args.rotate_password, args.grant) == (
         subscribers.cmd_create, "kemenkes", True, [])
     assert build_parser().parse_args(["subscriber", "list"]).func is subscribers.cmd_list
     assert build_parser().parse_args(["subscriber", "delete", "--name", "x"]).func is subscribers.cmd_delete
 
 
-def test_grant_field_is_refused_before_touching_the_broker(capsys, monkeypatch):
+def test_a_field_that_is_not_grantable_is_refused_before_touching_the_broker(capsys, monkeypatch):
     monkeypatch.setattr(subscribers, "_target", lambda: pytest.fail("the broker must not be contacted"))
     args = build_parser().parse_args(["subscriber", "create", "--name", "kemenkes", "--events",
-                                      "pns.data_verified.v1", "--grant-field", "nik"])
+                                      "pns.data_verified.v1", "--grant", "nik", "--grant", "password_hash"])
     assert args.func(args) == 2
-    assert "--grant-field belum didukung" in capsys.readouterr().err
+    assert "field tidak dapat diberikan: password_hash" in capsys.readouterr().err
+
+
+def test_a_granted_subscriber_is_bound_to_its_own_copy_instead_of_the_default_one():
+    assert grants.parse_grants(["npwp", "nik", "nik"]) == ["nik", "npwp"]
+    assert grants.routing_keys("bpjs", ["pns.registered.v1", "pns.data_verified.v1"], ["nik"]) == [
+        "pns.registered.v1", "pns.data_verified.v1.granted.bpjs"]
+    assert grants.routing_keys("bpjs", ["pns.data_verified.v1"], []) == ["pns.data_verified.v1"]
+    args = build_parser().parse_args(["subscriber", "create", "--name", "x", "--events", "pns.data_verified.v1",
+                                      "--grant-field", "nik"])  # the older spelling still works
+    assert args.grant == ["nik"]
 
 
 def test_create_is_idempotent_and_keeps_the_password():
