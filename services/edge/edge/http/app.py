@@ -1,4 +1,8 @@
-"""The edge WSGI application: one error path, auth, admission control, idempotency, then thin handlers."""
+"""The edge WSGI application: one error path, auth, admission control, idempotency, then thin handlers.
+
+Also the edge's composition root: `create_app` wires settings, RPC, store, surge control and metrics once per
+process; gunicorn serves `edge.http.app:app`, which calls it on the first request, after the fork.
+"""
 from __future__ import annotations
 
 import json

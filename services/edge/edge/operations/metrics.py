@@ -38,6 +38,16 @@ class _Snapshot:
             yield GaugeMetricFamily(name, name.removeprefix("pupns_edge_").replace("_", " "), value=value)
 
 
+class _Registered:
+    """A registry seen as one collector, so the scrape-time gauges join it without registering into it."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self):
+        return self.registry.collect()
+
+
 class Metrics:
     """The request counters, the latency histogram and the in-flight gauge of one edge process."""
 
@@ -80,13 +90,3 @@ class Metrics:
         scrape.register(_Registered(registry))
         scrape.register(_Snapshot(gauges))
         return generate_latest(scrape)
-
-
-class _Registered:
-    """A registry seen as one collector, so the scrape-time gauges join it without registering into it."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-
-    def collect(self):
-        return self.registry.collect()
