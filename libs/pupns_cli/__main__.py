@@ -13,7 +13,7 @@ from pathlib import Path
 from pupns import config
 from pupns.errors import AppError
 from pupns.roster_upload import JOB_CHUNK_ROWS, upload_roster
-from pupns_cli import rpc, subscribers
+from pupns_cli import personal, rpc, subscribers
 from pupns_cli.generate import generate_rows, write_csv
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -226,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--services", nargs="*")
     ver.set_defaults(func=audit_verify)
     subscribers.add_commands(groups)
+    personal.add_commands(groups)
     return parser
 
 
