@@ -20,7 +20,8 @@ from tests.e2e.browser import browser  # noqa: F401 (the browser tests' fixture)
 PASSWORD = "rahasia-sekali-123"
 # The e2e tests call the API far faster than one person would: lift the per-user token bucket so the
 # audit checks around every rejected call are not themselves rate limited (login limits stay as shipped).
-TEST_ENV = {"PUPNS_EDGE_USER_RATE": "1000", "PUPNS_EDGE_USER_BURST": "1000"}
+# Unwrapped data keys are cached for 2 s instead of 30 s, so an erasure reaches every process quickly (SPEC §7).
+TEST_ENV = {"PUPNS_EDGE_USER_RATE": "1000", "PUPNS_EDGE_USER_BURST": "1000", "PUPNS_KEY_CACHE_TTL": "2"}
 
 
 @pytest.fixture(scope="session")
