@@ -97,9 +97,16 @@ PRODUCTION_SECRETS = {
 }
 DEV_AUDIT_KEY = "pupns-development-audit-key-change-me"
 AUDIT = {"PUPNS_AUDIT_KEY": "the key of the event logs' hash chains (an HMAC: a database writer cannot recompute it)"}
+# What a process that reads or writes personal fields needs in production (add to its SERVICE_SECRETS entry
+# when it is wired to pupns.personal; pupns.personal checks them itself when it is set up).
+PERSONAL_DATA_SECRETS = {
+    "PUPNS_MASTER_KEY": "the master key that wraps every PNS's data key (base64 of 32 bytes, \"kid:key[,kid:key]\")",
+    "PUPNS_KEYSTORE_MONGO_URI": "the key store's own database connection, with its own credentials",
+}
 # What a process needs besides those, by the service it runs (a secret goes only where it is used).
 SERVICE_SECRETS = {
-    "identity": AUDIT, "verification": AUDIT, "documents": AUDIT, "notifications": AUDIT,
+    "identity": {**AUDIT, **PERSONAL_DATA_SECRETS, "PUPNS_BLIND_INDEX_KEY": "the key of the NIK blind indexes"},
+    "verification": AUDIT, "documents": AUDIT, "notifications": AUDIT,
     "forms": {**AUDIT, "PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal values looked up, never "
               "stored)"},
 }
@@ -129,12 +136,6 @@ def require_production_secrets(service: str | None = None) -> None:
 
 # ---------------------------------------------------------------- personal data (SPEC §7, pupns.personal)
 DEV_MASTER_KEY = "dev:cHVwbnMtZGV2LW1hc3Rlci1rZXktbm90LXNlY3JldCE="  # 32 bytes, public: development only
-# What a process that reads or writes personal fields needs in production (add to its SERVICE_SECRETS entry
-# when it is wired to pupns.personal; pupns.personal checks them itself when it is set up).
-PERSONAL_DATA_SECRETS = {
-    "PUPNS_MASTER_KEY": "the master key that wraps every PNS's data key (base64 of 32 bytes, \"kid:key[,kid:key]\")",
-    "PUPNS_KEYSTORE_MONGO_URI": "the key store's own database connection, with its own credentials",
-}
 
 
 def master_key_spec() -> str:
