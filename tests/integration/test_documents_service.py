@@ -53,19 +53,22 @@ def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, 
 
     (event,) = store_for("documents").read_stream(f"document-{result['document_id']}")
     assert event["type"] == "DocumentUploaded" and event["nip"] == nip
-    assert event["data"]["sha256"] == result["sha256"] and event["data"]["filename"] == "ijazah S1.pdf"
+    assert event["data"]["sha256"] == result["sha256"] and event["schema_version"] == 2
+    assert event["data"]["filename"].startswith("enc:v1:")  # sealed: a file name may name its owner
 
     for reader in (pns(nip), {"id": "verif1", "role": "verifier", "instansi_kode": INSTANSI},
                    {"id": "admin", "role": "admin", "instansi_kode": None}):
         got = documents.get_document(result["document_id"], reader)
         assert base64.b64decode(got["content_b64"]) == PDF_BYTES and got["content_type"] == "application/pdf"
+        assert got["filename"] == "ijazah S1.pdf"
     with pytest.raises(AppError) as other_pns:
         documents.get_document(result["document_id"], pns(new_nip()))
     assert other_pns.value.code == "not_found"
     with pytest.raises(AppError) as other_verifier:
         documents.get_document(result["document_id"], {"id": "v2", "role": "verifier", "instansi_kode": "9999"})
     assert other_verifier.value.code == "forbidden"
-    assert [d["document_id"] for d in documents.list_documents(nip)] == [result["document_id"]]
+    assert [(d["document_id"], d["filename"]) for d in documents.list_documents(nip)] == [
+        (result["document_id"], "ijazah S1.pdf")]
 
 
 def test_photo_must_be_jpeg_by_content(documents):

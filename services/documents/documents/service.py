@@ -17,6 +17,7 @@ from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
 from pupns.dependencies import Store
+from pupns.personal.provider import PersonalData
 
 log = logging.getLogger(__name__)
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
@@ -39,15 +40,16 @@ class DocumentsService(service_base.AuditMixin):
     name = "documents"
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     settings = Config()
+    personal = PersonalData()  # contents and file names sealed per PNS (SPEC §7)
 
     @property
     def app(self) -> Documents:
-        return Documents(self.store, self.settings)
+        return Documents(self.store, self.settings, self.personal)
 
     @property
     def statements(self) -> Statements:
         meterai = MeteraiClient(self.settings.meterai_url, self.settings.meterai_timeout)
-        return Statements(self.store, meterai, self.settings)
+        return Statements(self.store, meterai, self.settings, self.personal)
 
     @rpc
     def get_receipt(self, registration: dict) -> dict:

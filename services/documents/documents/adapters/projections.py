@@ -73,6 +73,11 @@ class Projector(projector.Projector):
             **retry_queue.released(), "next_attempt_at": None}, session)
 
 
+    def _on_StampAbandoned(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
+        self._statement(doc, {"state": rules.ABANDONED, "last_error": doc["data"].get("reason"),
+                              **retry_queue.released(), "next_attempt_at": None}, session)
+
+
 class ReadModels:
     """Queries over the documents service's read models (the use cases' only view of them)."""
 

@@ -16,8 +16,10 @@ from pupns.aggregate import DomainEvent
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+from pupns.personal import ERASED, FieldCodec, open_fields
 
 RECEIPT_RACE_RETRIES = 5
+ERASED_DOCUMENT = "Dokumen ini telah dihapus bersama data pribadi pemiliknya."
 
 
 def b64(content: bytes) -> str:
@@ -30,11 +32,14 @@ def stored(event: DomainEvent) -> NewEvent:
 
 
 class Documents:
-    """Documents use cases over one EventStore (its database also holds `blobs` and read models)."""
+    """Documents use cases over one EventStore (its database also holds `blobs` and read models).
 
-    def __init__(self, store: EventStore, settings: Settings):
-        self.store, self.settings = store, settings
-        self.blobs = BlobStore(store.db)
+    Contents are sealed per PNS in `blobs` and the file name in the event; both open only for an allowed
+    reader, and a document whose owner's data key was erased answers 404 (`not_found`) like a missing one."""
+
+    def __init__(self, store: EventStore, settings: Settings, codec: FieldCodec):
+        self.store, self.settings, self.codec = store, settings, codec
+        self.blobs = BlobStore(store.db, codec)
         self.projector = Projector(store.db)
         self.read = ReadModels(store.db)
 
@@ -65,7 +70,7 @@ class Documents:
     def _issue_receipt(self, registration: dict, idempotency_key: str | None) -> dict:
         number = registration["registration_number"]
         content = pdf.render_receipt(registration)
-        digest = self.blobs.put(content)
+        digest = self.blobs.put(registration["nip"], content)
         event = ReceiptIssued(number, digest, len(content))
         self.store.append(f"receipt-{number}", 0, [stored(event)], nip=registration["nip"],
                           instansi_kode=registration.get("instansi_kode"),
@@ -77,7 +82,10 @@ class Documents:
         if not issued:
             return None
         digest = issued[0]["data"]["sha256"]
-        return {"content_b64": b64(self.blobs.get(digest)), "sha256": digest}
+        content = self.blobs.get(issued[0]["nip"], digest)
+        if content is ERASED:  # the registration's PNS was erased: a re-registration gets a new number
+            raise AppError("not_found", ERASED_DOCUMENT)
+        return {"content_b64": b64(content), "sha256": digest}
 
     # -- uploaded documents --------------------------------------------------------------------
     def upload_document(self, nip: str, instansi_kode: str | None, kind: str, filename: str | None,
@@ -87,11 +95,13 @@ class Documents:
         if not (role == "admin" or (role == "pns" and actor.get("id") == nip)):
             raise AppError("forbidden")
         upload = uploads.check_upload(kind, filename, content_b64, self.settings.uploads)
-        digest = self.blobs.put(upload.content)
+        digest = self.blobs.put(nip, upload.content)
         document_id = uuid.uuid4().hex
         result = {"document_id": document_id, "sha256": digest, "size": upload.size,
                   "content_type": upload.content_type}
-        event = DocumentUploaded(document_id, digest, upload.size, upload.content_type, upload.kind, upload.filename)
+        # A file name is the PNS's own text and often names them (KTP_<nik>.pdf): sealed like a personal field.
+        event = DocumentUploaded(document_id, digest, upload.size, upload.content_type, upload.kind,
+                                 self.codec.seal(nip, upload.filename))
         try:
             self.store.append(f"document-{document_id}", 0, [stored(event)], actor_meta(actor), nip=nip,
                               instansi_kode=instansi_kode, idempotency_key=idempotency_key,
@@ -106,12 +116,15 @@ class Documents:
         if found is None:
             raise AppError("not_found", "Dokumen tidak ditemukan.")
         uploads.can_read(found, actor)
-        return {"content_b64": b64(self.blobs.get(found["sha256"])), "content_type": found["content_type"],
-                "filename": found["filename"], "sha256": found["sha256"]}
+        content = self.blobs.get(found["nip"], found["sha256"])
+        if content is ERASED:
+            raise AppError("not_found", ERASED_DOCUMENT)
+        return {"content_b64": b64(content), "content_type": found["content_type"],
+                "filename": self.codec.open_(found["nip"], found["filename"]), "sha256": found["sha256"]}
 
     def list_documents(self, nip: str) -> list[dict]:
-        """Metadata of every document of one PNS, oldest first."""
-        return self.read.documents_of(nip)
+        """Metadata of every document of one PNS, oldest first (erased file names: null, `_erased` true)."""
+        return open_fields(self.codec, nip, self.read.documents_of(nip))
 
     @staticmethod
     def render_profile(data: dict) -> dict:

@@ -23,6 +23,7 @@ from pupns.actors import Actor
 from pupns.contracts.forms import FormSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError, EventStore
+from pupns.personal import ERASED, FieldCodec
 from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,9 @@ def _iso(epoch: float | None) -> str | None:
 class Statements:
     """The statement use cases over one EventStore and one e-Meterai provider client."""
 
-    def __init__(self, store: EventStore, meterai: Stamper, settings: Settings):
+    def __init__(self, store: EventStore, meterai: Stamper, settings: Settings, codec: FieldCodec):
         self.meterai, self.settings = meterai, settings
-        self.blobs = BlobStore(store.db)
+        self.blobs = BlobStore(store.db, codec)  # the PDFs are sealed per PNS like uploads
         self.read = ReadModels(store.db)
         self.repository = Repository(store, Statement, rules.stream_of, projector=Projector(store.db).apply)
 
@@ -59,7 +60,7 @@ class Statements:
                  "instansi_kode": submission.instansi_kode, "submitted_at": submission.submitted_at,
                  "data_sha256": rules.data_digest(submission.sections)}
         content = pdf.render_statement(facts)
-        digest = self.blobs.put(content)  # bytes first: the event below refers to them
+        digest = self.blobs.put(submission.nip, content)  # bytes first: the event below refers to them
         statement.issue(submission.nip, submission.instansi_kode, submission.submitted_at, facts["data_sha256"],
                         digest, len(content))
         try:
@@ -76,11 +77,16 @@ class Statements:
         row = self.read.stamp_queue.claim(statement_id)
         if row is None:
             return None
+        content = self.blobs.get(row["nip"], row["sha256"])
+        if content is ERASED:  # the PNS's data was erased: nothing left to stamp, and no retrying for ever
+            self.repository.run(statement_id, lambda s: s.abandon(rules.ERASED_REASON), _meta(statement_id))
+            log.warning("e-Meterai: statement %s abandoned, its owner's personal data was erased", statement_id)
+            return "abandoned"
         try:
-            stamp = self.meterai.stamp(self.blobs.get(row["sha256"]), reference=statement_id)
+            stamp = self.meterai.stamp(content, reference=statement_id)
         except StampFailure as exc:
             return self._failed(statement_id, row["attempts"] + 1, exc)
-        digest = self.blobs.put(stamp.pdf)
+        digest = self.blobs.put(row["nip"], stamp.pdf)
         self.repository.run(statement_id, lambda s: s.stamp(stamp.serial, digest, len(stamp.pdf)),
                             _meta(statement_id))
         return "stamped"
@@ -112,13 +118,16 @@ class Statements:
         can_read(row, actor)
         stamped = row["state"] == rules.STAMPED
         digest = row["stamped_sha256"] if stamped else row["sha256"]
+        content = self.blobs.get(nip, digest)
+        if content is ERASED:
+            raise AppError("not_found", "Surat pernyataan ini telah dihapus bersama data pribadi pemiliknya.")
         result = {
             "statement_id": row["_id"], "nip": nip, "state": row["state"], "stamped": stamped,
             "note": rules.NOTES.get(row["state"]), "submitted_at": row["submitted_at"],
             "issued_at": row["issued_at"], "stamped_at": row["stamped_at"], "stamp_serial": row["stamp_serial"],
             "attempts": row["attempts"], "next_attempt_at": None if stamped else _iso(row["next_attempt_at"]),
             "content_type": "application/pdf", "filename": f"surat-pernyataan-{nip}.pdf", "sha256": digest,
-            "content_b64": base64.b64encode(self.blobs.get(digest)).decode("ascii"),
+            "content_b64": base64.b64encode(content).decode("ascii"),
         }
         if (actor or {}).get("role") in ("admin", "verifier"):
             result["last_error"] = row["last_error"]

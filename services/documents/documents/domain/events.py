@@ -17,7 +17,11 @@ class ReceiptIssued(DomainEvent):
 
 @dataclass(frozen=True)
 class DocumentUploaded(DomainEvent):
-    """A PNS's file passed the upload rules and was stored (stream `document-{document_id}`)."""
+    """A PNS's file passed the upload rules and was stored (stream `document-{document_id}`).
+
+    Version 2 (issue 13): `filename` is sealed with the PNS's data key; `sha256` is still of the clear bytes."""
+
+    SCHEMA_VERSION = 2
 
     document_id: str
     sha256: str
@@ -66,3 +70,11 @@ class StatementStamped(DomainEvent):
     stamp_serial: str
     sha256: str
     size: int
+
+
+@dataclass(frozen=True)
+class StampAbandoned(DomainEvent):
+    """The statement will not be stamped: its owner's personal data was erased (final, private)."""
+
+    statement_id: str
+    reason: str

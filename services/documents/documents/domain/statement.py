@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 from typing import ClassVar
 
-from documents.domain.events import StampFailed, StampRequested, StatementIssued, StatementStamped
+from documents.domain.events import StampAbandoned, StampFailed, StampRequested, StatementIssued, StatementStamped
 from pupns.aggregate import Aggregate, DomainEvent
 from pupns.eventstore import canonical_json
 from pupns.retry_queue import Backoff
 
 STREAM_PREFIX = "statement-"
-REQUESTED, RETRYING, STAMPED = "requested", "retrying", "stamped"
+REQUESTED, RETRYING, STAMPED, ABANDONED = "requested", "retrying", "stamped", "abandoned"
+ERASED_REASON = "personal_data_erased"  # the only reason a statement is abandoned
 PENDING_STATES = (REQUESTED, RETRYING)
 DEFAULT_BACKOFF = Backoff(2.0, 300.0)
 
@@ -23,6 +24,7 @@ NOTES = {
     RETRYING: ("Menunggu e-Meterai (layanan e-Meterai sedang gangguan, akan dicoba ulang otomatis). "
                "Data Anda tetap tercatat terkirim pada waktu pengiriman."),
     STAMPED: "Surat pernyataan telah dibubuhi e-Meterai.",
+    ABANDONED: "Surat pernyataan tidak dibubuhi e-Meterai karena data pribadi pemiliknya telah dihapus.",
 }
 
 
@@ -46,18 +48,18 @@ def retry_delay(attempt: int, retryable: bool = True, backoff: Backoff = DEFAULT
 
 
 def state_after(event_type: str, current: str | None) -> str | None:
-    """The statement's state after one of its events (a stamp is final)."""
-    if current == STAMPED:
-        return STAMPED
-    return {"StampRequested": REQUESTED, "StampFailed": RETRYING, "StatementStamped": STAMPED}.get(event_type,
-                                                                                                  current)
+    """The statement's state after one of its events (a stamp, or giving up, is final)."""
+    if current in (STAMPED, ABANDONED):
+        return current
+    return {"StampRequested": REQUESTED, "StampFailed": RETRYING, "StatementStamped": STAMPED,
+            "StampAbandoned": ABANDONED}.get(event_type, current)
 
 
 class Statement(Aggregate):
     """One submission's statement (stream `statement-{FormSubmitted event id}`): issued, then stamped."""
 
     EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = (StatementIssued, StampRequested, StampFailed,
-                                                       StatementStamped)
+                                                       StatementStamped, StampAbandoned)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
@@ -93,6 +95,11 @@ class Statement(Aggregate):
     def stamp(self, serial: str, sha256: str, size: int) -> None:
         """Record the provider's stamp (final)."""
         self.trigger(StatementStamped(self.id, self.attempts + 1, serial, sha256, size))
+
+    def abandon(self, reason: str) -> None:
+        """Give up stamping (the contents can no longer be read); a no-op once stamped or abandoned."""
+        if self.state not in (STAMPED, ABANDONED):
+            self.trigger(StampAbandoned(self.id, reason))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, StatementIssued):
