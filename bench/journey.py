@@ -17,6 +17,7 @@ store and broker, a py-spy profile of the two busiest Python components, and the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import random
 import resource
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -225,11 +227,38 @@ def login_verifiers(api: str, verifiers: dict[str, dict]) -> dict[str, str]:
     return tokens
 
 
-def main(argv: list[str] | None = None) -> int:
-    from bench import limits
+@contextlib.contextmanager
+def running_platform(roster_rows: int) -> Iterator[tuple]:
+    """The platform as `make run` starts it, a roster of `roster_rows` PNS and logged-in verifiers:
+    yields (stack, var, rows, journeys); stops everything afterwards."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
+
+    var = Path(tempfile.mkdtemp(prefix="journey-bench-"))
+    cfg = StackConfig(var=var, vhost=f"journey-{uuid.uuid4().hex[:8]}", mongo_port=free_port(),
+                      smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
+                      meterai_port=free_port(), storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
+                      admin_password=secrets.token_urlsafe(12),
+                      extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
+                                 "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000",
+                                 "PUPNS_TOKEN_TTL": "7200"})  # verifier tokens outlive the run
+    stack = Stack(cfg)
+    stack.start(progress=lambda m: print(m, flush=True))
+    try:
+        demo = seed_demo(cfg, roster_size=roster_rows, seed=15, progress=lambda m: print(m, flush=True))
+        with demo["roster"].open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        api = cfg.edge_url + "/api/v1"
+        yield stack, var, rows, Journeys(api, login_verifiers(api, demo["verifiers"]))
+    finally:
+        stack.stop()
+        delete_vhost(cfg.vhost)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Phases at each rate, a profiled phase, the limits; writes bench/results/journey.*."""
+    from bench import limits
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rates", default="0.5,1,2,3", help="journeys started per second, one phase each")
@@ -238,22 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rates = [0.3] if args.smoke else [float(r) for r in args.rates.split(",")]
     seconds = 20.0 if args.smoke else args.seconds
-    var = Path(tempfile.mkdtemp(prefix="journey-bench-"))
-    cfg = StackConfig(var=var, vhost=f"journey-{uuid.uuid4().hex[:8]}", mongo_port=free_port(),
-                      smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
-                      meterai_port=free_port(), storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12),
-                      extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
-                                 "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000",
-                                 "PUPNS_TOKEN_TTL": "7200"})
-    stack = Stack(cfg)
-    stack.start(progress=lambda m: print(m, flush=True))
-    try:
-        need = int(sum(rate * seconds * 1.5 + 20 for rate in rates)) + 60
-        demo = seed_demo(cfg, roster_size=need, seed=15, progress=lambda m: print(m, flush=True))
-        with demo["roster"].open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        journeys = Journeys(cfg.edge_url + "/api/v1", login_verifiers(cfg.edge_url + "/api/v1", demo["verifiers"]))
+    with running_platform(int(sum(rate * seconds * 1.5 + 20 for rate in rates)) + 60) as (stack, var, rows, journeys):
         idle = idle_rates(stack, 5.0 if args.smoke else 15.0)
         phases, used = [], 0
         for rate in rates:
@@ -263,11 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         spied = 15.0 if args.smoke else 30.0
         profiles = profile_busiest(stack, var, phases[-1]["cpu"], spied + 10, lambda: phase(
             stack, journeys, rows[used:], rates[len(rates) // 2], spied, idle))
+        cfg = stack.cfg
         found = limits.measure(cfg.mongo_uri, cfg.amqp_uri, edge_url=cfg.edge_url, platform_service="identity",
                                ops=50 if args.smoke else 300, events=500 if args.smoke else 5000)
-    finally:
-        stack.stop()
-        delete_vhost(cfg.vhost)
     journey_report.write(phases, idle, found, profiles, smoke=args.smoke)
     return 0
 

@@ -48,13 +48,13 @@ def phase_summary(records: list[dict], rate: float, seconds: float, window: floa
                           "failed": len(mine) - len(done), "answers": dict(codes)}
     return {"rate": rate, "seconds": seconds, "window_s": round(window, 1), "started": len(records),
             "completed": len(ok), "journeys_per_s": round(len(ok) / window, 2),
-            "journey_p50_s": _s(pct([r["end"] - r["start"] for r in ok], 0.5)),
-            "journey_p99_s": _s(pct([r["end"] - r["start"] for r in ok], 0.99)),
-            "client_start_lag_p99_s": _s(pct([r["start"] - r["due"] for r in records], 0.99)),
+            "journey_p50_s": ms_to_s(pct([r["end"] - r["start"] for r in ok], 0.5)),
+            "journey_p99_s": ms_to_s(pct([r["end"] - r["start"] for r in ok], 0.99)),
+            "client_start_lag_p99_s": ms_to_s(pct([r["start"] - r["due"] for r in records], 0.99)),
             "failed_at": dict(collections.Counter(r["failed_at"] for r in records if not r["ok"])), "steps": per_step}
 
 
-def _s(ms: float | None) -> float | None:
+def ms_to_s(ms: float | None) -> float | None:
     return None if ms is None else round(ms / 1000, 2)
 
 
