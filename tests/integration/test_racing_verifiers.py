@@ -20,6 +20,7 @@ from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
 from pupns.contracts.forms import FormSubmitted
+from pupns.contracts.identity import RegistrationSubmitted
 from tests.factories import roster_row, upstream_message
 from verification import commands
 from verification.adapters import Deps
@@ -56,7 +57,8 @@ def registered(store, nip: str) -> None:
             "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "roster": roster_row(nip=nip),
             "registered_at": "2015-09-01T08:00:00+07:00"}
     message = upstream_message("RegistrationSubmitted", data, nip=nip)
-    commands.receive_registration(Deps.of(store), message, f"test:{message['event_id']}")
+    commands.receive_registration(Deps.of(store), RegistrationSubmitted.from_message(message),
+                                  commands.consumer_meta(message), f"test:{message['event_id']}")
 
 
 def submitted(store, nip: str) -> None:

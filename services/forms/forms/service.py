@@ -11,9 +11,10 @@ from forms.adapters.projections import Projector
 from forms.settings import Settings
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.contracts import consume
+from pupns.contracts.identity import CampaignScheduled
 from pupns.contracts.verification import RegistrationConfirmed, SubmissionApproved, SubmissionReturned
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store
 
 SETTINGS = Settings.from_env()
 
@@ -78,8 +79,8 @@ class FormsService(service_base.AuditMixin):
     @event_handler("identity", "CampaignScheduled", requeue_on_error=True)
     def handle_campaign_scheduled(self, message: dict) -> None:
         """Keep a copy of the campaign window."""
-        deps, meta = self.deps, commands.consumer_meta(message)
-        data = message["data"]
-        consume_once(self.store, "handle_campaign_scheduled", message,
-                     lambda key: commands.observe_campaign(deps, data["opens_at"], data["closes_at"],
-                                                           message.get("version") or 0, meta, key))
+        # Schedules are ordered by identity's stream version, which is on the envelope (not in the contract).
+        deps, meta, source_version = self.deps, commands.consumer_meta(message), message.get("version") or 0
+        consume(self.store, "handle_campaign_scheduled", message, CampaignScheduled,
+                lambda event, key: commands.observe_campaign(deps, event.opens_at, event.closes_at, source_version,
+                                                             meta, key))

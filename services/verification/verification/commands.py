@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pupns.actors import Actor, actor_meta, require_instansi, require_role
 from pupns.aggregate import DomainError
 from pupns.contracts.forms import FormSubmitted
+from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
 from pupns.repository import Repository
@@ -113,9 +114,7 @@ def get_submission(deps: Deps, nip: str, actor: Actor) -> dict:
     if not doc:
         raise AppError("not_found")
     require_instansi(actor, doc.get("instansi_kode"))
-    registration = deps.read.registration(nip) or {}
-    roster = registration.get("roster") or {}
-    roster = roster["row"] if isinstance(roster.get("row"), dict) else roster
+    roster = (deps.read.registration(nip) or {}).get("roster") or {}  # the flat row identity's contract promises
     sections = doc.get("sections") or {}
     return {"nip": nip, "nama": doc.get("nama"), "status": doc["status"], "submitted_at": doc.get("submitted_at"),
             "sections": sections, "roster": roster, "changes": changes_from_roster(sections, roster),
@@ -139,15 +138,14 @@ def consumer_meta(message: dict) -> dict[str, Any]:
             "correlation_id": message["event_id"]}
 
 
-def receive_registration(deps: Deps, message: dict, key: str) -> None:
+def receive_registration(deps: Deps, submitted: RegistrationSubmitted, meta: dict, key: str) -> None:
     """Queue a new registration (or a fresh attempt after a rejection) for its instansi's verifiers."""
-    data, nip = message["data"], message["nip"]
-    registration = deps.registrations.get(nip)
+    registration = deps.registrations.get(submitted.nip or "")
     event = RegistrationReceived(
-        data["registration_number"], data.get("nama"), data.get("email"), data["instansi_kode"],
-        data.get("instansi_nama"), data.get("roster") or {}, data.get("registered_at") or message["occurred_at"])
+        submitted.registration_number, submitted.nama, submitted.email, submitted.instansi_kode or "",
+        submitted.instansi_nama, submitted.roster or {}, submitted.registered_at or submitted.occurred_at or "")
     if registration.receive(event):
-        deps.registrations.save(registration, consumer_meta(message), idempotency_key=key)
+        deps.registrations.save(registration, meta, idempotency_key=key)
 
 
 def receive_submission(deps: Deps, submitted: FormSubmitted, meta: dict, key: str) -> None:

@@ -7,8 +7,9 @@ from pupns import service_base  # module import: `nameko run <pkg>.service` must
 from pupns.actors import Actor, require_role
 from pupns.contracts import consume
 from pupns.contracts.forms import FormSubmitted
+from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
-from pupns.dependencies import Store, consume_once
+from pupns.dependencies import Store
 from verification import commands, schemas
 from verification.adapters import Deps
 from verification.adapters.projections import Projector
@@ -87,9 +88,9 @@ class VerificationService(service_base.AuditMixin):
     @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
     def handle_registration_submitted(self, message: dict) -> None:
         """Queue a new registration for its instansi's verifiers."""
-        deps = self.deps
-        consume_once(self.store, "handle_registration_submitted", message,
-                     lambda key: commands.receive_registration(deps, message, key))
+        deps, meta = self.deps, commands.consumer_meta(message)
+        consume(self.store, "handle_registration_submitted", message, RegistrationSubmitted,
+                lambda event, key: commands.receive_registration(deps, event, meta, key))
 
     @event_handler("forms", "FormSubmitted", requeue_on_error=True)
     def handle_form_submitted(self, message: dict) -> None:
