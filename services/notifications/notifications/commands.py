@@ -1,6 +1,7 @@
 """Use cases: record contacts, queue e-mails for upstream events, deliver and retry them."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -8,7 +9,7 @@ from typing import Protocol
 from notifications.adapters.mailer import DeliveryFailed
 from notifications.adapters.projections import Projector, ReadModels
 from notifications.domain import templates
-from notifications.domain.email import QueuedEmail, stream_of
+from notifications.domain.email import RECIPIENT_ERASED, QueuedEmail, stream_of
 from notifications.domain.events import ContactRecorded
 from notifications.domain.templates import Email
 from notifications.settings import Settings
@@ -22,6 +23,7 @@ from pupns.contracts.verification import (
     SubmissionReturned,
 )
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.personal import ERASED, FieldCodec, open_fields
 from pupns.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,13 @@ def _system_meta(correlation_id: str) -> dict:
 
 
 class Notifications:
-    """The notifications use cases over one EventStore and one mail sender."""
+    """The notifications use cases over one EventStore and one mail sender.
 
-    def __init__(self, store: EventStore, sender: Sender, settings: Settings):
-        self.store, self.sender, self.settings = store, sender, settings
+    Addresses and bodies are sealed with the PNS's data key before their event is appended; they are opened
+    only at the SMTP hand-off and, for the address, in the PNS's own list of e-mails (`emails_of`)."""
+
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings, codec: FieldCodec):
+        self.store, self.sender, self.settings, self.codec = store, sender, settings, codec
         self.projector = Projector(store.db, settings.mail_backoff)
         self.read = ReadModels(store.db)
         # Later events of an e-mail carry only the NIP on their envelope, as they always have.
@@ -58,14 +63,14 @@ class Notifications:
         """Record the contact and queue 'Pendaftaran PUPNS diterima', then try to send it."""
         nip, instansi_kode, number = registration.nip, registration.instansi_kode, registration.registration_number
         receipt_url = f"{self.settings.public_base_url}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
+        address = self._seal(nip, registration.email)
         email = self._new_email(registration.event_id, nip,
-                                templates.registration_received(registration.nama, number, receipt_url),
-                                registration.email)
+                                templates.registration_received(registration.nama, number, receipt_url), address)
         contact = f"contact-{nip}"
         # The contact and the first e-mail land in one transaction, with the dedupe key.
         parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, instansi_kode),
                  StreamAppend(contact, self.store.stream_version(contact),
-                              stored([ContactRecorded(registration.email, registration.nama)]), nip, instansi_kode)]
+                              stored([ContactRecorded(address, registration.nama)]), nip, instansi_kode)]
         self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
                                projection=self.projector.apply)
         self.resolve_waiting(nip)
@@ -109,10 +114,15 @@ class Notifications:
         return templates.reinstated(nama, event.reason)
 
     # -- writing -------------------------------------------------------------------------------------
-    @staticmethod
-    def _new_email(source_id: str, nip: str | None, email: Email, to: str | None) -> QueuedEmail:
+    def _seal(self, nip: str | None, value: str | None) -> str | None:
+        # Without a NIP there is no PNS key to seal with (never the case for upstream events today).
+        return self.codec.seal(nip, value) if nip else value
+
+    def _new_email(self, source_id: str, nip: str | None, email: Email, to: str | None) -> QueuedEmail:
+        """The queued e-mail with its address and body sealed (bodies may quote a verifier's note, a name...);
+        an address already sealed (copied from the contact) stays as it is."""
         queued = QueuedEmail(source_id)  # version 0: a second one for the same source conflicts
-        queued.queue(nip, email, to)
+        queued.queue(nip, dataclasses.replace(email, body=self._seal(nip, email.body)), self._seal(nip, to))
         return queued
 
     def queue(self, source_id: str, nip: str | None, instansi_kode: str | None, email: Email, to: str | None,
@@ -135,7 +145,8 @@ class Notifications:
             if not contact:
                 continue
             try:
-                resolved += self.emails.run(row["_id"], lambda email, to=contact["email"]: email.address(to),
+                to = self._seal(row["nip"], contact["email"])
+                resolved += self.emails.run(row["_id"], lambda email, to=to: email.address(to),
                                             _system_meta(row["_id"]))
             except ConcurrencyError:
                 pass  # addressed concurrently
@@ -143,10 +154,12 @@ class Notifications:
 
     # -- reading --------------------------------------------------------------------------------------
     def emails_of(self, nip: str) -> list[dict]:
-        """The PNS's e-mails for their timeline: each sent, still being retried, or waiting for an address."""
-        return [{"queued_at": row.get("queued_at"), "sent_at": row.get("sent_at"), "status": row.get("status"),
-                 "attempts": row.get("attempts", 0), "subject": row.get("subject"), "template": row.get("template")}
-                for row in self.read.emails_of(nip)]
+        """The PNS's e-mails for their timeline: each sent, still being retried, waiting for an address or given
+        up, with the address opened (erased: null and `_erased` true)."""
+        rows = [{"queued_at": row.get("queued_at"), "sent_at": row.get("sent_at"), "status": row.get("status"),
+                 "attempts": row.get("attempts", 0), "subject": row.get("subject"), "template": row.get("template"),
+                 "to": row.get("to")} for row in self.read.emails_of(nip)]
+        return open_fields(self.codec, nip, rows)
 
     # -- delivery -----------------------------------------------------------------------------------
     def deliver(self, email_id: str) -> bool | None:
@@ -154,11 +167,18 @@ class Notifications:
         row = self.read.mail_queue.claim(email_id)
         if row is None:
             return None
+        to, body = (self.codec.open_(row.get("nip"), row[name]) for name in ("to", "body"))
+        if to is ERASED or body is ERASED:  # never readable again: give up now rather than retry for ever
+            self._record(email_id, lambda email: email.give_up(RECIPIENT_ERASED))
+            log.warning("e-mail %s given up: its recipient's personal data was erased", email_id)
+            return False
         try:
-            self.sender.send(row["to"], row["subject"], row["body"], email_id)
+            self.sender.send(to, row["subject"], body, email_id)
         except DeliveryFailed as exc:
-            log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, exc)
-            self._record(email_id, lambda email, error=str(exc): email.fail(error))
+            # SMTP errors may quote the recipient (a refused address): the log and the event keep it out.
+            error = str(exc).replace(to, "<penerima>") if to else str(exc)
+            log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, error)
+            self._record(email_id, lambda email, error=error: email.fail(error))
             return False
         self._record(email_id, QueuedEmail.sent)
         return True

@@ -14,6 +14,7 @@ from pupns.contracts import identity, verification
 from pupns.deadlines import rpc
 from pupns.dependencies import Store
 from pupns.errors import AppError
+from pupns.personal.provider import PersonalData
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
@@ -35,15 +36,17 @@ class NotificationsService(service_base.AuditMixin):
     name = "notifications"
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     settings = Config()
+    personal = PersonalData()  # contact addresses and e-mails sealed per PNS (SPEC §7)
 
     @property
     def app(self) -> Notifications:
         mailer = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port, self.settings.mail_from)
-        return Notifications(self.store, mailer, self.settings)
+        return Notifications(self.store, mailer, self.settings, self.personal)
 
     @rpc
     def emails_of(self, nip: str, actor: dict) -> list[dict]:
-        """A PNS's e-mails and their state (sent, retrying, waiting for an address): theirs, or staff's view."""
+        """A PNS's e-mails, their state (sent, retrying, waiting for an address, given up) and opened address:
+        theirs, or staff's view."""
         if (actor or {}).get("role") == "pns" and actor.get("id") != nip:
             raise AppError("not_found")
         return self.app.emails_of(nip)

@@ -6,7 +6,7 @@ from datetime import datetime
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from notifications.domain.email import PENDING, SENT, WAITING
+from notifications.domain.email import GIVEN_UP, PENDING, SENT, WAITING
 from notifications.settings import Settings
 from pupns import projector, retry_queue
 from pupns.retry_queue import Backoff, RetryQueue
@@ -63,6 +63,11 @@ class Projector(projector.Projector):
 
     def _on_EmailSent(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
         self._set(doc, {"status": SENT, "sent_at": doc["meta"].get("occurred_at"), **retry_queue.released()},
+                  session)
+
+
+    def _on_EmailGivenUp(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
+        self._set(doc, {"status": GIVEN_UP, "last_error": doc["data"].get("reason"), **retry_queue.released()},
                   session)
 
 

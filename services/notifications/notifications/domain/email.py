@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from notifications.domain.events import EmailAddressed, EmailFailed, EmailQueued, EmailSent
+from notifications.domain.events import EmailAddressed, EmailFailed, EmailGivenUp, EmailQueued, EmailSent
 from notifications.domain.templates import Email
 from pupns.aggregate import Aggregate, DomainEvent
 from pupns.retry_queue import Backoff
 
-PENDING, WAITING, SENT = "pending", "waiting_contact", "sent"
+PENDING, WAITING, SENT, GIVEN_UP = "pending", "waiting_contact", "sent", "given_up"
+RECIPIENT_ERASED = "recipient_erased"  # the PNS's personal data was erased: the address is unreadable
 DEFAULT_BACKOFF = Backoff(2.0, 600.0)
 MAX_ERROR = 500
 
@@ -21,7 +22,8 @@ def stream_of(email_id: str) -> str:
 class QueuedEmail(Aggregate):
     """An e-mail of the outbox (stream `email-{source event id}`)."""
 
-    EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = (EmailQueued, EmailAddressed, EmailFailed, EmailSent)
+    EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = (EmailQueued, EmailAddressed, EmailFailed, EmailSent,
+                                                       EmailGivenUp)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
@@ -56,6 +58,13 @@ class QueuedEmail(Aggregate):
         """Record that the SMTP server took the e-mail."""
         self.trigger(EmailSent())
 
+    def give_up(self, reason: str) -> bool:
+        """Stop trying for good (an unreadable address is not retried); False once sent or given up."""
+        if self.status in (SENT, GIVEN_UP):
+            return False
+        self.trigger(EmailGivenUp(reason))
+        return True
+
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, EmailQueued):
             self.status = PENDING if event.to else WAITING
@@ -65,3 +74,5 @@ class QueuedEmail(Aggregate):
             self.attempts = event.attempt
         elif isinstance(event, EmailSent):
             self.status = SENT
+        elif isinstance(event, EmailGivenUp):
+            self.status = GIVEN_UP
