@@ -12,6 +12,7 @@ from edge.http.routing import Ctx
 from pupns import devices
 from pupns.auth import verify_receipt
 from pupns.errors import AppError, validation_error
+from pupns.eventstore import utcnow_iso
 
 
 def _json(ctx: Ctx, schema: type, allow_form: bool = False) -> dict[str, Any]:
@@ -74,6 +75,22 @@ def me(ctx: Ctx) -> Any:
         emails = []  # the e-mail service is down or busy: the account and its history still show
     timeline = [*account.get("timeline", []), *map(email_entry, emails)]
     return {**account, "timeline": sorted(timeline, key=lambda entry: entry.get("at") or "")}
+
+
+def export_me(ctx: Ctx) -> Response:
+    """GET /api/v1/me/export: everything the platform holds about the caller (the right of access, SPEC §4/§7),
+    as a JSON file to keep: roster row, account, form, documents' metadata, timeline and e-mails."""
+    nip = ctx.actor["id"]
+    held = ctx.backend.call("identity", "export_of", nip)
+    export = {
+        "nip": nip, "exported_at": utcnow_iso(),
+        "roster": held.get("roster"), "account": held.get("account"), "timeline": held.get("timeline", []),
+        "form": ctx.backend.call("forms", "get_form", nip),
+        "documents": ctx.backend.call("documents", "list_documents", nip),
+        "emails": ctx.backend.call("notifications", "emails_of", nip, ctx.actor) or [],
+    }
+    return json_response(export, 200, {"Content-Disposition": f'attachment; filename="data-pupns-{nip}.json"',
+                                       "Cache-Control": "no-store"})
 
 
 EMAIL_STATES = {"sent": "email_sent", "pending": "email_retrying", "waiting_contact": "email_waiting"}

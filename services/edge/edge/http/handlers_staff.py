@@ -140,6 +140,12 @@ def reinstate_record(ctx: Ctx) -> Any:
     return ctx.backend.call("identity", "reinstate", ctx.params["nip"], data["reason"], ctx.actor)
 
 
+def erase_record(ctx: Ctx) -> Any:
+    """POST /api/v1/admin/records/<nip>/erase {reason}: destroy the PNS's data key (SPEC §7); audited."""
+    data = _json(ctx, schemas.ReasonSchema)
+    return ctx.backend.call("identity", "erase_record", ctx.params["nip"], data["reason"], ctx.actor)
+
+
 def progress(ctx: Ctx) -> Any:
     """GET /api/v1/admin/progress."""
     return ctx.backend.call("identity", "progress", ctx.actor)
