@@ -7,6 +7,7 @@ sees "Dikirim" on "Status saya". Runs without eventlet (PUPNS_TEST_NO_EVENTLET=1
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pupns_dev.waiting import wait_until
@@ -141,5 +142,10 @@ def test_pns_registers_corrects_data_and_submits_in_the_browser(stack, platform,
     with page.expect_download() as download:
         page.get_by_role("button", name="Cetak profil (PDF)").click()
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Unduh semua data saya").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["nip"] == row["nip"] and exported["form"]["sections"]["data_utama"]["no_hp"] == "081234567890"
+    assert exported["roster"]["nip"] == row["nip"] and exported["timeline"]
     assert errors == []
     print("screenshots:", tmp_path)

@@ -1,7 +1,7 @@
 // "Status saya": GET /api/v1/me, the status in words and the timeline.
 import { api, ApiError, requireLogin } from "./api.js";
 import { wireProfileButton } from "./documents.js";
-import { el, formatTime, showMessage } from "./ui.js";
+import { el, formatTime, offerBlob, showMessage } from "./ui.js";
 
 const STATUS = {
   pending_confirmation: ["Menunggu konfirmasi", "Pendaftaran Anda menunggu konfirmasi verifikator BKD instansi Anda."],
@@ -56,6 +56,7 @@ async function load() {
   document.getElementById("status-nip").textContent = me.nip;
   document.getElementById("status-nomor").textContent = me.registration_number || "—";
   document.getElementById("status-keterangan").textContent = explanation;
+  wireExportButton(document.getElementById("unduh-data"), document.getElementById("profil-pesan"), me.nip);
   if (["submitted", "verified"].includes(me.status)) {
     wireProfileButton(document.getElementById("cetak-profil"), document.getElementById("profil-pesan"), me.nip);
   }
@@ -70,3 +71,20 @@ async function load() {
 }
 
 if (requireLogin()) load();
+
+// "Unduh semua data saya": GET /api/v1/me/export (the right of access) needs the bearer header: fetch as a blob.
+function wireExportButton(button, status, nip) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = "Menyiapkan data Anda…";
+    try {
+      const { data } = await api("GET", "/api/v1/me/export", { blob: true });
+      offerBlob(data, `data-pupns-${nip}.json`, status, "Data Anda siap. ");
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      status.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
