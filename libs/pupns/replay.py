@@ -4,21 +4,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from typing import Protocol
 
-from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from pupns.eventstore import EventStore, canonical_json
-from pupns.projector import Projector as BaseProjector
-
-
-class Projector(Protocol):
-    """Something that keeps read-model collections in step with events."""
-
-    collections: tuple[str, ...]
-
-    def apply(self, docs: list[dict], session: ClientSession | None) -> None: ...
+from pupns.projector import Projector
 
 
 def rebuild(store: EventStore, projector: Projector,
@@ -90,5 +80,3 @@ def consumed_out_of_order(store: EventStore) -> list[dict]:
             last[(handler, stream)] = (doc["at"], version or 0)
     return found
 
-
-TypeDispatchProjector = BaseProjector  # the old name, until every service uses pupns.projector.Projector

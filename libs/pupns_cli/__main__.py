@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import os
 import sys
@@ -88,33 +87,19 @@ def campaign_open(args: argparse.Namespace) -> int:
     return 0
 
 
-def projections_module(service: str):
-    """`<service>.adapters.projections` (the service template), or the older `<service>.projections`."""
-    try:
-        return importlib.import_module(f"{service}.adapters.projections")
-    except ModuleNotFoundError:
-        return importlib.import_module(f"{service}.projections")
+def projector_class(service: str) -> type:
+    """`<service>.adapters.projections.Projector` (the service template's one read-model class)."""
+    return importlib.import_module(f"{service}.adapters.projections").Projector
 
 
-def make_projector(module_name: str, store):
-    """`<service>`'s Projector, given the store or its database, whichever it asks for."""
-    cls = projections_module(module_name).Projector
-    params = list(inspect.signature(cls).parameters)
-    if not params:
-        return cls()
-    return cls(store) if params[0] == "store" else cls(store.db)
+def make_projector(service: str, store):
+    """The service's Projector over the store's database."""
+    return projector_class(service)(store.db)
 
 
-def restore_indexes(module_name: str, store) -> None:
+def restore_indexes(service: str, store) -> None:
     """Recreate the read-model indexes the service makes at start (dropping a collection drops them too)."""
-    module = projections_module(module_name)
-    ensure = getattr(module.Projector, "ensure_indexes", None)
-    if callable(ensure):
-        ensure(store.db)
-    for name in ("ensure_read_models", "ensure_read_model_indexes"):
-        ensure = getattr(module, name, None)
-        if callable(ensure):
-            ensure(store.db)
+    projector_class(service).ensure_indexes(store.db)
 
 
 def replay_check(store, service: str) -> int:
