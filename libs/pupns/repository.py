@@ -6,13 +6,18 @@ from typing import Any, Generic, TypeVar
 
 from pymongo.client_session import ClientSession
 
-from pupns.aggregate import Aggregate
+from pupns.aggregate import Aggregate, DomainEvent
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 Projection = Callable[[list[dict], ClientSession], None]
 Meta = dict[str, Any] | Callable[[Any], dict[str, Any]]
+
+
+def new_event(event: DomainEvent) -> NewEvent:
+    """The event store's form of a typed domain event (type name, data, schema version)."""
+    return NewEvent(event.type_name(), event.to_data(), event.SCHEMA_VERSION)
 
 
 class Repository(Generic[A]):
@@ -36,7 +41,7 @@ class Repository(Generic[A]):
         stream moved meanwhile); the projector runs in the same transaction. Returns the stored documents."""
         if not aggregate.pending:
             return []
-        events = [NewEvent(e.type_name(), e.to_data(), e.SCHEMA_VERSION) for e in aggregate.pending]
+        events = [new_event(e) for e in aggregate.pending]
         docs = self.store.append(self.stream_of(aggregate.id), aggregate.version, events, meta,
                                  nip=self.nip_of(aggregate), instansi_kode=self.instansi_of(aggregate),
                                  idempotency_key=idempotency_key, idempotency_result=idempotency_result,
