@@ -152,10 +152,16 @@ def test_operator_custom_resources_point_at_the_cluster_they_configure():
     assert [v["spec"]["defaultQueueType"] for v in of_kind(docs, "Vhost").values()] == ["quorum"]
     (mongo,) = of_kind(docs, "MongoDBCommunity").values()
     assert mongo["spec"]["type"] == "ReplicaSet" and mongo["spec"]["members"] >= 3
-    connection_secrets = {u["connectionStringSecretName"] for u in mongo["spec"]["users"]}
-    for container in containers(docs).values():
-        (mongo_env,) = [e for e in container["env"] if e["name"] == "PUPNS_MONGO_URI"]
-        assert mongo_env["valueFrom"]["secretKeyRef"]["name"] in connection_secrets
+    databases_of = {u["connectionStringSecretName"]: {r["db"] for r in u["roles"]} for u in mongo["spec"]["users"]}
+    for name, container in containers(docs).items():
+        found = [e for e in container["env"] if e["name"] == "PUPNS_MONGO_URI"]
+        if name == "pupns-console":  # the console keeps nothing itself: it only calls the services
+            assert found == []
+            continue
+        (mongo_env,) = found
+        # least privilege: each process's own user, reading and writing only its own database
+        own = name.removeprefix("pupns-")
+        assert databases_of[mongo_env["valueFrom"]["secretKeyRef"]["name"]] == {f"pupns_{own}"}, name
 
 
 def test_kustomization_lists_every_manifest_but_the_templates_and_builds_offline():
