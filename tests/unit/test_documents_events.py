@@ -60,3 +60,21 @@ def test_what_documents_stores_is_what_its_public_contracts_promise(contract):
                "nip": "199001012015031001", "data": stored.to_data()}
     assert contract.from_message(message).data() == stored.to_data()
     jsonschema.validate(stored.to_data(), json.loads((SCHEMAS / contract.schema_file()).read_text()))
+
+
+def test_an_erased_statement_is_abandoned_once_and_stays_so():
+    statement = Statement("s1")
+    statement.issue("199001012015031001", "4011", None, SHA, SHA, 1)
+    statement.fail("unavailable: HTTP 503", True, Backoff(2, 300))
+    statement.abandon("personal_data_erased")
+    statement.abandon("personal_data_erased")
+    assert statement.state == "abandoned"
+    assert [e.type_name() for e in statement.pending][-1:] == ["StampAbandoned"]
+    assert sum(isinstance(e, events.StampAbandoned) for e in statement.pending) == 1
+    stamped = stamped_statement()
+    stamped.abandon("personal_data_erased")
+    assert stamped.state == "stamped" and not any(isinstance(e, events.StampAbandoned) for e in stamped.pending)
+
+
+def test_an_uploaded_documents_sealed_file_name_is_version_2():
+    assert events.DocumentUploaded.SCHEMA_VERSION == 2

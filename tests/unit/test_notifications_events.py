@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from notifications.domain import events
-from notifications.domain.email import PENDING, SENT, WAITING, QueuedEmail
+from notifications.domain.email import GIVEN_UP, PENDING, SENT, WAITING, QueuedEmail
 from notifications.domain.templates import Email
 
 MAIL = Email("submission_approved", "Data Anda telah diverifikasi", "Yth. Bapak/Ibu, ...")
@@ -40,3 +40,23 @@ def test_a_loaded_email_knows_whom_it_is_about():
             {"type": "EmailFailed", "version": 2, "nip": "199001012015031001", "data": {"attempt": 1, "error": "e"}}]
     email = QueuedEmail.load("e1", docs)
     assert (email.nip, email.status, email.attempts, email.version) == ("199001012015031001", PENDING, 1, 2)
+
+
+def test_giving_up_is_final_and_recorded_once():
+    email = QueuedEmail("e1")
+    email.queue("199001012015031001", MAIL, "enc:v1:0123456789abcdef:x")
+    email.fail("timeout")
+    assert email.give_up("recipient_erased") and email.status == GIVEN_UP
+    assert not email.give_up("recipient_erased")  # once
+    assert [e.type_name() for e in email.pending][-1] == "EmailGivenUp"
+    assert email.pending[-1].to_data() == {"reason": "recipient_erased"}
+    sent = QueuedEmail("e2")
+    sent.queue(None, MAIL, "a@b.id")
+    sent.sent()
+    assert not sent.give_up("recipient_erased")  # a sent e-mail stays sent
+
+
+def test_events_carrying_sealed_values_are_version_2():
+    assert (events.ContactRecorded.SCHEMA_VERSION, events.EmailQueued.SCHEMA_VERSION,
+            events.EmailAddressed.SCHEMA_VERSION) == (2, 2, 2)
+    assert events.EmailFailed.SCHEMA_VERSION == events.EmailSent.SCHEMA_VERSION == 1
