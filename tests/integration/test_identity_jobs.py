@@ -7,11 +7,12 @@ import pytest
 
 from identity.adapters import Deps
 from identity.adapters.operational import INPUTS
+from identity.adapters.personal import default_codec
 from identity.adapters.projections import Projector
 from identity.adapters.roster_view import RosterView
 from identity.commands import accounts, admin, registration, reminders, roster_job, sanctions
 from identity.commands import roster as importer
-from identity.service import JOB_STEPS
+from identity.service import job_steps
 from identity.settings import Settings
 from pupns import jobs
 from pupns.contracts.verification import RegistrationConfirmed
@@ -47,7 +48,7 @@ def upload(store, text: str, key: str | None = None, rows: int = 7) -> dict:
 
 def run_to_end(store, owner: str = "test") -> dict:
     for _ in range(200):
-        jobs.run_pending(store, JOB_STEPS, owner, budget=5)
+        jobs.run_pending(store, job_steps(default_codec()), owner, budget=5)
         active = store.db[jobs.JOBS].find_one({"status": {"$in": list(jobs.ACTIVE)}})
         if active is None:
             break
@@ -97,7 +98,7 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
             raise RuntimeError("killed mid-transaction")
         real_apply(self, doc, session, pending)
     monkeypatch.setattr(RosterView, "apply", dies_in_the_middle)
-    jobs.run_pending(store, JOB_STEPS, "second", budget=5)
+    jobs.run_pending(store, job_steps(default_codec()), "second", budget=5)
     monkeypatch.setattr(RosterView, "apply", real_apply)
     assert calls["n"] >= 3 and jobs.get(store, job["id"])["status"] == "running"
     run_to_end(store, "third")
@@ -217,7 +218,7 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
     def conflicting(*args):
         raise ConcurrencyError("roster-x", 0)
     monkeypatch.setattr(roster_job, "_import_chunk", conflicting)
-    jobs.run_pending(store, JOB_STEPS, "a", budget=5)
+    jobs.run_pending(store, job_steps(default_codec()), "a", budget=5)
     assert store.db[jobs.LEASES].find_one({"_id": job["id"]})["retry_at"] > datetime.now(UTC)
     assert jobs.claim(store, "a", [roster_job.KIND]) is None  # not even its own runner, until the pause is over
     monkeypatch.setattr(roster_job, "_import_chunk", real)

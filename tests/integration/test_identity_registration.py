@@ -158,6 +158,7 @@ def test_rejected_account_may_register_again(ready, rows, rabbit_config, store_f
 
 
 def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, store_for):
+    from identity.adapters.personal import default_codec
     from identity.adapters.projections import Projector
     from pupns.eventstore import NewEvent
     from pupns.passwords import legacy_scrypt_hash
@@ -171,7 +172,8 @@ def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, s
     assert store.db["staff"].find_one({"_id": "verifikator.lama"})["password_hash"].startswith("scrypt$")
     assert decode_token(ready.issue_token("verifikator.lama", PASSWORD)["access_token"])["role"] == "verifier"
     upgraded = store.db["staff"].find_one({"_id": "verifikator.lama"})["password_hash"]
-    assert upgraded.startswith("$argon2id$")
+    assert upgraded.startswith("enc:v1:")  # the new hash is sealed, under the staff subject
+    assert default_codec().open_("staff:verifikator.lama", upgraded).startswith("$argon2id$")
     assert [e["type"] for e in store.read_stream("password-verifikator.lama")] == ["PasswordRehashed"]
     assert decode_token(ready.issue_token("verifikator.lama", PASSWORD)["access_token"])["role"] == "verifier"
     assert len(store.read_stream("password-verifikator.lama")) == 1  # upgraded once, not at every login

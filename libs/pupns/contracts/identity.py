@@ -7,6 +7,10 @@ schedules by the envelope's stream `version`, which it reads from the message it
 RegistrationSubmitted's data repeats the envelope's `nip` and `instansi_kode`: the reader checks them and keeps
 the envelope's (`event.nip`, `event.instansi_kode`). The password hash identity stores with a registration never
 leaves it (the relay redacts it): no reader may expect it.
+RegistrationSubmitted v2 (SPEC §7): `email` and the personal columns of `roster` (`nik`, ...) are sealed tokens
+("enc:v1:..." of the PNS's data key); a reader opens them with `pupns.personal` only where an authorised reader
+gets them. v1 messages (the same shape, values in clear) are still read: `FieldCodec.open_` passes clear values
+through, so a reader handles both alike.
 """
 from __future__ import annotations
 
@@ -50,10 +54,15 @@ class RegistrationSubmitted(Contract):
 
     PRODUCER = "identity"
     TYPE = "RegistrationSubmitted"
+    VERSION = 2
+    READS = (1, 2)  # v1 differs only in holding the personal values in clear
     Schema = RegistrationSubmittedData
-    EXAMPLE = {"registration_number": "PUPNS-2026-ABCD2345", "nip": NIP_EXAMPLE, "email": "budi@example.id",
+    EXAMPLE = {"registration_number": "PUPNS-2026-ABCD2345", "nip": NIP_EXAMPLE,
+               "email": "enc:v1:3f9a0c7d52e1b846:bm9uY2UtYW5kLWNpcGhlcnRleHQtYW5kLXRhZw",
                "nama": "Budi", "instansi_kode": "4011", "instansi_nama": "Kota Bandung",
-               "unit_kerja": "Diskominfo", "roster": ROSTER_EXAMPLE, "registered_at": "2026-09-01T08:00:00+00:00"}
+               "unit_kerja": "Diskominfo",
+               "roster": {**ROSTER_EXAMPLE, "nik": "enc:v1:3f9a0c7d52e1b846:c2VhbGVkLW5paw"},
+               "registered_at": "2026-09-01T08:00:00+00:00"}
 
     registration_number: str
     email: str
@@ -62,6 +71,13 @@ class RegistrationSubmitted(Contract):
     registered_at: str | None = None
     nama: str | None = None
     roster: dict[str, Any] | None = None
+
+    @classmethod
+    def from_message(cls, message: dict) -> RegistrationSubmitted:
+        """As Contract.from_message, reading v1 (clear values) as well as v2 (sealed values)."""
+        if message.get("schema_version", 1) in cls.READS:
+            message = {**message, "schema_version": cls.VERSION}
+        return super().from_message(message)
 
 
 class ReminderDueData(Schema):

@@ -16,6 +16,7 @@ from identity.commands import (
     admin,
     form_anomalies,
     login,
+    personal_data,
     progress,
     registration,
     reminders,
@@ -40,6 +41,8 @@ from pupns.contracts.verification import (
 from pupns.deadlines import rpc
 from pupns.dependencies import Store
 from pupns.eventstore import EventStore
+from pupns.personal import FieldCodec, KeyStore
+from pupns.personal.provider import PersonalData
 
 log = logging.getLogger(__name__)
 JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes on (keeps stop() prompt)
@@ -49,8 +52,8 @@ OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a j
 SETTINGS = Settings.from_env()
 
 
-def deps_of(store: EventStore) -> Deps:
-    return Deps.of(store, SETTINGS)
+def deps_of(store: EventStore, codec: FieldCodec | None = None) -> Deps:
+    return Deps.of(store, SETTINGS, codec)
 
 
 def cause_meta(message: dict) -> dict:
@@ -59,20 +62,25 @@ def cause_meta(message: dict) -> dict:
     return {"actor": meta.get("actor"), "role": meta.get("role"), "cause": message["event_id"]}
 
 
-def _job_step(command):
-    """A pupns.jobs step (run, deadline) over a use case that takes the dependencies first."""
-    return lambda run, deadline: command(deps_of(run.store), run, deadline)
+def job_steps(codec: FieldCodec) -> dict:
+    """The pupns.jobs steps (run, deadline) of identity's jobs, over use cases that take the dependencies first."""
+    def step(command):
+        return lambda run, deadline: command(deps_of(run.store, codec), run, deadline)
 
-
-JOB_STEPS = {roster_job.KIND: _job_step(roster_job.step), sanctions.CLOSE_KIND: _job_step(sanctions.close_step),
-             reminders.KIND: _job_step(reminders.step)}
+    return {roster_job.KIND: step(roster_job.step), sanctions.CLOSE_KIND: step(sanctions.close_step),
+            reminders.KIND: step(reminders.step)}
 
 
 def _setup(store: EventStore) -> None:
     Projector.ensure_indexes(store.db)
     password = SETTINGS.admin_password  # the spec's first admin, at first start (idempotent)
     if password:
-        admin.bootstrap_admin(deps_of(store), password)
+        # Dependencies are set up in no set order: the first admin's hash is sealed with a key store of its own.
+        keys = KeyStore.from_env()
+        try:
+            admin.bootstrap_admin(deps_of(store, FieldCodec(keys)), password)
+        finally:
+            keys.close()
 
 
 class IdentityService(service_base.AuditMixin):
@@ -80,10 +88,11 @@ class IdentityService(service_base.AuditMixin):
 
     name = "identity"
     store = Store(translator=public_events, setup_hook=_setup)
+    personal = PersonalData()
 
     @property
     def deps(self) -> Deps:
-        return deps_of(self.store)
+        return deps_of(self.store, self.personal)
 
     @rpc
     def register(self, payload: dict, idempotency_key: str | None = None) -> dict:
@@ -104,6 +113,16 @@ class IdentityService(service_base.AuditMixin):
     def get_registration(self, registration_number: str) -> dict:
         """Data printed on a registration receipt."""
         return accounts.get_registration(self.deps, registration_number)
+
+    @rpc
+    def erase_record(self, nip: str, reason: str, actor: dict) -> dict:
+        """An administrator erases a PNS's personal data (audited; repeating it changes nothing)."""
+        return personal_data.erase_record(self.deps, nip, reason, actor)
+
+    @rpc
+    def export_of(self, nip: str) -> dict:
+        """Everything identity holds about a PNS, opened for the PNS themselves (`GET /me/export`)."""
+        return personal_data.export_of(self.deps, nip)
 
     @rpc
     def import_roster(self, csv_text: str, actor: dict) -> dict:
@@ -185,7 +204,7 @@ class IdentityService(service_base.AuditMixin):
                 due(deps)
             except Exception:  # logged; the deadline is checked again on the next tick
                 log.exception("%s failed; retrying on the next tick", due.__name__)
-        jobs.run_pending(self.store, JOB_STEPS, OWNER, JOB_BUDGET_SECONDS)
+        jobs.run_pending(self.store, job_steps(self.personal), OWNER, JOB_BUDGET_SECONDS)
 
     # -- events of other services, read through their contracts ------------------------------------------
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)

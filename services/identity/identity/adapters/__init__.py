@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from identity.adapters.operational import LoginThrottle, StaffLogins, StagedUploads
+from identity.adapters.personal import default_codec
 from identity.adapters.projections import Projector
 from identity.adapters.read_models import ReadModels
 from identity.adapters.roster_view import RosterView
@@ -13,6 +14,7 @@ from identity.domain.record import ROSTER_STREAM, PnsRecord
 from identity.domain.stamping import STAMPING_STREAM
 from identity.settings import Settings
 from pupns.eventstore import EventStore
+from pupns.personal import FieldCodec
 from pupns.repository import Repository
 
 
@@ -26,13 +28,14 @@ class Deps:
     throttle: LoginThrottle
     logins: StaffLogins
     uploads: StagedUploads
+    codec: FieldCodec  # seals personal values before an append, opens them for an authorised reader
 
     @classmethod
-    def of(cls, store: EventStore, settings: Settings | None = None) -> Deps:
-        """Wire the adapters over one event store."""
+    def of(cls, store: EventStore, settings: Settings | None = None, codec: FieldCodec | None = None) -> Deps:
+        """Wire the adapters over one event store (the codec of the environment's key store unless given)."""
         db = store.db
         return cls(store, settings or Settings(), ReadModels(db), LoginThrottle(db), StaffLogins(db),
-                   StagedUploads(db))
+                   StagedUploads(db), codec or default_codec())
 
     def roster_view(self) -> RosterView:
         """A roster read-model writer with its own cache (one per import or batch)."""
@@ -76,6 +79,10 @@ class Deps:
     @property
     def form_anomalies(self) -> Repository[agg.FormAnomalyNotes]:
         return self.repository(agg.FormAnomalyNotes, agg.FORM_ANOMALIES_STREAM)
+
+    @property
+    def erasures(self) -> Repository[agg.ErasureRecord]:
+        return self.repository(agg.ErasureRecord, agg.ERASURE_STREAM, projected=False)
 
     @property
     def stamping(self) -> Repository[agg.StampingNotes]:

@@ -5,7 +5,7 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from identity.adapters.roster_view import ROSTER, RosterView
+from identity.adapters.roster_view import ROSTER, RosterView, nik_bi_of
 from identity.domain.rules import NIK_GUESSES, TIMELINE_LABELS
 from pupns import jobs
 from pupns.projector import Projector as ProjectorBase
@@ -25,7 +25,8 @@ def timeline_entry(doc: dict) -> dict:
 
 
 class Projector(ProjectorBase):
-    """Applies identity events to every identity read model (used live and by `pupns replay`)."""
+    """Applies identity events to every identity read model (used live and by `pupns replay`); personal values are
+    copied sealed, as the events hold them, so a replay rebuilds equal read models."""
 
     collections = (ROSTER, ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN, jobs.JOBS)
 
@@ -38,7 +39,7 @@ class Projector(ProjectorBase):
         """Indexes the read models rely on (the registration-number index is what makes numbers unique)."""
         db[ACCOUNTS].create_index([("registration_number", ASCENDING)], unique=True)
         db[ACCOUNTS].create_index([("instansi_kode", ASCENDING), ("status", ASCENDING)])
-        db[ROSTER].create_index([("nik", ASCENDING)])
+        db[ROSTER].create_index([("nik_bi", ASCENDING)])
         db[ROSTER].create_index([("instansi_kode", ASCENDING)])
         db[SELUNDUPAN].create_index([("instansi_kode", ASCENDING)])
         db[jobs.JOBS].create_index([("status", ASCENDING), ("created_at", ASCENDING)])
@@ -49,7 +50,7 @@ class Projector(ProjectorBase):
         self.view = RosterView(self.db)
         roster_docs = [d for d in docs if d["type"] in ROSTER_EVENTS]
         if roster_docs:
-            self.view.prefetch((d["nip"] for d in roster_docs), (d["data"]["row"]["nik"] for d in roster_docs))
+            self.view.prefetch((d["nip"] for d in roster_docs), (nik_bi_of(d["data"]) for d in roster_docs))
         for doc in docs:
             if doc["stream"].startswith("job-"):
                 jobs.apply(self.db, doc, session)

@@ -7,6 +7,7 @@ from pymongo.database import Database
 
 from identity.adapters.projections import ACCOUNTS, CAMPAIGN, ROSTER, SELUNDUPAN, STAFF
 from pupns import jobs
+from pupns.blind_index import blind_index
 
 # Registered (pending or confirmed) and never submitted: who is reminded of the deadline.
 REMINDED = {"status": {"$in": ["pending_confirmation", "active"]}, "ever_submitted": {"$ne": True}}
@@ -30,7 +31,7 @@ class ReadModels:
     def instansi_hint(self, nik: str) -> str | None:
         """The instansi of a roster PNS with this NIK, else the instansi whose code is the NIK's region (PPKK, as
         regional governments are coded), else none."""
-        same_nik = self.db[ROSTER].find_one({"nik": nik}, {"instansi_kode": 1})
+        same_nik = self.db[ROSTER].find_one({"nik_bi": blind_index("nik", nik)}, {"instansi_kode": 1})
         if same_nik:
             return same_nik["instansi_kode"]
         region = self.db[ROSTER].find_one({"instansi_kode": nik[:4]}, {"instansi_kode": 1})

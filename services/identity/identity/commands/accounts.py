@@ -12,6 +12,7 @@ from identity.domain.record import ROSTER_STREAM
 from pupns.contracts.documents import StampFailed, StampRequested, StatementStamped
 from pupns.contracts.verification import RegistrationConfirmed, RegistrationRejected
 from pupns.errors import AppError
+from pupns.personal import open_fields
 
 
 def get_me(deps: Deps, nip: str) -> dict:
@@ -19,25 +20,35 @@ def get_me(deps: Deps, nip: str) -> dict:
     doc = deps.read.account(nip)
     if not doc:
         raise AppError("not_found")
-    account = rules.Account(nip, doc["status"], doc.get("form_status"), deps.read.not_reregistered(nip))
+    return {"nip": nip, "nama": doc["nama"], "instansi_kode": doc["instansi_kode"],
+            "status": public_status(deps, nip, doc), "registration_number": doc["registration_number"],
+            "timeline": timeline(deps, nip)}
+
+
+def public_status(deps: Deps, nip: str, doc: dict) -> str:
+    """The status a PNS sees for their account read-model document."""
+    return rules.Account(nip, doc["status"], doc.get("form_status"), deps.read.not_reregistered(nip)).public_status
+
+
+def timeline(deps: Deps, nip: str) -> list[dict]:
+    """The `GET /me` timeline: the account stream, sanctions on the roster stream and e-Meterai notes."""
     read = deps.store.read_stream
     events = read(ACCOUNT_STREAM.format(nip=nip))
     events += [e for e in read(ROSTER_STREAM.format(nip=nip)) if e["type"] in SANCTION_EVENTS]
     events += read(stamping.STAMPING_STREAM.format(nip=nip))  # e-Meterai state; status unchanged
     events.sort(key=stamping.timeline_order(events))
-    return {"nip": nip, "nama": doc["nama"], "instansi_kode": doc["instansi_kode"],
-            "status": account.public_status, "registration_number": doc["registration_number"],
-            "timeline": [stamping.stamping_timeline_entry(e) if e["type"] == "StampingNoted" else timeline_entry(e)
-                         for e in events]}
+    return [stamping.stamping_timeline_entry(e) if e["type"] == "StampingNoted" else timeline_entry(e)
+            for e in events]
 
 
 def get_registration(deps: Deps, registration_number: str) -> dict:
-    """What a registration receipt shows."""
+    """What a registration receipt shows (the PNS's own; the e-mail opened, null once erased)."""
     doc = deps.read.account_by_number(registration_number)
     if not doc:
         raise AppError("not_found")
-    return {key: doc.get(key) for key in ("registration_number", "nip", "nama", "email", "instansi_kode",
-                                          "instansi_nama", "unit_kerja", "registered_at", "status")}
+    shown = {key: doc.get(key) for key in ("registration_number", "nip", "nama", "email", "instansi_kode",
+                                           "instansi_nama", "unit_kerja", "registered_at", "status")}
+    return open_fields(deps.codec, doc["_id"], shown)
 
 
 def _change(deps: Deps, nip: str, change: Callable[[PnsAccount], None], meta: dict, key: str) -> None:

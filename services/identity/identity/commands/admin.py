@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from identity.adapters import Deps
+from identity.adapters.personal import staff_subject
 from identity.domain import rules
 from identity.schemas import CampaignSchema, VerifierSchema, load
 from pupns.actors import Actor, actor_meta, require_role
@@ -22,7 +23,7 @@ def _create_staff(deps: Deps, username: str, role: str, password: str, instansi_
     account = deps.staff.get(username)
     if account.exists:  # answered before paying for a hash
         raise DomainError("conflict")
-    account.create(role, instansi_kode, POOL.run(hash_password, password))
+    account.create(role, instansi_kode, deps.codec.seal(staff_subject(username), POOL.run(hash_password, password)))
     deps.staff.save(account, meta)
 
 

@@ -1,20 +1,26 @@
-"""Registration of a roster PNS: the account waits for a verifier's confirmation; NIK guessing is counted."""
+"""Registration of a roster PNS: the account waits for a verifier's confirmation; NIK guessing is counted.
+
+The NIK is checked against the roster by its blind index (`nik_bi`); the e-mail, the password hash and the roster
+copy's personal columns are sealed with the PNS's data key before RegistrationSubmitted is made.
+"""
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from identity.adapters import Deps
+from identity.adapters.personal import keyed_digest
 from identity.domain import rules
 from identity.domain.accounts import PnsAccount
 from identity.domain.events import RegistrationSubmitted, UnknownNipAttempted
 from identity.schemas import load_registration
 from pupns.aggregate import DomainError
 from pupns.auth import sign_receipt
+from pupns.blind_index import blind_index
 from pupns.campaign import campaign_is_open
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, canonical_json
 from pupns.passwords import POOL, hash_password
+from pupns.personal import FieldCodec, seal_fields
 
 REGISTRATION_ATTEMPTS = 5
 
@@ -28,8 +34,9 @@ def receipt_path(registration_number: str) -> str:
 
 
 def _fingerprint(data: dict) -> str:
-    """What makes a repeat 'the same request' (the password is left out: it is never stored in clear)."""
-    return hashlib.sha256(canonical_json({k: data[k] for k in ("nip", "nik", "email")}).encode()).hexdigest()
+    """What makes a repeat 'the same request' (the password is left out: it is never stored in clear). Keyed: the
+    digest is stored with the idempotency record, and a plain hash of a NIK and an e-mail could be guessed back."""
+    return keyed_digest("registration", canonical_json({k: data[k] for k in ("nip", "nik", "email")}))
 
 
 def _replay(seen: dict | None, fingerprint: str) -> dict | None:
@@ -72,7 +79,7 @@ def _check_roster(deps: Deps, data: dict) -> dict:
     wait = rules.nik_guess_wait(entry.get("nik_mismatches") or [], now())
     if wait:
         raise AppError("too_many_attempts", extra={"retry_after": wait})
-    if entry["row"]["nik"] != data["nik"]:
+    if entry.get("nik_bi") != blind_index("nik", data["nik"]):
         record_nik_mismatch(deps, nip)
         raise AppError("nik_mismatch", fields={"nik": ["NIK tidak sesuai dengan data induk"]})
     return entry["row"]
@@ -92,7 +99,7 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     password_hash = POOL.run(hash_password, data["password"])
     for _ in range(REGISTRATION_ATTEMPTS):
         account = deps.accounts.get(data["nip"])
-        response = _submit(account, data, row, password_hash)
+        response = _submit(deps.codec, account, data, row, password_hash)
         try:
             deps.accounts.save(account, {"actor": data["nip"], "role": "pns"}, idempotency_key=key,
                                idempotency_result={"fingerprint": fingerprint, "response": response} if key else None)
@@ -104,15 +111,16 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     raise AppError("unavailable")
 
 
-def _submit(account: PnsAccount, data: dict, row: dict, password_hash: str) -> dict:
-    """Trigger the registration on the account; the response the PNS gets for it."""
-    at = now()
+def _submit(codec: FieldCodec, account: PnsAccount, data: dict, row: dict, password_hash: str) -> dict:
+    """Trigger the registration (personal values sealed) on the account; the response the PNS gets for it."""
+    at, nip = now(), data["nip"]
     number = rules.new_registration_number(at.year)
     try:
         account.submit_registration(RegistrationSubmitted(
-            registration_number=number, nip=data["nip"], email=data["email"], nama=row["nama"],
+            registration_number=number, nip=nip, email=codec.seal(nip, data["email"]), nama=row["nama"],
             instansi_kode=row["instansi_kode"], instansi_nama=row["instansi_nama"], unit_kerja=row["unit_kerja"],
-            password_hash=password_hash, roster=row, registered_at=at.isoformat()))
+            password_hash=codec.seal(nip, password_hash), roster=seal_fields(codec, nip, row),
+            registered_at=at.isoformat()))
     except DomainError as exc:
         raise AppError(exc.code) from None
     return {"registration_number": number, "nip": data["nip"], "nama": row["nama"],

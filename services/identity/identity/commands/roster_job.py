@@ -11,7 +11,7 @@ import time
 from datetime import date, timedelta
 
 from identity.adapters import Deps
-from identity.commands.roster import roster_part
+from identity.commands.roster import ClearRow, roster_part
 from identity.domain.roster import parse_roster
 from pupns import jobs
 from pupns.actors import Actor, require_role
@@ -23,6 +23,11 @@ UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_CHUNK_CHARS = 4 * 1024 * 1024
 ABANDONED_AFTER = timedelta(hours=24)
 SWEEP_SECONDS = 600.0
+
+
+def upload_subject(upload_id: str) -> str:
+    """The key-store subject that seals a staged upload's text."""
+    return f"upload:{upload_id}"
 
 
 def chunk_id(upload_id: str, n: int) -> str:
@@ -47,8 +52,10 @@ def stage_chunks(deps: Deps, upload_id: str, chunks: list[dict], actor: Actor) -
     if not all(_valid_chunk(chunk) for chunk in chunks):
         raise _bad("Potongan data induk tidak valid.")
     for chunk in chunks:  # the same chunk staged twice (a retried call) is stored once
+        # Sealed under the upload's own key-store subject: staged rows hold NIKs of many PNS (SPEC §7).
         deps.uploads.stage(chunk_id(upload_id, chunk["n"]), {
-            "upload_id": upload_id, "n": chunk["n"], "text": chunk["text"], "rows": chunk["rows"],
+            "upload_id": upload_id, "n": chunk["n"], "text": deps.codec.seal(upload_subject(upload_id), chunk["text"]),
+            "rows": chunk["rows"],
             "lines": [[int(a), int(b)] for a, b in chunk["lines"]], "staged_by": actor.get("id")})
     return {"staged": len(chunks)}
 
@@ -105,18 +112,19 @@ def step(deps: Deps, run: jobs.JobRun, deadline: float, today: date | None = Non
 
 def _import_chunk(deps: Deps, run: jobs.JobRun, doc: dict, today: date | None) -> bool:
     """One chunk and the checkpoint past it, in one transaction; True when the header was rejected."""
-    parsed = parse_roster(doc["text"], today)
+    parsed = parse_roster(deps.codec.open_(upload_subject(doc["upload_id"]), doc["text"]), today)
     lines = {a: b for a, b in doc["lines"]}
     rejected = [{**r.as_dict(), "line": lines.get(r.line, r.line)} for r in parsed.rejected]
     view = deps.roster_view()
-    view.prefetch((row["nip"] for _, row in parsed.rows), (row["nik"] for _, row in parsed.rows))
+    entries = [ClearRow.of(line, row) for line, row in parsed.rows]
+    view.prefetch((e.row["nip"] for e in entries), (e.nik_bi for e in entries))
     parts, unchanged = [], 0
-    for _, row in parsed.rows:
-        known = view.known(row["nip"]) or {}
-        if known.get("imported") == row:
+    for entry in entries:
+        known = view.known(entry.row["nip"]) or {}
+        if known.get("fingerprint") == entry.fingerprint:
             unchanged += 1
             continue
-        parts.append(roster_part(row, known.get("version", 0)))
+        parts.append(roster_part(deps.codec, entry, known.get("version", 0)))
     header_bad = any(item["line"] == 1 for item in rejected)
     done = run.job["total"] if header_bad else run.job.get("done", 0) + doc["rows"]
     counts = {"imported": len(parts), "unchanged": unchanged, "rejected": len(rejected)}

@@ -12,6 +12,7 @@ SELUNDUPAN_STREAM = "selundupan-{nip}"
 PASSWORD_STREAM = "password-{username}"  # hash upgrades (PasswordRehashed), off the timeline
 FORM_ANOMALIES_STREAM = "form-anomalies-{nip}"
 REMINDER_STREAM = "reminder-{nip}"
+ERASURE_STREAM = "erasure-{nip}"  # RecordErased: a PNS's personal data erased by an administrator
 
 
 class PnsAccount(Aggregate):
@@ -110,6 +111,26 @@ class Campaign(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, ev.CampaignScheduled):
             self.window = {"opens_at": event.opens_at, "closes_at": event.closes_at}
+
+
+class ErasureRecord(Aggregate):
+    """The erasures of one PNS's personal data (`erasure-{nip}`); the keys themselves go in the key store."""
+
+    EVENTS = (ev.RecordErased,)
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.nip = id
+        self.instansi_kode: str | None = None
+        self.erasures = 0
+
+    def erase(self, reason: str, instansi_kode: str | None) -> None:
+        self.instansi_kode = instansi_kode  # what the stored event is filed under
+        self.trigger(ev.RecordErased(reason))
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, ev.RecordErased):
+            self.erasures += 1
 
 
 class Journal(Aggregate):

@@ -2,6 +2,9 @@
 
 Type names and data keys are what the log already holds (replay reads old events with these classes) and what
 other services and the public translator read: rename nothing here without a new SCHEMA_VERSION.
+Personal values (SPEC §7) are sealed by the command before the event is made (`enc:v1:` tokens, the PNS's data key;
+staff password hashes under the subject `staff:<username>`): schema_version 2 marks events that carry them sealed,
+version 1 events of the same type hold them in clear and read back alike.
 """
 from __future__ import annotations
 
@@ -20,17 +23,29 @@ def stored(event: DomainEvent) -> NewEvent:
 # -- roster-{nip}: the master roster entry and the campaign sanction on it -------------------------------
 @dataclass(frozen=True)
 class RosterEntryImported(DomainEvent):
-    """A roster CSV row was loaded (new, or changed since the last import)."""
+    """A roster CSV row was loaded (new, or changed since the last import); its personal columns sealed.
+
+    `nik_bi` (blind index of the NIK), `fingerprint` (keyed digest of the clear row: "unchanged" on re-import)
+    and `anomaly_codes` (the row's own flags) are worked out on the clear row before sealing (None in v1)."""
+
+    SCHEMA_VERSION = 2
 
     row: dict[str, Any]
+    nik_bi: str | None = None
+    fingerprint: str | None = None
+    anomaly_codes: list[str] | None = None
 
 
 @dataclass(frozen=True)
 class RosterEntryCorrected(DomainEvent):
-    """An approved submission's values replaced the roster's."""
+    """An approved submission's values replaced the roster's (personal columns sealed, as on import)."""
+
+    SCHEMA_VERSION = 2
 
     row: dict[str, Any]
     from_submission: str | None = None
+    nik_bi: str | None = None
+    anomaly_codes: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,10 @@ class NikMismatched(DomainEvent):
 # -- account-{nip}: the PNS account -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class RegistrationSubmitted(DomainEvent):
-    """A roster PNS registered; the account waits for a verifier's confirmation."""
+    """A roster PNS registered; the account waits for a verifier's confirmation (email, password_hash and the
+    roster copy's personal columns sealed)."""
+
+    SCHEMA_VERSION = 2
 
     registration_number: str
     nip: str
@@ -108,7 +126,9 @@ class StampingNoted(DomainEvent):
 
 @dataclass(frozen=True)
 class StaffAccountCreated(DomainEvent):
-    """An administrator or verifier account (staff-{username})."""
+    """An administrator or verifier account (staff-{username}); the hash sealed under `staff:<username>`."""
+
+    SCHEMA_VERSION = 2
 
     username: str
     role: str
@@ -134,7 +154,10 @@ class StaffAccountEnabled(DomainEvent):
 
 @dataclass(frozen=True)
 class PasswordRehashed(DomainEvent):
-    """A password hash made with older parameters was replaced at login (password-{username})."""
+    """A password hash made with older parameters was replaced at login (password-{username}); sealed under the
+    NIP (kind pns) or `staff:<username>` (kind staff)."""
+
+    SCHEMA_VERSION = 2
 
     username: str
     kind: str  # pns | staff
@@ -179,3 +202,11 @@ class ReminderDue(DomainEvent):
 
     closes_at: str
     before: str
+
+
+# -- erasure-{nip} ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecordErased(DomainEvent):
+    """An administrator erased a PNS's personal data (crypto-shredding of their data keys); who is in the meta."""
+
+    reason: str

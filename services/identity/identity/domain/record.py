@@ -24,7 +24,8 @@ class PnsRecord(Aggregate):
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.nip = id
-        self.row: dict[str, Any] | None = None
+        self.row: dict[str, Any] | None = None  # personal columns sealed (clear in v1 events)
+        self.nik_bi: str | None = None
         self.instansi_kode: str | None = None
         self.not_reregistered = False
         self.marked_closes_at: str | None = None
@@ -61,16 +62,19 @@ class PnsRecord(Aggregate):
         """A wrong NIK for this NIP: it counts toward closing the NIP to registration (and stays in the audit)."""
         self.trigger(NikMismatched(at))
 
-    def correct(self, row: dict[str, Any], from_submission: str) -> bool:
-        """An approved submission's values become the roster's (False when they change nothing)."""
+    def correct(self, row: dict[str, Any], from_submission: str, nik_bi: str | None = None,
+                anomaly_codes: list[str] | None = None) -> bool:
+        """An approved submission's values become the roster's (False when they change nothing). The caller
+        compares clear rows before sealing: sealed rows never compare equal (random nonces)."""
         if self.row is None or row == self.row:
             return False
-        self.trigger(RosterEntryCorrected(row, from_submission))
+        self.trigger(RosterEntryCorrected(row, from_submission, nik_bi, anomaly_codes))
         return True
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, (RosterEntryImported, RosterEntryCorrected)):
             self.row, self.instansi_kode = event.row, event.row.get("instansi_kode")
+            self.nik_bi = event.nik_bi or self.nik_bi
         elif isinstance(event, MarkedNotReregistered):
             self.not_reregistered, self.marked_closes_at = True, event.closes_at
             self.closes_sanctioned.add(event.closes_at)
