@@ -181,3 +181,8 @@ def key_cache_ttl() -> float:
 def key_cache_size() -> int:
     """Most unwrapped data keys one process keeps in memory (least recently used leave first)."""
     return int(env("PUPNS_KEY_CACHE_SIZE", "10000"))
+
+
+def job_lease_seconds() -> float:
+    """How long a job runner owns a job without renewing it (a killed runner's job resumes after this)."""
+    return float(env("PUPNS_JOB_LEASE_SECONDS", "15"))

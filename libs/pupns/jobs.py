@@ -10,7 +10,6 @@ chunk's effects and the cursor past it commit together: a chunk is never applied
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError
 
+from pupns import config
 from pupns.actors import Actor, actor_meta
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, Projection, StreamAppend
@@ -41,7 +41,7 @@ MAX_FAILURES = 5  # unexpected errors in a row before a job is marked failed (tr
 
 def lease_seconds() -> float:
     """How long a runner owns a job without renewing it (a killed runner's job resumes after this)."""
-    return float(os.environ.get("PUPNS_JOB_LEASE_SECONDS", "15"))
+    return config.job_lease_seconds()
 
 
 def new_job_id(service: str) -> str:

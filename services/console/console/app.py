@@ -12,7 +12,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from console import admin, session, views
+from console import admin, session, settings, views
 from console.rpc import Backend
 from pupns import config, csvexport, devices
 from pupns.errors import AppError
@@ -142,7 +142,7 @@ class Console(admin.AdminRoutes):
             return self._login_form(username, "Akun ini bukan akun verifikator atau administrator.", status=403)
         response = redirect("/registrations", 303)
         response.set_cookie(session.SESSION_COOKIE, issued["access_token"], max_age=issued.get("expires_in"),
-                            httponly=True, samesite="Strict", secure=session.secure_cookies(), path="/")
+                            httponly=True, samesite="Strict", secure=settings.secure_cookies(), path="/")
         response.delete_cookie(session.LOGIN_COOKIE, path="/login")
         response.headers.add("Set-Cookie", devices.cookie_header(username, device, "/login"))
         return response
@@ -152,7 +152,7 @@ class Console(admin.AdminRoutes):
         nonce = session.new_login_nonce()
         response = html(views.login_page(nonce, username, error, flash), status)
         response.set_cookie(session.LOGIN_COOKIE, nonce, httponly=True, samesite="Strict",
-                            secure=session.secure_cookies(), path="/login")
+                            secure=settings.secure_cookies(), path="/login")
         return response
 
     # -- staff pages ----------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from typing import Any
 
@@ -15,11 +14,6 @@ from pupns.errors import AppError
 SESSION_COOKIE = "pupns_console"
 LOGIN_COOKIE = "pupns_console_login"
 STAFF_ROLES = ("verifier", "admin")
-
-
-def secure_cookies() -> bool:
-    """Mark cookies Secure (set PUPNS_CONSOLE_SECURE_COOKIES=1 behind HTTPS)."""
-    return os.environ.get("PUPNS_CONSOLE_SECURE_COOKIES", "0") == "1"
 
 
 def staff_claims(token: str | None) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """Edge settings read from the environment, with documented local defaults."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from pupns.config import env
@@ -21,6 +22,11 @@ def default_capacity_max(threads: int | None = None) -> int:
     """The gunicorn threads of a worker minus a quarter (at least 2) kept free for fast turn-aways."""
     threads = threads if threads is not None else _int("PUPNS_EDGE_THREADS", 8)
     return max(1, threads - max(2, threads // 4))
+
+
+def prometheus_multiproc_dir() -> str | None:
+    """The shared directory of the gunicorn workers' metric values, if the edge runs in multiprocess mode."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
 @dataclass

@@ -7,12 +7,13 @@ object's own registry, so two apps in one test process never share counts.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from edge import settings
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -20,11 +21,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The `_created` series double every counter's lines and no dashboard reads them (the hand-written exposition
 # this replaces never had them).
 disable_created_metrics()
-
-
-def multiprocess_dir() -> str | None:
-    """The shared directory of the workers' values, if this process runs in multiprocess mode."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
 class _Snapshot:
@@ -78,7 +74,7 @@ class Metrics:
 
     def render(self, gauges: Callable[[], dict[str, float]] | None = None) -> bytes:
         """The exposition text (format 0.0.4): every worker's values when in multiprocess mode."""
-        path = multiprocess_dir()
+        path = settings.prometheus_multiproc_dir()
         if path:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=path)
