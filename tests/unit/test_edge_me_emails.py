@@ -32,3 +32,11 @@ def test_without_the_email_service_the_account_and_its_history_still_show():
                                               "notifications.emails_of": AppError("unavailable")}))
     answer = client.get("/api/v1/me", headers=bearer())
     assert answer.status_code == 200 and [e["type"] for e in answer.json["timeline"]] == ["registered"]
+
+
+def test_an_email_given_up_after_erasure_says_so_instead_of_retrying():
+    given_up = {"queued_at": "2026-12-02T12:00:00.000+00:00", "sent_at": None, "status": "given_up", "attempts": 1,
+                "subject": "Data diverifikasi"}
+    client, _, _ = make_client(FakeBackend(**{"identity.get_me": ACCOUNT, "notifications.emails_of": [given_up]}))
+    entry = client.get("/api/v1/me", headers=bearer()).json["timeline"][-1]
+    assert entry["type"] == "email_given_up" and "alamat tujuan sudah dihapus" in entry["note"]

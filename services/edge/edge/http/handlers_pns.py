@@ -93,14 +93,17 @@ def export_me(ctx: Ctx) -> Response:
                                        "Cache-Control": "no-store"})
 
 
-EMAIL_STATES = {"sent": "email_sent", "pending": "email_retrying", "waiting_contact": "email_waiting"}
+EMAIL_STATES = {"sent": "email_sent", "pending": "email_retrying", "waiting_contact": "email_waiting",
+                "given_up": "email_given_up"}
 
 
 def email_entry(email: dict) -> dict:
     """One e-mail as a timeline item: sent (when), or still being retried / waiting for an address (since when)."""
     sent = email.get("status") == "sent"
     note = email.get("subject") or ""
-    if not sent and email.get("attempts"):
+    if email.get("status") == "given_up":
+        note += " (tidak dikirim: alamat tujuan sudah dihapus)"
+    elif not sent and email.get("attempts"):
         note += f" (percobaan ke-{email['attempts']} gagal; dicoba ulang otomatis)"
     return {"at": email.get("sent_at") if sent else email.get("queued_at"),
             "type": EMAIL_STATES.get(email.get("status"), "email_retrying"), "by_role": "system", "note": note}

@@ -29,6 +29,7 @@ const EVENTS = {
   email_sent: "E-mail terkirim",
   email_retrying: "E-mail belum terkirim, dicoba ulang otomatis",
   email_waiting: "E-mail menunggu alamat tujuan",
+  email_given_up: "E-mail tidak dikirim",
   stamp_requested: "Surat pernyataan dikirim untuk e-Meterai",
   stamp_pending: "Menunggu e-Meterai (dicoba ulang otomatis)",
   statement_stamped: "Surat pernyataan telah ber-e-Meterai",
