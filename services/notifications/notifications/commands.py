@@ -14,7 +14,6 @@ from notifications.domain.events import ContactRecorded
 from notifications.domain.templates import Email
 from notifications.settings import Settings
 from pupns import auth
-from pupns.aggregate import DomainEvent
 from pupns.contracts.identity import MarkedNotReregistered, RegistrationSubmitted, Reinstated, ReminderDue
 from pupns.contracts.verification import (
     RegistrationConfirmed,
@@ -22,9 +21,9 @@ from pupns.contracts.verification import (
     SubmissionApproved,
     SubmissionReturned,
 )
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.eventstore import ConcurrencyError, EventStore, StreamAppend
 from pupns.personal import ERASED, FieldCodec, open_fields
-from pupns.repository import Repository
+from pupns.repository import Repository, new_event
 
 log = logging.getLogger(__name__)
 IdentityEvent = ReminderDue | MarkedNotReregistered | Reinstated
@@ -33,11 +32,6 @@ VerificationEvent = RegistrationConfirmed | RegistrationRejected | SubmissionApp
 
 class Sender(Protocol):
     def send(self, to: str, subject: str, body: str, message_id: str) -> None: ...
-
-
-def stored(events: list[DomainEvent]) -> list[NewEvent]:
-    """Typed events as the event store takes them."""
-    return [NewEvent(e.type_name(), e.to_data(), e.SCHEMA_VERSION) for e in events]
 
 
 def _system_meta(correlation_id: str) -> dict:
@@ -68,9 +62,9 @@ class Notifications:
                                 templates.registration_received(registration.nama, number, receipt_url), address)
         contact = f"contact-{nip}"
         # The contact and the first e-mail land in one transaction, with the dedupe key.
-        parts = [StreamAppend(stream_of(email.id), 0, stored(email.pending), nip, instansi_kode),
+        parts = [StreamAppend(stream_of(email.id), 0, [new_event(e) for e in email.pending], nip, instansi_kode),
                  StreamAppend(contact, self.store.stream_version(contact),
-                              stored([ContactRecorded(address, registration.nama)]), nip, instansi_kode)]
+                              [new_event(ContactRecorded(address, registration.nama))], nip, instansi_kode)]
         self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
                                projection=self.projector.apply)
         self.resolve_waiting(nip)
@@ -130,8 +124,8 @@ class Notifications:
         """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
         queued = self._new_email(source_id, nip, email, to)
         try:
-            self.store.append(stream_of(queued.id), 0, stored(queued.pending), _system_meta(source_id), nip=nip,
-                              instansi_kode=instansi_kode, idempotency_key=dedupe_key,
+            self.store.append(stream_of(queued.id), 0, [new_event(e) for e in queued.pending],
+                              _system_meta(source_id), nip=nip, instansi_kode=instansi_kode, idempotency_key=dedupe_key,
                               projection=self.projector.apply)
         except ConcurrencyError:
             return False

@@ -12,11 +12,11 @@ from documents.domain import uploads
 from documents.domain.events import DocumentUploaded, ReceiptIssued
 from documents.settings import Settings
 from pupns.actors import Actor, actor_meta
-from pupns.aggregate import DomainEvent
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore
 from pupns.personal import ERASED, FieldCodec, open_fields
+from pupns.repository import new_event
 
 RECEIPT_RACE_RETRIES = 5
 ERASED_DOCUMENT = "Dokumen ini telah dihapus bersama data pribadi pemiliknya."
@@ -24,11 +24,6 @@ ERASED_DOCUMENT = "Dokumen ini telah dihapus bersama data pribadi pemiliknya."
 
 def b64(content: bytes) -> str:
     return base64.b64encode(content).decode("ascii")
-
-
-def stored(event: DomainEvent) -> NewEvent:
-    """A typed event as the event store takes it."""
-    return NewEvent(event.type_name(), event.to_data(), event.SCHEMA_VERSION)
 
 
 class Documents:
@@ -72,7 +67,7 @@ class Documents:
         content = pdf.render_receipt(registration)
         digest = self.blobs.put(registration["nip"], content)
         event = ReceiptIssued(number, digest, len(content))
-        self.store.append(f"receipt-{number}", 0, [stored(event)], nip=registration["nip"],
+        self.store.append(f"receipt-{number}", 0, [new_event(event)], nip=registration["nip"],
                           instansi_kode=registration.get("instansi_kode"),
                           idempotency_key=idempotency_key, projection=self.projector.apply)
         return {"content_b64": b64(content), "sha256": digest}
@@ -103,7 +98,7 @@ class Documents:
         event = DocumentUploaded(document_id, digest, upload.size, upload.content_type, upload.kind,
                                  self.codec.seal(nip, upload.filename))
         try:
-            self.store.append(f"document-{document_id}", 0, [stored(event)], actor_meta(actor), nip=nip,
+            self.store.append(f"document-{document_id}", 0, [new_event(event)], actor_meta(actor), nip=nip,
                               instansi_kode=instansi_kode, idempotency_key=idempotency_key,
                               idempotency_result=result, projection=self.projector.apply)
         except AlreadyApplied as seen:
