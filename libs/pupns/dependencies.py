@@ -79,6 +79,20 @@ class Store(DependencyProvider):
             self.relay.publish_fresh()
 
 
+class Config(DependencyProvider):
+    """A service's Settings, built once when its container starts (`factory` is e.g. `Settings.from_env`)."""
+
+    def __init__(self, factory: Callable[[], object]):
+        self.factory = factory
+        self.settings: object = None
+
+    def setup(self) -> None:
+        self.settings = self.factory()
+
+    def get_dependency(self, worker_ctx) -> object:
+        return self.settings
+
+
 def consume_once(store: EventStore, handler: str, message: dict, apply: Callable[[str], None]) -> bool:
     """Run `apply(idempotency_key)` for a consumed message; False when it had been applied before.
 

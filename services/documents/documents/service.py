@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from documents.adapters.meterai import MeteraiClient
@@ -16,7 +15,7 @@ from pupns import contracts, service_base  # module import: `nameko run <pkg>.se
 from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
-from pupns.dependencies import Store
+from pupns.dependencies import Config, Store
 from pupns.personal.provider import PersonalData
 
 log = logging.getLogger(__name__)
@@ -24,22 +23,12 @@ log = logging.getLogger(__name__)
 STAMP_RETRY_INTERVAL = Settings.from_env().stamp_retry_interval
 
 
-class Config(DependencyProvider):
-    """The service's Settings, built once when the container starts."""
-
-    def setup(self) -> None:
-        self.settings = Settings.from_env()
-
-    def get_dependency(self, worker_ctx) -> Settings:
-        return self.settings
-
-
 class DocumentsService(service_base.AuditMixin):
     """Uploaded files with their SHA-256, registration receipts and profile PDFs."""
 
     name = "documents"
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
-    settings = Config()
+    settings = Config(Settings.from_env)
     personal = PersonalData()  # contents and file names sealed per PNS (SPEC §7)
 
     @property

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from notifications.adapters.mailer import SmtpMailer
@@ -12,7 +11,7 @@ from notifications.settings import Settings
 from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.contracts import identity, verification
 from pupns.deadlines import rpc
-from pupns.dependencies import Store
+from pupns.dependencies import Config, Store
 from pupns.errors import AppError
 from pupns.personal.provider import PersonalData
 
@@ -20,22 +19,12 @@ from pupns.personal.provider import PersonalData
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
 
 
-class Config(DependencyProvider):
-    """The service's Settings, built once when the container starts."""
-
-    def setup(self) -> None:
-        self.settings = Settings.from_env()
-
-    def get_dependency(self, worker_ctx) -> Settings:
-        return self.settings
-
-
 class NotificationsService(service_base.AuditMixin):
     """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
 
     name = "notifications"
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
-    settings = Config()
+    settings = Config(Settings.from_env)
     personal = PersonalData()  # contact addresses and e-mails sealed per PNS (SPEC §7)
 
     @property
