@@ -106,11 +106,11 @@ PERSONAL_DATA_SECRETS = {
 # What a process needs besides those, by the service it runs (a secret goes only where it is used).
 SERVICE_SECRETS = {
     "identity": {**AUDIT, **PERSONAL_DATA_SECRETS, "PUPNS_BLIND_INDEX_KEY": "the key of the NIK blind indexes"},
-    "verification": AUDIT,
+    "verification": {**AUDIT, **PERSONAL_DATA_SECRETS},
     "documents": {**AUDIT, **PERSONAL_DATA_SECRETS, "PUPNS_BLIND_INDEX_KEY": "the key of the document blobs' keys"},
     "notifications": {**AUDIT, **PERSONAL_DATA_SECRETS},
-    "forms": {**AUDIT, "PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal values looked up, never "
-              "stored)"},
+    "forms": {**AUDIT, **PERSONAL_DATA_SECRETS, "PUPNS_BLIND_INDEX_KEY": "the key of the blind indexes (personal "
+              "values looked up, never stored)"},
 }
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from nameko.standalone.events import event_dispatcher
 
+from forms.adapters.personal import default_codec
 from forms.service import FormsService
 from pupns.contracts import DEAD_LETTERS
+from pupns.personal import is_sealed
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
 
@@ -32,5 +34,7 @@ def test_a_wrapped_roster_is_dead_lettered_and_the_flat_row_opens_the_form_prefi
     dispatch("verification", "RegistrationConfirmed", confirmed(ROW))
     form = wait_until(lambda: store.db["forms"].find_one({"_id": NIP}), message="form opened")
     assert form["status"] == "draft" and form["instansi_kode"] == "A1"
-    assert form["sections"]["data_utama"]["nik"] == ROW["nik"]
-    assert form["sections"]["data_utama"]["email"] == "budi@example.id"
+    utama, codec = form["sections"]["data_utama"], default_codec()
+    assert is_sealed(utama["nik"]) and is_sealed(utama["email"])  # sealed before the append (SPEC §7)
+    assert codec.open_(NIP, utama["nik"]) == ROW["nik"]
+    assert codec.open_(NIP, utama["email"]) == "budi@example.id"

@@ -3,6 +3,10 @@
 FormSubmitted: identity (status, sanction lift, dashboard anomalies), verification (a new review), documents
 (the Surat Pernyataan). FormReopened: identity (the PNS sees draft again). The instansi of both is the
 envelope's `instansi_kode` (FormSubmitted's data repeats it; readers take the envelope's).
+FormSubmitted v2 (SPEC §7): the personal fields of `sections` (`nik`, `npwp`, `alamat`, `no_hp`, `email`,
+`bpjs_kesehatan_nomor`, `taspen_nomor`) are sealed tokens ("enc:v1:..." of the PNS's data key); a reader copies
+them as they are and opens them with `pupns.personal` only where an authorised reader gets them. v1 messages (the
+same shape, values in clear) are still read: `FieldCodec.open_` passes clear values through.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from marshmallow import Schema, fields
 
 from pupns.contracts import Contract
 
-SECTIONS_EXAMPLE = {"data_utama": {"nama": "Budi Santoso", "nik": "3273011203850001"},
+SECTIONS_EXAMPLE = {"data_utama": {"nama": "Budi Santoso", "nik": "enc:v1:3f9a0c7d52e1b846:c2VhbGVkLW5paw"},
                     "riwayat_pendidikan": [{"tingkat": "S1", "nama_sekolah": "ITB", "document_id": "doc-1"}]}
 
 
@@ -30,6 +34,8 @@ class FormSubmitted(Contract):
 
     PRODUCER = "forms"
     TYPE = "FormSubmitted"
+    VERSION = 2
+    READS = (1, 2)  # v1 differs only in holding the personal values in clear
     Schema = FormSubmittedData
     EXAMPLE = {"sections": SECTIONS_EXAMPLE, "submitted_at": "2026-09-01T08:00:00.000+00:00",
                "anomalies": [{"code": "nik_duplicate", "section": "data_utama",
@@ -40,6 +46,13 @@ class FormSubmitted(Contract):
     submitted_at: str
     anomalies: list[dict[str, Any]]
     nama: str | None = None
+
+    @classmethod
+    def from_message(cls, message: dict) -> FormSubmitted:
+        """As Contract.from_message, reading v1 (clear values) as well as v2 (sealed values)."""
+        if message.get("schema_version", 1) in cls.READS:
+            message = {**message, "schema_version": cls.VERSION}
+        return super().from_message(message)
 
 
 class FormReopenedData(Schema):

@@ -5,6 +5,10 @@ RegistrationRejected: identity (may register again), notifications. SubmissionAp
 takes the verified values), forms, notifications. SubmissionReturned: identity, forms, notifications.
 The instansi is the envelope's `instansi_kode` (RegistrationConfirmed's data repeats it; readers take the
 envelope's).
+RegistrationConfirmed v2 and SubmissionApproved v2 (SPEC §7): `email`, the personal columns of `roster` and the
+personal fields of `sections` are sealed tokens ("enc:v1:..." of the PNS's data key); a reader copies them as they
+are and opens them with `pupns.personal` only where an authorised reader gets them. v1 messages (the same shape,
+values in clear) are still read: `FieldCodec.open_` passes clear values through.
 """
 from __future__ import annotations
 
@@ -15,9 +19,17 @@ from marshmallow import Schema, ValidationError, fields, validates
 
 from pupns.contracts import Contract
 
-ROSTER_EXAMPLE = {"nip": "198503122010011001", "nik": "3273011203850001", "nama": "Budi",
+SEALED_EXAMPLE = "enc:v1:3f9a0c7d52e1b846:c2VhbGVkLW5paw"
+ROSTER_EXAMPLE = {"nip": "198503122010011001", "nik": SEALED_EXAMPLE, "nama": "Budi",
                   "instansi_kode": "4011", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo",
                   "jabatan": "Pranata Komputer", "golongan": "32"}
+
+
+def read_as_current(contract: type[Contract], message: dict) -> dict:
+    """A message of a version the contract still reads, presented as the current one (same shape)."""
+    if message.get("schema_version", 1) in getattr(contract, "READS", ()):
+        return {**message, "schema_version": contract.VERSION}
+    return message
 
 
 class RegistrationConfirmedData(Schema):
@@ -38,14 +50,21 @@ class RegistrationConfirmed(Contract):
 
     PRODUCER = "verification"
     TYPE = "RegistrationConfirmed"
+    VERSION = 2
+    READS = (1, 2)  # v1 differs only in holding the personal values in clear
     Schema = RegistrationConfirmedData
     EXAMPLE = {"registration_number": "PUPNS-2026-ABCD1234", "nama": "Budi", "instansi_kode": "4011",
-               "roster": ROSTER_EXAMPLE, "email": "budi@example.id"}
+               "roster": ROSTER_EXAMPLE, "email": SEALED_EXAMPLE}
 
     registration_number: str
     roster: dict[str, Any]
     nama: str | None = None
     email: str | None = None
+
+    @classmethod
+    def from_message(cls, message: dict) -> RegistrationConfirmed:
+        """As Contract.from_message, reading v1 (clear values) as well as v2 (sealed values)."""
+        return super().from_message(read_as_current(cls, message))
 
 
 class RegistrationRejectedData(Schema):
@@ -76,10 +95,17 @@ class SubmissionApproved(Contract):
 
     PRODUCER = "verification"
     TYPE = "SubmissionApproved"
+    VERSION = 2
+    READS = (1, 2)  # v1 differs only in holding the personal values in clear
     Schema = SubmissionApprovedData
-    EXAMPLE = {"sections": {"data_utama": {"nama": "Budi Santoso", "nik": "3273011203850001"}}}
+    EXAMPLE = {"sections": {"data_utama": {"nama": "Budi Santoso", "nik": SEALED_EXAMPLE}}}
 
     sections: dict[str, Any]
+
+    @classmethod
+    def from_message(cls, message: dict) -> SubmissionApproved:
+        """As Contract.from_message, reading v1 (clear values) as well as v2 (sealed values)."""
+        return super().from_message(read_as_current(cls, message))
 
 
 class SubmissionReturnedData(Schema):

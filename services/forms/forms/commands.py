@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from forms.adapters import Deps
+from forms.adapters import Deps, nik_index
+from forms.adapters.personal import clear_value, opened, sealed_with_erased_key
 from forms.domain import CAMPAIGN_ID, Form
-from forms.domain.anomalies import compute_anomalies, for_pns
+from forms.domain.anomalies import compute_anomalies, for_pns, nik_mismatch
 from forms.domain.prefill import sections_from_roster
 from forms.schemas import load_reason
 from forms.schemas.fields import today
@@ -16,6 +17,7 @@ from pupns.aggregate import DomainError
 from pupns.campaign import campaign_is_open
 from pupns.errors import AppError, validation_error
 from pupns.eventstore import ConcurrencyError, utcnow_iso
+from pupns.personal import ERASED_MARKER, seal_fields
 from pupns.sections import SECTION_KEYS
 
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
@@ -54,7 +56,8 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
         clean, errors = validate_section(key, value, form.birth_date())
         if errors:
             raise validation_error(errors)
-        form.save_section(key, clean, is_open)
+        facts = nik_facts(deps, form, clean) if key == "data_utama" else {}
+        form.save_section(key, seal_fields(deps.codec, nip, clean), is_open, **facts)
         deps.forms.save(form, pns_meta(nip))
     except DomainError as exc:
         raise as_app_error(exc) from exc
@@ -63,12 +66,31 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
     return {"version": form.version}
 
 
+def nik_facts(deps: Deps, form: Form, utama: dict) -> dict[str, Any]:
+    """What the NIK rules need, found on the clear `data_utama` before it is sealed: the blind index of the NIK
+    the form states after the save (the roster's when none is typed) and whether it disagrees with the NIP."""
+    nik = utama.get("nik") or clear_value(deps.codec, form.id, form.roster.get("nik"))
+    return {"nik_bi": nik_index.nik_key(nik), "nik_mismatch": nik_mismatch(form.id, utama.get("nik"), today())}
+
+
+def nik_shared(deps: Deps, nip: str, key: str | None) -> bool:
+    """Another NIP's form states the same NIK, and that PNS's data was not erased.
+
+    An erased PNS keeps its place in `nik_holders` (blind indexes survive erasure: the log is not rewritten and
+    a replay must rebuild the same lookup), but its NIK is no longer anyone's to hold: a holder whose NIK token
+    names an erased data key does not count. Told from the key store alone, nothing is decrypted."""
+    others = deps.read.nik_holders(key) - {nip}
+    return any(not sealed_with_erased_key(deps.codec, other, deps.read.stated_nik(other)) for other in others)
+
+
 def submit_form(deps: Deps, nip: str) -> dict:
     """Lock the form and hand it to verification (FormSubmitted), with its anomalies."""
     form = deps.forms.get(nip)
-    problems = completeness(form.sections, form.applicable_sections(), form.birth_date())
-    anomalies = compute_anomalies(nip, form.sections, form.roster, today(),
-                                  deps.read.nik_shared(form.current_nik(), nip))
+    # The rules read the clear values (sealed in the log); nothing opened here is stored or answered.
+    sections, _ = opened(deps.codec, nip, form.sections)
+    roster, _ = opened(deps.codec, nip, form.roster)
+    problems = completeness(sections, form.applicable_sections(), form.birth_date())
+    anomalies = compute_anomalies(nip, sections, roster, today(), nik_shared(deps, nip, form.nik_bi))
     submitted_at = utcnow_iso()
     try:
         form.submit(campaign_open(deps), submitted_at, problems, anomalies)
@@ -105,8 +127,9 @@ def get_form(deps: Deps, nip: str) -> dict:
     doc = deps.read.form(nip)
     if not doc:
         raise AppError("not_found")
-    found = {k: doc[k] for k in ("version", "status", "sections", "applicable_sections", "notes")}
-    return {**found, "anomalies": for_pns(doc["anomalies"])}
+    found = {k: doc[k] for k in ("version", "status", "applicable_sections", "notes")}
+    sections, erased = opened(deps.codec, nip, doc["sections"])
+    return {**found, "sections": sections, "anomalies": for_pns(doc["anomalies"]), **erased_marker(erased)}
 
 
 def get_profile_data(deps: Deps, nip: str) -> dict:
@@ -116,10 +139,17 @@ def get_profile_data(deps: Deps, nip: str) -> dict:
         raise AppError("not_found")
     if not doc.get("submitted_sections"):
         raise AppError("not_submitted")
-    roster = doc.get("roster") or {}
-    return {**{k: doc.get(k) for k in PROFILE_FIELDS}, "anomalies": for_pns(doc.get("anomalies") or []),
-            "sections": doc["submitted_sections"],
-            "instansi_nama": roster.get("instansi_nama"), "unit_kerja": roster.get("unit_kerja")}
+    roster, roster_erased = opened(deps.codec, nip, doc.get("roster") or {})
+    sections, sections_erased = opened(deps.codec, nip, doc["submitted_sections"])
+    return {**{k: doc.get(k) for k in PROFILE_FIELDS}, "roster": roster,
+            "anomalies": for_pns(doc.get("anomalies") or []), "sections": sections,
+            "instansi_nama": roster.get("instansi_nama"), "unit_kerja": roster.get("unit_kerja"),
+            **erased_marker(roster_erased or sections_erased)}
+
+
+def erased_marker(erased: bool) -> dict[str, bool]:
+    """SPEC §7: an answer whose erased values read as null says so."""
+    return {ERASED_MARKER: True} if erased else {}
 
 
 # -- reactions to other services' events ------------------------------------------
@@ -132,9 +162,17 @@ def consumer_meta(message: dict) -> dict[str, Any]:
 
 def open_form(deps: Deps, nip: str, instansi_kode: str | None, roster: dict, email: str | None, meta: dict,
               key: str) -> None:
-    """Open the form prefilled from the roster row (once: a repeated confirmation changes nothing)."""
+    """Open the form prefilled from the roster row (once: a repeated confirmation changes nothing).
+
+    The row and e-mail arrive sealed (or in clear from a producer that does not seal yet): the copies are sealed
+    before the append either way, and the NIK rules run on the clear NIK here."""
     form = deps.forms.get(nip)
-    if form.open(instansi_kode, roster.get("jabatan"), roster, sections_from_roster(roster, email)):
+    if form.opened:
+        return
+    nik = clear_value(deps.codec, nip, roster.get("nik"))
+    sections = seal_fields(deps.codec, nip, sections_from_roster(roster, email))
+    if form.open(instansi_kode, roster.get("jabatan"), seal_fields(deps.codec, nip, roster), sections,
+                 nik_index.nik_key(nik), nik_mismatch(nip, nik, today())):
         deps.forms.save(form, meta, idempotency_key=key)
 
 

@@ -15,6 +15,7 @@ from pupns.contracts.identity import CampaignScheduled
 from pupns.contracts.verification import RegistrationConfirmed, SubmissionApproved, SubmissionReturned
 from pupns.deadlines import rpc
 from pupns.dependencies import Store
+from pupns.personal.provider import PersonalData
 
 SETTINGS = Settings.from_env()
 
@@ -24,14 +25,16 @@ class FormsService(service_base.AuditMixin):
 
     name = "forms"
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
+    personal = PersonalData()  # the form's personal fields sealed per PNS (SPEC §7)
 
     @property
     def deps(self) -> Deps:
-        return Deps.of(self.store, SETTINGS)
+        return Deps.of(self.store, SETTINGS, self.personal)
 
     @rpc
     def get_form(self, nip: str) -> dict:
-        """The form as the PNS sees it: version, status, sections, applicable sections, anomalies, notes."""
+        """The form as the PNS sees it: version, status, sections (opened; erased values null and `_erased`),
+        applicable sections, anomalies, notes."""
         return commands.get_form(self.deps, nip)
 
     @rpc

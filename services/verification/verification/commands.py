@@ -12,11 +12,14 @@ from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
+from pupns.personal import ERASED_MARKER, seal_fields
 from pupns.repository import Repository
 from verification.adapters import Deps
+from verification.adapters.personal import opened
 from verification.adapters.projections import Scope
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
 from verification.domain.events import RegistrationReceived
+from verification.domain.grants import checked_grants
 from verification.settings import Settings
 
 STAFF = ("verifier", "admin")
@@ -114,12 +117,14 @@ def get_submission(deps: Deps, nip: str, actor: Actor) -> dict:
     if not doc:
         raise AppError("not_found")
     require_instansi(actor, doc.get("instansi_kode"))
-    roster = (deps.read.registration(nip) or {}).get("roster") or {}  # the flat row identity's contract promises
-    sections = doc.get("sections") or {}
+    # A verifier of the PNS's instansi or an admin: the one reader the sealed values are opened for.
+    roster, roster_erased = opened(deps.codec, nip, (deps.read.registration(nip) or {}).get("roster") or {})
+    sections, sections_erased = opened(deps.codec, nip, doc.get("sections") or {})
+    erased = {ERASED_MARKER: True} if roster_erased or sections_erased else {}
     return {"nip": nip, "nama": doc.get("nama"), "status": doc["status"], "submitted_at": doc.get("submitted_at"),
             "sections": sections, "roster": roster, "changes": changes_from_roster(sections, roster),
             "anomalies": doc.get("anomalies") or [], "documents": referenced_documents(sections),
-            "notes": doc.get("notes") or {}}
+            "notes": doc.get("notes") or {}, **erased}
 
 
 def approve_submission(deps: Deps, nip: str, actor: Actor) -> dict:
@@ -140,17 +145,47 @@ def consumer_meta(message: dict) -> dict[str, Any]:
 
 def receive_registration(deps: Deps, submitted: RegistrationSubmitted, meta: dict, key: str) -> None:
     """Queue a new registration (or a fresh attempt after a rejection) for its instansi's verifiers."""
-    registration = deps.registrations.get(submitted.nip or "")
+    nip = submitted.nip or ""
+    registration = deps.registrations.get(nip)
+    # Copied as the tokens identity sealed; anything still in clear (an older producer) is sealed here.
     event = RegistrationReceived(
-        submitted.registration_number, submitted.nama, submitted.email, submitted.instansi_kode or "",
-        submitted.instansi_nama, submitted.roster or {}, submitted.registered_at or submitted.occurred_at or "")
+        submitted.registration_number, submitted.nama, deps.codec.seal(nip, submitted.email),
+        submitted.instansi_kode or "", submitted.instansi_nama, seal_fields(deps.codec, nip, submitted.roster or {}),
+        submitted.registered_at or submitted.occurred_at or "")
     if registration.receive(event):
         deps.registrations.save(registration, meta, idempotency_key=key)
 
 
 def receive_submission(deps: Deps, submitted: FormSubmitted, meta: dict, key: str) -> None:
     """Open a new review of a submitted form."""
-    submission = deps.submissions.get(submitted.nip or "")
-    submission.receive(submitted.sections, submitted.submitted_at, submitted.anomalies)
+    nip = submitted.nip or ""
+    submission = deps.submissions.get(nip)
+    submission.receive(seal_fields(deps.codec, nip, submitted.sections), submitted.submitted_at, submitted.anomalies)
     submission.instansi_kode = submitted.instansi_kode  # kept on the stored envelope, as the submission's
     deps.submissions.save(submission, meta, idempotency_key=key)
+
+
+# -- public subscribers' field grants (SPEC §5, §7) -----------------------------------------
+def set_subscriber_grants(deps: Deps, name: object, fields: object, actor: Actor) -> dict:
+    """An administrator grants a subscriber exactly `fields` in clear (empty: withdraws); audited per change."""
+    require_role(actor, "admin")
+    try:
+        name, granted = checked_grants(name, fields)
+    except DomainError as exc:
+        raise AppError(exc.code, fields=exc.fields) from exc
+    changed: list[bool] = []
+
+    def grant(aggregate):
+        changed.append(aggregate.set(granted))
+        return aggregate
+
+    try:
+        deps.grants.run(name, grant, actor_meta(actor))
+    except ConcurrencyError:
+        raise AppError("conflict") from None
+    return {"name": name, "fields": granted, "changed": changed[-1]}
+
+
+def subscriber_grants(deps: Deps) -> list[dict]:
+    """Every subscriber granted at least one field, by name (field names only: nothing personal)."""
+    return [{"name": name, "fields": fields} for name, fields in deps.read.subscriber_grants().items()]

@@ -9,11 +9,10 @@ from pupns.contracts import consume
 from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
-from pupns.dependencies import Store
+from pupns.personal.provider import PersonalData
 from verification import commands, schemas
 from verification.adapters import Deps
-from verification.adapters.projections import Projector
-from verification.adapters.public_events import public_events
+from verification.adapters.public_events import PublishingStore
 from verification.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -26,11 +25,12 @@ class VerificationService(service_base.AuditMixin):
     """Verifiers confirm registrations and approve or return submissions of their instansi."""
 
     name = "verification"
-    store = Store(translator=public_events, setup_hook=lambda store: Projector.ensure_indexes(store.db))
+    store = PublishingStore(SETTINGS.grants_cache_seconds)  # its relay publishes granted subscribers' copies too
+    personal = PersonalData()  # registrations and submissions sealed per PNS (SPEC §7)
 
     @property
     def deps(self) -> Deps:
-        return Deps.of(self.store, SETTINGS)
+        return Deps.of(self.store, SETTINGS, self.personal)
 
     @rpc
     def list_registrations(self, actor: Actor, status: str = "pending", cursor: str | None = None,
@@ -84,6 +84,17 @@ class VerificationService(service_base.AuditMixin):
         payload = schemas.load(schemas.ReturnSchema, {"notes": notes})
         notes = {k: v.strip() for k, v in payload["notes"].items()}
         return commands.return_submission(self.deps, nip, notes, actor)
+
+    @rpc
+    def set_subscriber_grants(self, name: str, fields: list, actor: Actor) -> dict:
+        """An administrator grants a public subscriber exactly these personal fields in clear (empty: withdraws),
+        audited as SubscriberGrantsSet on `subscriber-{name}`; {name, fields, changed}."""
+        return commands.set_subscriber_grants(self.deps, name, fields, actor)
+
+    @rpc
+    def subscriber_grants(self) -> list[dict]:
+        """Every subscriber granted personal fields: [{name, fields}] by name."""
+        return commands.subscriber_grants(self.deps)
 
     @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
     def handle_registration_submitted(self, message: dict) -> None:

@@ -11,6 +11,7 @@ from forms.adapters import nik_index
 from forms.domain import CAMPAIGN_ID, Form
 from forms.domain.anomalies import compute_anomalies
 from pupns import projector
+from pupns.personal import is_sealed
 
 FORM_PREFIX = "form-"
 Session = ClientSession | None
@@ -28,6 +29,7 @@ def restore(nip: str, snapshot: dict | None) -> Form:
         for name in ("version", "status", "instansi_kode", "jabatan", "roster", "sections", "notes",
                      "submitted_at"):
             setattr(form, name, snapshot[name])
+        form.nik_bi, form.nik_mismatch = snapshot.get("nik_key"), snapshot.get("nik_mismatch")
     return form
 
 
@@ -41,10 +43,20 @@ def snapshot(form: Form, previous: dict | None, doc: dict, nik_shared: bool = Fa
         "sections": form.sections, "notes": form.notes, "submitted_at": form.submitted_at,
         "submitted_sections": submitted, "applicable_sections": form.applicable_sections(),
         "nama": (form.sections.get("data_utama") or {}).get("nama") or form.roster.get("nama"),
-        "anomalies": compute_anomalies(form.id, form.sections, form.roster, occurred_on(doc), nik_shared),
-        "nik_key": nik_index.nik_key(form.current_nik()),
+        "anomalies": compute_anomalies(form.id, form.sections, form.roster, occurred_on(doc), nik_shared,
+                                       form.nik_mismatch),
+        "nik_key": lookup_key(form), "nik_mismatch": form.nik_mismatch,
         "updated_at": doc["meta"]["occurred_at"],
     }
+
+
+def lookup_key(form: Form) -> str | None:
+    """The blind index of the form's NIK: the one its events carry (schema 2), or derived from a clear NIK
+    (schema 1 events); never by decrypting."""
+    if form.nik_bi:
+        return form.nik_bi
+    nik = form.current_nik()
+    return None if is_sealed(nik) else nik_index.nik_key(nik)
 
 
 class Projector(projector.Projector):
@@ -66,7 +78,7 @@ class Projector(projector.Projector):
         previous = self.db["forms"].find_one({"_id": nip}, session=session)
         form = restore(nip, previous)
         form.apply_stored(doc["type"], doc["data"], doc["version"])
-        key = nik_index.nik_key(form.current_nik())
+        key = lookup_key(form)
         nik_index.move(self.db, nip, (previous or {}).get("nik_key"), key, session)
         shared = bool(nik_index.holders(self.db, key, session) - {nip})
         self.db["forms"].replace_one({"_id": nip}, snapshot(form, previous, doc, shared), upsert=True,
@@ -96,6 +108,11 @@ class ReadModels:
         """{opens_at, closes_at, ...} as last observed; None before any schedule."""
         return self.db["campaign"].find_one({"_id": CAMPAIGN_ID})
 
-    def nik_shared(self, nik: str | None, nip: str) -> bool:
-        """True when another NIP's form states the same NIK."""
-        return nik_index.shared(self.db, nik, nip)
+    def nik_holders(self, key: str | None) -> set[str]:
+        """The NIPs whose current form states the NIK behind the blind index `key`."""
+        return nik_index.holders(self.db, key)
+
+    def stated_nik(self, nip: str) -> str | None:
+        """The NIK token another form states now (for telling whether that PNS's data was erased)."""
+        doc = self.db["forms"].find_one({"_id": nip}, {"sections.data_utama.nik": 1, "roster.nik": 1}) or {}
+        return ((doc.get("sections") or {}).get("data_utama") or {}).get("nik") or (doc.get("roster") or {}).get("nik")

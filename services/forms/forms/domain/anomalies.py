@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from pupns.nip import Nip, age_on, nik_agrees_with_nip, parse_nip
+from pupns.personal.codec import is_sealed
 
 RETIREMENT_AGE = {"fungsional_tertentu": 60}
 DEFAULT_RETIREMENT_AGE = 58
@@ -27,11 +28,24 @@ def nik_duplicate_flag() -> dict[str, str]:
     return _flag(NIK_DUPLICATE, "data_utama", "NIK yang sama tercatat pada NIP lain.")
 
 
+def nik_mismatch(nip: str, nik: Any, today: date) -> bool | None:
+    """Whether a clear NIK disagrees with the NIP's birth date and sex; None when there is no NIK to compare."""
+    try:
+        parsed = parse_nip(nip, today)
+    except ValueError:
+        return None
+    if not nik or is_sealed(nik):
+        return None
+    return not nik_agrees_with_nip(nik, parsed)
+
+
 def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any], today: date,
-                      nik_shared: bool = False) -> list[dict]:
+                      nik_shared: bool = False, nik_mismatched: bool | None = None) -> list[dict]:
     """Every anomaly of one form, as [{code, section, message}] in a stable order.
 
     `nik_shared`: another NIP's form states the same NIK (looked up by the caller in `forms.adapters.nik_index`).
+    `nik_mismatched`: the NIK rule's result as the command found it on the clear NIK (the sections hold it
+    sealed); None computes it from `data_utama.nik` when that is in clear.
     """
     try:
         parsed: Nip | None = parse_nip(nip, today)
@@ -41,7 +55,9 @@ def compute_anomalies(nip: str, sections: dict[str, Any], roster: dict[str, Any]
     posisi = sections.get("data_posisi") or {}
     found: list[dict] = []
     born = _date(utama.get("tanggal_lahir")) or (parsed.birth_date if parsed else None)
-    if parsed and utama.get("nik") and not nik_agrees_with_nip(utama["nik"], parsed):
+    if nik_mismatched is None:
+        nik_mismatched = nik_mismatch(nip, utama.get("nik"), today)
+    if parsed and nik_mismatched:
         found.append(_flag("nik_nip_mismatch", "data_utama",
                            "Tanggal lahir atau jenis kelamin pada NIK tidak sesuai dengan NIP."))
     if nik_shared:

@@ -34,6 +34,9 @@ class Form(Aggregate):
         self.sections: dict[str, Any] = {}
         self.notes: dict[str, str] = {}
         self.submitted_at: str | None = None
+        # What the command found about the form's clear NIK (its values are sealed; see events.py).
+        self.nik_bi: str | None = None
+        self.nik_mismatch: bool | None = None
 
     # -- queries -----------------------------------------------------------------
     @property
@@ -61,7 +64,8 @@ class Form(Aggregate):
             return None
 
     def current_nik(self) -> str | None:
-        """The NIK the form states now (the roster's until the PNS saves `data_utama`)."""
+        """The NIK the form states now (the roster's until the PNS saves `data_utama`): a sealed token, or the
+        clear value of a version 1 event."""
         return (self.sections.get("data_utama") or {}).get("nik") or self.roster.get("nik")
 
     def submittable_sections(self) -> dict[str, Any]:
@@ -69,11 +73,12 @@ class Form(Aggregate):
         return {k: v for k, v in self.sections.items() if k in applicable}
 
     # -- commands ----------------------------------------------------------------
-    def open(self, instansi_kode: str, jabatan: str | None, roster: dict, sections: dict) -> bool:
+    def open(self, instansi_kode: str, jabatan: str | None, roster: dict, sections: dict,
+             nik_bi: str | None = None, nik_mismatch: bool | None = None) -> bool:
         """Open the form once; a repeated confirmation changes nothing."""
         if self.opened:
             return False
-        self.trigger(FormOpened(instansi_kode, jabatan, roster, sections))
+        self.trigger(FormOpened(instansi_kode, jabatan, roster, sections, nik_bi, nik_mismatch))
         return True
 
     def check_editable(self, key: str, campaign_open: bool) -> None:
@@ -88,9 +93,10 @@ class Form(Aggregate):
         if key not in self.applicable_sections():
             raise DomainError("section_not_applicable")
 
-    def save_section(self, key: str, value: Any, campaign_open: bool) -> None:
+    def save_section(self, key: str, value: Any, campaign_open: bool, nik_bi: str | None = None,
+                     nik_mismatch: bool | None = None) -> None:
         self.check_editable(key, campaign_open)
-        self.trigger(SectionSaved(key, value))
+        self.trigger(SectionSaved(key, value, nik_bi, nik_mismatch))
 
     def submit(self, campaign_open: bool, submitted_at: str, problems: dict[str, list[str]],
                anomalies: list[dict]) -> None:
@@ -133,8 +139,11 @@ class Form(Aggregate):
         if isinstance(event, FormOpened):
             self.status, self.instansi_kode, self.jabatan = "draft", event.instansi_kode, event.jabatan
             self.roster, self.sections = dict(event.roster), dict(event.sections)
+            self.nik_bi, self.nik_mismatch = event.nik_bi, event.nik_mismatch
         elif isinstance(event, SectionSaved):
             self.sections = {**self.sections, event.section: event.value}
+            if event.section == "data_utama":
+                self.nik_bi, self.nik_mismatch = event.nik_bi, event.nik_mismatch
         elif isinstance(event, FormSubmitted):
             self.status, self.submitted_at, self.notes = "submitted", event.submitted_at, {}
         elif isinstance(event, FormReturned):

@@ -1,4 +1,5 @@
-"""verification's read models (`registrations`, `submissions`: one document per NIP) and the queries on them."""
+"""verification's read models (`registrations`, `submissions`: one document per NIP; `subscriber_grants`: one per
+granted subscriber) and the queries on them. Personal fields are copied as the sealed tokens the events hold."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ Session = ClientSession | None
 class Projector(projector.Projector):
     """Keeps the verifier queues in step with the log; `seq` orders each queue first come, first served."""
 
-    collections = ("registrations", "submissions")
+    collections = ("registrations", "submissions", "subscriber_grants")
 
     def _on_RegistrationReceived(self, doc: dict, session: Session) -> None:
         data = doc["data"]
@@ -48,6 +49,16 @@ class Projector(projector.Projector):
         self._set("submissions", doc, {"status": "returned", "notes": doc["data"].get("notes") or {},
                                        "decided_at": doc["meta"]["occurred_at"]}, session)
 
+    def _on_SubscriberGrantsSet(self, doc: dict, session: Session) -> None:
+        data = doc["data"]
+        if not data["fields"]:  # withdrawn: the subscriber receives the default copy only
+            self.db["subscriber_grants"].delete_one({"_id": data["name"]}, session=session)
+            return
+        self.db["subscriber_grants"].replace_one(
+            {"_id": data["name"]}, {"_id": data["name"], "fields": data["fields"], "version": doc["version"],
+                                    "set_at": doc["meta"]["occurred_at"], "set_by": doc["meta"].get("actor")},
+            upsert=True, session=session)
+
     def _set(self, collection: str, doc: dict, changes: dict[str, Any], session: Session) -> None:
         update = {**changes, "nip": doc["nip"], "version": doc["version"], "seq": doc["position"]}
         if doc.get("instansi_kode"):
@@ -57,8 +68,9 @@ class Projector(projector.Projector):
     @classmethod
     def ensure_indexes(cls, db: Database) -> None:
         """Create the read-model collections and their queue indexes (idempotent)."""
-        for name in cls.collections:
+        for name in ("registrations", "submissions"):
             db[name].create_index(QUEUE_INDEX)
+        db["subscriber_grants"].create_index([("fields", ASCENDING)])  # creates it up front (transactions)
         db["submissions"].create_index([("instansi_kode", ASCENDING), ("_id", ASCENDING)])  # CSV export by NIP
 
 
@@ -100,3 +112,7 @@ class ReadModels:
 
     def registration(self, nip: str) -> dict | None:
         return self.db["registrations"].find_one({"_id": nip})
+
+    def subscriber_grants(self) -> dict[str, list[str]]:
+        """{subscriber name: granted fields} of every subscriber granted at least one field."""
+        return {doc["_id"]: list(doc["fields"]) for doc in self.db["subscriber_grants"].find().sort("_id", 1)}

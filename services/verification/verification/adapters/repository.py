@@ -5,6 +5,7 @@ from pupns.eventstore import EventStore
 from pupns.repository import Repository
 from verification.adapters.projections import Projector
 from verification.domain import Registration, Submission, registration_stream, submission_stream
+from verification.domain.grants import SubscriberGrants, subscriber_stream
 
 
 def nip_of(aggregate: Registration | Submission) -> str:
@@ -27,3 +28,9 @@ class SubmissionRepository(Repository[Submission]):
         submission: Submission = Submission.load(id, docs)  # type: ignore[assignment]
         submission.instansi_kode = docs[-1]["instansi_kode"] if docs else None
         return submission
+
+
+def subscriber_grants(store: EventStore) -> Repository[SubscriberGrants]:
+    """Subscribers' field grants (about no PNS and no instansi), projected into `subscriber_grants`."""
+    return Repository(store, SubscriberGrants, subscriber_stream, projector=Projector(store.db).apply,
+                      nip_of=lambda _: None, instansi_of=lambda _: None)
