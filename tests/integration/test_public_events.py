@@ -17,8 +17,8 @@ NIP = "198503122010011001"
 SECTIONS = {
     "data_utama": {"nama": "Budi", "gelar_depan": None, "gelar_belakang": "S.Kom", "tempat_lahir": "Bandung",
                    "tanggal_lahir": "1985-03-12", "jenis_kelamin": "L", "agama": "Islam", "status_perkawinan": None,
-                   "nik": "3201011203850001", "npwp": "012345678901000", "alamat": "Jl. Dago 1", "no_hp": "081234567890",
-                   "email": "budi@example.id"},
+                   "nik": "3201011203850001", "npwp": "012345678901000", "alamat": "Jl. Dago 1",
+                   "no_hp": "081234567890", "email": "budi@example.id"},
     "data_posisi": {"instansi_kode": "A1", "unit_kerja": "Diskominfo", "jenis_jabatan": "fungsional_tertentu",
                     "jabatan": "Pranata Komputer", "tmt_jabatan": None, "lokasi_kerja": None},
     "riwayat_pendidikan": [{"tingkat": "S1", "nama_sekolah": "ITB", "jurusan": None, "tahun_lulus": 2008,

@@ -1,8 +1,11 @@
 """The same NIK on two NIPs: forms' own lookup of which NIPs state a NIK, keyed by its blind index.
 
-Built only from forms' own events (the roster row a form opens with, every saved `data_utama`), so no
-other service's database is read and no NIK is stored in clear here. Kept inside the append's transaction
-by the projector; `pupns replay forms` rebuilds it with the forms.
+Built only from forms' own events (the blind index each `FormOpened` and saved `data_utama` carries, computed by
+the command from the clear NIK before sealing it; derived from the clear NIK of schema 1 events), so no other
+service's database is read, nothing is decrypted and no NIK is stored in clear here. Kept inside the append's
+transaction by the projector; `pupns replay forms` rebuilds it with the forms. An erased PNS stays listed (blind
+indexes survive erasure, and a replay must rebuild the same lookup); the submission's check leaves it out
+(`forms.commands.nik_shared`).
 """
 from __future__ import annotations
 
@@ -27,11 +30,6 @@ def holders(db: Database, key: str | None, session: ClientSession | None = None)
         return set()
     doc = db[COLLECTION].find_one({"_id": key}, session=session)
     return set(doc["nips"]) if doc else set()
-
-
-def shared(db: Database, nik: str | None, nip: str, session: ClientSession | None = None) -> bool:
-    """True when another NIP's form states the same NIK."""
-    return bool(holders(db, nik_key(nik), session) - {nip})
 
 
 def move(db: Database, nip: str, old_key: str | None, new_key: str | None,
