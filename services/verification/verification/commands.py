@@ -25,6 +25,7 @@ from verification.settings import Settings
 STAFF = ("verifier", "admin")
 EXPORT_FIELDS = ("nip", "nama", "status", "submitted_at", "anomaly_count")
 A = TypeVar("A", Registration, Submission)
+GRANTS_SETTLE_MARGIN = 0.2  # seconds beyond the relays' grants cache: a translation under way finishes
 
 
 def decide(attempt: Callable[[], dict], settings: Settings) -> dict:
@@ -183,6 +184,10 @@ def set_subscriber_grants(deps: Deps, name: object, fields: object, actor: Actor
         deps.grants.run(name, grant, actor_meta(actor))
     except ConcurrencyError:
         raise AppError("conflict") from None
+    if changed[-1] and deps.settings.grants_cache_seconds > 0:
+        # Every relay (one per replica) reuses the grants it read for a while: answer only once all of them
+        # publish with the new ones, so the CLI can then move the subscriber's binding without losing an event.
+        time.sleep(deps.settings.grants_cache_seconds + GRANTS_SETTLE_MARGIN)
     return {"name": name, "fields": granted, "changed": changed[-1]}
 
 
