@@ -217,6 +217,23 @@ def profile_busiest(stack, var: Path, cpu: dict, seconds: float, run_phase) -> d
     return profiles(var)
 
 
+def roster_load(stack, admin_token: str, count: int) -> dict:
+    """A fresh roster of `count` PNS loaded through the API (POST /admin/roster, a job in 1,000-row steps): rows/s
+    and CPU-ms per 1,000 rows of each component."""
+    from pupns_dev.demo import cli, import_roster
+
+    path = stack.cfg.var / f"load-roster-{count}.csv"
+    cli(stack.cfg, "roster", "generate", "--count", str(count), "--seed", "4500000", "--out", str(path))
+    parts = components(stack)
+    before, started = cpu_snapshot(parts), time.monotonic()
+    result = import_roster(stack.cfg, {"Authorization": f"Bearer {admin_token}"}, path, lambda m: None)
+    seconds, after = time.monotonic() - started, cpu_snapshot(parts)
+    print(f"roster: {count} rows in {seconds:.1f} s", flush=True)
+    return {"rows": count, "imported": result["imported"], "seconds": round(seconds, 1),
+            "rows_per_s": round(count / seconds, 1),
+            "cpu_ms_per_1000_rows": {n: round(1e6 * (after[n] - before[n]) / count, 1) for n in before}}
+
+
 def login_verifiers(api: str, verifiers: dict[str, dict]) -> dict[str, str]:
     tokens = {}
     for kode, account in verifiers.items():
@@ -250,7 +267,7 @@ def running_platform(roster_rows: int) -> Iterator[tuple]:
         with demo["roster"].open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         api = cfg.edge_url + "/api/v1"
-        yield stack, var, rows, Journeys(api, login_verifiers(api, demo["verifiers"]))
+        yield stack, var, rows, Journeys(api, login_verifiers(api, demo["verifiers"])), demo["admin_token"]
     finally:
         stack.stop()
         delete_vhost(cfg.vhost)
@@ -267,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rates = [0.3] if args.smoke else [float(r) for r in args.rates.split(",")]
     seconds = 20.0 if args.smoke else args.seconds
-    with running_platform(int(sum(rate * seconds * 1.5 + 20 for rate in rates)) + 60) as (stack, var, rows, journeys):
+    need = int(sum(rate * seconds * 1.5 + 20 for rate in rates)) + 60
+    with running_platform(need) as (stack, var, rows, journeys, admin_token):
         idle = idle_rates(stack, 5.0 if args.smoke else 15.0)
         phases, used = [], 0
         for rate in rates:
@@ -278,9 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         profiles = profile_busiest(stack, var, phases[-1]["cpu"], spied + 10, lambda: phase(
             stack, journeys, rows[used:], rates[len(rates) // 2], spied, idle))
         cfg = stack.cfg
+        roster = roster_load(stack, admin_token, 300 if args.smoke else 3000)
         found = limits.measure(cfg.mongo_uri, cfg.amqp_uri, edge_url=cfg.edge_url, platform_service="identity",
                                ops=50 if args.smoke else 300, events=500 if args.smoke else 5000)
-    journey_report.write(phases, idle, found, profiles, smoke=args.smoke)
+    journey_report.write(phases, idle, found, profiles, roster, smoke=args.smoke)
     return 0
 
 

@@ -17,6 +17,8 @@ PARTS = {"register": {"http": 1, "rpc": 1, "hash": 1, "insert": 1}, "confirm": S
          "login": {"http": 1, "rpc": 1, "read": 1, "hash": 1}, "status": {"http": 1, "rpc": 2, "read": 2},
          "form": {"http": 1, "rpc": 1, "read": 1}, "save": SAVE,
          "upload": {"http": 1, "rpc_200k": 1, "insert_200k": 1}, "submit": SAVE, "approve": SAVE}
+POD_CORES = {"edge": 2.0, "store": None, "broker": None}  # CPU limits in deploy/k8s; None: not scaled by replicas
+CENSUS_NIGHT = 140.0  # journeys started per second (issue 15)
 LIMIT_OF = {"http": "http_floor", "rpc": "rpc_echo", "hash": "hash", "insert": "raw_insert", "read": "raw_read",
             "rpc_200k": "rpc_echo_200k", "insert_200k": "raw_insert_200k"}
 
@@ -51,7 +53,9 @@ def phase_summary(records: list[dict], rate: float, seconds: float, window: floa
             "journey_p50_s": ms_to_s(pct([r["end"] - r["start"] for r in ok], 0.5)),
             "journey_p99_s": ms_to_s(pct([r["end"] - r["start"] for r in ok], 0.99)),
             "client_start_lag_p99_s": ms_to_s(pct([r["start"] - r["due"] for r in records], 0.99)),
-            "failed_at": dict(collections.Counter(r["failed_at"] for r in records if not r["ok"])), "steps": per_step}
+            "failed_at": dict(collections.Counter(r["failed_at"] for r in records if not r["ok"])),
+            "failures": sorted({f"{r['failed_at']}: {r['steps'].get(r['failed_at'], {}).get('detail', '')}"
+                                for r in records if not r["ok"]})[:5], "steps": per_step}
 
 
 def ms_to_s(ms: float | None) -> float | None:
@@ -93,13 +97,22 @@ def worst_day(population: float = 4.5e6, rush_share: float = 0.4, rush_days: int
 
 def capacity_plan(cpu_ms: dict[str, float], rate: float, utilisation: float = 0.6) -> dict[str, dict]:
     """Cores each component needs for `rate` journeys/s with every core at most `utilisation` busy, and replicas
-    of one core each (a nameko service or a gunicorn worker is one Python process: one core at most)."""
+    at deploy/k8s's CPU limit per pod (1 core a service pod, 2 an edge pod). The store and the broker get cores
+    only: their scaling is not more of the same pod (docs/capacity.md)."""
     plan = {}
     for name, ms in cpu_ms.items():
         cores = rate * ms / 1000 / utilisation
-        plan[name] = {"cores": round(cores, 1), "replicas": max(1, math.ceil(cores))}
+        per_pod = POD_CORES.get(name, 1.0)
+        plan[name] = {"cores": round(cores, 1), "replicas": max(1, math.ceil(cores / per_pod)) if per_pod else None}
     plan["total"] = {"cores": round(sum(p["cores"] for p in plan.values()), 1)}
     return plan
+
+
+def plans(cpu_ms: dict[str, float]) -> dict[str, dict]:
+    """The two loads docs/capacity.md plans for: the worst day's peak hour and the census-night peak."""
+    peak = worst_day()
+    return {"worst_day_peak_hour": {"rate": peak["per_s"], **peak, "plan": capacity_plan(cpu_ms, peak["per_s"])},
+            "census_night": {"rate": CENSUS_NIGHT, "plan": capacity_plan(cpu_ms, CENSUS_NIGHT)}}
 
 
 def saturation(cpu_ms: dict[str, float]) -> list[tuple[str, float]]:
@@ -112,17 +125,41 @@ def reference_cpu(phases: list[dict]) -> tuple[dict, dict[str, float]]:
     CPU-ms per journey of each platform component."""
     whole = [p for p in phases if p["completed"] and p["completed"] == p["started"]] or [p for p in phases
                                                                                         if p["completed"]]
-    best = max(whole, key=lambda p: p["journeys_per_s"])
+    best = max(whole or phases, key=lambda p: p["journeys_per_s"])
     return best, {n: best["cpu"][n]["net_ms"] for n in PLATFORM if best["cpu"].get(n, {}).get("net_ms")}
 
 
 def phase_line(summary: dict, cpu: dict) -> str:
     return (f"  {summary['rate']}/s: {summary['completed']}/{summary['started']} journeys, "
             f"p50 {summary['journey_p50_s']} s, p99 {summary['journey_p99_s']} s, failed at {summary['failed_at']}, "
-            f"platform CPU {cpu['total']['net_ms']} ms/journey, {cpu['total']['cores']} cores")
+            f"platform CPU {cpu['total']['net_ms']} ms/journey, {cpu['total']['cores']} cores"
+            + "".join(f"\n    {failure}" for failure in summary["failures"]))
 
 
-def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke: bool) -> str:
+def capacity_lines(cpu_ms: dict[str, float], roster: dict, best_rate: float) -> list[str]:
+    both = plans(cpu_ms)
+    day, night = both["worst_day_peak_hour"], both["census_night"]
+    lines = [f"## Capacity from this run's costs (those of the {best_rate}/s phase; every core at most 60 % busy)", "",
+             f"Worst day: {day['journeys_per_day']:,} journeys (40 % of 4.5 million in the last 3 days), peak hour "
+             f"10 % of it: {day['rate']} journeys/s. Census night: {night['rate']:.0f} journeys/s. Assumptions and "
+             "what changes with MongoDB 7: docs/capacity.md.", "",
+             "| component | CPU-ms / journey | cores, worst-day peak | replicas | cores, census night | replicas |",
+             "|---|---|---|---|---|---|"]
+    for name, ms in cpu_ms.items():
+        a, b = day["plan"][name], night["plan"][name]
+        lines.append(f"| {name} | {ms} | {a['cores']} | {a['replicas'] or '-'} | {b['cores']} | "
+                     f"{b['replicas'] or '-'} |")
+    lines.append(f"| total | {sum(cpu_ms.values()):.1f} | {day['plan']['total']['cores']} | | "
+                 f"{night['plan']['total']['cores']} | |")
+    if roster:
+        busy = ", ".join(f"{n} {v}" for n, v in roster["cpu_ms_per_1000_rows"].items() if v >= 50)
+        lines += ["", f"Roster through the API: {roster['rows']} rows in {roster['seconds']} s = "
+                  f"**{roster['rows_per_s']} rows/s** (4.5 million rows: "
+                  f"{4.5e6 / roster['rows_per_s'] / 3600:.1f} h); CPU-ms per 1,000 rows: {busy}."]
+    return lines + [""]
+
+
+def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke: bool, roster: dict) -> str:
     best, cpu_ms = reference_cpu(phases)
     lines = [f"# Registration day, whole journeys{' (SMOKE RUN: tiny rates, not a measurement)' if smoke else ''}",
              "", machine_facts(), "The platform as `make run` starts it (SecantusDB on disk syncing every commit, "
@@ -133,6 +170,7 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
     lines += [f"| {p['rate']} | {p['started']} | {p['completed']} | {p['journeys_per_s']} | {p['journey_p50_s']} / "
               f"{p['journey_p99_s']} | {p['client_start_lag_p99_s']} | {p['failed_at'] or '-'} | "
               f"{p['cpu']['total']['cores']} | {p['cpu']['total']['net_ms']} |" for p in phases]
+    lines += [f"- failure at {p['rate']}/s: {failure}" for p in phases for failure in p["failures"]]
     names = [n for n in (*PLATFORM, "helpers", "client") if n in phases[0]["cpu"]]
     lines += ["", "## CPU-ms per completed journey, by component (net of idle; gross in brackets)", "",
               "| offered/s | " + " | ".join(names) + " | platform total |", "|---|" + "---|" * (len(names) + 1)]
@@ -161,6 +199,7 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
     total = sum(cpu_ms.values())
     lines += [f"- the whole platform: {total:.0f} CPU-ms per journey, i.e. {2000 / total:.1f} journeys/s on these "
               "2 cores with nothing else running" if total else "- (no completed journey)", ""]
+    lines += capacity_lines(cpu_ms, roster, best["rate"])
     for name, prof in profiles.items():
         lines += [f"## Profile of {name} ({prof['samples']} samples, py-spy, {best['rate']}/s-class load)", "",
                   "Own time:", "", *[f"- {share} % {frame}" for share, frame in prof["own"]], "", "Inclusive:", "",
@@ -226,18 +265,18 @@ def chart(phases: list[dict], limits: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke: bool = False) -> None:
+def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, roster: dict, smoke: bool = False) -> None:
     """bench/results/journey.{md,json,png} (per-journey records stay out of the JSON)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     best, cpu_ms = reference_cpu(phases)
     slim = [{k: v for k, v in p.items() if k != "records"} for p in phases]
     out = {"smoke": smoke, "phases": slim, "idle_cores": idle, "limits": limits, "irreducible": irreducible(limits),
            "reference_rate": best["rate"], "cpu_ms_per_journey": cpu_ms, "saturation": saturation(cpu_ms),
-           "profiles": profiles,
+           "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
            "curves": {"offered": [p["rate"] for p in phases], "completed_per_s": [p["journeys_per_s"] for p in phases],
                       "cpu_ms_per_journey": [p["cpu"]["total"]["net_ms"] or 0 for p in phases]}}
     (RESULTS / "journey.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
-    (RESULTS / "journey.md").write_text(markdown(phases, idle, limits, profiles, smoke))
+    (RESULTS / "journey.md").write_text(markdown(phases, idle, limits, profiles, smoke, roster))
     chart(phases, limits, RESULTS / "journey.png")
     print((RESULTS / "journey.md").read_text(), flush=True)
 

@@ -73,7 +73,7 @@ def sample(stack, stop: threading.Event, out: list[dict], started: float) -> Non
 
 def run(rate: float, seconds: float) -> dict:
     need = int(rate * seconds * 1.3) + 60
-    with journey.running_platform(need) as (stack, _var, rows, journeys):
+    with journey.running_platform(need) as (stack, _var, rows, journeys, _admin):
         memory: list[dict] = []
         stop, started = threading.Event(), time.monotonic()
         sampler = threading.Thread(target=sample, args=(stack, stop, memory, started), daemon=True)

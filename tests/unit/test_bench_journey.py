@@ -77,10 +77,13 @@ def test_worst_day_spreads_the_rush_over_its_days_and_peak_hour():
 
 
 def test_capacity_plan_gives_cores_at_the_target_utilisation_and_one_core_replicas():
-    plan = capacity_plan({"identity": 240.0, "forms": 30.0}, rate=10.0, utilisation=0.6)
+    plan = capacity_plan({"identity": 240.0, "forms": 30.0, "edge": 150.0, "store": 60.0}, rate=10.0,
+                         utilisation=0.6)
     assert plan["identity"] == {"cores": 4.0, "replicas": 4}
     assert plan["forms"] == {"cores": 0.5, "replicas": 1}
-    assert plan["total"] == {"cores": 4.5}
+    assert plan["edge"] == {"cores": 2.5, "replicas": 2}  # two cores per edge pod
+    assert plan["store"] == {"cores": 1.0, "replicas": None}  # a primary, not replicas of the same pod
+    assert plan["total"] == {"cores": 8.0}
 
 
 def test_saturation_lists_the_first_component_to_fill_a_core_first():
