@@ -115,6 +115,17 @@ def plans(cpu_ms: dict[str, float]) -> dict[str, dict]:
             "census_night": {"rate": CENSUS_NIGHT, "plan": capacity_plan(cpu_ms, CENSUS_NIGHT)}}
 
 
+def stack_share(raw_profile: str, needle: str) -> float:
+    """% of py-spy raw samples (`frame;frame;... count` lines) with a frame containing `needle`."""
+    total = hit = 0
+    for line in raw_profile.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            total += int(count)
+            hit += int(count) if needle in stack else 0
+    return round(100 * hit / total, 1) if total else 0.0
+
+
 def saturation(cpu_ms: dict[str, float]) -> list[tuple[str, float]]:
     """Journeys/s at which one core of each component is full, the first to saturate first."""
     return sorted(((name, round(1000 / ms, 1)) for name, ms in cpu_ms.items() if ms), key=lambda item: item[1])
@@ -201,7 +212,9 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
               "2 cores with nothing else running" if total else "- (no completed journey)", ""]
     lines += capacity_lines(cpu_ms, roster, best["rate"])
     for name, prof in profiles.items():
-        lines += [f"## Profile of {name} ({prof['samples']} samples, py-spy, {best['rate']}/s-class load)", "",
+        engine = f" WiredTiger (the storage engine MongoDB also uses): {prof['wiredtiger_share']} % of samples." \
+            if "wiredtiger_share" in prof else ""
+        lines += [f"## Profile of {name} ({prof['samples']} samples, py-spy, {best['rate']}/s-class load).{engine}", "",
                   "Own time:", "", *[f"- {share} % {frame}" for share, frame in prof["own"]], "", "Inclusive:", "",
                   *[f"- {share} % {frame}" for share, frame in prof["inclusive"] if not frame.startswith("process ")],
                   ""]

@@ -118,3 +118,9 @@ def test_soak_growth_and_buckets():
     found = soak.buckets(records, seconds=10.0)
     assert [b["completed"] for b in found] == [1, 1, 0]
     assert found[0]["p50_s"] == 5.0 and found[2]["p99_s"] is None
+
+
+def test_stack_share_counts_samples_whose_stack_holds_the_frame():
+    raw = "main;handle;wiredtiger/cursor.py 30\nmain;decode 60\nmain;wiredtiger/commit 10\nnot a sample\n"
+    assert journey_report.stack_share(raw, "wiredtiger") == 40.0
+    assert journey_report.stack_share("", "wiredtiger") == 0.0
