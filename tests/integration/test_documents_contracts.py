@@ -22,7 +22,7 @@ def test_an_unknown_version_or_a_wrong_shape_gets_no_statement(runner_factory, r
     monkeypatch.setenv("PUPNS_METERAI_URL", "http://127.0.0.1:9")  # nothing listens: statements stay unstamped
     runner_factory(rabbit_config, DocumentsService).start()
     sections = {"data_utama": {"nama": "Siti"}}
-    newer = form_submitted({"sections": sections, "submitted_at": "2015-12-29T23:59:58+07:00"}, schema_version=2)
+    newer = form_submitted({"sections": sections, "submitted_at": "2015-12-29T23:59:58+07:00"}, schema_version=3)
     misshapen = form_submitted({"sections": sections})  # no submitted_at
     readable = form_submitted({"sections": sections, "submitted_at": "2015-12-29T23:59:58+07:00", "nama": "Siti"})
     send = event_dispatcher(rabbit_config)
