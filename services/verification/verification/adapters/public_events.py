@@ -7,7 +7,6 @@ its granted fields, opened in clear here, when the relay publishes (an erased PN
 """
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +18,6 @@ from pupns.relay import public_event_id
 from verification.adapters.personal import default_codec, opened
 from verification.adapters.projections import Projector, ReadModels
 
-log = logging.getLogger(__name__)
 DATA_VERIFIED = "pns.data_verified.v1"
 
 
