@@ -155,3 +155,13 @@ def test_a_version_1_roster_event_in_clear_still_projects_by_blind_index(identit
                                         "password": PASSWORD})["status"] == "pending_confirmation"
     assert identity.export_of(row["nip"])["roster"]["nik"] == row["nik"]
     assert check(store, Projector)["equal"]
+
+
+def test_a_staged_roster_upload_is_sealed_under_its_own_subject(identity, store_for):
+    text = roster_csv(2, seed=133)
+    niks = [r["nik"] for r in generate_rows(2, seed=133)]
+    identity.stage_roster_chunks("upload-personal-1", [{"n": 0, "text": text, "lines": [[2, 2], [3, 3]],
+                                                        "rows": 2}], ADMIN)
+    [staged] = store_for("identity").db["job_inputs"].find()
+    assert staged["text"].startswith("enc:v1:") and not any(nik in json.dumps(staged, default=str) for nik in niks)
+    assert default_codec().open_("upload:upload-personal-1", staged["text"]) == text

@@ -97,3 +97,16 @@ def test_anomalies():
                "tanggal_lahir": young.isoformat(), "jenis_jabatan": "fungsional_tertentu"}
     assert codes(teacher) == set()  # 58 but a teacher retires at 60
     assert codes({**teacher, "jenis_jabatan": "fungsional_umum"}) == {"past_retirement_age"}
+
+
+def test_a_roster_row_is_compared_by_a_keyed_digest_that_sees_every_character():
+    from identity.adapters.roster_view import row_fingerprint
+    from identity.commands.roster import ClearRow, anomaly_codes
+    from pupns.blind_index import blind_index
+
+    [row] = generate_rows(1, seed=7)
+    entry = ClearRow.of(2, row)
+    assert entry.nik_bi == blind_index("nik", row["nik"]) and row["nik"] not in entry.fingerprint
+    assert row_fingerprint(dict(row)) == entry.fingerprint
+    assert row_fingerprint({**row, "nama": row["nama"].replace(" ", "", 1)}) != entry.fingerprint
+    assert anomaly_codes({**row, "nik": None}) == []  # an erased NIK: no rule runs on it
