@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 import uuid
 from datetime import date
 
@@ -18,12 +19,17 @@ from pupns.errors import AppError
 from pupns.nip import make_nip
 from pupns.personal import PERSONAL_FIELDS, KeyStore
 from pupns.relay import public_event_id
+from pupns.replay import check
 from pupns_cli.grants import GRANTABLE, granted_key
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP
 from tests.integration.test_verification_personal_data import ADMIN, VERIFIER, Person, hand_over
+from verification import commands, service
+from verification.adapters import Deps
+from verification.adapters.projections import Projector
 from verification.domain.grants import GRANTABLE as SERVICE_GRANTABLE
 from verification.service import VerificationService
+from verification.settings import Settings
 
 SCHEMA = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events" / "pns.data_verified.v1.json"
 ERASED_NIP = make_nip(date(1987, 6, 1), date(2012, 1, 1), "L")
@@ -33,6 +39,7 @@ ERASED_NIP = make_nip(date(1987, 6, 1), date(2012, 1, 1), "L")
 def verification(runner_factory, rabbit_config, db_prefix, monkeypatch):
     monkeypatch.setenv("PUPNS_KEY_CACHE_TTL", "0")  # an erasure in this test's key store is seen at once
     monkeypatch.setenv("PUPNS_GRANTS_CACHE_SECONDS", "0")  # the relay sees each grant change at once
+    monkeypatch.setattr(service, "SETTINGS", Settings.from_env())  # read at import: read again with it
     runner_factory(rabbit_config, VerificationService).start()
     with ServiceRpcProxy("verification", rabbit_config, timeout=60) as proxy:
         yield proxy
@@ -93,6 +100,7 @@ def test_grants_are_admin_only_checked_audited_and_listed(verification, store_fo
     assert [(e["type"], e["data"]["fields"], e["data"]["previous"], e["meta"]["actor"]) for e in audit] == [
         ("SubscriberGrantsSet", ["nik", "npwp"], [], "admin"), ("SubscriberGrantsSet", [], ["nik", "npwp"], "admin")]
     assert all(e["nip"] is None for e in audit)
+    assert check(store_for("verification"), Projector)["equal"]  # the grants read model replays equal
 
 
 def test_the_default_copy_has_no_personal_field_and_the_granted_copy_exactly_the_granted_ones(
@@ -129,3 +137,15 @@ def test_the_default_copy_has_no_personal_field_and_the_granted_copy_exactly_the
     assert granted[ERASED_NIP]["data"]["sections"]["data_utama"]["nik"] is None  # erased before it was published
     text = json.dumps(got)
     assert [v for v in person.texts() if v != person.nik and v in text] == []
+
+
+def test_a_change_is_answered_only_once_every_relays_cached_grants_ran_out(store_for, db_prefix):
+    """The CLI moves the subscriber's binding right after the answer: by then no relay may publish with old
+    grants, or an event approved in between would reach neither binding."""
+    deps = Deps.of(store_for("verification"), Settings(grants_cache_seconds=0.5))
+    started = time.monotonic()
+    assert commands.set_subscriber_grants(deps, "dukcapil", ["nik"], ADMIN)["changed"] is True
+    assert time.monotonic() - started >= 0.5
+    started = time.monotonic()
+    assert commands.set_subscriber_grants(deps, "dukcapil", ["nik"], ADMIN)["changed"] is False
+    assert time.monotonic() - started < 0.5  # nothing changed: nothing to wait for

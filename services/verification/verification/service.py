@@ -25,7 +25,7 @@ class VerificationService(service_base.AuditMixin):
     """Verifiers confirm registrations and approve or return submissions of their instansi."""
 
     name = "verification"
-    store = PublishingStore(SETTINGS.grants_cache_seconds)  # its relay publishes granted subscribers' copies too
+    store = PublishingStore()  # its relay publishes granted subscribers' copies too
     personal = PersonalData()  # registrations and submissions sealed per PNS (SPEC §7)
 
     @property

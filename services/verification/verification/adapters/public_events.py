@@ -17,6 +17,7 @@ from pupns.personal.provider import PersonalData
 from pupns.relay import public_event_id
 from verification.adapters.personal import default_codec, opened
 from verification.adapters.projections import Projector, ReadModels
+from verification.settings import Settings
 
 DATA_VERIFIED = "pns.data_verified.v1"
 
@@ -93,14 +94,14 @@ class PublishingStore(Store):
     """verification's event store, whose relay publishes with `PublicEvents` over this store's grants and the
     service's `PersonalData` codec."""
 
-    def __init__(self, grants_ttl: float) -> None:
+    def __init__(self) -> None:
         super().__init__(setup_hook=self._prepare)
-        self.grants_ttl = grants_ttl
 
     def _prepare(self, store) -> None:
         Projector.ensure_indexes(store.db)
-        # Called before the relay is built: it is handed this translator.
-        self.translator = PublicEvents(ReadModels(store.db).subscriber_grants, self._codec, self.grants_ttl)
+        # Called before the relay is built: it is handed this translator (settings as the process starts).
+        self.translator = PublicEvents(ReadModels(store.db).subscriber_grants, self._codec,
+                                       Settings.from_env().grants_cache_seconds)
 
     def _codec(self) -> FieldCodec:
         for dependency in self.container.dependencies:
