@@ -6,6 +6,7 @@ from typing import Any
 
 from forms.adapters import Deps, nik_index
 from forms.adapters.personal import clear_value, opened, sealed_with_erased_key
+from forms.adapters.projections import lookup_key
 from forms.domain import CAMPAIGN_ID, Form
 from forms.domain.anomalies import compute_anomalies, for_pns, nik_mismatch
 from forms.domain.prefill import sections_from_roster
@@ -90,7 +91,7 @@ def submit_form(deps: Deps, nip: str) -> dict:
     sections, _ = opened(deps.codec, nip, form.sections)
     roster, _ = opened(deps.codec, nip, form.roster)
     problems = completeness(sections, form.applicable_sections(), form.birth_date())
-    anomalies = compute_anomalies(nip, sections, roster, today(), nik_shared(deps, nip, form.nik_bi))
+    anomalies = compute_anomalies(nip, sections, roster, today(), nik_shared(deps, nip, lookup_key(form)))
     submitted_at = utcnow_iso()
     try:
         form.submit(campaign_open(deps), submitted_at, problems, anomalies)
