@@ -177,3 +177,43 @@ def test_stores_racing_for_the_same_nips_all_end_with_one_key_per_nip(keys_db, m
     for nip in nips:
         assert len({key_id for n, key_id in found if n == nip}) == 1, nip
         assert keys_db.data_keys.count_documents({"nip": nip}) == 1
+
+
+def test_warming_a_batch_makes_and_caches_one_key_per_nip_and_keeps_existing_ones(keys_db, master):
+    first = open_store(keys_db, master)
+    existing = new_nip()
+    before = first.data_key(existing)
+    batch = [existing, *(new_nip() for _ in range(40))]
+    warm = open_store(keys_db, master)
+    warm.warm(batch + batch[:3])  # repeats are harmless
+    assert all(warm.cache.get(("nip", nip)) is not None for nip in batch)
+    assert warm.data_key(existing).key_id == before.key_id  # an existing key is kept, not replaced
+    other = open_store(keys_db, master)
+    assert [other.data_key(nip, create=False).key_id for nip in batch] == [warm.data_key(nip).key_id for nip in batch]
+    assert keys_db.data_keys.count_documents({"nip": {"$in": batch}}) == len(batch)
+    codec = FieldCodec(other)
+    assert codec.open_(batch[5], FieldCodec(warm).seal(batch[5], "3174010101900001")) == "3174010101900001"
+
+
+def test_warming_loses_a_race_gracefully_and_leaves_no_orphan_key(keys_db, master):
+    nip = new_nip()
+    racer = open_store(keys_db, master)
+    warm = open_store(keys_db, master)
+    real_find = warm.db.current.find
+
+    class Racing:
+        """Between warm's read of the pointers and its insert, another process keys the same NIP."""
+
+        def __getattr__(self, name):
+            return getattr(keys_db.current, name)
+
+        def find(self, *args, **kwargs):
+            found = list(real_find(*args, **kwargs))
+            racer.data_key(nip)
+            return found
+
+    warm.db = type("Db", (), {"current": Racing(), "data_keys": keys_db.data_keys})()
+    warm.warm([nip])
+    assert warm.cache.get(("nip", nip)) is None  # not ours: left to data_key
+    assert keys_db.data_keys.count_documents({"nip": nip}) == 1  # our losing key was removed
+    assert open_store(keys_db, master).data_key(nip).key_id == racer.data_key(nip).key_id

@@ -5,6 +5,7 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -38,6 +39,11 @@ class FieldCodec:
     def __init__(self, keys: KeyStore, enabled: bool | None = None):
         self.keys = keys
         self.enabled = config.encryption_enabled() if enabled is None else enabled
+
+    def warm(self, nips: Iterable[str]) -> None:
+        """Make and cache the data keys of many PNS at once, before sealing their values (a roster import)."""
+        if self.enabled:
+            self.keys.warm(nips)
 
     # ------------------------------------------------------------------ text fields
     def seal(self, nip: str, value: Any) -> Any:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,7 +10,7 @@ from bson.binary import Binary
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from pupns import config
 from pupns.personal.cache import TTLCache
@@ -104,27 +104,57 @@ class KeyStore:
         raw = self.master.unwrap(doc["master_kid"], doc["nip"], doc["_id"], bytes(doc["wrapped"]))
         return DataKey(doc["_id"], doc["nip"], AESGCM(raw))
 
-    def _create(self, nip: str) -> DataKey:
+    def warm(self, nips: Iterable[str]) -> None:
+        """Have the live key of every NIP in the cache, making the missing ones, in a few round trips for the whole
+        batch instead of several per PNS (a roster import seals thousands of new PNS at once). A NIP whose pointer
+        names an erased key, or that another process keys at the same moment, is left to `data_key`."""
+        wanted = [nip for nip in dict.fromkeys(nips) if self.cache.get(("nip", nip)) is None]
+        if not wanted:
+            return
+        pointers = {p["_id"]: p["key_id"] for p in self.db.current.find({"_id": {"$in": wanted}})}
+        docs = {d["_id"]: d for d in self.db.data_keys.find({"_id": {"$in": list(pointers.values())}})}
+        for key_id in pointers.values():
+            if docs.get(key_id, {}).get("wrapped") is not None:
+                self._remember(self._open(docs[key_id]), by_nip=True)
+        made = {nip: self._new_key(nip) for nip in wanted if nip not in pointers}
+        if not made:
+            return
+        self.db.data_keys.insert_many([doc for doc, _ in made.values()])
+        order = list(made)
+        try:
+            self.db.current.insert_many([{"_id": nip, "key_id": made[nip][0]["_id"]} for nip in order], ordered=False)
+            lost: set[str] = set()
+        except BulkWriteError as exc:  # keyed by another process meanwhile: theirs stands, ours is dropped
+            lost = {order[error["index"]] for error in exc.details.get("writeErrors", [])}
+            self.db.data_keys.delete_many({"_id": {"$in": [made[nip][0]["_id"] for nip in lost]}})
+        for nip in order:
+            if nip not in lost:
+                self._remember(made[nip][1], by_nip=True)
+
+    def _new_key(self, nip: str) -> tuple[dict, DataKey]:
+        """A fresh data key: its stored document (wrapped by the master key) and the usable key."""
         key_id = secrets.token_hex(8)
         raw = AESGCM.generate_key(bit_length=256)
         master_kid, wrapped = self.master.wrap(nip, key_id, raw)
-        self.db.data_keys.insert_one({"_id": key_id, "nip": nip, "master_kid": master_kid,
-                                      "wrapped": Binary(wrapped), "created_at": _now()})
-        pointer = self.db.current.find_one({"_id": nip})
+        doc = {"_id": key_id, "nip": nip, "master_kid": master_kid, "wrapped": Binary(wrapped), "created_at": _now()}
+        return doc, DataKey(key_id, nip, AESGCM(raw))
+
+    def _create(self, nip: str) -> DataKey:
+        doc, key = self._new_key(nip)
+        self.db.data_keys.insert_one(doc)
         try:
-            if pointer is None:
-                self.db.current.insert_one({"_id": nip, "key_id": key_id})
-            elif not (self._destroyed(pointer["key_id"])
-                      and self.db.current.update_one({"_id": nip, "key_id": pointer["key_id"]},
-                                                     {"$set": {"key_id": key_id}}).modified_count):
-                # The pointer names a live key (made since we looked), or was swapped under us: not ours to replace.
-                raise DuplicateKeyError("another process made this NIP's key first")
+            # The common case, a NIP never keyed, costs no read: the unique pointer settles any race.
+            self.db.current.insert_one({"_id": nip, "key_id": key.key_id})
         except DuplicateKeyError:
-            # Another process made this NIP's key at the same moment: theirs is the one, ours is dropped.
-            self.db.data_keys.delete_one({"_id": key_id})
-            winner = self._live_key(nip)
-            return winner if winner is not None else self._create(nip)
-        return DataKey(key_id, nip, AESGCM(raw))
+            pointer = self.db.current.find_one({"_id": nip}) or {"key_id": None}
+            replaced = self._destroyed(pointer["key_id"]) and self.db.current.update_one(
+                {"_id": nip, "key_id": pointer["key_id"]}, {"$set": {"key_id": key.key_id}}).modified_count
+            if not replaced:
+                # Another process made this NIP's key at the same moment: theirs is the one, ours is dropped.
+                self.db.data_keys.delete_one({"_id": key.key_id})
+                winner = self._live_key(nip)
+                return winner if winner is not None else self._create(nip)
+        return key
 
     def _destroyed(self, key_id: str) -> bool:
         doc = self.db.data_keys.find_one({"_id": key_id}, {"wrapped": 1})

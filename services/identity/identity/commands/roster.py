@@ -111,6 +111,7 @@ def import_roster(deps: Deps, csv_text: str, actor: Actor, today: date | None = 
                 changed.append((entry, (known or {}).get("version", 0)))
         if not changed:
             continue
+        deps.codec.warm(entry.row["nip"] for entry, _ in changed)
         try:
             _append(deps, view, [roster_part(deps.codec, entry, version) for entry, version in changed], meta)
             imported += len(changed)

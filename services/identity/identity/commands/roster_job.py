@@ -119,6 +119,7 @@ def _import_chunk(deps: Deps, run: jobs.JobRun, doc: dict, today: date | None) -
     entries = [ClearRow.of(line, row) for line, row in parsed.rows]
     view.prefetch((e.row["nip"] for e in entries), (e.nik_bi for e in entries))
     parts, unchanged = [], 0
+    deps.codec.warm(entry.row["nip"] for entry in entries)
     for entry in entries:
         known = view.known(entry.row["nip"]) or {}
         if known.get("fingerprint") == entry.fingerprint:
