@@ -172,26 +172,40 @@ def cpu_snapshot(parts: dict[str, list[int]]) -> dict[str, float]:
     return {**{name: cpu_seconds(pids) for name, pids in parts.items()}, "client": usage.ru_utime + usage.ru_stime}
 
 
+def store_counters(stack) -> dict[str, int]:
+    """The store's operation counters (serverStatus: opcounters and requests received)."""
+    from pymongo import MongoClient
+
+    with MongoClient(stack.cfg.mongo_uri) as client:
+        status = client.admin.command("serverStatus")
+    return {**status.get("opcounters", {}), "requests": status.get("network", {}).get("numRequests", 0)}
+
+
 def phase(stack, journeys: Journeys, rows: list[dict], rate: float, seconds: float, idle: dict) -> dict:
-    """One open-loop phase: records, per-step figures and CPU per component."""
+    """One open-loop phase: records, per-step figures, CPU per component, store operations per journey."""
     parts = components(stack)
-    before, started = cpu_snapshot(parts), time.monotonic()
+    ops_before, before, started = store_counters(stack), cpu_snapshot(parts), time.monotonic()
     records, _ = drive(journeys, rows, rate, seconds, seed=int(rate * 1000))
     window = time.monotonic() - started
-    cpu = journey_report.cpu_per_journey(before, cpu_snapshot(parts), idle, window,
-                                         sum(1 for r in records if r["ok"]))
+    completed = sum(1 for r in records if r["ok"])
+    cpu = journey_report.cpu_per_journey(before, cpu_snapshot(parts), idle, window, completed)
+    idle_ops = idle.get("store_ops", {})
+    ops = {k: round((v - ops_before.get(k, 0) - idle_ops.get(k, 0.0) * window) / max(completed, 1), 1)
+           for k, v in store_counters(stack).items()}
     summary = journey_report.phase_summary(records, rate, seconds, window, STEPS)
-    print(journey_report.phase_line(summary, cpu), flush=True)
-    return {**summary, "cpu": cpu, "records": records}
+    print(journey_report.phase_line(summary, cpu) + f"\n    store operations per journey: {ops}", flush=True)
+    return {**summary, "cpu": cpu, "store_ops_per_journey": ops, "records": records}
 
 
-def idle_rates(stack, seconds: float) -> dict[str, float]:
-    """Cores each component uses with no journey running (timers, relays, pollers)."""
+def idle_rates(stack, seconds: float) -> dict:
+    """Cores each component uses with no journey running (timers, relays, pollers), and the store operations/s
+    they cause (under "store_ops")."""
     parts = components(stack)
-    before = cpu_snapshot(parts)
+    before, ops_before = cpu_snapshot(parts), store_counters(stack)
     time.sleep(seconds)  # a measurement window, not a synchronisation
-    after = cpu_snapshot(parts)
-    return {name: (after[name] - before[name]) / seconds for name in before}
+    after, ops_after = cpu_snapshot(parts), store_counters(stack)
+    return {**{name: (after[name] - before[name]) / seconds for name in before},
+            "store_ops": {k: (v - ops_before.get(k, 0)) / seconds for k, v in ops_after.items()}}
 
 
 def profile_busiest(stack, var: Path, cpu: dict, seconds: float, run_phase) -> dict:

@@ -23,6 +23,16 @@ LIMIT_OF = {"http": "http_floor", "rpc": "rpc_echo", "hash": "hash", "insert": "
             "rpc_200k": "rpc_echo_200k", "insert_200k": "raw_insert_200k"}
 
 
+def store_floor() -> int:
+    """Store operations a journey cannot avoid: its steps' inserts and reads (the four saves counted apart)."""
+    per_step = {step: parts.get("insert", 0) + parts.get("read", 0) + parts.get("insert_200k", 0)
+                for step, parts in PARTS.items()}
+    return sum(per_step.values()) + 3 * per_step["save"]
+
+
+STORE_FLOOR = store_floor()
+
+
 def pct(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile of seconds, in ms (None without values)."""
     if not values:
@@ -187,7 +197,14 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
               "| offered/s | " + " | ".join(names) + " | platform total |", "|---|" + "---|" * (len(names) + 1)]
     lines += [f"| {p['rate']} | " + " | ".join(f"{p['cpu'][n]['net_ms']} ({p['cpu'][n]['gross_ms']})" for n in names)
               + f" | {p['cpu']['total']['net_ms']} |" for p in phases]
-    lines += ["", "Idle use subtracted (cores): " + ", ".join(f"{n} {v:.3f}" for n, v in idle.items()), ""]
+    lines += ["", "Idle use subtracted (cores): " + ", ".join(f"{n} {v:.3f}" for n, v in idle.items()
+                                                            if isinstance(v, float)), "",
+              "Store operations per completed journey (serverStatus opcounters, net of the idle platform's "
+              f"{sum(idle.get('store_ops', {}).values()):.0f}/s; a journey's irreducible parts touch the store "
+              f"{STORE_FLOOR} times):", ""]
+    lines += [f"- {p['rate']}/s: " + ", ".join(f"{k} {v}" for k, v in p.get("store_ops_per_journey", {}).items())
+              for p in phases]
+    lines.append("")
     floors = irreducible(limits)
     lines += ["## Each step beside the sum of its irreducible parts", "",
               f"Step latency at {phases[0]['rate']} journeys/s (the lightest load); parts measured by bench.limits "
@@ -285,7 +302,7 @@ def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, roster: 
     slim = [{k: v for k, v in p.items() if k != "records"} for p in phases]
     out = {"smoke": smoke, "phases": slim, "idle_cores": idle, "limits": limits, "irreducible": irreducible(limits),
            "reference_rate": best["rate"], "cpu_ms_per_journey": cpu_ms, "saturation": saturation(cpu_ms),
-           "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
+           "store_floor_per_journey": STORE_FLOOR, "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
            "curves": {"offered": [p["rate"] for p in phases], "completed_per_s": [p["journeys_per_s"] for p in phases],
                       "cpu_ms_per_journey": [p["cpu"]["total"]["net_ms"] or 0 for p in phases]}}
     (RESULTS / "journey.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))

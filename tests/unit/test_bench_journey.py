@@ -124,3 +124,7 @@ def test_stack_share_counts_samples_whose_stack_holds_the_frame():
     raw = "main;handle;wiredtiger/cursor.py 30\nmain;decode 60\nmain;wiredtiger/commit 10\nnot a sample\n"
     assert journey_report.stack_share(raw, "wiredtiger") == 40.0
     assert journey_report.stack_share("", "wiredtiger") == 0.0
+
+
+def test_store_floor_counts_every_step_once_and_each_of_the_four_saves():
+    assert journey_report.store_floor() == 20
