@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import os
 
-# Tests are hermetic against the developer's shell: every PUPNS_* setting is dropped before anything reads it,
-# except the knobs meant for the test run itself (PUPNS_TEST_*: how to run; PUPNS_E2E_*: how big).
-KEPT_FOR_TESTS = ("PUPNS_TEST_", "PUPNS_E2E_")
-for _name in [n for n in os.environ if n.startswith("PUPNS_") and not n.startswith(KEPT_FOR_TESTS)]:
-    del os.environ[_name]
+import tests.hermetic  # noqa: F401  (first: drops the developer's PUPNS_* settings before anything reads them)
 
 if not os.environ.get("PUPNS_TEST_NO_EVENTLET"):
     # nameko's containers need a green world; e2e tests (browser, HTTP only) run without it.
