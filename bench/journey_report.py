@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from bench import limits as limits_mod
 from bench.password_hash import machine_facts
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -221,7 +222,8 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
                   "p99 with waits ms | errors | waits | answers other than 2xx |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {step} | {s['per_s']} | {s['p50_ms']} | {s['p99_ms']} | {s['elapsed_p99_ms']} | {s['errors']} | "
                   f"{s['waits']} | {s['answers'] or '-'} |" for step, s in p["steps"].items()]
-    lines += ["", "## Limits measured in this run", "", *limits_table(limits), "",
+    lines += ["", "## Limits measured in this run", "", *([f"**{limits['note']}**", ""] if "note" in limits else []),
+              *limits_mod.limits_table(limits), "",
               f"## What saturates first (costs of the {best['rate']}/s phase, one core per process)", ""]
     lines += [f"- {name}: one core full at {rate} journeys/s" for name, rate in saturation(cpu_ms)]
     total = sum(cpu_ms.values())
@@ -236,25 +238,6 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
                   *[f"- {share} % {frame}" for share, frame in prof["inclusive"] if not frame.startswith("process ")],
                   ""]
     return "\n".join(lines) + "\n"
-
-
-def limits_table(limits: dict) -> list[str]:
-    rows = ["| part | ms (mean) | p50 ms | p99 ms | per s, 1 client | per s, 8 clients |", "|---|---|---|---|---|---|"]
-    for key in ("hash", "http_floor", "rpc_echo", "rpc_echo_200k", "rpc_ping", "raw_insert", "raw_insert_200k",
-                "raw_read", "append_new", "append_existing"):
-        if key in limits:
-            v = limits[key]
-            rows.append(f"| {key} | {v['ms']} | {v['p50_ms']} | {v['p99_ms']} | {v['per_s_1']} | "
-                        f"{v.get('per_s_n', '-')} |")
-    v = limits["verdicts"]
-    rows += ["", f"Replay of {limits['replay']['events']} events: {limits['replay']['per_s']}/s through "
-             f"pupns.replay.rebuild (trivial projector) vs {limits['raw_scan']['per_s']}/s raw read in position order.",
-             "", f"- append to a new stream: {100 * v['append_new_share_of_raw_insert']:.0f} % of the raw insert's "
-             f"throughput (8 clients; aim >= {100 * v['aim_append_share']:.0f} %)",
-             f"- append to an existing stream: {100 * v['append_existing_share_of_raw_insert']:.0f} % (same aim)",
-             f"- replay: {100 * v['replay_share_of_raw_read']:.0f} % of the raw read "
-             f"(aim >= {100 * v['aim_replay_share']:.0f} %)", f"- hash: {limits['cores']} usable cores"]
-    return rows
 
 
 def chart(phases: list[dict], limits: dict, path: Path) -> None:
@@ -309,13 +292,3 @@ def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, roster: 
     (RESULTS / "journey.md").write_text(markdown(phases, idle, limits, profiles, smoke, roster))
     chart(phases, limits, RESULTS / "journey.png")
     print((RESULTS / "journey.md").read_text(), flush=True)
-
-
-def write_limits(limits: dict, setting: str) -> None:
-    """bench/results/limits.{md,json} for a standalone bench.limits run."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "limits.json").write_text(json.dumps({"setting": setting, **limits}, indent=1))
-    text = "\n".join(["# Limits: the irreducible parts of a step", "", machine_facts(), f"Setting: {setting}.", "",
-                      *limits_table(limits)]) + "\n"
-    (RESULTS / "limits.md").write_text(text)
-    print(text, flush=True)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from nameko.rpc import rpc
 
+from bench.password_hash import machine_facts
+
 CLIENTS = 8  # concurrent clients for the throughput figures (a service runs up to 10 workers)
 AIM_APPEND_SHARE, AIM_REPLAY_SHARE = 0.8, 0.5
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -236,9 +238,37 @@ def measure(mongo_uri: str, amqp_uri: str, *, edge_url: str | None = None, platf
     return found
 
 
+def limits_table(limits: dict) -> list[str]:
+    rows = ["| part | ms (mean) | p50 ms | p99 ms | per s, 1 client | per s, 8 clients |", "|---|---|---|---|---|---|"]
+    for key in ("hash", "http_floor", "rpc_echo", "rpc_echo_200k", "rpc_ping", "raw_insert", "raw_insert_200k",
+                "raw_read", "append_new", "append_existing"):
+        if key in limits:
+            v = limits[key]
+            rows.append(f"| {key} | {v['ms']} | {v['p50_ms']} | {v['p99_ms']} | {v['per_s_1']} | "
+                        f"{v.get('per_s_n', '-')} |")
+    v = limits["verdicts"]
+    rows += ["", f"Replay of {limits['replay']['events']} events: {limits['replay']['per_s']}/s through "
+             f"pupns.replay.rebuild (trivial projector) vs {limits['raw_scan']['per_s']}/s raw read in position order.",
+             "", f"- append to a new stream: {100 * v['append_new_share_of_raw_insert']:.0f} % of the raw insert's "
+             f"throughput (8 clients; aim >= {100 * v['aim_append_share']:.0f} %)",
+             f"- append to an existing stream: {100 * v['append_existing_share_of_raw_insert']:.0f} % (same aim)",
+             f"- replay: {100 * v['replay_share_of_raw_read']:.0f} % of the raw read "
+             f"(aim >= {100 * v['aim_replay_share']:.0f} %)", f"- hash: {limits['cores']} usable cores"]
+    return rows
+
+
+def write_limits(limits: dict, setting: str) -> None:
+    """bench/results/limits.{md,json} for a standalone bench.limits run."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "limits.json").write_text(json.dumps({"setting": setting, **limits}, indent=1))
+    text = "\n".join(["# Limits: the irreducible parts of a step", "", machine_facts(), f"Setting: {setting}.", "",
+                      *limits_table(limits)]) + "\n"
+    (RESULTS / "limits.md").write_text(text)
+    print(text, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Standalone: a private SecantusDB on disk and a private vhost; writes bench/results/limits.*."""
-    from bench import journey_report
     from pupns_dev.processes import free_port, start_secantus, stop
     from pupns_dev.stack import StackConfig, delete_vhost, ensure_vhost, local_mongo_uri
 
@@ -255,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop(store)
         delete_vhost(cfg.vhost)
-    journey_report.write_limits(found, "standalone: a private SecantusDB on disk (sync on commit), the shared RabbitMQ")
+    write_limits(found, "standalone: a private SecantusDB on disk (sync on commit), the shared RabbitMQ")
     return 0
 
 
