@@ -24,14 +24,26 @@ LIMIT_OF = {"http": "http_floor", "rpc": "rpc_echo", "hash": "hash", "insert": "
             "rpc_200k": "rpc_echo_200k", "insert_200k": "raw_insert_200k"}
 
 
-def store_floor() -> int:
-    """Store operations a journey cannot avoid: its steps' inserts and reads (the four saves counted apart)."""
-    per_step = {step: parts.get("insert", 0) + parts.get("read", 0) + parts.get("insert_200k", 0)
-                for step, parts in PARTS.items()}
-    return sum(per_step.values()) + 3 * per_step["save"]
+def store_floor() -> dict[str, int]:
+    """Store writes and reads a journey cannot avoid, over its steps (the four saves counted apart)."""
+    found = {"insert": 0, "read": 0}
+    for step, parts in PARTS.items():
+        times = 4 if step == "save" else 1
+        found["insert"] += times * (parts.get("insert", 0) + parts.get("insert_200k", 0))
+        found["read"] += times * parts.get("read", 0)
+    return found
 
 
-STORE_FLOOR = store_floor()
+STORE_FLOOR = sum(store_floor().values())
+
+
+def store_cpu_floor(limits: dict) -> float | None:
+    """The store's CPU-ms for a journey's irreducible writes and reads, at the raw per-operation CPU measured."""
+    try:
+        cpu = {"insert": limits["raw_insert"]["server_cpu_ms"], "read": limits["raw_read"]["server_cpu_ms"]}
+    except KeyError:
+        return None
+    return round(sum(n * cpu[kind] for kind, n in store_floor().items()), 1)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -205,7 +217,8 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
               f"{STORE_FLOOR} times):", ""]
     lines += [f"- {p['rate']}/s: " + ", ".join(f"{k} {v}" for k, v in p.get("store_ops_per_journey", {}).items())
               for p in phases]
-    lines.append("")
+    lines += ["", f"The store's CPU for those {STORE_FLOOR} operations at the raw cost measured by bench.limits: "
+              f"{store_cpu_floor(limits)} ms per journey, beside the {cpu_ms.get('store')} ms measured.", ""]
     floors = irreducible(limits)
     lines += ["## Each step beside the sum of its irreducible parts", "",
               f"Step latency at {phases[0]['rate']} journeys/s (the lightest load); parts measured by bench.limits "
@@ -285,7 +298,8 @@ def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, roster: 
     slim = [{k: v for k, v in p.items() if k != "records"} for p in phases]
     out = {"smoke": smoke, "phases": slim, "idle_cores": idle, "limits": limits, "irreducible": irreducible(limits),
            "reference_rate": best["rate"], "cpu_ms_per_journey": cpu_ms, "saturation": saturation(cpu_ms),
-           "store_floor_per_journey": STORE_FLOOR, "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
+           "store_floor_per_journey": STORE_FLOOR, "store_cpu_floor_ms": store_cpu_floor(limits),
+           "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
            "curves": {"offered": [p["rate"] for p in phases], "completed_per_s": [p["journeys_per_s"] for p in phases],
                       "cpu_ms_per_journey": [p["cpu"]["total"]["net_ms"] or 0 for p in phases]}}
     (RESULTS / "journey.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))

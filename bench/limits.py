@@ -49,16 +49,22 @@ class EchoService:
         return value
 
 
-def latency(fn: Callable[[int], object], n: int) -> dict:
-    """Call fn(i) n times in a row: mean, p50 and p99 in ms, and calls/s with one client."""
-    times = []
+def latency(fn: Callable[[int], object], n: int, server: list[int] | None = None) -> dict:
+    """Call fn(i) n times in a row: mean, p50 and p99 in ms, calls/s with one client and, given the server's
+    process ids, the server's CPU-ms per call."""
+    from bench.write_load import cpu_seconds
+
+    times, cpu = [], cpu_seconds(server or [])
     for i in range(n):
         started = time.perf_counter()
         fn(i)
         times.append(time.perf_counter() - started)
     ordered = sorted(times)
-    return {"ms": round(1000 * statistics.fmean(times), 3), "p50_ms": round(1000 * ordered[n // 2], 3),
-            "p99_ms": round(1000 * ordered[min(n - 1, int(0.99 * n))], 3), "per_s_1": round(n / sum(times), 1)}
+    found = {"ms": round(1000 * statistics.fmean(times), 3), "p50_ms": round(1000 * ordered[n // 2], 3),
+             "p99_ms": round(1000 * ordered[min(n - 1, int(0.99 * n))], 3), "per_s_1": round(n / sum(times), 1)}
+    if server:
+        found["server_cpu_ms"] = round(1000 * (cpu_seconds(server) - cpu) / n, 3)
+    return found
 
 
 def throughput(fn: Callable[[int], object], n: int, clients: int = CLIENTS) -> float:
@@ -122,7 +128,7 @@ def measure_rpc(amqp_uri: str, n: int, workdir: Path, platform_service: str | No
     return found
 
 
-def measure_store(mongo_uri: str, n: int, events: int) -> dict:
+def measure_store(mongo_uri: str, n: int, events: int, server: list[int] | None = None) -> dict:
     """Raw insert/read beside EventStore appends and a replay, in a scratch database of the given store."""
     from pymongo import MongoClient
 
@@ -137,14 +143,14 @@ def measure_store(mongo_uri: str, n: int, events: int) -> dict:
         for keys, unique in (([("stream", 1), ("version", 1)], True), ([("position", 1)], False),
                              ([("nip", 1), ("position", 1)], False), ([("published", 1), ("position", 1)], False)):
             raw.create_index(keys, unique=unique)
-        found = {"raw_insert": latency(lambda i: raw.insert_one(event_doc(i)), n)}
+        found = {"raw_insert": latency(lambda i: raw.insert_one(event_doc(i)), n, server)}
         found["raw_insert"]["per_s_n"] = throughput(lambda i: raw.insert_one(event_doc(n + i)), 2 * n)
         blob = bytes(200 * 1024)
         blobs = db.get_collection("raw_blobs", write_concern=DURABLE)
         found["raw_insert_200k"] = latency(lambda i: blobs.insert_one({"_id": uuid.uuid4().hex, "content": blob}),
                                            max(10, n // 10))
         ids = [d["_id"] for d in raw.find({}, {"_id": 1}).limit(n)]
-        found["raw_read"] = latency(lambda i: raw.find_one({"_id": ids[i % len(ids)]}), n)
+        found["raw_read"] = latency(lambda i: raw.find_one({"_id": ids[i % len(ids)]}), n, server)
         found["raw_read"]["per_s_n"] = throughput(lambda i: raw.find_one({"_id": ids[i % len(ids)]}), 2 * n)
 
         def append_new(i: int) -> None:
@@ -161,9 +167,9 @@ def measure_store(mongo_uri: str, n: int, events: int) -> dict:
                          nip=doc["nip"])
             mine.version += 1
 
-        found["append_new"] = latency(append_new, n)
+        found["append_new"] = latency(append_new, n, server)
         found["append_new"]["per_s_n"] = throughput(lambda i: append_new(n + i), 2 * n)
-        found["append_existing"] = latency(append_existing, n)
+        found["append_existing"] = latency(append_existing, n, server)
         found["append_existing"]["per_s_n"] = throughput(append_existing, 2 * n)
         found.update(measure_replay(store, events, client))
     finally:
@@ -223,15 +229,17 @@ def verdicts(found: dict) -> dict:
 
 
 def measure(mongo_uri: str, amqp_uri: str, *, edge_url: str | None = None, platform_service: str | None = None,
-            ops: int = 300, events: int = 5000, hash_rounds: int = 20, progress=print) -> dict:
-    """Every limit; `edge_url` and `platform_service` only with a running platform."""
+            store_pids: list[int] | None = None, ops: int = 300, events: int = 5000, hash_rounds: int = 20,
+            progress=print) -> dict:
+    """Every limit; `edge_url` and `platform_service` only with a running platform; `store_pids` to measure the
+    store's CPU per operation."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-limits-"))
     progress("limits: password hash...")
     found = measure_hash(hash_rounds)
     progress("limits: RPC round trips...")
     found.update(measure_rpc(amqp_uri, ops, workdir, platform_service))
     progress("limits: raw store, event store, replay...")
-    found.update(measure_store(mongo_uri, ops, events))
+    found.update(measure_store(mongo_uri, ops, events, store_pids))
     if edge_url:
         found.update(measure_http(f"{edge_url}/healthz", ops))
     found["verdicts"] = verdicts(found)
@@ -239,13 +247,14 @@ def measure(mongo_uri: str, amqp_uri: str, *, edge_url: str | None = None, platf
 
 
 def limits_table(limits: dict) -> list[str]:
-    rows = ["| part | ms (mean) | p50 ms | p99 ms | per s, 1 client | per s, 8 clients |", "|---|---|---|---|---|---|"]
+    rows = ["| part | ms (mean) | p50 ms | p99 ms | per s, 1 client | per s, 8 clients | store CPU-ms per call |",
+            "|---|---|---|---|---|---|---|"]
     for key in ("hash", "http_floor", "rpc_echo", "rpc_echo_200k", "rpc_ping", "raw_insert", "raw_insert_200k",
                 "raw_read", "append_new", "append_existing"):
         if key in limits:
             v = limits[key]
             rows.append(f"| {key} | {v['ms']} | {v['p50_ms']} | {v['p99_ms']} | {v['per_s_1']} | "
-                        f"{v.get('per_s_n', '-')} |")
+                        f"{v.get('per_s_n', '-')} | {v.get('server_cpu_ms', '-')} |")
     v = limits["verdicts"]
     rows += ["", f"Replay of {limits['replay']['events']} events: {limits['replay']['per_s']}/s through "
              f"pupns.replay.rebuild (trivial projector) vs {limits['raw_scan']['per_s']}/s raw read in position order.",
@@ -281,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ensure_vhost(cfg.vhost)
     store = start_secantus(port, str(var / "data"), var / "secantus.log")
     try:
-        found = measure(local_mongo_uri(port), cfg.amqp_uri, ops=args.ops, events=args.events)
+        found = measure(local_mongo_uri(port), cfg.amqp_uri, store_pids=[store.pid], ops=args.ops,
+                        events=args.events)
     finally:
         stop(store)
         delete_vhost(cfg.vhost)

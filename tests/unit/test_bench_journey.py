@@ -127,4 +127,8 @@ def test_stack_share_counts_samples_whose_stack_holds_the_frame():
 
 
 def test_store_floor_counts_every_step_once_and_each_of_the_four_saves():
-    assert journey_report.store_floor() == 20
+    assert journey_report.store_floor() == {"insert": 9, "read": 11}
+    assert journey_report.STORE_FLOOR == 20
+    limits = {"raw_insert": {"server_cpu_ms": 2.0}, "raw_read": {"server_cpu_ms": 0.5}}
+    assert journey_report.store_cpu_floor(limits) == 23.5
+    assert journey_report.store_cpu_floor({}) is None
