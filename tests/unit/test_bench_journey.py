@@ -132,3 +132,12 @@ def test_store_floor_counts_every_step_once_and_each_of_the_four_saves():
     limits = {"raw_insert": {"server_cpu_ms": 2.0}, "raw_read": {"server_cpu_ms": 0.5}}
     assert journey_report.store_cpu_floor(limits) == 23.5
     assert journey_report.store_cpu_floor({}) is None
+
+
+def test_soak_takes_its_capacity_from_a_measured_journey_run_only(tmp_path):
+    path = tmp_path / "journey.json"
+    path.write_text('{"smoke": false, "phases": [{"journeys_per_s": 1.9}, {"journeys_per_s": 2.4}]}')
+    assert soak.capacity_from_last_run(path) == 2.4
+    path.write_text('{"smoke": true, "phases": [{"journeys_per_s": 0.4}]}')
+    assert soak.capacity_from_last_run(path) is None
+    assert soak.capacity_from_last_run(tmp_path / "missing.json") is None
