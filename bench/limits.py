@@ -108,7 +108,10 @@ def measure_rpc(amqp_uri: str, n: int, workdir: Path, platform_service: str | No
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     found: dict = {}
     try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=5) as proxy:
+        from pupns import callers
+
+        signed = {callers.CONTEXT_KEY: callers.token("bench", ttl=3600)}  # services refuse unsigned calls
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, context_data=signed, timeout=5) as proxy:
             def answers() -> bool:
                 try:
                     return proxy.bench_echo.echo(1) == 1

@@ -9,6 +9,7 @@ through a backlog nobody wants any more.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 import time
@@ -16,6 +17,7 @@ import time
 from nameko.rpc import Rpc
 from prometheus_client import Counter
 
+from pupns import callers
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -35,19 +37,44 @@ def expired(deadline: object, now: float | None = None) -> bool:
 
 
 class DeadlineRpc(Rpc):
-    """nameko's RPC entrypoint, skipping requests whose caller's deadline has passed."""
+    """nameko's RPC entrypoint: refuses calls without a valid caller token (`pupns.callers`) and skips requests
+    whose caller's deadline has passed."""
+
+    def setup(self) -> None:
+        super().setup()
+        params = list(inspect.signature(getattr(self.container.service_cls, self.method_name)).parameters)
+        self.actor_index = params.index("actor") - 1 if "actor" in params else None  # without `self`
 
     def handle_message(self, body: dict, message) -> None:
+        service = self.container.service_name
         if expired(message.headers.get(HEADER)):
-            service = self.container.service_name
             EXPIRED.labels(service, self.method_name).inc()
             log.info("skipped %s.%s: the caller's deadline had passed", service, self.method_name)
-            try:
-                raise AppError("unavailable", extra={"retry_after": 2})
-            except AppError:
-                self.rpc_consumer.handle_result(message, None, sys.exc_info())  # replies and acks
-            return
+            return self._refuse(message, AppError("unavailable", extra={"retry_after": 2}))
+        caller = callers.verify(message.headers.get(callers.HEADER), f"{service}.{self.method_name}")
+        if caller is None:
+            log.warning("refused %s.%s: no valid caller token", service, self.method_name)
+            return self._refuse(message, AppError("unauthorized"))
+        given = self._actor_argument(body)
+        if "a" in caller and given is not None and not callers.same_actor(caller["a"], given):
+            log.warning("refused %s.%s: the actor argument is not the one %s signed for", service,
+                        self.method_name, caller.get("c"))
+            return self._refuse(message, AppError("forbidden"))
         super().handle_message(body, message)
+
+    def _actor_argument(self, body: dict) -> dict | None:
+        kwargs, args = body.get("kwargs") or {}, body.get("args") or []
+        if "actor" in kwargs:
+            return kwargs["actor"] if isinstance(kwargs["actor"], dict) else None
+        if self.actor_index is not None and self.actor_index < len(args) and isinstance(args[self.actor_index], dict):
+            return args[self.actor_index]
+        return None
+
+    def _refuse(self, message, error: AppError) -> None:
+        try:
+            raise error
+        except AppError:
+            self.rpc_consumer.handle_result(message, None, sys.exc_info())  # replies and acks
 
 
 rpc = DeadlineRpc.decorator

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
-from pupns import config, deadlines
+from pupns import callers, config, deadlines
 from pupns.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ class RpcBackend:
     """Thread-local, lazily started, long-lived standalone proxies; broken ones are discarded."""
 
     def __init__(self, amqp_uri: str | None = None, timeout: float | None = None,
-                 observer: LatencyObserver | None = None, breaker_seconds: float = 1.0) -> None:
+                 observer: LatencyObserver | None = None, breaker_seconds: float = 1.0,
+                 component: str = "edge") -> None:
+        self.component = component  # who signs this process's calls (pupns.callers)
         self.amqp_uri = amqp_uri or config.amqp_uri()
         self.timeout = timeout if timeout is not None else config.rpc_timeout()
         self.observer = observer
@@ -107,6 +109,8 @@ class RpcBackend:
             holder = getattr(self._local, "holder", None)
             if holder is not None:  # the service skips the request if it is taken off the queue after we gave up
                 holder._worker_ctx.data[deadlines.CONTEXT_KEY] = time.time() + self.timeout
+                holder._worker_ctx.data[callers.CONTEXT_KEY] = callers.token(
+                    self.component, callers.actor_in(args, kwargs), f"{service}.{method}", self.timeout + 5)
             return getattr(cluster[service], method)(*args, **kwargs)
         except AppError:
             raise

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pupns import config
 
-PURPOSES = ("queue-ticket", "device", "receipt", "csrf")
+PURPOSES = ("queue-ticket", "device", "receipt", "csrf", "rpc-caller")
 
 
 @lru_cache(maxsize=128)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pupns import config
+from pupns import callers, config
 from pupns.roster_upload import follow_job
 
 
@@ -23,7 +23,9 @@ def cluster(timeout: float | None = None) -> Iterator[Any]:
     """A ClusterRpcProxy on PUPNS_AMQP_URI (nameko's standalone proxy needs no eventlet patching)."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout or config.rpc_timeout()) as proxy:
+    signed = {callers.CONTEXT_KEY: callers.token("cli", cli_actor(), ttl=24 * 3600)}  # a long import may run for hours
+    with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, context_data=signed,
+                         timeout=timeout or config.rpc_timeout()) as proxy:
         yield proxy
 
 

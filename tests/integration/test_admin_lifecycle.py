@@ -12,7 +12,6 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from forms.service import FormsService
 from identity.service import IdentityService
@@ -20,6 +19,7 @@ from pupns.errors import AppError
 from pupns.nip import make_nik, make_nip
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 from verification.service import VerificationService
 
 SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "events"
@@ -77,9 +77,9 @@ def rows():
 @pytest.fixture
 def platform(runner_factory, rabbit_config, db_prefix, store_for, rows):
     runner_factory(rabbit_config, IdentityService, FormsService, VerificationService).start()
-    with ServiceRpcProxy("identity", rabbit_config, timeout=60) as identity, \
-            ServiceRpcProxy("forms", rabbit_config, timeout=60) as forms, \
-            ServiceRpcProxy("verification", rabbit_config, timeout=60) as verification:
+    with signed_proxy("identity", rabbit_config, timeout=60) as identity, \
+            signed_proxy("forms", rabbit_config, timeout=60) as forms, \
+            signed_proxy("verification", rabbit_config, timeout=60) as verification:
         world = Platform(identity, forms, verification, store_for)
         identity.import_roster(roster_csv(6, seed=SEED), ADMIN)
         now = datetime.now(UTC)

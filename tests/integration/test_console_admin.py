@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from werkzeug.test import Client
 
 from console.app import Console
@@ -19,6 +18,7 @@ from notifications.service import NotificationsService
 from pupns.errors import AppError
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 from verification.service import VerificationService
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
@@ -37,7 +37,7 @@ def rows():
 def identity(runner_factory, rabbit_config, db_prefix):
     runner_factory(rabbit_config, IdentityService, FormsService, VerificationService, DocumentsService,
                    NotificationsService).start()
-    with ServiceRpcProxy("identity", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("identity", rabbit_config, timeout=60) as proxy:
         proxy.bootstrap_admin(ADMIN_PASSWORD)
         yield proxy
 

@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 from werkzeug.test import Client
 
 from console.app import Console
@@ -22,6 +21,7 @@ from documents.service import DocumentsService
 from pupns import auth
 from pupns.actors import require_instansi, require_role
 from pupns.errors import AppError
+from tests.rpc import signed_proxy
 
 PASSWORD = "rahasia-verifikator"
 NIP_A, NIP_B = "198001012005011001", "198502022010012002"
@@ -185,7 +185,7 @@ def test_forged_or_missing_session_goes_to_login(console):
 
 
 def test_submission_detail_shows_changes_and_anomalies_and_can_be_returned(console, rabbit_config):
-    with ServiceRpcProxy("documents", rabbit_config) as documents:
+    with signed_proxy("documents", rabbit_config) as documents:
         pdf = b"%PDF-1.4\n%%EOF\n"
         STATE["submissions"][NIP_A]["document_id"] = documents.upload_document(
             NIP_A, "4011", "ijazah", "ijazah.pdf", base64.b64encode(pdf).decode(),

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from documents.adapters.projections import Projector
 from documents.service import DocumentsService
@@ -25,6 +24,7 @@ from pupns.replay import check
 from pupns_dev import meterai_sim
 from pupns_dev.processes import free_port, stop
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 INSTANSI = "4011"
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
@@ -100,7 +100,7 @@ def documents(runner_factory, rabbit_config, db_prefix, monkeypatch, provider):
     # No key cache: an erasure in this test's key store is seen by the service at once.
     monkeypatch.setenv("PUPNS_KEY_CACHE_TTL", "0")
     runner_factory(rabbit_config, DocumentsService).start()
-    with ServiceRpcProxy("documents", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("documents", rabbit_config, timeout=60) as proxy:
         yield proxy
 
 

@@ -8,11 +8,11 @@ import uuid
 import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from documents.service import DocumentsService
 from pupns.errors import AppError
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
@@ -41,7 +41,7 @@ def registration(nip: str) -> dict:
 @pytest.fixture
 def documents(runner_factory, rabbit_config, db_prefix):
     runner_factory(rabbit_config, DocumentsService).start()
-    with ServiceRpcProxy("documents", rabbit_config) as proxy:
+    with signed_proxy("documents", rabbit_config) as proxy:
         yield proxy
 
 
@@ -100,7 +100,7 @@ def test_pdf_limit_is_configurable(runner_factory, rabbit_config, db_prefix, mon
     monkeypatch.setenv("PUPNS_MAX_PDF_BYTES", "32")
     runner_factory(rabbit_config, DocumentsService).start()
     nip = new_nip()
-    with ServiceRpcProxy("documents", rabbit_config) as proxy, pytest.raises(AppError) as err:
+    with signed_proxy("documents", rabbit_config) as proxy, pytest.raises(AppError) as err:
         proxy.upload_document(nip, INSTANSI, "sk_cpns", "sk.pdf", b64(PDF_BYTES), pns(nip))
     assert err.value.code == "too_large"
     assert store_for("documents").count() == 0
@@ -113,7 +113,7 @@ def test_receipt_is_rendered_once_even_under_concurrent_first_calls(documents, r
     documents.get_receipt(registration(new_nip()))
 
     def fetch():
-        with ServiceRpcProxy("documents", rabbit_config) as proxy:
+        with signed_proxy("documents", rabbit_config) as proxy:
             return proxy.get_receipt(reg)
 
     results = [t.wait() for t in [eventlet.spawn(fetch) for _ in range(4)]]

@@ -9,7 +9,6 @@ from datetime import date
 import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from forms import commands
 from forms.adapters import Deps
@@ -21,6 +20,7 @@ from pupns.replay import check
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
 from tests.integration.test_forms_application import UPSTREAM, forms_store_with_open_campaign
+from tests.rpc import signed_proxy
 
 OTHER_NIP = make_nip(date(1987, 6, 1), date(2012, 1, 1), "L")
 
@@ -54,7 +54,7 @@ def forms(runner_factory, rabbit_config, db_prefix, monkeypatch):
     # No key cache: an erasure in this test's key store is seen by the service at once.
     monkeypatch.setenv("PUPNS_KEY_CACHE_TTL", "0")
     runner_factory(rabbit_config, FormsService).start()
-    with ServiceRpcProxy("forms", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("forms", rabbit_config, timeout=60) as proxy:
         yield proxy
 
 

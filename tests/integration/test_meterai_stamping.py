@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from documents.adapters.projections import Projector
 from documents.service import DocumentsService
@@ -26,6 +25,7 @@ from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev import meterai_sim
 from pupns_dev.processes import free_port, stop
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 SUBMITTED_AT = "2015-12-29T23:59:58.000+07:00"  # two days before the deadline, as in 2024
@@ -77,8 +77,8 @@ def platform(runner_factory, rabbit_config, db_prefix):
 
     def start() -> tuple:
         runner_factory(rabbit_config, IdentityService, DocumentsService).start()
-        identity = proxies.enter_context(ServiceRpcProxy("identity", rabbit_config, timeout=60))
-        documents = proxies.enter_context(ServiceRpcProxy("documents", rabbit_config, timeout=60))
+        identity = proxies.enter_context(signed_proxy("identity", rabbit_config, timeout=60))
+        documents = proxies.enter_context(signed_proxy("documents", rabbit_config, timeout=60))
         [row] = generate_rows(1, seed=71)
         identity.import_roster(roster_csv(1, seed=71), ADMIN)
         now = datetime.now(UTC)

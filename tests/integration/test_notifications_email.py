@@ -7,7 +7,6 @@ from email import policy
 
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from notifications.adapters.projections import Projector
 from notifications.service import NotificationsService
@@ -15,6 +14,7 @@ from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns_dev.processes import free_port, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 
 def new_nip() -> str:
@@ -115,7 +115,7 @@ def test_smtp_outage_is_retried_until_delivered(runner_factory, rabbit_config, d
     failed = next(e for e in store.read_stream(stream) if e["type"] == "EmailFailed")
     assert failed["data"]["attempt"] == 1 and failed["data"]["error"]
     nip, pns = message["nip"], {"id": message["nip"], "role": "pns", "instansi_kode": None}
-    with ServiceRpcProxy("notifications", rabbit_config) as notifications:
+    with signed_proxy("notifications", rabbit_config) as notifications:
         (retrying,) = notifications.emails_of(nip, pns)  # the PNS sees it is being retried
         assert retrying["status"] == "pending" and retrying["attempts"] >= 1 and retrying["sent_at"] is None
         with pytest.raises(AppError):

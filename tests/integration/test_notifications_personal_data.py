@@ -11,7 +11,6 @@ from email import policy
 import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from notifications.adapters.projections import Projector
 from notifications.service import NotificationsService
@@ -20,6 +19,7 @@ from pupns.personal import KeyStore
 from pupns.replay import check
 from pupns_dev.processes import free_port, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 
 def new_nip() -> str:
@@ -71,7 +71,7 @@ def service(runner_factory, rabbit_config, db_prefix, monkeypatch):
     monkeypatch.setenv("PUPNS_KEY_CACHE_TTL", "0")  # an erasure in this test's key store is seen at once
     runner_factory(rabbit_config, NotificationsService).start()
     send = event_dispatcher(rabbit_config)
-    with ServiceRpcProxy("notifications", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("notifications", rabbit_config, timeout=60) as proxy:
         yield port, proxy, lambda source, message: send(source, message["type"], message)
 
 

@@ -1,12 +1,12 @@
 """Smoke: a nameko service with the shared Store, relay and an event consumer, on real infra."""
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
 from pupns.dependencies import Store, consume_once
 from pupns.eventstore import NewEvent
 from pupns_dev.waiting import wait_until
+from tests.rpc import signed_proxy
 
 
 class ProducerService:
@@ -34,7 +34,7 @@ class ConsumerService:
 def test_event_crosses_services(runner_factory, rabbit_config, store_for):
     runner = runner_factory(rabbit_config, ProducerService, ConsumerService)
     runner.start()
-    with ServiceRpcProxy("smoke_producer", rabbit_config) as proxy:
+    with signed_proxy("smoke_producer", rabbit_config) as proxy:
         assert proxy.make("123") == "ok"
     consumer_store = store_for("smoke_consumer")
     wait_until(lambda: consumer_store.read_stream("seen-123"), message="consumer stored the event")

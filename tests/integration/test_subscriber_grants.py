@@ -13,7 +13,6 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from pupns.errors import AppError
 from pupns.nip import make_nip
@@ -24,6 +23,7 @@ from pupns_cli.grants import GRANTABLE, granted_key
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP
 from tests.integration.test_verification_personal_data import ADMIN, VERIFIER, Person, hand_over
+from tests.rpc import signed_proxy
 from verification import commands, service
 from verification.adapters import Deps
 from verification.adapters.projections import Projector
@@ -41,7 +41,7 @@ def verification(runner_factory, rabbit_config, db_prefix, monkeypatch):
     monkeypatch.setenv("PUPNS_GRANTS_CACHE_SECONDS", "0")  # the relay sees each grant change at once
     monkeypatch.setattr(service, "SETTINGS", Settings.from_env())  # read at import: read again with it
     runner_factory(rabbit_config, VerificationService).start()
-    with ServiceRpcProxy("verification", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("verification", rabbit_config, timeout=60) as proxy:
         yield proxy
 
 

@@ -8,7 +8,6 @@ import pytest
 from jsonschema import Draft202012Validator
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from forms.adapters.projections import Projector as FormsProjector
 from forms.service import FormsService
@@ -16,6 +15,7 @@ from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
+from tests.rpc import signed_proxy
 from verification.adapters.projections import Projector as VerificationProjector
 from verification.service import VerificationService
 
@@ -71,8 +71,8 @@ def test_registration_to_verified_form(runner_factory, rabbit_config, store_for,
         "registered_at": now.isoformat()}, nip=NIP)
     dispatch("identity", "RegistrationSubmitted", registered)
     dispatch("identity", "RegistrationSubmitted", registered)  # redelivered duplicate
-    with ServiceRpcProxy("verification", rabbit_config) as verification, \
-            ServiceRpcProxy("forms", rabbit_config) as forms:
+    with signed_proxy("verification", rabbit_config) as verification, \
+            signed_proxy("forms", rabbit_config) as forms:
         listed = wait_until(lambda: verification.list_registrations(VERIFIER)["items"], message="registration queued")
         assert listed == [{"nip": NIP, "nama": "Budi", "registration_number": "PUPNS-2025-ABCD1234",
                            "registered_at": now.isoformat()}]

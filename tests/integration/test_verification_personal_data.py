@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
@@ -19,6 +18,7 @@ from pupns.personal import KeyStore, has_personal_fields
 from pupns.replay import check
 from pupns_dev.waiting import wait_until
 from tests.factories import BORN, NIP, roster_row
+from tests.rpc import signed_proxy
 from verification.adapters.projections import Projector
 from verification.service import VerificationService
 
@@ -84,7 +84,7 @@ def verification(runner_factory, rabbit_config, db_prefix, monkeypatch):
     # No key cache: an erasure in this test's key store is seen by the service at once.
     monkeypatch.setenv("PUPNS_KEY_CACHE_TTL", "0")
     runner_factory(rabbit_config, VerificationService).start()
-    with ServiceRpcProxy("verification", rabbit_config, timeout=60) as proxy:
+    with signed_proxy("verification", rabbit_config, timeout=60) as proxy:
         yield proxy
 
 

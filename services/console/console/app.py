@@ -67,7 +67,7 @@ class Console(admin.AdminRoutes):
     def __init__(self, backend: Backend | None = None, revocations: Revocations | None = None):
         if backend is None:  # the real wiring: disabled staff accounts lose their sessions within seconds
             config.require_production_secrets("console")
-            backend = Backend()
+            backend = Backend(component="console")
             revocations = revocations or Revocations(lambda: backend.call("identity", "revoked_staff"))
         self.backend, self.revocations = backend, revocations
 
