@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import random
 import resource
 import secrets
@@ -278,6 +279,8 @@ def running_platform(roster_rows: int) -> Iterator[tuple]:
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
                                  "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000",
                                  "PUPNS_TOKEN_TTL": "7200"})  # verifier tokens outlive the run
+    # This process signs its own RPC calls (the limits' ping of identity) with the platform's keys (pupns.callers).
+    os.environ.update(PUPNS_JWT_KEYS=cfg.jwt_keys, PUPNS_JWT_ACTIVE_KID=cfg.jwt_keys.split(":", 1)[0])
     stack = Stack(cfg)
     stack.start(progress=lambda m: print(m, flush=True))
     try:
