@@ -20,7 +20,7 @@ import pymongo
 from pymongo import UpdateOne, WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 
 from pupns import config
 
@@ -107,8 +107,8 @@ class EventStore:
             if name not in existing:
                 try:
                     self.db.create_collection(name)
-                except OperationFailure:
-                    pass  # created concurrently by another replica
+                except (OperationFailure, CollectionInvalid):
+                    pass  # created concurrently by another replica (found by the driver's check or the server's)
         self.events.create_index([("stream", 1), ("version", 1)], unique=True)
         self.events.create_index([("position", 1)])
         self.events.create_index([("nip", 1), ("position", 1)])

@@ -19,6 +19,7 @@ from amqp.exceptions import AccessRefused
 from jsonschema import Draft202012Validator, FormatChecker
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
+from pupns.personal import PERSONAL_FIELDS
 from pupns_dev.stack import RABBIT_API, RABBIT_AUTH
 from pupns_dev.waiting import wait_until
 
@@ -126,8 +127,10 @@ def test_subscriber_reads_only_its_own_queue(stack, platform):
             schema = json.loads((SCHEMAS / "pns.data_verified.v1.json").read_text())
             Draft202012Validator(schema, format_checker=FormatChecker()).validate(event)
             assert event["type"] == "pns.data_verified.v1" and event["instansi_kode"] == row["instansi_kode"]
-            assert event["data"]["sections"]["data_utama"]["alamat"] == "Jl. Sudirman 2"
-            assert not keys(event) & {"nik", "npwp"} and row["nik"] not in json.dumps(event)
+            assert event["data"]["sections"]["data_utama"]["nama"] == row["nama"]
+            # no personal field for a subscriber granted none (SPEC §7): the address saved above stays out too
+            assert not keys(event) & set(PERSONAL_FIELDS) and "Jl. Sudirman 2" not in json.dumps(event)
+            assert row["nik"] not in json.dumps(event)
             # only the bound routing key arrives (the PNS's pns.registered.v1 was published too), deduped by id
             assert {body["type"] for body, _ in received} == {"pns.data_verified.v1"}
             assert all(message_id == body["event_id"] for body, message_id in received)

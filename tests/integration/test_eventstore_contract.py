@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from pupns.eventstore import AlreadyApplied, ConcurrencyError, NewEvent, StreamAppend, event_hash
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, StreamAppend, event_hash
 from pupns.integrity import verify_chains
 
 
@@ -194,3 +194,24 @@ def test_append_many_writes_nothing_when_one_stream_is_stale(store):
     with pytest.raises(ConcurrencyError):
         store.append_many([StreamAppend("q-1", 0, [NewEvent("A")]), StreamAppend("q-2", 0, [NewEvent("B")])])
     assert store.count() == before and store.stream_version("q-1") == 0
+
+
+def test_replicas_starting_together_both_set_up_the_same_fresh_store(mongo_client, db_prefix):
+    """Two replicas of a service start at once on a fresh database: neither may fail creating its collections."""
+    db = mongo_client[db_prefix + "racing_start"]
+    barrier, failures = threading.Barrier(4), []
+
+    def start() -> None:
+        store = EventStore(db, "racing_start")
+        barrier.wait()
+        try:
+            store.ensure_indexes()
+        except Exception as exc:  # noqa: BLE001 - any failure is what the test looks for
+            failures.append(exc)
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert {"events", "streams", "applied_keys", "counters"} <= set(db.list_collection_names())
