@@ -23,7 +23,7 @@ LEGACY_KEYS = {
                               "unit_kerja", "password_hash", "roster", "registered_at"],
     "AccountActivated": ["registration_number"],
     "AccountRejected": ["reason"],
-    "AccountStatusChanged": ["status", "note"],
+    "AccountStatusChanged": ["status", "note", "since"],  # `since` added later, with a default: old events read
     "StampingNoted": ["statement_id", "state", "at", "attempt", "stamp_serial"],
     "StaffAccountCreated": ["username", "role", "instansi_kode", "password_hash"],
     "StaffAccountDisabled": ["username", "reason"],
@@ -97,3 +97,21 @@ def test_a_correction_is_recorded_only_when_it_changes_the_row():
     assert record.correct({"nama": "A", "instansi_kode": "4011"}, "e1") is False
     assert record.correct({"nama": "B", "instansi_kode": "4011"}, "e1") is True
     assert record.row == {"nama": "B", "instansi_kode": "4011"} and record.pending[0].from_submission == "e1"
+
+
+def test_a_late_submission_does_not_undo_the_approval_that_followed_it():
+    """Replicas may apply verification's approval before forms' submission of the same form (issue 10 item 6)."""
+    account = PnsAccount("199001012015031001")
+    account.apply(ev.AccountActivated("PUPNS-2026-ABCDEFGH"))
+    account.change_form_status("verified", None, since="2026-12-02T10:00:05.000+00:00")
+    account.change_form_status("submitted", None, since="2026-12-02T10:00:01.000+00:00")  # late news
+    assert account.form_status == "verified" and len(account.pending) == 1
+    account.change_form_status("draft", "dibuka kembali", since="2026-12-02T11:00:00.000+00:00")  # a later reopen
+    assert account.form_status == "draft" and len(account.pending) == 2
+    account.change_form_status("submitted", None)  # a cause without a time (older producers) still applies
+    assert account.form_status == "submitted"
+
+
+def test_a_status_change_stored_before_since_existed_still_reads():
+    old = ev.AccountStatusChanged.from_data({"status": "submitted", "note": None})
+    assert (old.status, old.since) == ("submitted", None)

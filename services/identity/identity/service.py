@@ -224,7 +224,8 @@ class IdentityService(service_base.AuditMixin):
         """The PNS submitted the form (made before a close, it lifts that close's sanction)."""
         def apply(event: FormSubmitted, key: str) -> None:
             sanctions.lift_for_submission(self.deps, event, key)
-            accounts.change_form_status(self.deps, event.nip, "submitted", None, cause_meta(message), key)
+            accounts.change_form_status(self.deps, event.nip, "submitted", None, cause_meta(message), key,
+                                        since=event.occurred_at)
 
         consume(self.store, "handle_form_submitted", message, FormSubmitted, apply)
 
@@ -239,14 +240,15 @@ class IdentityService(service_base.AuditMixin):
         """An administrator reopened a verified form: the PNS sees draft again."""
         consume(self.store, "handle_form_reopened", message, FormReopened,
                 lambda event, key: accounts.change_form_status(self.deps, event.nip, "draft", event.reason,
-                                                               cause_meta(message), key))
+                                                               cause_meta(message), key, since=event.occurred_at))
 
     @event_handler("verification", "SubmissionReturned", requeue_on_error=True)
     def handle_submission_returned(self, message: dict) -> None:
         """A verifier returned the submission with notes."""
         consume(self.store, "handle_submission_returned", message, SubmissionReturned,
                 lambda event, key: accounts.change_form_status(self.deps, event.nip, "returned",
-                                                               returned_note(event.notes), cause_meta(message), key))
+                                                               returned_note(event.notes), cause_meta(message), key,
+                                                               since=event.occurred_at))
 
     @event_handler("verification", "SubmissionApproved", requeue_on_error=True)
     def handle_submission_approved(self, message: dict) -> None:

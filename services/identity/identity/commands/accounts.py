@@ -67,9 +67,11 @@ def reject(deps: Deps, event: RegistrationRejected, meta: dict, key: str) -> Non
     _change(deps, event.nip, lambda account: account.reject(event.reason), meta, key)
 
 
-def change_form_status(deps: Deps, nip: str, status: str, note: str | None, meta: dict, key: str) -> None:
-    """The form moved (submitted, returned, verified, reopened): the account shows it."""
-    _change(deps, nip, lambda account: account.change_form_status(status, note), meta, key)
+def change_form_status(deps: Deps, nip: str, status: str, note: str | None, meta: dict, key: str,
+                       since: str | None = None) -> None:
+    """The form moved (submitted, returned, verified, reopened) at `since`: the account shows it, unless it already
+    shows a later move."""
+    _change(deps, nip, lambda account: account.change_form_status(status, note, since), meta, key)
 
 
 def note_stamping(deps: Deps, event: StampRequested | StampFailed | StatementStamped, key: str) -> None:

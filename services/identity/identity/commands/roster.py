@@ -156,4 +156,4 @@ def apply_approved_submission(deps: Deps, event: SubmissionApproved, meta: dict,
         deps.records.run(event.nip, correct, meta, idempotency_key=f"{key}:roster")
     except AlreadyApplied:
         pass  # redelivery after the roster half was stored
-    change_form_status(deps, event.nip, "verified", None, meta, key)
+    change_form_status(deps, event.nip, "verified", None, meta, key, since=event.occurred_at)

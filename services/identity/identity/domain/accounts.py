@@ -25,6 +25,7 @@ class PnsAccount(Aggregate):
         self.nip = id
         self.status: str | None = None  # None: never registered
         self.form_status: str | None = None
+        self.form_status_since: str | None = None  # when the cause of the current form status happened
         self.instansi_kode: str | None = None
 
     @property
@@ -44,10 +45,18 @@ class PnsAccount(Aggregate):
         if self.status == "pending_confirmation":
             self.trigger(ev.AccountRejected(reason))
 
-    def change_form_status(self, status: str, note: str | None = None) -> None:
-        """Only an active account follows its form (an event about a superseded registration changes nothing)."""
-        if self.status == "active":
-            self.trigger(ev.AccountStatusChanged(status, note))
+    def change_form_status(self, status: str, note: str | None = None, since: str | None = None) -> None:
+        """Only an active account follows its form (an event about a superseded registration changes nothing).
+
+        `since` is when the cause happened (its event's occurred_at). Causes come from two services and two
+        streams (forms' submission, verification's decision) and replicas may apply them in either order: a cause
+        older than the one the status already shows is late news and changes nothing (an approval applied before
+        its own submission must stay `verified`)."""
+        if self.status != "active":
+            return
+        if since and self.form_status_since and since < self.form_status_since:
+            return
+        self.trigger(ev.AccountStatusChanged(status, note, since))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, ev.RegistrationSubmitted):
@@ -58,6 +67,7 @@ class PnsAccount(Aggregate):
             self.status = "rejected"
         elif isinstance(event, ev.AccountStatusChanged):
             self.form_status = event.status
+            self.form_status_since = event.since or self.form_status_since
 
 
 class StaffAccount(Aggregate):

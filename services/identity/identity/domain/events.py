@@ -110,6 +110,7 @@ class AccountStatusChanged(DomainEvent):
 
     status: str
     note: str | None = None
+    since: str | None = None  # when its cause happened (ordering across services; older events have none)
 
 
 # -- other streams ---------------------------------------------------------------------------------------
