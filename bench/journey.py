@@ -320,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         roster = roster_load(stack, admin_token, 300 if args.smoke else 3000)
         try:
             found = limits.measure(cfg.mongo_uri, cfg.amqp_uri, edge_url=cfg.edge_url, platform_service="identity",
-                                   store_pids=components(stack)["store"], ops=50 if args.smoke else 300,
+                                   store_pids=components(stack)["store"], edge_pids=components(stack)["edge"],
+                                   ops=50 if args.smoke else 300,
                                    events=500 if args.smoke else 5000)
         except Exception as exc:  # the journeys' figures must not be lost with the limits
             traceback.print_exc()

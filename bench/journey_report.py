@@ -46,6 +46,22 @@ def store_cpu_floor(limits: dict) -> float | None:
     return round(sum(n * cpu[kind] for kind, n in store_floor().items()), 1)
 
 
+def cpu_floor(limits: dict) -> dict[str, float | None]:
+    """A journey's irreducible CPU-ms by part (its hashes, RPC round trips, HTTP requests, store operations) at
+    the per-call server CPU bench.limits measured; a hash is single-threaded, so its time is its CPU."""
+    counts = {"hash": 0, "rpc": 0, "http": 0}
+    for step, parts in PARTS.items():
+        for part in counts:
+            counts[part] += (4 if step == "save" else 1) * (parts.get(part, 0) + parts.get(f"{part}_200k", 0))
+    unit = {"hash": limits.get("hash", {}).get("p50_ms"), "rpc": limits.get("rpc_echo", {}).get("server_cpu_ms"),
+            "http": limits.get("http_floor", {}).get("server_cpu_ms")}
+    found = {part: round(n * unit[part], 1) if unit[part] is not None else None for part, n in counts.items()}
+    found["store"] = store_cpu_floor(limits)
+    found["total"] = round(sum(v or 0.0 for v in found.values()), 1)
+    found["counts"] = {**counts, "store": STORE_FLOOR}
+    return found
+
+
 def pct(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile of seconds, in ms (None without values)."""
     if not values:
@@ -210,6 +226,12 @@ def markdown(phases: list[dict], idle: dict, limits: dict, profiles: dict, smoke
               "| offered/s | " + " | ".join(names) + " | platform total |", "|---|" + "---|" * (len(names) + 1)]
     lines += [f"| {p['rate']} | " + " | ".join(f"{p['cpu'][n]['net_ms']} ({p['cpu'][n]['gross_ms']})" for n in names)
               + f" | {p['cpu']['total']['net_ms']} |" for p in phases]
+    floor = cpu_floor(limits)
+    lines += ["", f"Irreducible CPU of a journey (bench.limits, same run): {floor['counts']['hash']} hashes "
+              f"{floor['hash']} ms + {floor['counts']['rpc']} RPC round trips {floor['rpc']} ms + "
+              f"{floor['counts']['http']} HTTP requests {floor['http']} ms + {floor['counts']['store']} store "
+              f"operations {floor['store']} ms = **{floor['total']} ms**, beside the platform's "
+              f"**{sum(cpu_ms.values()):.0f} ms** at {best['rate']}/s."]
     lines += ["", "Idle use subtracted (cores): " + ", ".join(f"{n} {v:.3f}" for n, v in idle.items()
                                                             if isinstance(v, float)), "",
               "Store operations per completed journey (serverStatus opcounters, net of the idle platform's "
@@ -298,7 +320,7 @@ def write(phases: list[dict], idle: dict, limits: dict, profiles: dict, roster: 
     slim = [{k: v for k, v in p.items() if k != "records"} for p in phases]
     out = {"smoke": smoke, "phases": slim, "idle_cores": idle, "limits": limits, "irreducible": irreducible(limits),
            "reference_rate": best["rate"], "cpu_ms_per_journey": cpu_ms, "saturation": saturation(cpu_ms),
-           "store_floor_per_journey": STORE_FLOOR, "store_cpu_floor_ms": store_cpu_floor(limits),
+           "store_floor_per_journey": STORE_FLOOR, "cpu_floor_ms": cpu_floor(limits),
            "plans": plans(cpu_ms), "roster_load": roster, "profiles": profiles,
            "curves": {"offered": [p["rate"] for p in phases], "completed_per_s": [p["journeys_per_s"] for p in phases],
                       "cpu_ms_per_journey": [p["cpu"]["total"]["net_ms"] or 0 for p in phases]}}

@@ -141,3 +141,13 @@ def test_soak_takes_its_capacity_from_a_measured_journey_run_only(tmp_path):
     path.write_text('{"smoke": true, "phases": [{"journeys_per_s": 0.4}]}')
     assert soak.capacity_from_last_run(path) is None
     assert soak.capacity_from_last_run(tmp_path / "missing.json") is None
+
+
+def test_cpu_floor_counts_a_journeys_hashes_rpcs_http_requests_and_store_operations():
+    limits = {"hash": {"p50_ms": 50.0}, "rpc_echo": {"server_cpu_ms": 1.0}, "http_floor": {"server_cpu_ms": 0.5},
+              "raw_insert": {"server_cpu_ms": 2.0}, "raw_read": {"server_cpu_ms": 0.5}}
+    floor = journey_report.cpu_floor(limits)
+    assert floor["counts"] == {"hash": 2, "rpc": 13, "http": 12, "store": 20}
+    assert (floor["hash"], floor["rpc"], floor["http"], floor["store"]) == (100.0, 13.0, 6.0, 23.5)
+    assert floor["total"] == 142.5
+    assert journey_report.cpu_floor({"hash": {"p50_ms": 50.0}})["rpc"] is None
