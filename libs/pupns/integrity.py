@@ -1,9 +1,10 @@
 """Proof that nothing stored was altered or removed: hash-chain verification and the audit view."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pupns.eventstore import GENESIS_HASH, event_hash
+from pupns.redaction import redact
 
 if TYPE_CHECKING:
     from pupns.eventstore import EventStore
@@ -74,15 +75,3 @@ def audit_view(doc: dict) -> dict:
         "actor": {"id": meta.get("actor"), "role": meta.get("role")},
         "data": redact(doc.get("data", {})), "hash": doc["hash"],
     }
-
-
-SECRET_FIELDS = frozenset({"password_hash", "password"})
-
-
-def redact(data: Any) -> Any:
-    """Drop secret fields (password hashes) wherever they nest."""
-    if isinstance(data, dict):
-        return {k: redact(v) for k, v in data.items() if k not in SECRET_FIELDS}
-    if isinstance(data, list):
-        return [redact(v) for v in data]
-    return data

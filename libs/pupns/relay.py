@@ -14,7 +14,7 @@ from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
 
 from pupns.eventstore import EventStore
-from pupns.integrity import redact
+from pupns.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from pupns.dependencies import Store
 from pupns.personal import PERSONAL_FIELDS, FieldCodec
 from pupns.personal.provider import PersonalData
+from pupns.redaction import without
 from pupns.relay import public_event_id
 from verification.adapters.personal import default_codec, opened
 from verification.adapters.projections import Projector, ReadModels
@@ -25,15 +25,6 @@ DATA_VERIFIED = "pns.data_verified.v1"
 def granted_key(name: str) -> str:
     """The routing key of a granted subscriber's own copy (pupns_cli.grants.granted_key names the same)."""
     return f"{DATA_VERIFIED}.granted.{name}"
-
-
-def without(value: Any, fields: frozenset[str]) -> Any:
-    """`value` without the keys in `fields`, wherever they nest."""
-    if isinstance(value, dict):
-        return {k: without(v, fields) for k, v in value.items() if k not in fields}
-    if isinstance(value, list):
-        return [without(v, fields) for v in value]
-    return value
 
 
 def public_data(doc: dict) -> tuple[str, dict] | None:
