@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 
 from pupns import config
+from pupns.canonical import canonical_json
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
@@ -72,11 +72,6 @@ class AlreadyApplied(Exception):
 def utcnow_iso() -> str:
     """Current UTC time as ISO 8601 with offset, millisecond precision."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def canonical_json(value: Any) -> str:
-    """Stable JSON used for hashing: sorted keys, no whitespace."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def event_hash(doc: dict) -> str:

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from documents.domain.events import StampAbandoned, StampFailed, StampRequested, StatementIssued, StatementStamped
 from pupns.aggregate import Aggregate, DomainEvent
-from pupns.eventstore import canonical_json
+from pupns.canonical import canonical_json
 from pupns.retry_queue import Backoff
 
 STREAM_PREFIX = "statement-"

@@ -16,10 +16,11 @@ from identity.adapters import Deps
 from identity.adapters.operational import stream_versions, streams_with
 from identity.domain import rules
 from identity.domain.accounts import REMINDER_STREAM
-from identity.domain.events import ReminderDue, stored
+from identity.domain.events import ReminderDue
 from pupns import jobs
 from pupns.campaign import campaign_is_open
 from pupns.eventstore import StreamAppend
+from pupns.repository import new_event
 
 KIND = "reminders"
 PAGE = 200
@@ -76,6 +77,6 @@ def _reminders(deps: Deps, page: list[dict], source: dict) -> list[StreamAppend]
     versions = stream_versions(deps.store, list(streams))
     done = streams_with(deps.store, list(streams), "ReminderDue",
                         {"closes_at": source["closes_at"], "before": source["before"]})
-    event = stored(ReminderDue(source["closes_at"], source["before"]))
+    event = new_event(ReminderDue(source["closes_at"], source["before"]))
     return [StreamAppend(stream, versions.get(stream, 0), [event], doc["_id"], doc.get("instansi_kode"))
             for stream, doc in streams.items() if stream not in done]

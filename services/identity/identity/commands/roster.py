@@ -12,7 +12,7 @@ from datetime import date
 from identity.adapters import Deps
 from identity.adapters.roster_view import RosterView, row_fingerprint
 from identity.commands.accounts import change_form_status
-from identity.domain.events import RosterEntryImported, stored
+from identity.domain.events import RosterEntryImported
 from identity.domain.record import ROSTER_STREAM, PnsRecord
 from identity.domain.roster import parse_roster, row_anomalies
 from pupns.actors import Actor, actor_meta, require_role
@@ -20,6 +20,7 @@ from pupns.blind_index import blind_index
 from pupns.contracts.verification import SubmissionApproved
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, StreamAppend
 from pupns.personal import ERASED_MARKER, FieldCodec, open_fields, seal_fields
+from pupns.repository import new_event
 
 BATCH = 1000
 # Form fields that are roster columns too: an approved submission becomes the roster's current value.
@@ -54,7 +55,7 @@ def roster_part(codec: FieldCodec, entry: ClearRow, version: int) -> StreamAppen
     row = entry.row
     event = RosterEntryImported(seal_fields(codec, row["nip"], row), entry.nik_bi, entry.fingerprint,
                                 anomaly_codes(row))
-    return StreamAppend(ROSTER_STREAM.format(nip=row["nip"]), version, [stored(event)], row["nip"],
+    return StreamAppend(ROSTER_STREAM.format(nip=row["nip"]), version, [new_event(event)], row["nip"],
                         row["instansi_kode"])
 
 

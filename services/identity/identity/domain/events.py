@@ -12,12 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pupns.aggregate import DomainEvent
-from pupns.eventstore import NewEvent
-
-
-def stored(event: DomainEvent) -> NewEvent:
-    """The event as the store appends it (for batch appends that do not go through a Repository)."""
-    return NewEvent(event.type_name(), event.to_data(), event.SCHEMA_VERSION)
 
 
 # -- roster-{nip}: the master roster entry and the campaign sanction on it -------------------------------
