@@ -57,3 +57,19 @@ def test_erase_refuses_a_missing_reason_a_verifier_and_an_unknown_nip():
     assert verifier.status_code == 403 and backend.calls == []
     unknown = client.post(f"/api/v1/admin/records/{NIP}/erase", json={"reason": "x"}, headers=admin)
     assert unknown.status_code == 404 and unknown.json["error"]["code"] == "not_found"
+
+
+def test_a_section_may_cite_only_the_callers_own_documents():
+    mine = [{"document_id": "d-mine", "kind": "ijazah"}]
+    client, backend, _ = make_client(FakeBackend(**{"documents.list_documents": mine,
+                                                    "forms.save_section": {"version": 4}}))
+    item = {"tingkat": "S1", "nama_sekolah": "UI", "jurusan": "Hukum", "tahun_lulus": 2010, "nomor_ijazah": "1"}
+    body = [{**item, "document_id": "d-mine"}, {**item, "document_id": "d-someone-else"}, {**item, "document_id": None}]
+    answer = client.put("/api/v1/me/form/sections/riwayat_pendidikan", json=body,
+                        headers={**bearer(), "If-Match": "3"})
+    assert answer.status_code == 422 and answer.json["error"]["fields"] == {
+        "riwayat_pendidikan.1.document_id": ["Dokumen tidak ditemukan di antara unggahan Anda."]}
+    assert not [call for call in backend.calls if call[1] == "save_section"]  # nothing stored
+    body[1]["document_id"] = "d-mine"
+    saved = client.put("/api/v1/me/form/sections/riwayat_pendidikan", json=body, headers={**bearer(), "If-Match": "3"})
+    assert saved.status_code == 200 and saved.json == {"version": 4}

@@ -126,12 +126,28 @@ def _if_match_version(ctx: Ctx) -> int:
         raise validation_error({"If-Match": ["Harus berupa nomor versi formulir."]}) from None
 
 
+def foreign_documents(ctx: Ctx, key: str, value: object) -> dict[str, list[str]]:
+    """Errors for every `document_id` in a section that is not one of the caller's own uploads (issue 11: a form
+    must not point at another PNS's document). Checked here because it joins two services' data at the moment of
+    the save; forms and documents each check only their own rules."""
+    cited = [(i, item["document_id"]) for i, item in enumerate(value if isinstance(value, list) else [])
+             if isinstance(item, dict) and isinstance(item.get("document_id"), str) and item["document_id"]]
+    if not cited:
+        return {}
+    own = {doc.get("document_id") for doc in ctx.backend.call("documents", "list_documents", ctx.actor["id"])}
+    return {f"{key}.{i}.document_id": ["Dokumen tidak ditemukan di antara unggahan Anda."]
+            for i, document_id in cited if document_id not in own}
+
+
 def save_section(ctx: Ctx) -> Response:
     """PUT /api/v1/me/form/sections/<key>: the body is the section's value itself."""
     expected = _if_match_version(ctx)
     value = bodies.json_body(ctx.request, ctx.settings.max_json_bytes)
     if not isinstance(value, dict | list):
         raise validation_error({"_schema": ["Isi bagian harus berupa objek atau daftar."]})
+    foreign = foreign_documents(ctx, ctx.params["key"], value)
+    if foreign:
+        raise validation_error(foreign)
     result = ctx.backend.call("forms", "save_section", ctx.actor["id"], ctx.params["key"], value, expected)
     return json_response(result, 200, {"ETag": f'"{result.get("version")}"'})
 
