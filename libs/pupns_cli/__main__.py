@@ -12,7 +12,7 @@ from pathlib import Path
 from pupns import config
 from pupns.errors import AppError
 from pupns.roster_upload import JOB_CHUNK_ROWS, upload_roster
-from pupns_cli import personal, rpc, subscribers
+from pupns_cli import checkpoints, personal, rpc, subscribers
 from pupns_cli.generate import generate_rows, write_csv
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -156,7 +156,7 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    broken = False
+    broken = checkpoints.verify_checkpoint(args.checkpoint) if args.checkpoint else False
     with rpc.cluster() as proxy:
         for service in args.services or SERVICES:
             result = getattr(proxy, service).verify_chain()
@@ -209,7 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit = groups.add_parser("audit").add_subparsers(dest="command", required=True)
     ver = audit.add_parser("verify", help="periksa rantai hash setiap layanan")
     ver.add_argument("--services", nargs="*")
+    ver.add_argument("--checkpoint", help="berkas titik periksa (pupns audit checkpoint): stream yang dihapus "
+                                          "terdeteksi")
     ver.set_defaults(func=audit_verify)
+    cp = audit.add_parser("checkpoint", help="tulis titik periksa bertanda tangan dari semua stream, untuk disimpan "
+                                             "di luar basis data")
+    cp.add_argument("--out", required=True)
+    cp.add_argument("--services", nargs="*")
+    cp.set_defaults(func=lambda args: checkpoints.audit_checkpoint(args, args.services or list(SERVICES)))
     subscribers.add_commands(groups)
     personal.add_commands(groups)
     return parser
