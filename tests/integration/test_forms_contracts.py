@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from nameko.standalone.events import event_dispatcher
 
-from forms.adapters.personal import default_codec
 from forms.service import FormsService
 from pupns.contracts import DEAD_LETTERS
 from pupns.personal import is_sealed
+from pupns.personal.provider import default_codec
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
 

@@ -7,7 +7,6 @@ import pytest
 
 from identity.adapters import Deps
 from identity.adapters.operational import INPUTS
-from identity.adapters.personal import default_codec
 from identity.adapters.projections import Projector
 from identity.adapters.roster_view import RosterView
 from identity.commands import accounts, admin, registration, reminders, roster_job, sanctions
@@ -18,6 +17,7 @@ from pupns import jobs
 from pupns.contracts.verification import RegistrationConfirmed
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
+from pupns.personal.provider import default_codec
 from pupns.replay import rebuild
 from pupns.roster_upload import upload_roster
 from pupns_cli.generate import generate_rows, roster_csv

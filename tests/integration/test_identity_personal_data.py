@@ -10,7 +10,6 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 
 from identity.adapters import Deps
-from identity.adapters.personal import default_codec
 from identity.adapters.projections import Projector
 from identity.commands import personal_data, registration
 from pupns.auth import decode_token
@@ -19,6 +18,7 @@ from pupns.errors import AppError
 from pupns.eventstore import NewEvent
 from pupns.nip import make_nik
 from pupns.personal import FieldCodec, KeyStore
+from pupns.personal.provider import default_codec
 from pupns.replay import check
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until

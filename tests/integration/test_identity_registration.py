@@ -158,10 +158,10 @@ def test_rejected_account_may_register_again(ready, rows, rabbit_config, store_f
 
 
 def test_a_legacy_scrypt_hash_is_upgraded_to_argon2id_at_the_next_login(ready, store_for):
-    from identity.adapters.personal import default_codec
     from identity.adapters.projections import Projector
     from pupns.eventstore import NewEvent
     from pupns.passwords import legacy_scrypt_hash
+    from pupns.personal.provider import default_codec
 
     store = store_for("identity")
     data = {"username": "verifikator.lama", "role": "verifier", "instansi_kode": "3273",

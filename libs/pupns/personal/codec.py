@@ -40,6 +40,13 @@ class FieldCodec:
         self.keys = keys
         self.enabled = config.encryption_enabled() if enabled is None else enabled
 
+    def sealed_with_erased_key(self, nip: str, value: Any) -> bool:
+        """True when `value` is a token whose data key was erased; decided from the key store alone (no decryption)."""
+        if not is_sealed(value):
+            return False
+        key_id = value[len(TOKEN_PREFIX):].partition(":")[0]
+        return self.keys.key_by_id(nip, key_id).erased
+
     def warm(self, nips: Iterable[str]) -> None:
         """Make and cache the data keys of many PNS at once, before sealing their values (a roster import)."""
         if self.enabled:

@@ -75,3 +75,16 @@ def has_personal_fields(data: Any, fields: Iterable[str] = PERSONAL_FIELDS) -> l
 
     walk(data, "")
     return found
+
+
+def opened(codec: FieldCodec, nip: str, data: Any) -> tuple[Any, bool]:
+    """`data` with every token opened, and whether any value was erased (the marker is returned, not kept)."""
+    found = open_fields(codec, nip, data)
+    erased = isinstance(found, dict) and bool(found.pop(ERASED_MARKER, False))
+    return found, erased
+
+
+def clear_value(codec: FieldCodec, nip: str, value: Any) -> Any:
+    """One value in clear for a rule run inside a command (None when it was erased)."""
+    found = codec.open_(nip, value)
+    return None if found is ERASED else found

@@ -1,10 +1,29 @@
 """The nameko dependency that gives a service's workers the personal-data codec (one key store per process)."""
 from __future__ import annotations
 
+import threading
+
 from nameko.extensions import DependencyProvider
 
+from pupns import config
 from pupns.personal.codec import FieldCodec
 from pupns.personal.keystore import KeyStore
+
+_codecs: dict[tuple[str, str], FieldCodec] = {}
+_lock = threading.Lock()
+
+
+def default_codec() -> FieldCodec:
+    """A codec over the key store the environment names, one per store per process (tests and tools build a
+    service's `Deps` without a nameko worker; a running service passes its `PersonalData` dependency's codec)."""
+    where = (config.keystore_mongo_uri(), config.keystore_db())
+    with _lock:
+        codec = _codecs.get(where)
+        if codec is None:
+            keys = KeyStore.from_env()
+            keys.ensure_indexes()
+            codec = _codecs[where] = FieldCodec(keys)
+        return codec
 
 
 class PersonalData(DependencyProvider):

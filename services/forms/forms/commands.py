@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from forms.adapters import Deps, nik_index
-from forms.adapters.personal import clear_value, opened, sealed_with_erased_key
 from forms.adapters.projections import lookup_key
 from forms.domain import CAMPAIGN_ID, Form
 from forms.domain.anomalies import compute_anomalies, for_pns, nik_mismatch
@@ -18,7 +17,7 @@ from pupns.aggregate import DomainError
 from pupns.campaign import campaign_is_open
 from pupns.errors import AppError, validation_error
 from pupns.eventstore import ConcurrencyError, utcnow_iso
-from pupns.personal import ERASED_MARKER, seal_fields
+from pupns.personal import ERASED_MARKER, clear_value, opened, seal_fields
 from pupns.sections import SECTION_KEYS
 
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
@@ -81,7 +80,7 @@ def nik_shared(deps: Deps, nip: str, key: str | None) -> bool:
     a replay must rebuild the same lookup), but its NIK is no longer anyone's to hold: a holder whose NIK token
     names an erased data key does not count. Told from the key store alone, nothing is decrypted."""
     others = deps.read.nik_holders(key) - {nip}
-    return any(not sealed_with_erased_key(deps.codec, other, deps.read.stated_nik(other)) for other in others)
+    return any(not deps.codec.sealed_with_erased_key(other, deps.read.stated_nik(other)) for other in others)
 
 
 def submit_form(deps: Deps, nip: str) -> dict:

@@ -12,10 +12,9 @@ from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
-from pupns.personal import ERASED_MARKER, seal_fields
+from pupns.personal import ERASED_MARKER, opened, seal_fields
 from pupns.repository import Repository
 from verification.adapters import Deps
-from verification.adapters.personal import opened
 from verification.adapters.projections import Scope
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
 from verification.domain.events import RegistrationReceived

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forms.adapters.personal import default_codec
 from forms.adapters.projections import ReadModels
 from forms.adapters.repository import FormRepository, campaigns
 from forms.domain import Campaign
 from forms.settings import Settings
 from pupns.eventstore import EventStore
 from pupns.personal import FieldCodec
+from pupns.personal.provider import default_codec
 from pupns.repository import Repository
 
 

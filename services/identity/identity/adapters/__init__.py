@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from identity.adapters.operational import LoginThrottle, StaffLogins, StagedUploads
-from identity.adapters.personal import default_codec
 from identity.adapters.projections import Projector
 from identity.adapters.read_models import ReadModels
 from identity.adapters.roster_view import RosterView
@@ -15,6 +14,7 @@ from identity.domain.stamping import STAMPING_STREAM
 from identity.settings import Settings
 from pupns.eventstore import EventStore
 from pupns.personal import FieldCodec
+from pupns.personal.provider import default_codec
 from pupns.repository import Repository
 
 

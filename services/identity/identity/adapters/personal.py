@@ -1,28 +1,10 @@
-"""identity's side of personal data (SPEC §7): the codec for tests and tools, and keyed digests of clear values."""
+"""identity's side of personal data (SPEC §7): keyed digests of clear values and staff key subjects."""
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 
-from pupns import blind_index, config
-from pupns.personal import FieldCodec, KeyStore
-
-_codecs: dict[tuple[str, str], FieldCodec] = {}
-_lock = threading.Lock()
-
-
-def default_codec() -> FieldCodec:
-    """A codec over the key store the environment names, one per store per process (tests and tools build `Deps`
-    without a nameko worker; the service passes the `PersonalData` dependency's codec instead)."""
-    where = (config.keystore_mongo_uri(), config.keystore_db())
-    with _lock:
-        codec = _codecs.get(where)
-        if codec is None:
-            keys = KeyStore.from_env()
-            keys.ensure_indexes()
-            codec = _codecs[where] = FieldCodec(keys)
-        return codec
+from pupns import blind_index
 
 
 def keyed_digest(purpose: str, text: str) -> str:

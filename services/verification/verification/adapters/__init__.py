@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from pupns.eventstore import EventStore
 from pupns.personal import FieldCodec
+from pupns.personal.provider import default_codec
 from pupns.repository import Repository
-from verification.adapters.personal import default_codec
 from verification.adapters.projections import ReadModels
 from verification.adapters.repository import SubmissionRepository, registrations, subscriber_grants
 from verification.domain import Registration

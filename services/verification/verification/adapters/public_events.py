@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 
 from pupns.dependencies import Store
-from pupns.personal import PERSONAL_FIELDS, FieldCodec
-from pupns.personal.provider import PersonalData
+from pupns.personal import PERSONAL_FIELDS, FieldCodec, opened
+from pupns.personal.provider import PersonalData, default_codec
 from pupns.redaction import without
 from pupns.relay import public_event_id
-from verification.adapters.personal import default_codec, opened
 from verification.adapters.projections import Projector, ReadModels
 from verification.settings import Settings
 
