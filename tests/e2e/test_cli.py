@@ -146,3 +146,22 @@ def test_replay_help_says_when_to_run_it(stack):
     cfg, _ = stack
     done = pupns(cfg, "replay", "--help")
     assert "dihentikan" in done.stdout
+
+
+def test_record_erase_from_the_cli_is_audited_repeatable_and_refuses_an_unknown_nip(stack, platform, api):
+    cfg, _ = stack
+    row = platform.take_row(lambda r: "Guru" not in r["jabatan"] and "Dokter" not in r["jabatan"])
+    pns = platform.confirmed_pns(row)
+    before = api.get("/api/v1/me/export", headers=pns).json()
+    assert before["roster"]["nik"] == row["nik"] and not before.get("_erased")
+
+    done = pupns(cfg, "record", "erase", row["nip"], "--reason", "pendaftaran oleh orang lain")
+    assert f"data pribadi {row['nip']} dihapus" in done.stdout
+    again = pupns(cfg, "record", "erase", row["nip"], "--reason", "pendaftaran oleh orang lain")
+    assert f"data pribadi {row['nip']} dihapus" in again.stdout  # harmless to repeat
+
+    erasures = [e for e in platform.audit(row["nip"]) if e["type"] == "RecordErased"]
+    assert len(erasures) == 1 and erasures[0]["actor"]["role"] == "admin"
+    assert erasures[0]["actor"]["id"].startswith("cli:")
+    unknown = pupns(cfg, "record", "erase", "199001012015031999", "--reason", "x", expect=1)
+    assert '"not_found"' in unknown.stderr
