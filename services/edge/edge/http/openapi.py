@@ -67,7 +67,7 @@ def _responses(route: Route, spec: APISpec) -> dict[str, Any]:
         _component(spec, JobSchema)
         responses["200"] = {"description": "the job ended within `Prefer: wait=N` seconds (N <= 60)",
                             "content": {"application/json": {"schema": _ref(JobSchema)}}}
-    for code in route.errors:
+    for code in route.documented_errors:
         entry = responses.setdefault(str(status_for(code)), {"description": "", "content": {
             "application/json": {"schema": ERROR}}})
         entry["description"] = (entry["description"] + ", " if entry["description"] else "") + code

@@ -59,6 +59,19 @@ class Route:
     def endpoint(self) -> str:
         return f"{self.method} {self.path}"
 
+    @property
+    def documented_errors(self) -> tuple[str, ...]:
+        """The route's own error codes plus those every route of its kind can answer: a reused Idempotency-Key
+        with another body, a busy back end (503 unavailable), admission control and per-user rate limits."""
+        implied = ["unavailable"]
+        if "Idempotency-Key" in self.headers:
+            implied.append("idempotency_conflict")
+        if self.queued:
+            implied.append("queue")
+        if self.roles:
+            implied.append("rate_limited")
+        return tuple(dict.fromkeys([*self.errors, *implied]))
+
 
 def build_map(routes: list[Route]) -> Map:
     """A Werkzeug Map whose endpoints are the Route objects' `endpoint` names."""
