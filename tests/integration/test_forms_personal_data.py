@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
 
@@ -20,6 +19,7 @@ from pupns.replay import check
 from pupns_dev.waiting import wait_until
 from tests.factories import NIP, roster_row, upstream_message
 from tests.integration.test_forms_application import UPSTREAM, forms_store_with_open_campaign
+from tests.leaks import clear_values_in
 from tests.rpc import signed_proxy
 
 OTHER_NIP = make_nip(date(1987, 6, 1), date(2012, 1, 1), "L")
@@ -44,9 +44,7 @@ class Person:
 
 def leaks(db, person: Person) -> list[str]:
     """Every document of every collection of the database, searched for each clear value."""
-    needles = [t.encode() for t in person.texts()]
-    return [f"{name}: {needle.decode()}" for name in db.list_collection_names() for doc in db[name].find()
-            for needle in needles if needle in bson.encode(doc)]
+    return clear_values_in(db, person.texts())
 
 
 @pytest.fixture

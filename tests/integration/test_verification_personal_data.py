@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import bson
 import pytest
 from nameko.standalone.events import event_dispatcher
 
@@ -18,6 +17,7 @@ from pupns.personal import KeyStore, has_personal_fields
 from pupns.replay import check
 from pupns_dev.waiting import wait_until
 from tests.factories import BORN, NIP, roster_row
+from tests.leaks import clear_values_in
 from tests.rpc import signed_proxy
 from verification.adapters.projections import Projector
 from verification.service import VerificationService
@@ -74,9 +74,7 @@ def hand_over(dispatch, person: Person) -> None:
 
 def leaks(db, person: Person) -> list[str]:
     """Every document of every collection of the database, searched for each clear value."""
-    needles = [t.encode() for t in person.texts()]
-    return [f"{name}: {needle.decode()}" for name in db.list_collection_names() for doc in db[name].find()
-            for needle in needles if needle in bson.encode(doc)]
+    return clear_values_in(db, person.texts())
 
 
 @pytest.fixture
