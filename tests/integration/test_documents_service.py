@@ -67,6 +67,11 @@ def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, 
     with pytest.raises(AppError) as other_verifier:
         documents.get_document(result["document_id"], {"id": "v2", "role": "verifier", "instansi_kode": "9999"})
     assert other_verifier.value.code == "forbidden"
+    # A verifier learns nothing from a document id: a missing one answers like another instansi's.
+    with pytest.raises(AppError) as missing_for_verifier:
+        documents.get_document(uuid.uuid4().hex, {"id": "v2", "role": "verifier", "instansi_kode": "9999"})
+    assert (missing_for_verifier.value.code, str(missing_for_verifier.value)) == (
+        other_verifier.value.code, str(other_verifier.value))
     assert [(d["document_id"], d["filename"]) for d in documents.list_documents(nip)] == [
         (result["document_id"], "ijazah S1.pdf")]
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pupns.actors import Actor, actor_meta, require_instansi, require_role
+from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
 from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
@@ -58,21 +58,37 @@ def scope_of(actor: Actor) -> Scope:
     return Scope(every_instansi=actor["role"] == "admin", instansi_kode=actor.get("instansi_kode"))
 
 
-def _decide(repository: Repository[A], nip: str, actor: Actor, command: Callable[[A], None], status: str,
-            settings: Settings) -> dict:
+def require_visible(deps: Deps, nip: str, actor: Actor, record_instansi: str | None, exists: bool) -> None:
+    """403 `forbidden` for a verifier unless the NIP is of their instansi; 404 for a missing record of it.
+
+    A verifier must not learn which NIPs exist in other instansi (issue 11): a NIP with a record elsewhere and
+    a NIP never issued answer alike, and both paths make the same one read-model lookup (similar timing).
+    404 is only for a NIP this service knows (by its registration) to be of the verifier's own instansi."""
+    if actor.get("role") == "admin":
+        if not exists:
+            raise AppError("not_found")
+        return
+    if exists and record_instansi is not None and record_instansi == actor.get("instansi_kode"):
+        return
+    known = (deps.read.registration(nip) or {}).get("instansi_kode")
+    if not exists and known is not None and known == actor.get("instansi_kode"):
+        raise AppError("not_found")
+    raise AppError("forbidden")
+
+
+def _decide(deps: Deps, repository: Repository[A], nip: str, actor: Actor, command: Callable[[A], None],
+            status: str) -> dict:
     """Check the verifier's instansi, run the command, save after the loaded version; retried by `decide`."""
     require_role(actor, *STAFF)
 
     def attempt() -> dict:
         aggregate = repository.get(nip)
-        if aggregate.status is None:
-            raise DomainError("not_found")
-        require_instansi(actor, aggregate.instansi_kode)
+        require_visible(deps, nip, actor, aggregate.instansi_kode, aggregate.status is not None)
         command(aggregate)
         repository.save(aggregate, actor_meta(actor))
         return {"nip": nip, "status": status}
 
-    return decide(attempt, settings)
+    return decide(attempt, deps.settings)
 
 
 # -- queues --------------------------------------------------------------------------
@@ -89,11 +105,11 @@ def list_queue(deps: Deps, collection: str, actor: Actor, query: dict, item_fiel
 
 # -- registrations ---------------------------------------------------------------------
 def confirm_registration(deps: Deps, nip: str, actor: Actor) -> dict:
-    return _decide(deps.registrations, nip, actor, lambda r: r.confirm(), "confirmed", deps.settings)
+    return _decide(deps, deps.registrations, nip, actor, lambda r: r.confirm(), "confirmed")
 
 
 def reject_registration(deps: Deps, nip: str, reason: str, actor: Actor) -> dict:
-    return _decide(deps.registrations, nip, actor, lambda r: r.reject(reason), "rejected", deps.settings)
+    return _decide(deps, deps.registrations, nip, actor, lambda r: r.reject(reason), "rejected")
 
 
 # -- submissions --------------------------------------------------------------------------
@@ -114,9 +130,7 @@ def get_submission(deps: Deps, nip: str, actor: Actor) -> dict:
     """A submission with the roster row it started from, the changes against it and what it cites."""
     require_role(actor, *STAFF)
     doc = deps.read.submission(nip)
-    if not doc:
-        raise AppError("not_found")
-    require_instansi(actor, doc.get("instansi_kode"))
+    require_visible(deps, nip, actor, (doc or {}).get("instansi_kode"), bool(doc))
     # A verifier of the PNS's instansi or an admin: the one reader the sealed values are opened for.
     roster, roster_erased = opened(deps.codec, nip, (deps.read.registration(nip) or {}).get("roster") or {})
     sections, sections_erased = opened(deps.codec, nip, doc.get("sections") or {})
@@ -128,11 +142,11 @@ def get_submission(deps: Deps, nip: str, actor: Actor) -> dict:
 
 
 def approve_submission(deps: Deps, nip: str, actor: Actor) -> dict:
-    return _decide(deps.submissions, nip, actor, lambda s: s.approve(), "verified", deps.settings)
+    return _decide(deps, deps.submissions, nip, actor, lambda s: s.approve(), "verified")
 
 
 def return_submission(deps: Deps, nip: str, notes: dict[str, str], actor: Actor) -> dict:
-    return _decide(deps.submissions, nip, actor, lambda s: s.return_with_notes(notes), "returned", deps.settings)
+    return _decide(deps, deps.submissions, nip, actor, lambda s: s.return_with_notes(notes), "returned")
 
 
 # -- reactions to upstream events ------------------------------------------------------------

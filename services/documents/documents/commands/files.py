@@ -109,6 +109,9 @@ class Documents:
         """The file itself, for its owner, verifiers of its instansi and admins."""
         found = self.read.document(document_id)
         if found is None:
+            # A verifier gets the same 403 for a missing id as for another instansi's document (no oracle).
+            if (actor or {}).get("role") == "verifier":
+                raise AppError("forbidden")
             raise AppError("not_found", "Dokumen tidak ditemukan.")
         uploads.can_read(found, actor)
         content = self.blobs.get(found["nip"], found["sha256"])
