@@ -19,8 +19,13 @@ def issue_token(subject: str, role: str, instansi_kode: str | None = None,
     """A signed access token and the spec's token response."""
     ttl = ttl or config.token_ttl_seconds()
     kid = config.jwt_active_kid()
-    now = int(time.time())
-    claims = {"sub": subject, "role": role, "aud": AUDIENCE, "iss": ISSUER, "iat": now, "exp": now + ttl}
+    issued = time.time()
+    now = int(issued)
+    # iat in milliseconds, truncated like the event log's occurred_at (RFC 7519 allows a non-integer NumericDate):
+    # pupns.revocation voids tokens with iat <= a disabling's or password change's time, so a token issued in the
+    # same second but after it must not count as before it, and one issued before it never counts as after.
+    claims = {"sub": subject, "role": role, "aud": AUDIENCE, "iss": ISSUER, "iat": int(issued * 1000) / 1000,
+              "exp": now + ttl}
     if instansi_kode:
         claims["instansi_kode"] = instansi_kode
     token = jwt.encode(claims, config.jwt_keys()[kid], algorithm="HS256", headers={"kid": kid})

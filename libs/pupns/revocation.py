@@ -1,8 +1,10 @@
-"""Tokens of disabled staff accounts stop working within seconds, at the edge and in the console.
+"""Tokens of disabled staff accounts, and those issued before a password change, stop working within seconds, at
+the edge and in the console.
 
-Identity says which staff accounts were ever disabled (`revoked_staff`: username -> {active, since}); each web
-process refreshes that map at most every REFRESH_SECONDS, so checking a token costs a dictionary lookup and a
-disabled account's tokens and console sessions stop within that time (SPEC: within 5 s).
+Identity says which staff accounts were ever disabled or given a new password (`revoked_staff`: username ->
+{active, since}, `since` the latest of the two); each web process refreshes that map at most every
+REFRESH_SECONDS, so checking a token costs a dictionary lookup and a disabled account's tokens and console
+sessions stop within that time (SPEC: within 5 s).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ class Revocations:
         self._lock = threading.Lock()
 
     def revoked(self, claims: dict[str, Any]) -> bool:
-        """True for a staff token of an account disabled now, or issued before its latest disabling."""
+        """True for a staff token of an account disabled now, or issued before its latest disabling or password
+        change."""
         if claims.get("role") not in STAFF_ROLES:
             return False
         self._refresh()

@@ -12,7 +12,7 @@ from pathlib import Path
 from pupns import config
 from pupns.errors import AppError
 from pupns.roster_upload import JOB_CHUNK_ROWS, upload_roster
-from pupns_cli import checkpoints, personal, rpc, subscribers
+from pupns_cli import checkpoints, personal, rpc, staff, subscribers
 from pupns_cli.generate import generate_rows, write_csv
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=lambda args: checkpoints.audit_checkpoint(args, args.services or list(SERVICES)))
     subscribers.add_commands(groups)
     personal.add_commands(groups)
+    staff.add_commands(groups)
     return parser
 
 

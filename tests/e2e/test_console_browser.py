@@ -7,6 +7,8 @@ approves it; the PNS's own API then shows the record verified. Runs without even
 """
 from __future__ import annotations
 
+import time
+
 from pupns_dev.waiting import wait_until
 from tests.e2e.browser import BROWSER_MARKS, bearer
 
@@ -84,3 +86,44 @@ def test_verifier_confirms_and_approves_in_the_console(stack, platform, api, bro
                     timeout=30, message="status verified")
     assert me["registration_number"] == number
     assert (tmp_path / "pendaftaran.png").stat().st_size > 0 and (tmp_path / "pengajuan.png").stat().st_size > 0
+
+
+def test_a_verifier_changes_their_password_in_the_console(stack, platform, api, browser):
+    """Ganti kata sandi: refused with the wrong current password and with a confirmation that differs (errors in
+    Bahasa Indonesia), then changed; the session goes on, the old password no longer logs in, the new one does."""
+    from playwright.sync_api import expect
+
+    cfg, demo = stack
+    kode = sorted(demo["verifiers"])[0]
+    username, new = f"verif.sandi{int(time.time() * 1000) % 10**8}", "kata-sandi-baru-456"
+    created = api.post("/api/v1/admin/verifiers", headers=platform.admin(),
+                       json={"username": username, "password": PASSWORD, "instansi_kode": kode})
+    assert created.status_code == 201, created.text
+
+    page = browser.new_page(locale="id-ID", viewport={"width": 1280, "height": 900})
+    page.goto(f"{cfg.console_url}/login")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.get_by_role("link", name="Ganti kata sandi").click()
+    expect(page.get_by_role("heading", name="Ganti kata sandi")).to_be_visible()
+
+    def submit(current: str, new_password: str, again: str) -> None:
+        page.get_by_label("Kata sandi saat ini").fill(current)
+        page.get_by_label("Kata sandi baru", exact=True).fill(new_password)
+        page.get_by_label("Ulangi kata sandi baru").fill(again)
+        page.get_by_role("button", name="Ganti kata sandi").click()
+
+    submit("bukan-sandinya-1", new, new)
+    expect(page.get_by_role("alert")).to_have_text("Kata sandi saat ini salah.")
+    expect(page.get_by_label("Kata sandi saat ini")).to_have_attribute("aria-invalid", "true")
+    submit(PASSWORD, new, new + "-lain")
+    expect(page.get_by_role("alert")).to_have_text("Konfirmasi kata sandi baru tidak sama.")
+    submit(PASSWORD, new, new)
+    expect(page.get_by_role("status")).to_contain_text("Kata sandi Anda telah diganti.")
+    page.get_by_role("link", name="Pendaftaran").click()  # the session goes on with the fresh token
+    expect(page.get_by_role("heading", name="Pendaftaran menunggu konfirmasi")).to_be_visible()
+
+    url = "/api/v1/auth/token"
+    assert api.post(url, json={"username": username, "password": PASSWORD}).status_code == 401
+    assert api.post(url, json={"username": username, "password": new}).status_code == 200

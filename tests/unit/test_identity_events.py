@@ -29,6 +29,7 @@ LEGACY_KEYS = {
     "StaffAccountCreated": ["username", "role", "instansi_kode", "password_hash"],
     "StaffAccountDisabled": ["username", "reason"],
     "StaffAccountEnabled": ["username", "reason"],
+    "StaffPasswordChanged": ["username", "password_hash", "reset"],
     "PasswordRehashed": ["username", "kind", "password_hash"],
     "CampaignScheduled": ["opens_at", "closes_at"],
     "CampaignClosed": ["closes_at"],
@@ -39,7 +40,7 @@ LEGACY_KEYS = {
 }
 # Events whose data now holds personal values sealed (issue 13): schema_version 2.
 SEALED = {"RosterEntryImported", "RosterEntryCorrected", "RegistrationSubmitted", "StaffAccountCreated",
-          "PasswordRehashed"}
+          "PasswordRehashed", "StaffPasswordChanged"}
 EVENTS = [cls for cls in vars(ev).values()
           if isinstance(cls, type) and issubclass(cls, ev.DomainEvent) and cls is not ev.DomainEvent]
 

@@ -12,7 +12,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from console import admin, session, settings, views
+from console import account, admin, session, settings, views
 from console.rpc import Backend
 from pupns import config, csvexport, devices
 from pupns.errors import AppError
@@ -51,6 +51,7 @@ URLS = Map([
     Rule("/submissions/<nip>/return", endpoint="return_", methods=["POST"]),
     Rule("/documents/<document_id>", endpoint="document"),
     *admin.RULES,
+    *account.RULES,
 ])
 
 
@@ -61,7 +62,7 @@ def html(page: str, status: int = 200) -> Response:
 LOGIN_FORM_BYTES = 16 * 1024  # the login form: a username, a password and a nonce
 
 
-class Console(admin.AdminRoutes):
+class Console(admin.AdminRoutes, account.AccountRoutes):
     """Routes a request to a page; staff pages need a valid session, every POST a valid CSRF token."""
 
     def __init__(self, backend: Backend | None = None, revocations: Revocations | None = None):

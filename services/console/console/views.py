@@ -90,7 +90,7 @@ def layout(title: str, body: str, user: dict | None = None, csrf: str = "", flas
         who = f"{e(user['sub'])} ({e(ROLE_LABELS.get(user['role'], user['role']))}{scope})"
         admin = ' <a href="/admin">Administrasi</a>' if user.get("role") == "admin" else ""
         nav = (f'<nav aria-label="Menu konsol"><a href="/registrations">Pendaftaran</a> '
-               f'<a href="/submissions">Pengajuan data</a>{admin}'
+               f'<a href="/submissions">Pengajuan data</a>{admin} <a href="/kata-sandi">Ganti kata sandi</a>'
                f'<span class="who">{who}</span><form method="post" action="/logout" class="inline">'
                f'{hidden_csrf(csrf)}<button type="submit">Keluar</button></form></nav>')
     notices = (f'<p class="flash" role="status">{escape(flash)}</p>' if flash else "") + (

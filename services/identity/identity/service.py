@@ -16,6 +16,7 @@ from identity.commands import (
     admin,
     form_anomalies,
     login,
+    passwords,
     personal_data,
     progress,
     registration,
@@ -161,8 +162,19 @@ class IdentityService(service_base.AuditMixin):
         return staff.set_active(self.deps, username, active, reason, actor)
 
     @rpc
+    def change_password(self, current_password: str, new_password: str, actor: dict) -> dict:
+        """A verifier or administrator changes their own password; their older tokens stop working (audited)."""
+        return passwords.change_own(self.deps, current_password, new_password, actor)
+
+    @rpc
+    def set_staff_password(self, username: str, new_password: str, actor: dict) -> dict:
+        """An administrator sets a staff account's password (audited); its older tokens stop working."""
+        return passwords.set_password(self.deps, username, new_password, actor)
+
+    @rpc
     def revoked_staff(self) -> dict:
-        """Disabled staff accounts and since when: the edge and the console refuse their tokens."""
+        """Disabled staff accounts and password changes, and since when: the edge and the console refuse tokens
+        issued before."""
         return staff.revoked(self.deps)
 
     @rpc

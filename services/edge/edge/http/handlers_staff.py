@@ -23,6 +23,14 @@ def _listing(ctx: Ctx, method: str, default_status: str) -> Any:
                             cursor=args.get("cursor") or None)
 
 
+def change_password(ctx: Ctx) -> Any:
+    """POST /api/v1/auth/password {current_password, new_password}: a verifier or administrator changes their own
+    password; their tokens issued before it stop working, the answer carries a fresh one."""
+    data = _json(ctx, schemas.PasswordChangeSchema)
+    return ctx.backend.call("identity", "change_password", data["current_password"], data["new_password"],
+                            ctx.actor)
+
+
 def list_registrations(ctx: Ctx) -> Any:
     """GET /api/v1/verifier/registrations?status=&cursor=."""
     return _listing(ctx, "list_registrations", "pending")

@@ -77,6 +77,13 @@ class TokenRequestSchema(StrictSchema):
     password = text(200)
 
 
+class PasswordChangeSchema(StrictSchema):
+    """POST /auth/password: identity checks the current password and the new one's policy (as at registration)."""
+
+    current_password = string()
+    new_password = string()
+
+
 class ReasonSchema(StrictSchema):
     """A staff member's reason: its owner checks it (not blank in every owner; verification's reject, forms'
     reopen and identity's reinstatement also cap it at 1000 characters)."""
@@ -122,6 +129,13 @@ class TokenSchema(Schema):
     token_type = fields.String()
     expires_in = fields.Integer()
     role = fields.String()
+
+
+class PasswordChangedSchema(TokenSchema):
+    """The caller's older tokens stop working within seconds: the answer carries a fresh one."""
+
+    username = fields.String()
+    changed_at = fields.String()
 
 
 class VersionSchema(Schema):

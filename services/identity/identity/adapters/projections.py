@@ -126,6 +126,12 @@ class Projector(ProjectorBase):
         self.db[STAFF].update_one({"_id": doc["data"]["username"]}, {"$set": {"disabled_at": None}},
                                   session=session)
 
+    def _on_StaffPasswordChanged(self, doc: dict, session: ClientSession | None) -> None:
+        """The new (sealed) hash; `password_changed_at` voids the account's older tokens (pupns.revocation)."""
+        self.db[STAFF].update_one({"_id": doc["data"]["username"]}, {"$set": {
+            "password_hash": doc["data"]["password_hash"], "password_changed_at": doc["meta"]["occurred_at"]}},
+            session=session)
+
     def _on_PasswordRehashed(self, doc: dict, session: ClientSession | None) -> None:
         data = doc["data"]
         target = self.db[ACCOUNTS] if data["kind"] == "pns" else self.db[STAFF]

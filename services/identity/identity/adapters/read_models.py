@@ -89,9 +89,10 @@ class ReadModels:
             query["_id"] = {"$gt": after}
         return list(self.db[STAFF].find(query).sort("_id", 1).limit(limit))
 
-    def ever_disabled(self) -> list[dict]:
-        return list(self.db[STAFF].find({"last_disabled_at": {"$ne": None}}, {"disabled_at": 1,
-                                                                             "last_disabled_at": 1}))
+    def ever_revoked(self) -> list[dict]:
+        """Staff accounts ever disabled or whose password changed: some of their tokens are void."""
+        query = {"$or": [{"last_disabled_at": {"$ne": None}}, {"password_changed_at": {"$ne": None}}]}
+        return list(self.db[STAFF].find(query, {"disabled_at": 1, "last_disabled_at": 1, "password_changed_at": 1}))
 
     # -- jobs ---------------------------------------------------------------------------------------------
     def close_job_exists(self, kind: str, closes_at: str) -> bool:

@@ -24,14 +24,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _locked_for(deps: Deps, key: str, at: datetime) -> int:
+def locked_for(deps: Deps, key: str, at: datetime) -> int:
     locked_until = deps.throttle.get(key).get("locked_until")
     if not locked_until:
         return 0
     return max(int((locked_until - at).total_seconds() + 0.999), 0)
 
 
-def _record_failure(deps: Deps, key: str, at: datetime) -> None:
+def record_failure(deps: Deps, key: str, at: datetime) -> None:
     doc = deps.throttle.get(key)
     failures = rules.decayed_failures(doc.get("failures", 0), doc.get("last_failure_at"), at) + 1
     seconds = rules.lock_seconds(failures)
@@ -80,14 +80,14 @@ def issue_token(deps: Deps, username: str, password: str, device: str | None = N
         raise AppError("invalid_credentials")
     username = normalize_nip(username.strip()) if rules.looks_like_nip(username) else username.strip().lower()
     at, key = _now(), rules.throttle_key(username, device if isinstance(device, str) else None)
-    wait = _locked_for(deps, key, at)
+    wait = locked_for(deps, key, at)
     if wait:
         raise AppError("too_many_attempts", extra={"retry_after": wait})
     principal, role = _find_principal(deps, username)
     opened = stored_hash(deps, principal, username, role)
     stored = opened or DUMMY_HASH
     if not POOL.run(verify_password, password, stored) or principal is None or opened is None:
-        _record_failure(deps, key, at)
+        record_failure(deps, key, at)
         raise AppError("invalid_credentials")
     deps.throttle.reset(key)
     if needs_rehash(stored):

@@ -1,5 +1,8 @@
-"""Staff accounts after creation: the administrator's list, disabling and enabling (audited), revocation."""
+"""Staff accounts after creation: the administrator's list, disabling and enabling (audited), revocation
+(of disabled accounts and of tokens older than a password change)."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from identity.adapters import Deps
 from pupns.actors import Actor, actor_meta, require_role
@@ -40,7 +43,12 @@ def set_active(deps: Deps, username: str, active: bool, reason: str, actor: Acto
 
 
 def revoked(deps: Deps) -> dict[str, dict]:
-    """Staff accounts ever disabled: username -> {active, since}; their tokens issued before `since` are void,
-    and every token of an account disabled now."""
-    return {d["_id"]: {"active": not d.get("disabled_at"), "since": d["last_disabled_at"]}
-            for d in deps.read.ever_disabled()}
+    """Staff accounts ever disabled or given a new password: username -> {active, since}; their tokens issued
+    before `since` (the latest disabling or password change) are void, and every token of an account disabled now."""
+    return {d["_id"]: {"active": not d.get("disabled_at"), "since": _latest(d.get("last_disabled_at"),
+                                                                            d.get("password_changed_at"))}
+            for d in deps.read.ever_revoked()}
+
+
+def _latest(*moments: str | None) -> str:
+    return max((m for m in moments if m), key=datetime.fromisoformat)

@@ -73,7 +73,7 @@ class PnsAccount(Aggregate):
 class StaffAccount(Aggregate):
     """An administrator or verifier account (`staff-{username}`), enabled or disabled."""
 
-    EVENTS = (ev.StaffAccountCreated, ev.StaffAccountDisabled, ev.StaffAccountEnabled)
+    EVENTS = (ev.StaffAccountCreated, ev.StaffAccountDisabled, ev.StaffAccountEnabled, ev.StaffPasswordChanged)
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
@@ -93,6 +93,15 @@ class StaffAccount(Aggregate):
         if self.active != active:
             event_class = ev.StaffAccountEnabled if active else ev.StaffAccountDisabled
             self.trigger(event_class(self.id, reason))
+
+    def change_password(self, password_hash: str, reset: bool = False) -> None:
+        """Record a new (sealed) password hash: by its owner, or set by an administrator (`reset`, also while the
+        account is disabled, so that it comes back with a password nobody else knows)."""
+        if not self.exists:
+            raise DomainError("not_found")
+        if not reset and not self.active:
+            raise DomainError("forbidden")
+        self.trigger(ev.StaffPasswordChanged(self.id, password_hash, reset))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, ev.StaffAccountCreated):

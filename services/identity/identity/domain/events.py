@@ -148,6 +148,19 @@ class StaffAccountEnabled(DomainEvent):
 
 
 @dataclass(frozen=True)
+class StaffPasswordChanged(DomainEvent):
+    """A staff member changed their own password (`reset` False) or an administrator set it (`reset` True); who is
+    in the meta. The new hash is sealed under `staff:<username>`, as in StaffAccountCreated; tokens issued before
+    it stop working."""
+
+    SCHEMA_VERSION = 2
+
+    username: str
+    password_hash: str
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class PasswordRehashed(DomainEvent):
     """A password hash made with older parameters was replaced at login (password-{username}); sealed under the
     NIP (kind pns) or `staff:<username>` (kind staff)."""

@@ -46,6 +46,14 @@ def password_problems(password: str) -> list[str]:
     return problems
 
 
+def new_password_problems(new_password: str, current_password: str | None = None) -> list[str]:
+    """Reasons a new password is refused: the registration policy, and not the password it replaces."""
+    problems = password_problems(new_password)
+    if current_password is not None and new_password == current_password:
+        problems.append("kata sandi baru harus berbeda dari kata sandi saat ini")
+    return problems
+
+
 def is_valid_email(email: str) -> bool:
     """Syntactic check only (local@domain.tld); delivery is proven by the confirmation mail."""
     return len(email) <= 254 and bool(EMAIL_PATTERN.match(email))
