@@ -39,6 +39,7 @@ class Aggregate:
     def __init__(self, id: str) -> None:
         self.id = id
         self.version = 0
+        self.head_hash: str | None = None  # the stored stream's last link, set by whoever loads it (saves a read)
         self.pending: list[DomainEvent] = []
 
     @classmethod

@@ -1,6 +1,7 @@
 """nameko DependencyProviders shared by every service: the event store and its relay."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,7 +15,11 @@ from pupns import config
 from pupns.eventstore import AlreadyApplied, EventStore
 from pupns.relay import OutboxRelay, Translator
 
+log = logging.getLogger(__name__)
+
 RELAY_IDLE_SECONDS = 0.5
+RELAY_SCAN_SECONDS = 2.0  # the outbox scan only catches what a dead process stored: each worker publishes its own
+RELAY_MARK_SECONDS = 1.0  # published events are marked in one write per interval (pupns.relay)
 PROPAGATION_LAG = Histogram(
     "pupns_propagation_lag_seconds", "From an event's occurred_at to its effect stored by a consumer",
     ("service", "consumer"), buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
@@ -48,7 +53,7 @@ class Store(DependencyProvider):
             self.setup_hook(self.store)
         uri = self.container.config.get("AMQP_URI", config.amqp_uri())
         self.relay = OutboxRelay(self.store, uri, config.public_exchange(), self.translator,
-                                 self.container.config)
+                                 self.container.config, mark_after=RELAY_MARK_SECONDS)
 
     def start(self) -> None:
         self._running = True
@@ -57,14 +62,27 @@ class Store(DependencyProvider):
     def _relay_loop(self) -> None:
         import eventlet  # the relay loop cooperates with nameko's green threads
 
+        scanned_at = 0.0
         while self._running:
-            published = self.relay.publish_pending()
+            if time.monotonic() - scanned_at >= RELAY_SCAN_SECONDS:
+                scanned_at = time.monotonic()
+                published = self.relay.publish_pending()
+            else:  # what this process stored and no worker published (a drain was running): no query
+                published = self.relay.publish_fresh()
+            try:
+                self.relay.mark_due()
+            except Exception:
+                log.exception("marking published events failed; will retry")
             if not published:
                 eventlet.sleep(RELAY_IDLE_SECONDS)
 
     def stop(self) -> None:
         self._running = False
         if self.relay:
+            try:
+                self.relay.mark_due(force=True)
+            except Exception:  # re-published by the next scan at worst
+                log.exception("marking published events at stop failed")
             self.relay.close()
         if self.client:
             self.client.close()
@@ -77,6 +95,23 @@ class Store(DependencyProvider):
         # outbox scan catches the rest.
         if self.relay:
             self.relay.publish_fresh()
+
+
+class RetiredQueues(DependencyProvider):
+    """Deletes, at start, the durable queues of event handlers a service no longer has: left bound to their
+    exchange, they would keep every matching event for ever."""
+
+    def __init__(self, *names: str):
+        self.names = names
+
+    def setup(self) -> None:
+        from kombu import Connection
+
+        with Connection(self.container.config.get("AMQP_URI", config.amqp_uri()), connect_timeout=5) as conn:
+            channel = conn.channel()
+            for name in self.names:
+                channel.queue_delete(name)  # a queue that is not there is not an error
+            channel.close()
 
 
 class Config(DependencyProvider):

@@ -2,13 +2,20 @@
 
 A crash between the broker's confirm and `mark_published` re-publishes on the next pass
 (at-least-once); consumers dedupe by event id. Nothing stored is ever dropped.
+
+Marking may be deferred (`mark_after` seconds): the ids published meanwhile are marked in one write, so a
+busy service pays one store write per interval instead of one per worker. Until then they look unpublished
+in the store, so the outbox scan leaves alone what is younger than `settle_seconds`: the events of a
+process that is alive are marked by it; only those of a process that died are scanned and re-published.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
@@ -63,8 +70,13 @@ class OutboxRelay:
     """Moves a service's unpublished events onto its nameko event exchange (and public ones)."""
 
     def __init__(self, store: EventStore, amqp_uri: str, public_exchange: str,
-                 translator: Translator | None = None, nameko_config: dict | None = None):
+                 translator: Translator | None = None, nameko_config: dict | None = None,
+                 mark_after: float = 0.0):
         self.store = store
+        self.mark_after = mark_after
+        self.settle_seconds = 3 * mark_after + 2 if mark_after else 0.0
+        self._unmarked: list[str] = []  # published, confirmed, not yet marked in the store
+        self._marked_at = time.monotonic()
         self.amqp_uri = amqp_uri
         self.exchange = get_event_exchange(store.service, nameko_config or {})
         self.public = Exchange(public_exchange, type="topic", durable=True)
@@ -82,11 +94,35 @@ class OutboxRelay:
     def publish_pending(self, limit: int = 200) -> int:
         """Publish up to `limit` stored events in position order (the outbox scan, plus what this process just
         appended); returns how many were confirmed."""
-        return self._drain(lambda: self.store.unpublished(limit))
+        return self._drain(lambda: self._scan(limit))
 
     def publish_fresh(self) -> int:
         """Publish what this process appended since the last pass, without a query (after each worker)."""
         return self._drain(lambda: [])
+
+    def _scan(self, limit: int) -> list[dict]:
+        if not self.settle_seconds:
+            return self.store.unpublished(limit)
+        settled = (datetime.now(UTC) - timedelta(seconds=self.settle_seconds)).isoformat(timespec="milliseconds")
+        waiting = set(self._unmarked)
+        return [doc for doc in self.store.unpublished(limit, occurred_before=settled) if doc["_id"] not in waiting]
+
+    def mark_due(self, force: bool = False) -> None:
+        """Mark what was published if the interval has passed (or `force`, e.g. when stopping)."""
+        with self._lock:
+            self._mark(force)
+
+    def _mark(self, force: bool) -> None:
+        now = time.monotonic()
+        if not self._unmarked or not (force or now - self._marked_at >= self.mark_after):
+            return
+        ids, self._unmarked = self._unmarked, []
+        try:
+            self.store.mark_published(ids)
+        except Exception:
+            self._unmarked = ids + self._unmarked  # marked on a later pass; re-published at worst, never lost
+            raise
+        self._marked_at = now
 
     def _drain(self, stored: Callable[[], list[dict]]) -> int:
         if not self._lock.acquire(blocking=False):
@@ -104,7 +140,8 @@ class OutboxRelay:
                     self._publish_one(producer, doc)
                     done.append(doc["_id"])
             finally:
-                self.store.mark_published(done)
+                self._unmarked += done
+                self._mark(force=False)
             return len(done)
         except Exception:
             log.exception("outbox relay pass failed; will retry")

@@ -33,7 +33,10 @@ class Repository(Generic[A]):
 
     def get(self, id: str) -> A:
         """The aggregate rebuilt from its stream (a fresh one at version 0 when the stream is empty)."""
-        return self.aggregate.load(id, self.store.read_stream(self.stream_of(id)))  # type: ignore[return-value]
+        docs = self.store.read_stream(self.stream_of(id))
+        aggregate = self.aggregate.load(id, docs)
+        aggregate.head_hash = docs[-1]["hash"] if docs else None
+        return aggregate  # type: ignore[return-value]
 
     def save(self, aggregate: A, meta: dict[str, Any], *, idempotency_key: str | None = None,
              idempotency_result: Any = None) -> list[dict]:
@@ -45,8 +48,8 @@ class Repository(Generic[A]):
         docs = self.store.append(self.stream_of(aggregate.id), aggregate.version, events, meta,
                                  nip=self.nip_of(aggregate), instansi_kode=self.instansi_of(aggregate),
                                  idempotency_key=idempotency_key, idempotency_result=idempotency_result,
-                                 projection=self.projector)
-        aggregate.version, aggregate.pending = docs[-1]["version"], []
+                                 projection=self.projector, head_hash=aggregate.head_hash)
+        aggregate.version, aggregate.head_hash, aggregate.pending = docs[-1]["version"], docs[-1]["hash"], []
         return docs
 
     def run(self, id: str, command: Callable[[A], R], meta: Meta, *, attempts: int = 3,

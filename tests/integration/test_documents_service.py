@@ -11,7 +11,6 @@ from nameko.standalone.events import event_dispatcher
 
 from documents.service import DocumentsService
 from pupns.errors import AppError
-from pupns_dev.waiting import wait_until
 from tests.rpc import signed_proxy
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -130,19 +129,36 @@ def test_receipt_is_rendered_once_even_under_concurrent_first_calls(documents, r
     assert documents.get_receipt(reg)["sha256"] == results[0]["sha256"]
 
 
-def test_receipt_is_issued_ahead_when_a_registration_is_submitted(documents, rabbit_config, store_for):
+def test_a_registration_costs_documents_nothing_until_its_receipt_is_downloaded(documents, rabbit_config, store_for):
+    """Receipts are rendered at the first download (not ahead, for every registration): a submitted registration
+    stores nothing here, and the old ahead-of-time queue is deleted at start so it cannot fill up."""
+    from kombu import Connection, Exchange, Queue
+    from nameko.containers import ServiceContainer
+
+    from documents.service import DocumentsService
+
+    retired = "evt-identity-RegistrationSubmitted--documents.handle_registration_submitted"
+    with Connection(rabbit_config["AMQP_URI"]) as conn:  # as an older deployment left it, bound and filling up
+        Queue(retired, Exchange("identity.events", type="topic", durable=True), routing_key="RegistrationSubmitted",
+              durable=True, channel=conn.channel()).declare()
+    container = ServiceContainer(DocumentsService, rabbit_config)  # held: a provider keeps only a weak reference
+    provider = DocumentsService.retired.bind(container, "retired")
+    provider.setup()
+    with Connection(rabbit_config["AMQP_URI"]) as conn, pytest.raises(Exception, match="NOT_FOUND"):
+        conn.channel().queue_declare(retired, passive=True)
+
     reg = registration(new_nip())
-    message = {"event_id": uuid.uuid4().hex, "stream": f"account-{reg['nip']}", "version": 1,
-               "type": "RegistrationSubmitted", "occurred_at": reg["registered_at"], "nip": reg["nip"],
-               "instansi_kode": INSTANSI, "data": {**reg, "roster": {}}, "meta": {}}
-    dispatch = event_dispatcher(rabbit_config)
-    dispatch("identity", "RegistrationSubmitted", message)
-    dispatch("identity", "RegistrationSubmitted", message)
     store = store_for("documents")
-    stream = f"receipt-{reg['registration_number']}"
-    (issued,) = wait_until(lambda: store.read_stream(stream), message="receipt issued by the consumer")
-    assert documents.get_receipt(reg)["sha256"] == issued["data"]["sha256"]
-    assert len(store.read_stream(stream)) == 1
+    before = store.count()
+    event_dispatcher(rabbit_config)("identity", "RegistrationSubmitted", {
+        "event_id": uuid.uuid4().hex, "stream": f"account-{reg['nip']}", "version": 1,
+        "type": "RegistrationSubmitted", "occurred_at": reg["registered_at"], "nip": reg["nip"],
+        "instansi_kode": INSTANSI, "data": {**reg, "roster": {}}, "meta": {}})
+    first = documents.get_receipt(reg)  # the download: rendered and recorded now
+    assert store.count() == before + 1
+    assert [e["data"]["sha256"] for e in store.read_stream(f"receipt-{reg['registration_number']}")] == \
+        [first["sha256"]]
+    assert documents.get_receipt(reg)["sha256"] == first["sha256"] and store.count() == before + 1
 
 
 def test_profile_pdf_is_rendered_from_sections(documents):

@@ -215,3 +215,62 @@ def test_replicas_starting_together_both_set_up_the_same_fresh_store(mongo_clien
         thread.join()
     assert failures == []
     assert {"events", "streams", "applied_keys", "counters"} <= set(db.list_collection_names())
+
+
+def test_positions_stay_continuous_in_commit_order_under_concurrent_appends_and_conflicts(store):
+    """Positions are taken inside the append's transaction: conflicting appends give theirs back (no gaps), and
+    concurrent appends from several clients (as replicas would) never repeat one."""
+    other = EventStore(store.db, store.service)  # a second "process": its own append lock
+    store.append("shared", 0, [NewEvent("Opened")])
+    barrier = threading.Barrier(6)
+
+    def contender(i: int) -> None:
+        mine = store if i % 2 else other
+        barrier.wait()
+        for n in range(5):
+            mine.append(f"own-{i}", n, [NewEvent("Added", {"n": n})])
+        with pytest.raises(ConcurrencyError):  # stale: aborted after taking positions, which go back
+            mine.append("shared", 0, [NewEvent("Late")])
+
+    threads = [threading.Thread(target=contender, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    positions = [e["position"] for e in store.iterate_all()]
+    assert positions == list(range(1, 32))
+    assert verify_chains(store)["broken"] == []
+
+
+def test_verify_detects_a_whole_stream_removed_with_its_head(store):
+    """A database writer who deletes a stream's events and its head leaves no chain to check: the gap in the
+    global positions still shows."""
+    store.append("before", 0, [NewEvent("A")])
+    store.append("erased-quietly", 0, [NewEvent("A"), NewEvent("B")])
+    store.append("after", 0, [NewEvent("A")])
+    store.events.delete_many({"stream": "erased-quietly"})
+    store.heads.delete_one({"_id": "erased-quietly"})
+    broken = verify_chains(store)["broken"]
+    assert {"stream": "after", "version": 1, "reason": "positions_missing", "missing": [2, 3]} in broken
+
+
+def test_verify_detects_events_removed_at_the_end_of_the_log(store):
+    store.append("first", 0, [NewEvent("A")])
+    store.append("last", 0, [NewEvent("A")])
+    store.events.delete_many({"stream": "last"})
+    store.heads.delete_one({"_id": "last"})
+    assert {"stream": None, "version": None, "reason": "positions_missing", "missing": [2, 2]} in \
+        verify_chains(store)["broken"]
+
+
+def test_an_append_chained_to_a_hash_the_caller_read_needs_no_head_read_and_still_refuses_a_moved_stream(store):
+    first = store.append("known", 0, [NewEvent("A")])[-1]
+    reads: list[object] = []
+    original = store.heads.find
+    store.heads.find = lambda *a, **k: (reads.append(a), original(*a, **k))[1]
+    second = store.append("known", 1, [NewEvent("B")], head_hash=first["hash"])[-1]
+    assert reads == [] and second["prev_hash"] == first["hash"]
+    with pytest.raises(ConcurrencyError):  # read at version 1, the stream is at 2 now
+        store.append("known", 1, [NewEvent("C")], head_hash=first["hash"])
+    store.heads.find = original
+    assert [e["type"] for e in store.read_stream("known")] == ["A", "B"] and verify_chains(store)["broken"] == []

@@ -87,3 +87,40 @@ def test_broker_down_keeps_events_in_the_outbox(store_for, broker):
     assert live.publish_pending() == 1
     live.close()
     assert [b["type"] for b in internal()] == ["Waiting"]
+
+
+def test_deferred_marking_writes_once_per_interval_and_the_scan_leaves_a_live_process_s_events_alone(
+        store_for, broker):
+    """With `mark_after`, what a live process published is marked later in one write; meanwhile no outbox scan
+    (its own or another replica's) re-publishes it, and a forced mark (stopping) leaves nothing unmarked."""
+    uri, internal, _ = broker
+    store = store_for("relaytest")
+    store.track_fresh()
+    relay = OutboxRelay(store, uri, "pupns.public", mark_after=3600)
+    other_replica = OutboxRelay(store, uri, "pupns.public", mark_after=3600)
+    marks: list[list[str]] = []
+    original = store.mark_published
+    store.mark_published = lambda ids: (marks.append(list(ids)), original(ids))
+    for n in range(3):
+        store.append(f"s-{n}", 0, [NewEvent("Happened", {"n": n})])
+        assert relay.publish_fresh() == 1
+    assert marks == [] and len(store.unpublished()) == 3  # published, not yet marked
+    assert relay.publish_pending() == 0 and other_replica.publish_pending() == 0  # still settling: left alone
+    relay.mark_due(force=True)
+    assert len(marks) == 1 and len(marks[0]) == 3 and store.unpublished() == []
+    relay.close()
+    other_replica.close()
+    assert [b["data"]["n"] for b in internal()] == [0, 1, 2]  # each published once
+
+
+def test_a_dead_process_s_unmarked_events_are_republished_once_settled(store_for, broker):
+    uri, internal, _ = broker
+    store = store_for("relaytest")
+    store.append("s-9", 0, [NewEvent("Orphaned")])
+    survivor = OutboxRelay(store, uri, "pupns.public", mark_after=0.01)  # settles after 2.03 s
+    assert survivor.publish_pending() == 0
+    from pupns_dev.waiting import wait_until
+    wait_until(lambda: survivor.publish_pending() == 1, timeout=10, interval=0.2, message="orphan re-published")
+    survivor.mark_due(force=True)
+    survivor.close()
+    assert [b["type"] for b in internal()] == ["Orphaned"] and store.unpublished() == []

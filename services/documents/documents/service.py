@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from nameko.events import event_handler
-from nameko.timer import timer
 
 from documents.adapters.meterai import MeteraiClient
 from documents.adapters.projections import Projector
@@ -13,10 +12,11 @@ from documents.commands.statements import Statements
 from documents.settings import Settings
 from pupns import contracts, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.contracts.forms import FormSubmitted
-from pupns.contracts.identity import RegistrationSubmitted
 from pupns.deadlines import rpc
-from pupns.dependencies import Config, Store
+from pupns.dependencies import Config, RetiredQueues, Store
 from pupns.personal.provider import PersonalData
+from pupns.polling import poll
+from pupns.retry_queue import POLL_CEILING_SECONDS
 
 log = logging.getLogger(__name__)
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
@@ -30,6 +30,9 @@ class DocumentsService(service_base.AuditMixin):
     store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     settings = Config(Settings.from_env)
     personal = PersonalData()  # contents and file names sealed per PNS (SPEC §7)
+    # Receipts are rendered at their first download, no longer ahead of it for every registration (most are
+    # never downloaded twice, many never): the queue that fed the ahead-of-time rendering is removed.
+    retired = RetiredQueues("evt-identity-RegistrationSubmitted--documents.handle_registration_submitted")
 
     @property
     def app(self) -> Documents:
@@ -65,13 +68,6 @@ class DocumentsService(service_base.AuditMixin):
         """{content_b64} of a 'Profil PNS' PDF."""
         return self.app.render_profile(data)
 
-    @event_handler("identity", "RegistrationSubmitted", requeue_on_error=True)
-    def handle_registration_submitted(self, message: dict) -> None:
-        """Issue the receipt ahead of the first download."""
-        app = self.app
-        contracts.consume(self.store, "handle_registration_submitted", message, RegistrationSubmitted,
-                          app.issue_receipt_ahead)
-
     # -- Surat Pernyataan + e-Meterai (retried until stamped; never blocks the submission) -------------
     @rpc
     def get_statement(self, nip: str, actor: dict) -> dict:
@@ -88,7 +84,7 @@ class DocumentsService(service_base.AuditMixin):
         except Exception:  # the statement is stored: the retry timer stamps it, the message is done
             log.exception("e-Meterai: first attempt for statement %s failed unexpectedly", message["event_id"])
 
-    @timer(interval=STAMP_RETRY_INTERVAL)
-    def retry_stamps(self) -> None:
+    @poll(interval=STAMP_RETRY_INTERVAL, ceiling=POLL_CEILING_SECONDS)
+    def retry_stamps(self) -> int:
         """Stamp every statement that is due (first tries that failed, backoff expired)."""
-        self.statements.stamp_due()
+        return self.statements.stamp_due()

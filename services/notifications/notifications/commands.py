@@ -61,12 +61,20 @@ class Notifications:
         email = self._new_email(registration.event_id, nip,
                                 templates.registration_received(registration.nama, number, receipt_url), address)
         contact = f"contact-{nip}"
-        # The contact and the first e-mail land in one transaction, with the dedupe key.
-        parts = [StreamAppend(stream_of(email.id), 0, [new_event(e) for e in email.pending], nip, instansi_kode),
-                 StreamAppend(contact, self.store.stream_version(contact),
-                              [new_event(ContactRecorded(address, registration.nama))], nip, instansi_kode)]
-        self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
-                               projection=self.projector.apply)
+        # The contact and the first e-mail land in one transaction, with the dedupe key. A contact is new but
+        # for a re-registration after an erasure: tried as new first, which costs no read.
+        for contact_version in (0, None):
+            parts = [StreamAppend(stream_of(email.id), 0, [new_event(e) for e in email.pending], nip,
+                                  instansi_kode),
+                     StreamAppend(contact, self.store.stream_version(contact) if contact_version is None else 0,
+                                  [new_event(ContactRecorded(address, registration.nama))], nip, instansi_kode)]
+            try:
+                self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
+                                       projection=self.projector.apply)
+                break
+            except ConcurrencyError:
+                if contact_version is None:
+                    raise
         self.resolve_waiting(nip)
         self.deliver(registration.event_id)
 
@@ -181,6 +189,7 @@ class Notifications:
         self.emails.run(email_id, command, _system_meta(email_id))
 
     def deliver_due(self, limit: int = 50) -> int:
-        """One pass of the retry loop: address waiting e-mails, then try every due one."""
-        self.resolve_waiting()
-        return sum(1 for outcome in self.read.mail_queue.drain(self.deliver, limit) if outcome)
+        """One pass of the retry loop: address waiting e-mails, then try every due one; returns how many it
+        addressed or tried (0: nothing to do)."""
+        resolved = self.resolve_waiting()
+        return resolved + sum(1 for outcome in self.read.mail_queue.drain(self.deliver, limit) if outcome is not None)

@@ -12,7 +12,6 @@ from documents.domain import uploads
 from documents.domain.events import DocumentUploaded, ReceiptIssued
 from documents.settings import Settings
 from pupns.actors import Actor, actor_meta
-from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore
 from pupns.personal import ERASED, FieldCodec, open_fields
@@ -54,13 +53,6 @@ class Documents:
                 # A concurrent first call is committing its receipt, the one of record: read it.
                 time.sleep(0.02 * (attempt + 1))
         raise AppError("unavailable")
-
-    def issue_receipt_ahead(self, registration: RegistrationSubmitted, idempotency_key: str) -> None:
-        """Render and record a new registration's receipt before its first download."""
-        self.get_receipt({"registration_number": registration.registration_number, "nip": registration.nip,
-                          "nama": registration.nama, "instansi_kode": registration.instansi_kode,
-                          "instansi_nama": registration.instansi_nama, "unit_kerja": registration.unit_kerja,
-                          "registered_at": registration.registered_at}, idempotency_key)
 
     def _issue_receipt(self, registration: dict, idempotency_key: str | None) -> dict:
         number = registration["registration_number"]
