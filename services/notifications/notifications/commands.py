@@ -38,6 +38,13 @@ def _system_meta(correlation_id: str) -> dict:
     return {"actor": "system", "role": "system", "correlation_id": correlation_id}
 
 
+def stored(email: QueuedEmail, docs: list[dict]) -> QueuedEmail:
+    """The e-mail at the version (and chain link) its just-appended events gave its stream."""
+    last = [doc for doc in docs if doc["stream"] == stream_of(email.id)][-1]
+    email.version, email.head_hash, email.pending = last["version"], last["hash"], []
+    return email
+
+
 class Notifications:
     """The notifications use cases over one EventStore and one mail sender.
 
@@ -69,22 +76,22 @@ class Notifications:
                      StreamAppend(contact, self.store.stream_version(contact) if contact_version is None else 0,
                                   [new_event(ContactRecorded(address, registration.nama))], nip, instansi_kode)]
             try:
-                self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
-                                       projection=self.projector.apply)
+                docs = self.store.append_many(parts, _system_meta(registration.event_id),
+                                              idempotency_key=dedupe_key, projection=self.projector.apply)
                 break
             except ConcurrencyError:
                 if contact_version is None:
                     raise
         self.resolve_waiting(nip)
-        self.deliver(registration.event_id)
+        self.deliver(registration.event_id, stored(email, docs))
 
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
         contact = self.read.contact(event.nip) or {}
         nama = getattr(event, "nama", None) or contact.get("nama")
-        self.queue(event.event_id, event.nip, event.instansi_kode, self._decision_email(event, nama),
-                   contact.get("email"), dedupe_key)
-        self.deliver(event.event_id)
+        queued = self.queue(event.event_id, event.nip, event.instansi_kode, self._decision_email(event, nama),
+                            contact.get("email"), dedupe_key)
+        self.deliver(event.event_id, queued)
 
     def _decision_email(self, event: VerificationEvent, nama: str | None) -> Email:
         if isinstance(event, RegistrationConfirmed):
@@ -103,9 +110,10 @@ class Notifications:
             self.store.remember(dedupe_key, None)
             return
         email = self._status_email(event, contact.get("nama"))
-        if not self.queue(event.event_id, event.nip, event.instansi_kode, email, contact["email"], dedupe_key):
+        queued = self.queue(event.event_id, event.nip, event.instansi_kode, email, contact["email"], dedupe_key)
+        if queued is None:
             self.store.remember(dedupe_key, None)  # queued before (under no key): this copy is done too
-        self.deliver(event.event_id)
+        self.deliver(event.event_id, queued)
 
     @staticmethod
     def _status_email(event: IdentityEvent, nama: str | None) -> Email:
@@ -128,16 +136,17 @@ class Notifications:
         return queued
 
     def queue(self, source_id: str, nip: str | None, instansi_kode: str | None, email: Email, to: str | None,
-              dedupe_key: str | None = None) -> bool:
-        """EmailQueued on `email-{source event id}` at version 0; a redelivered source is a no-op."""
+              dedupe_key: str | None = None) -> QueuedEmail | None:
+        """EmailQueued on `email-{source event id}` at version 0, the e-mail as stored; a redelivered source is a
+        no-op (None)."""
         queued = self._new_email(source_id, nip, email, to)
         try:
-            self.store.append(stream_of(queued.id), 0, [new_event(e) for e in queued.pending],
-                              _system_meta(source_id), nip=nip, instansi_kode=instansi_kode, idempotency_key=dedupe_key,
-                              projection=self.projector.apply)
+            docs = self.store.append(stream_of(queued.id), 0, [new_event(e) for e in queued.pending],
+                                     _system_meta(source_id), nip=nip, instansi_kode=instansi_kode,
+                                     idempotency_key=dedupe_key, projection=self.projector.apply)
         except ConcurrencyError:
-            return False
-        return True
+            return None
+        return stored(queued, docs)
 
     def resolve_waiting(self, nip: str | None = None) -> int:
         """Address e-mails that were queued before their recipient's contact was known."""
@@ -164,14 +173,15 @@ class Notifications:
         return open_fields(self.codec, nip, rows)
 
     # -- delivery -----------------------------------------------------------------------------------
-    def deliver(self, email_id: str) -> bool | None:
-        """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed."""
+    def deliver(self, email_id: str, known: QueuedEmail | None = None) -> bool | None:
+        """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed. `known`: the
+        e-mail as this worker just stored it (its outcome is then appended without reading its stream)."""
         row = self.read.mail_queue.claim(email_id)
         if row is None:
             return None
         to, body = (self.codec.open_(row.get("nip"), row[name]) for name in ("to", "body"))
         if to is ERASED or body is ERASED:  # never readable again: give up now rather than retry for ever
-            self._record(email_id, lambda email: email.give_up(RECIPIENT_ERASED))
+            self._record(email_id, lambda email: email.give_up(RECIPIENT_ERASED), known)
             log.warning("e-mail %s given up: its recipient's personal data was erased", email_id)
             return False
         try:
@@ -180,12 +190,19 @@ class Notifications:
             # SMTP errors may quote the recipient (a refused address): the log and the event keep it out.
             error = str(exc).replace(to, "<penerima>") if to else str(exc)
             log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, error)
-            self._record(email_id, lambda email, error=error: email.fail(error))
+            self._record(email_id, lambda email, error=error: email.fail(error), known)
             return False
-        self._record(email_id, QueuedEmail.sent)
+        self._record(email_id, QueuedEmail.sent, known)
         return True
 
-    def _record(self, email_id: str, command: Callable[[QueuedEmail], None]) -> None:
+    def _record(self, email_id: str, command: Callable[[QueuedEmail], None], known: QueuedEmail | None = None) -> None:
+        if known is not None:
+            command(known)
+            try:
+                self.emails.save(known, _system_meta(email_id))
+                return
+            except ConcurrencyError:
+                pass  # it moved since this worker stored it (addressed, say): decide again on its current state
         self.emails.run(email_id, command, _system_meta(email_id))
 
     def deliver_due(self, limit: int = 50) -> int:
