@@ -43,8 +43,8 @@ DEPLOY_ONLY_VARS = {
     "PROMETHEUS_MULTIPROC_DIR": "services/edge/gunicorn.conf.py",  # read by prometheus_client in the workers
 }
 CUSTOM_RESOURCES = {
-    "rabbitmq.com/v1beta1": {"RabbitmqCluster", "Vhost", "Policy", "User", "Permission", "Exchange", "Queue",
-                             "Binding"},
+    "rabbitmq.com/v1beta1": {"RabbitmqCluster", "Vhost", "Policy", "User", "Permission", "TopicPermission",
+                             "Exchange", "Queue", "Binding"},
     "mongodbcommunity.mongodb.com/v1": {"MongoDBCommunity"},
 }
 SECRET_NAME = re.compile(r"(PASSWORD|PASS|SECRET|TOKEN|KEYS?)$")
@@ -263,7 +263,8 @@ def test_compose_runs_two_edge_replicas_gated_on_readyz_and_waits_for_healthy_de
         conditions = services[service]["depends_on"]
         assert conditions["rabbitmq"]["condition"] == "service_healthy"
         assert conditions["mongo1"]["condition"] == "service_healthy"
-        assert services[service]["environment"]["PUPNS_MONGO_URI"].endswith("/?replicaSet=rs0")
+        if service != "console":  # the console keeps nothing: no database connection (as in Kubernetes)
+            assert services[service]["environment"]["PUPNS_MONGO_URI"].endswith("/?replicaSet=rs0&authSource=admin")
     for node in ("mongo1", "mongo2", "mongo3"):
         assert services[node]["command"][:3] == ["mongod", "--replSet", "rs0"]
 
