@@ -2,7 +2,8 @@
 every component has its own broker user and database user; each broker user's permission patterns, matched against
 the real nameko resource names the code uses, allow its own queues and exchanges and nobody else's; compose's
 mongod runs with authentication. The broker table is deploy/rabbitmq/permissions.json, which compose loads through
-deploy/rabbitmq/definitions.py and deploy/k8s/rabbitmq.yaml repeats."""
+deploy/rabbitmq/definitions.py and deploy/k8s/rabbitmq.yaml repeats; tests/integration/test_broker_users.py runs
+the services under these users on the real broker."""
 from __future__ import annotations
 
 import base64
@@ -98,6 +99,16 @@ def test_a_consumer_declares_binds_and_reads_its_own_handler_queues_and_nobody_e
     for other in COMPONENTS:
         if other != consumer:
             assert not any(allows(other, kind, queue) for kind in ("configure", "write", "read")), other
+
+
+def test_a_service_may_delete_the_queues_of_handlers_it_retired():
+    """pupns.dependencies.RetiredQueues deletes them at start: queue.delete needs configure on the queue."""
+    for service in SERVICES:
+        code = (ROOT / "services" / service / service / "service.py").read_text()
+        for call in re.findall(r"RetiredQueues\(([^)]*)\)", code):
+            for queue in re.findall(r'"([^"]+)"', call):
+                assert allows(service, "configure", queue), (service, queue)
+                assert not any(allows(other, "configure", queue) for other in COMPONENTS if other != service)
 
 
 def test_a_service_reads_only_the_event_exchanges_it_consumes():
