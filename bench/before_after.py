@@ -1,0 +1,183 @@
+"""Before/after in one run: the platform's code at a base commit against this tree's, same machine, back to back.
+
+Issue 15 item 3 asks for the biggest overhead found (store operations per journey, idle polling) to be cut and shown
+before and after in one run. No switch in the platform's code brings the old behaviour back: the base commit's
+services run instead (a `git worktree` of it, put first on the services' PYTHONPATH), driven by this tree's
+client, stack and measurements, so both sides are measured the same way. Per side:
+- the idle platform's store operations/s and cores (timers, relays, pollers);
+- registrations of never-seen PNS, closed loop of 4 clients (admission control out of the way): registrations/s,
+  CPU-ms per registration of each component, store operations per registration, beside the hashing limit;
+- whole journeys (bench.journey) open loop at `--rate`: completed journeys, CPU-ms and store operations per journey.
+Writes bench/results/before_after.{md,json,png}. Usage: python -m bench.before_after [--base REV] [--rate 1]
+[--seconds 60] (about 2 x (1 min set-up + seconds/3 + seconds + 1 min drain)).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import journey, journey_report
+from bench.password_hash import machine_facts, per_hash_ms
+from pupns.passwords import usable_cores
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+# The last commit before this session's cuts of store operations and idle polling.
+DEFAULT_BASE = "be9018c"
+CODE_DIRS = ("libs", "services/identity", "services/forms", "services/verification", "services/documents",
+             "services/notifications", "services/edge", "services/console", ".")
+
+
+def code_path(tree: Path) -> str:
+    """PYTHONPATH that makes the platform's processes import `tree`'s code before the venv's (this tree's)."""
+    return ":".join(str(tree / d) for d in CODE_DIRS)
+
+
+def register_capacity(stack, rows: list[dict], seconds: float, idle: dict, conns: int = 4) -> dict:
+    """Closed-loop registrations of fresh roster rows: registrations/s, CPU-ms and store operations per one."""
+    path = stack.cfg.var / "input-register-capacity.json"
+    path.write_text(json.dumps({"rows": [[row["nip"], row["nik"]] for row in rows]}))
+    parts = journey.components(stack)
+    ops_before, before, started = journey.store_counters(stack), journey.cpu_snapshot(parts), time.monotonic()
+    argv = [sys.executable, "-m", "bench.writeload", str(stack.cfg.edge_port), "register", "0", str(seconds),
+            str(conns), str(path)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, check=True, cwd=ROOT)
+    window = time.monotonic() - started
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    done = max(1, int(result.get("counts", {}).get("201", 0)))
+    cpu = journey_report.cpu_per_journey(before, journey.cpu_snapshot(parts), idle, window, done)
+    ops_after = journey.store_counters(stack)
+    ops = round(sum(ops_after[k] - ops_before.get(k, 0) for k in ("insert", "query", "update", "delete", "getmore",
+                                                                    "command")) / done, 1)
+    return {"registrations_per_s": result["goodput_rps"], "answers": result.get("counts"),
+            "cpu_ms_per_registration": {n: c["gross_ms"] for n, c in cpu.items() if n != "total"},
+            "cpu_ms_total": round(sum(c["gross_ms"] or 0 for n, c in cpu.items() if n not in ("total", "client")), 1),
+            "store_ops_per_registration": ops}
+
+
+def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> dict:
+    """One side: the platform from `tree` (None: this tree), idle, registration capacity, journeys."""
+    extra = {"PYTHONPATH": code_path(tree)} if tree else {}
+    need = int(rate * seconds * 1.5) + int(seconds / 3 * 12) + 80
+    print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
+    with journey.running_platform(need, extra_env={**extra, "PUPNS_EDGE_CAPACITY": "64"}) as (
+            stack, _var, rows, journeys, _admin):
+        idle = journey.idle_rates(stack, 20.0)
+        idle_ops = round(sum(v for k, v in idle["store_ops"].items() if k != "requests"), 1)
+        print(f"[{label}] idle store operations/s: {idle_ops}", flush=True)
+        registration = register_capacity(stack, rows[:int(seconds / 3 * 12) + 20], seconds / 3, idle)
+        print(f"[{label}] registration: {registration}", flush=True)
+        used = int(seconds / 3 * 12) + 20
+        found = journey.phase(stack, journeys, rows[used:], rate, seconds, idle)
+    ops = found["store_ops_per_journey"]
+    return {"idle_store_ops_per_s": idle_ops,
+            "idle_cores": round(sum(v for k, v in idle.items() if k not in ("store_ops", "client")), 3),
+            "registration": registration,
+            "journeys_completed": sum(1 for r in found["records"] if r["ok"]),
+            "journeys_started": len(found["records"]),
+            "journey_cpu_ms_net": found["cpu"]["total"]["net_ms"],
+            "journey_cpu_ms_by_component": {n: c["net_ms"] for n, c in found["cpu"].items() if n != "total"},
+            "journey_store_ops": round(sum(v for k, v in ops.items() if k != "requests"), 1)}
+
+
+def write(found: dict) -> None:
+    """bench/results/before_after.{json,md,png}."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "before_after.json").write_text(json.dumps(found, indent=2))
+    before, after = found["before"], found["after"]
+    limit = found["hashing_limit_per_s"]
+    rows = [("idle store operations/s", before["idle_store_ops_per_s"], after["idle_store_ops_per_s"]),
+            ("idle cores (platform)", before["idle_cores"], after["idle_cores"]),
+            ("registrations/s (closed loop, 4 clients)", before["registration"]["registrations_per_s"],
+             after["registration"]["registrations_per_s"]),
+            ("registrations/s as share of the hashing limit",
+             f"{before['registration']['registrations_per_s'] / limit:.0%}",
+             f"{after['registration']['registrations_per_s'] / limit:.0%}"),
+            ("CPU-ms per registration (all components)", before["registration"]["cpu_ms_total"],
+             after["registration"]["cpu_ms_total"]),
+            ("store operations per registration (gross)", before["registration"]["store_ops_per_registration"],
+             after["registration"]["store_ops_per_registration"]),
+            ("journeys completed / started", f"{before['journeys_completed']}/{before['journeys_started']}",
+             f"{after['journeys_completed']}/{after['journeys_started']}"),
+            ("CPU-ms per journey (net of idle)", before["journey_cpu_ms_net"], after["journey_cpu_ms_net"]),
+            ("store operations per journey (net of idle)", before["journey_store_ops"], after["journey_store_ops"])]
+    lines = [f"# Before/after in one run — {found['date']}", "", found["machine"],
+             f"Base: `{found['base']}` ({found['base_subject']}...); after: this tree "
+             f"(`{found['head']}`). Both sides run the platform as `make run` does (SecantusDB on disk, syncing "
+             f"every commit) with the client on the same cores, one after the other; the hashing limit measured in "
+             f"the same run is {limit}/s ({found['hash_ms']} ms per hash x {found['cores']} cores).", "",
+             "| figure | before | after |", "|---|---|---|"]
+    lines += [f"| {name} | {b} | {a} |" for name, b, a in rows]
+    lines += ["", "CPU-ms per registration by component:", "", "| component | before | after |", "|---|---|---|"]
+    for name in before["registration"]["cpu_ms_per_registration"]:
+        lines.append(f"| {name} | {before['registration']['cpu_ms_per_registration'][name]} | "
+                     f"{after['registration']['cpu_ms_per_registration'].get(name)} |")
+    lines += ["", "CPU-ms per journey by component (net of idle):", "", "| component | before | after |",
+              "|---|---|---|"]
+    for name in before["journey_cpu_ms_by_component"]:
+        lines.append(f"| {name} | {before['journey_cpu_ms_by_component'][name]} | "
+                     f"{after['journey_cpu_ms_by_component'].get(name)} |")
+    lines += ["", "![before/after](before_after.png)", ""]
+    (RESULTS / "before_after.md").write_text("\n".join(lines))
+    chart(before, after)
+
+
+def chart(before: dict, after: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = [("idle store ops/s", "idle_store_ops_per_s", None),
+               ("store ops / registration", "registration", "store_ops_per_registration"),
+               ("CPU-ms / registration", "registration", "cpu_ms_total"),
+               ("registrations/s", "registration", "registrations_per_s"),
+               ("store ops / journey", "journey_store_ops", None),
+               ("CPU-ms / journey", "journey_cpu_ms_net", None)]
+    fig, axes = plt.subplots(1, len(figures), figsize=(3 * len(figures), 3.2))
+    for ax, (title, key, sub) in zip(axes, figures, strict=True):
+        values = [(side[key][sub] if sub else side[key]) or 0 for side in (before, after)]
+        ax.bar(["before", "after"], values, color=["#bbbbbb", "#2b7bba"])
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "before_after.png", dpi=110)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", default=DEFAULT_BASE, help="the commit whose services are 'before'")
+    parser.add_argument("--rate", type=float, default=1.0, help="journeys started per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="arrival window of the journey phase")
+    args = parser.parse_args(argv)
+    from datetime import UTC, datetime
+
+    hash_ms, cores = per_hash_ms(20), usable_cores()
+    work = Path(tempfile.mkdtemp(prefix="before-after-"))
+    tree = work / "before"
+    git("worktree", "add", "--detach", str(tree), args.base)
+    try:
+        found = {"before": measure_side("before", tree, args.rate, args.seconds),
+                 "after": measure_side("after", None, args.rate, args.seconds)}
+    finally:
+        git("worktree", "remove", "--force", str(tree))
+    found.update(date=datetime.now(UTC).isoformat(timespec="seconds"), base=git("rev-parse", "--short", args.base),
+                 base_subject=git("log", "-1", "--format=%s", args.base)[:100],
+                 head=git("rev-parse", "--short", "HEAD"),
+                 machine=machine_facts(),
+                 hash_ms=round(hash_ms, 1), cores=cores, hashing_limit_per_s=round(1000 / hash_ms * cores, 1))
+    write(found)
+    print((RESULTS / "before_after.md").read_text(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
