@@ -18,7 +18,9 @@ class MaildirHandler:
     async def handle_DATA(self, server, session, envelope) -> str:
         name = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}.eml"
         tmp = self.maildir / f".{name}.tmp"
-        header = f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n".encode()
+        # Which client connection brought it (its address): tests see whether a sender reuses its connections.
+        peer = ":".join(str(part) for part in (session.peer or ())[:2])
+        header = f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\nX-Sink-Peer: {peer}\r\n".encode()
         tmp.write_bytes(header + envelope.original_content)
         tmp.rename(self.maildir / name)
         return "250 Message accepted for delivery"

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import ClassVar
 
 SMTP_TIMEOUT_SECONDS = 10
+MAX_KEPT = 4  # idle connections kept per server and process
+MAX_IDLE_SECONDS = 20.0  # well under common SMTP idle timeouts (RFC 5321 asks servers to wait at least 5 minutes)
 DEFAULT_MAIL_FROM = "noreply@pupns.bkn.go.id"
 
 
@@ -28,16 +33,61 @@ def build_message(to: str, subject: str, body: str, message_id: str,
 
 
 class SmtpMailer:
-    """Sends one message per connection to the configured SMTP server."""
+    """Sends messages to the configured SMTP server over a few kept-open connections (one SMTP session per message
+    costs a connect, a greeting, EHLO and QUIT: more than the message itself on a registration day)."""
+
+    _idle: ClassVar[dict[tuple[str, int], list[tuple[float, smtplib.SMTP]]]] = {}  # per server, this process's
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, host: str, port: int, mail_from: str = DEFAULT_MAIL_FROM):
         self.host, self.port, self.mail_from = host, port, mail_from
 
     def send(self, to: str, subject: str, body: str, message_id: str) -> None:
         msg = build_message(to, subject, body, message_id, self.mail_from)
+        kept = self._take()
+        if kept is not None:
+            try:
+                kept.send_message(msg)
+                self._give_back(kept)
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError):
+                _close(kept)  # the server dropped an idle connection: one fresh try below
+            except (smtplib.SMTPException, OSError) as exc:
+                _close(kept)
+                raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-                smtp.send_message(msg)
+            fresh = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            fresh.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            _close(fresh)
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        self._give_back(fresh)
 
+    def _take(self) -> smtplib.SMTP | None:
+        now = time.monotonic()
+        with self._lock:
+            idle = self._idle.setdefault((self.host, self.port), [])
+            while idle:
+                since, smtp = idle.pop()
+                if now - since < MAX_IDLE_SECONDS:
+                    return smtp
+                _close(smtp)  # servers drop idle sessions: rather not find out mid-message
+        return None
+
+    def _give_back(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            idle = self._idle.setdefault((self.host, self.port), [])
+            if len(idle) < MAX_KEPT:
+                idle.append((time.monotonic(), smtp))
+                return
+        _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
