@@ -97,7 +97,8 @@ def log_in_to_console(page, console_url: str, username: str, password: str) -> N
 
 
 def walk_verifier_pages(page, check, console_url: str, verifier: dict, pending_nip: str, submitted_nip: str) -> None:
-    """Login, pending registrations, submissions and one submission's detail, then Keluar."""
+    """Login, pending registrations, submissions and one submission's detail, Ganti kata sandi (and its refusal),
+    then Keluar."""
     from playwright.sync_api import expect
 
     page.goto(f"{console_url}/login")
@@ -111,6 +112,15 @@ def walk_verifier_pages(page, check, console_url: str, verifier: dict, pending_n
     page.get_by_role("link", name=submitted_nip).click()
     expect(page.get_by_role("heading", name=f"Pengajuan data NIP {submitted_nip}")).to_be_visible()
     check("konsol-pengajuan-rinci")
+    page.get_by_role("link", name="Ganti kata sandi").click()
+    expect(page.get_by_role("heading", name="Ganti kata sandi")).to_be_visible()
+    check("konsol-kata-sandi")
+    page.get_by_label("Kata sandi saat ini").fill(verifier["password"])  # a refused change: nothing is changed
+    page.get_by_label("Kata sandi baru", exact=True).fill("kata-sandi-baru-789")
+    page.get_by_label("Ulangi kata sandi baru").fill("kata-sandi-lain-789")
+    page.get_by_role("button", name="Ganti kata sandi").click()
+    expect(page.get_by_label("Ulangi kata sandi baru")).to_have_attribute("aria-invalid", "true")
+    check("konsol-kata-sandi-galat")
     page.get_by_role("button", name="Keluar").click()
     expect(page.get_by_role("status")).to_have_text("Anda telah keluar.")
 
@@ -242,7 +252,7 @@ def test_every_page_fits_a_phone_labels_its_fields_and_passes_axe(stack, platfor
     report = survey.write_report()
     print(f"screenshots and report: {report.parent}")
     print("\n".join(["axe, moderate and minor (not failing):", *survey.remarks]))
-    assert len(survey.pages) == 2 * 21
+    assert len(survey.pages) == 2 * 23
     assert survey.problems == [], "\n".join(survey.problems)
 
 
