@@ -168,6 +168,7 @@ class JobSchema(Schema):
     error = fields.Dict(allow_none=True)
     created_at = fields.String()
     finished_at = fields.String(allow_none=True)
+    status_url = fields.String()
 
 
 class ErrorBodySchema(Schema):
