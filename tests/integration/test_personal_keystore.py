@@ -103,6 +103,7 @@ def test_erasure_destroys_the_key_remembers_why_and_a_new_registration_gets_a_ne
     assert record["reason"] == "impostor registration" and record["actor"] == "admin"
     doc = keys_db.data_keys.find_one({"_id": old_key})
     assert doc["wrapped"] is None and doc["erased_by"] == "admin"
+    assert keys_db.current.find_one({"_id": nip}) is None  # nor its pointer's copy of the key
     fresh = store.data_key(nip, create=True)
     assert fresh.key_id != old_key
     assert open_fields(codec, nip, sealed)["nik"] is None  # the old key never comes back
@@ -142,6 +143,8 @@ def test_rotation_rewraps_every_live_key_under_the_new_master_key(keys_db):
     assert keys_db.data_keys.find_one({"nip": nip})["master_kid"] == "k2"
     only_new = open_store(keys_db, MasterKeys.parse(f"k2:{new_key}"))
     assert FieldCodec(only_new, enabled=True).open_(nip, token) == "012345678901234"
+    sealer = FieldCodec(only_new, enabled=True)  # sealing finds the key by its NIP's pointer: rewrapped too
+    assert sealer.open_(nip, sealer.seal(nip, "3174015503850001")) == "3174015503850001"
     with pytest.raises(MasterKeyError):
         FieldCodec(open_store(keys_db, old), enabled=True).open_(nip, token)
 
@@ -217,3 +220,28 @@ def test_warming_loses_a_race_gracefully_and_leaves_no_orphan_key(keys_db, maste
     assert warm.cache.get(("nip", nip)) is None  # not ours: left to data_key
     assert keys_db.data_keys.count_documents({"nip": nip}) == 1  # our losing key was removed
     assert open_store(keys_db, master).data_key(nip).key_id == racer.data_key(nip).key_id
+
+
+def test_a_process_finds_a_nip_s_key_in_one_read_of_its_pointer(keys_db, master):
+    from pymongo import MongoClient, monitoring
+
+    class Finds(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.collections: list[str] = []
+
+        def started(self, event) -> None:
+            if event.command_name == "find":
+                self.collections.append(event.command["find"])
+
+        def succeeded(self, event) -> None:
+            pass
+
+        def failed(self, event) -> None:
+            pass
+
+    nip, finds = new_nip(), Finds()
+    made = open_store(keys_db, master).data_key(nip)
+    host, port = keys_db.client.address
+    with MongoClient(host, port, directConnection=True, event_listeners=[finds]) as client:
+        found = open_store(client[keys_db.name], master).data_key(nip, create=False)
+    assert found.key_id == made.key_id and finds.collections == ["current"]

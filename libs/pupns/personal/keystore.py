@@ -35,7 +35,8 @@ class DataKey:
 
 class KeyStore:
     """Creates, finds and erases data keys. Collections: `data_keys` (one per key, wrapped or erased),
-    `current` (a NIP's live key id) and `erasures` (when, why and by whom a NIP's keys were destroyed)."""
+    `current` (a NIP's live key id, with a copy of that key as wrapped) and `erasures` (when, why and by whom a
+    NIP's keys were destroyed)."""
 
     def __init__(self, db: Database, master: MasterKeys, cache_size: int | None = None,
                  cache_ttl: float | None = None, clock: Callable[[], float] | None = None):
@@ -93,6 +94,9 @@ class KeyStore:
         pointer = self.db.current.find_one({"_id": nip})
         if pointer is None:
             return None
+        if pointer.get("wrapped") is not None:  # the pointer's copy of its key: one read instead of two
+            return self._open({"_id": pointer["key_id"], "nip": nip, "master_kid": pointer["master_kid"],
+                               "wrapped": pointer["wrapped"]})
         doc = self.db.data_keys.find_one({"_id": pointer["key_id"]})
         if doc is None or doc.get("wrapped") is None:
             return None  # an erasure stopped half-way: the pointer names a destroyed key
@@ -111,8 +115,13 @@ class KeyStore:
         wanted = [nip for nip in dict.fromkeys(nips) if self.cache.get(("nip", nip)) is None]
         if not wanted:
             return
-        pointers = {p["_id"]: p["key_id"] for p in self.db.current.find({"_id": {"$in": wanted}})}
-        docs = {d["_id"]: d for d in self.db.data_keys.find({"_id": {"$in": list(pointers.values())}})}
+        found = list(self.db.current.find({"_id": {"$in": wanted}}))
+        pointers = {p["_id"]: p["key_id"] for p in found}
+        docs = {p["key_id"]: {"_id": p["key_id"], "nip": p["_id"], "master_kid": p["master_kid"],
+                              "wrapped": p["wrapped"]} for p in found if p.get("wrapped") is not None}
+        older = [key_id for key_id in pointers.values() if key_id not in docs]  # pointers without the copy
+        if older:
+            docs.update({d["_id"]: d for d in self.db.data_keys.find({"_id": {"$in": older}})})
         for key_id in pointers.values():
             if docs.get(key_id, {}).get("wrapped") is not None:
                 self._remember(self._open(docs[key_id]), by_nip=True)
@@ -122,7 +131,7 @@ class KeyStore:
         self.db.data_keys.insert_many([doc for doc, _ in made.values()])
         order = list(made)
         try:
-            self.db.current.insert_many([{"_id": nip, "key_id": made[nip][0]["_id"]} for nip in order], ordered=False)
+            self.db.current.insert_many([pointer_to(made[nip][0]) for nip in order], ordered=False)
             lost: set[str] = set()
         except BulkWriteError as exc:  # keyed by another process meanwhile: theirs stands, ours is dropped
             lost = {order[error["index"]] for error in exc.details.get("writeErrors", [])}
@@ -144,11 +153,11 @@ class KeyStore:
         self.db.data_keys.insert_one(doc)
         try:
             # The common case, a NIP never keyed, costs no read: the unique pointer settles any race.
-            self.db.current.insert_one({"_id": nip, "key_id": key.key_id})
+            self.db.current.insert_one(pointer_to(doc))
         except DuplicateKeyError:
             pointer = self.db.current.find_one({"_id": nip}) or {"key_id": None}
             replaced = self._destroyed(pointer["key_id"]) and self.db.current.update_one(
-                {"_id": nip, "key_id": pointer["key_id"]}, {"$set": {"key_id": key.key_id}}).modified_count
+                {"_id": nip, "key_id": pointer["key_id"]}, {"$set": pointer_to(doc)}).modified_count
             if not replaced:
                 # Another process made this NIP's key at the same moment: theirs is the one, ours is dropped.
                 self.db.data_keys.delete_one({"_id": key.key_id})
@@ -175,6 +184,8 @@ class KeyStore:
         live = [doc["_id"] for doc in self.db.data_keys.find({"nip": nip, "wrapped": {"$ne": None}}, {"_id": 1})]
         record = {"nip": nip, "erased_at": _now(), "reason": reason, "actor": str(actor), "key_ids": live}
         already = not live and self.db.erasures.count_documents({"nip": nip}) > 0
+        # The pointer's copy goes first: from here on a reader goes to `data_keys`, which the next step destroys.
+        self.db.current.update_one({"_id": nip}, {"$set": {"wrapped": None, "master_kid": None}})
         if live:
             self.db.data_keys.update_many(
                 {"_id": {"$in": live}},
@@ -200,7 +211,15 @@ class KeyStore:
             done += self.db.data_keys.update_one({"_id": doc["_id"], "master_kid": doc["master_kid"]},
                                                  {"$set": {"master_kid": kid, "wrapped": Binary(wrapped)}}
                                                  ).modified_count
+            # The pointer's copy follows (a copy left behind still opens while its old master key is configured).
+            self.db.current.update_one({"_id": doc["nip"], "key_id": doc["_id"], "wrapped": {"$ne": None}},
+                                       {"$set": {"master_kid": kid, "wrapped": Binary(wrapped)}})
         return done
+
+
+def pointer_to(doc: dict) -> dict:
+    """A NIP's `current` pointer to a key document, with a copy of its wrapped key (readers need one read)."""
+    return {"_id": doc["nip"], "key_id": doc["_id"], "master_kid": doc["master_kid"], "wrapped": doc["wrapped"]}
 
 
 def _now() -> datetime:
