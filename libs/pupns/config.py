@@ -186,3 +186,8 @@ def key_cache_size() -> int:
 def job_lease_seconds() -> float:
     """How long a job runner owns a job without renewing it (a killed runner's job resumes after this)."""
     return float(env("PUPNS_JOB_LEASE_SECONDS", "15"))
+
+
+def poll_backoff() -> bool:
+    """PUPNS_POLL_BACKOFF (default 1): idle pollers back off (pupns.polling); 0 restores the old fixed intervals."""
+    return env("PUPNS_POLL_BACKOFF", "1") != "0"

@@ -20,7 +20,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError
 
-from pupns import config
+from pupns import config, polling
 from pupns.actors import Actor, actor_meta
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, Projection, StreamAppend
@@ -37,6 +37,7 @@ ITEMS_KEPT = 10_000  # rejected rows kept in a result; `rejected_total` always c
 ACTIVE = ("queued", "running")
 RETRY_SECONDS = 2.0  # after a conflict (a killed runner's transaction may hold its streams for a minute)
 MAX_FAILURES = 5  # unexpected errors in a row before a job is marked failed (transient ones heal before that)
+SUBMITTED = polling.Signal("jobs")  # wakes this process's job runner at once (pupns.polling)
 
 
 def lease_seconds() -> float:
@@ -116,6 +117,7 @@ def submit(store: EventStore, kind: str, total: int, input: dict, actor: Actor, 
                      idempotency_result={"job_id": job_id}, projection=_projection(store, None))
     except AlreadyApplied as exc:
         return get(store, exc.result["job_id"])
+    SUBMITTED.set()
     return get(store, job_id)
 
 

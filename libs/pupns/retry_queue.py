@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # the domain imports Backoff: no pymongo at import time
 
 T = TypeVar("T")
 LEASE_SECONDS = 60.0
+# A retry loop polls at its interval while passes find work, and backs off to this while they find none
+# (pupns.polling): a retry may come up to this much after its `next_attempt_at`.
+POLL_CEILING_SECONDS = 8.0
 
 
 @dataclass(frozen=True)

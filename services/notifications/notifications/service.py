@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from nameko.events import event_handler
-from nameko.timer import timer
 
 from notifications.adapters.mailer import SmtpMailer
 from notifications.adapters.projections import Projector
@@ -14,6 +13,8 @@ from pupns.deadlines import rpc
 from pupns.dependencies import Config, Store
 from pupns.errors import AppError
 from pupns.personal.provider import PersonalData
+from pupns.polling import poll
+from pupns.retry_queue import POLL_CEILING_SECONDS
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
@@ -94,7 +95,7 @@ class NotificationsService(service_base.AuditMixin):
         if not contracts.consume(self.store, handler, message, contract, app.on_identity_event):
             app.deliver(message["event_id"])  # a redelivery: the e-mail may still be due
 
-    @timer(interval=RETRY_INTERVAL)
-    def retry_emails(self) -> None:
+    @poll(interval=RETRY_INTERVAL, ceiling=POLL_CEILING_SECONDS)
+    def retry_emails(self) -> int:
         """Deliver every e-mail that is due (first tries that failed, backoff expired, newly addressed)."""
-        self.app.deliver_due()
+        return self.app.deliver_due()

@@ -101,13 +101,13 @@ class Statements:
         return "failed" if failure.retryable else "rejected"
 
     def stamp_due(self, limit: int = 20) -> int:
-        """One pass of the retry loop, oldest due first; returns how many got their stamp.
+        """One pass of the retry loop, oldest due first; returns how many it tried (0: nothing was due).
 
         After a retryable failure the pass stops: while the provider is down, each pass sends it one
         probe instead of the whole backlog; the rest follow as soon as a probe succeeds.
         """
         outcomes = self.read.stamp_queue.drain(self.attempt, limit, stop=lambda outcome: outcome == "failed")
-        return outcomes.count("stamped")
+        return sum(1 for outcome in outcomes if outcome is not None)
 
     # -- reading -------------------------------------------------------------------------------------
     def get_statement(self, nip: str, actor: Actor) -> dict:
