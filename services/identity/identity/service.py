@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
+from datetime import UTC, datetime
 
 from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from identity.adapters import Deps
@@ -14,6 +17,7 @@ from identity.adapters.public_events import public_events
 from identity.commands import (
     accounts,
     admin,
+    deadlines,
     form_anomalies,
     login,
     passwords,
@@ -44,8 +48,11 @@ from pupns.dependencies import Store
 from pupns.eventstore import EventStore
 from pupns.personal import FieldCodec, KeyStore
 from pupns.personal.provider import PersonalData
+from pupns.polling import poll
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 0.5  # deadline checks and the job runner's fast poll
+JOB_POLL_CEILING_SECONDS = 4.0  # the job runner's slowest poll (jobs created here wake it at once)
 JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes on (keeps stop() prompt)
 OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
@@ -84,12 +91,23 @@ def _setup(store: EventStore) -> None:
             keys.close()
 
 
+class DeadlineClockProvider(DependencyProvider):
+    """The container's DeadlineClock: its cache of the campaign, so deadline checks query only when due."""
+
+    def setup(self) -> None:
+        self.clock = deadlines.DeadlineClock([reminders.seconds(o) for o in reminders.offsets(SETTINGS.reminders)])
+
+    def get_dependency(self, worker_ctx) -> deadlines.DeadlineClock:
+        return self.clock
+
+
 class IdentityService(service_base.AuditMixin):
     """Roster, PNS and staff accounts, login and the campaign window."""
 
     name = "identity"
     store = Store(translator=public_events, setup_hook=_setup)
     personal = PersonalData()
+    deadline_clock = DeadlineClockProvider()
 
     @property
     def deps(self) -> Deps:
@@ -207,16 +225,20 @@ class IdentityService(service_base.AuditMixin):
         """An administrator lifts the not_reregistered sanction, with a reason."""
         return sanctions.reinstate(self.deps, nip, reason, actor)
 
-    @timer(interval=0.5)
-    def run_jobs(self) -> None:
-        """Close the campaign at its deadline, remind before it, then work on stored jobs (resuming any left over)."""
-        deps = self.deps
-        for due in (sanctions.close_when_due, reminders.schedule_due, roster_job.sweep):
-            try:
-                due(deps)
-            except Exception:  # logged; the deadline is checked again on the next tick
-                log.exception("%s failed; retrying on the next tick", due.__name__)
-        jobs.run_pending(self.store, job_steps(self.personal), OWNER, JOB_BUDGET_SECONDS)
+    @timer(interval=TICK_SECONDS)
+    def check_deadlines(self) -> None:
+        """Close the campaign at its deadline and remind before it (querying only when one is due); sweep uploads."""
+        deadlines.check(self.deps, self.deadline_clock, (sanctions.close_when_due, reminders.schedule_due),
+                        datetime.now(UTC), time.monotonic())
+        try:
+            roster_job.sweep(self.deps)
+        except Exception:  # logged; swept again later
+            log.exception("sweeping abandoned uploads failed")
+
+    @poll(interval=TICK_SECONDS, ceiling=JOB_POLL_CEILING_SECONDS, signal=jobs.SUBMITTED)
+    def run_jobs(self) -> int:
+        """Work on stored jobs, resuming any left over; woken at once by a job created here, else polls slowly."""
+        return jobs.run_pending(self.store, job_steps(self.personal), OWNER, JOB_BUDGET_SECONDS)
 
     # -- events of other services, read through their contracts ------------------------------------------
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from identity.adapters import Deps
 from identity.adapters.personal import staff_subject
+from identity.commands.deadlines import CAMPAIGN_CHANGED
 from identity.domain import rules
 from identity.schemas import CampaignSchema, VerifierSchema, load
 from pupns.actors import Actor, actor_meta, require_role
@@ -72,4 +73,6 @@ def set_campaign(deps: Deps, payload: dict, actor: Actor) -> dict:
                           actor_meta(actor))
     except ConcurrencyError:
         raise AppError("conflict", "Jadwal sedang diubah oleh pengguna lain. Coba lagi.") from None
+    finally:
+        CAMPAIGN_CHANGED.set()  # this process's deadline checks read the new window at their next tick
     return get_campaign(deps)

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from identity.adapters import Deps
+from identity.commands.deadlines import CAMPAIGN_CHANGED
 from identity.domain import rules
 from identity.schemas import ReasonSchema, load
 from pupns import jobs
@@ -53,6 +54,8 @@ def _close_window(deps: Deps, at: datetime, meta: dict, key: str | None) -> str:
         raise AppError("invalid_state", "Belum ada masa pendataan yang dijadwalkan.") from None
     except ConcurrencyError:
         raise AppError("conflict", BUSY) from None
+    finally:
+        CAMPAIGN_CHANGED.set()  # this process's deadline checks read the closed window at their next tick
 
 
 def close_campaign(deps: Deps, actor: Actor, idempotency_key: str | None = None) -> dict:
