@@ -32,8 +32,7 @@ PER_REQUEST = [*((name, "events") for name in SERVICES if name != "keys"), ("key
 # Rejections the spec itself asks to remember (each exemption is one error code and what it may add):
 EXEMPT = {
     # SPEC §3 "Anomalies": an attempt for a NIP not on the roster is counted as a 'PNS selundupan' candidate.
-    "nip_not_in_roster": {"pupns_identity.events", "pupns_identity.streams", "pupns_identity.selundupan",
-                          "pupns_keys.data_keys", "pupns_keys.current"},
+    "nip_not_in_roster": {"pupns_identity.events", "pupns_identity.streams", "pupns_identity.selundupan"},
     # SPEC "Abuse": five nik_mismatch answers in 24 h close the NIP to registration: each one is counted.
     "nik_mismatch": {"pupns_identity.events", "pupns_identity.streams"},
     # SPEC "Abuse": failed logins slow down further attempts on that username (operational, no event).
