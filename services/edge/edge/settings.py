@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from pupns.config import env
+from pupns.config import env, poll_backoff
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -64,6 +64,8 @@ class Settings:
     proxy_hops: int = field(default_factory=lambda: _int("PUPNS_EDGE_PROXY_HOPS", 0))
     rate_window: int = field(default_factory=lambda: _int("PUPNS_EDGE_RATE_WINDOW", 10))
     rate_sync_seconds: float = field(default_factory=lambda: _float("PUPNS_EDGE_RATE_SYNC_SECONDS", 0.3))
+    # Syncs skip what cannot have changed (pupns.config.poll_backoff; PUPNS_POLL_BACKOFF=0: every part, every sync).
+    lazy_sync: bool = field(default_factory=poll_backoff)
     unavailable_retry_after: int = 2
     background: bool = True
 

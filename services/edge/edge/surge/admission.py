@@ -41,6 +41,9 @@ SHRINK = 0.5  # share of the gradient's shortfall applied per adjustment (gradie
 BASE_DRIFT = 0.05  # how fast the baseline follows a higher minimum at the floor (a lower one is taken at once)
 MAX_SAMPLES = 4096
 LINE_PART_TTL_SECONDS = 10  # a process that stopped publishing its part of the line drops out after this
+LINE_REFRESH_SECONDS = LINE_PART_TTL_SECONDS / 2  # an unchanged part is published again this often (stays live)
+LINE_IDLE_SECONDS = 10.0  # no newcomer and no line known for this long: the monitor stops reading the parts
+LINE_VIEW_MAX_SECONDS = 1.0  # a newcomer finding the other parts older than this reads them first
 
 
 @dataclass
@@ -72,6 +75,10 @@ class Admission:
     _last_adjust: float = 0.0
     _last_rate: float = 0.0
     _session_body: tuple[int, bytes] | None = None
+    _published: dict | None = None  # this process's part as last published
+    _publish_by: float = 0.0
+    _read_at: float = -math.inf  # when the other processes' parts were last read
+    _anonymous_at: float = -math.inf  # when an anonymous request last asked to enter
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -108,8 +115,11 @@ class Admission:
             raise self.session_error()
         now = self.wall()
         holder = self.holder(ticket_token, now)
+        self._anonymous_at = self.clock()
         if holder is not None and self._at_head(holder):
             self.sync_line()  # about to let a holder in: decide on the other processes' latest parts
+        elif self.settings.lazy_sync and self._anonymous_at - self._read_at > LINE_VIEW_MAX_SECONDS:
+            self.sync_line()  # the first request after an idle spell: the monitor had stopped reading the parts
         with self._lock:
             gate = self.gates()[0]
             if holder is not None:
@@ -183,15 +193,28 @@ class Admission:
         return cached[1]
 
     # -- the shared line ------------------------------------------------------------
-    def sync_line(self) -> None:
-        """Publish this process's part of the line and take the other processes' parts (one write, one read)."""
-        now = datetime.now(UTC)
+    def sync_line(self, read: bool = True) -> None:
+        """Publish this process's part of the line and take the other processes' parts (one write, one read); an
+        unchanged part is published only every LINE_REFRESH_SECONDS, to stay live (PUPNS_POLL_BACKOFF=0: always)."""
+        now, at = datetime.now(UTC), self.clock()
         try:
-            self.store.publish_line(self.process, self.line.part(),
-                                    now + timedelta(seconds=LINE_PART_TTL_SECONDS))
-            self.line.absorb(self.store.read_line(self.process, now))
+            part = self.line.part()
+            if not self.settings.lazy_sync or part != self._published or at >= self._publish_by:
+                self.store.publish_line(self.process, part, now + timedelta(seconds=LINE_PART_TTL_SECONDS))
+                self._published, self._publish_by = part, at + LINE_REFRESH_SECONDS
+            if read:
+                self.line.absorb(self.store.read_line(self.process, now))
+                self._read_at = at
         except Exception:
             log.warning("waiting line not shared this time; using the last known parts", exc_info=True)
+
+    def sync_line_in_background(self) -> None:
+        """The monitor's sync: the other parts are read while they can matter (a newcomer in the last
+        LINE_IDLE_SECONDS, or a line known anywhere); an idle process only keeps its part live. The first newcomer
+        after that reads them itself (`enter`), so no admission decides on parts older than a sync or a second."""
+        idle = (self.settings.lazy_sync and self.line.waiting() == 0
+                and self.clock() - self._anonymous_at >= LINE_IDLE_SECONDS)
+        self.sync_line(read=not idle)
 
     # -- adapting -----------------------------------------------------------------
     def observe_backend(self, seconds: float) -> None:

@@ -3,9 +3,10 @@
 Each process knows exactly the holders it turned away (its part of the line). Every sync it publishes that part
 to the edge's MongoDB (the first HEAD_EXACT places exactly, where order decides who enters; the rest as counts
 per 100 ms of issue time, where only the length of the wait depends on it) and reads the other processes' parts:
-one write and one read per process per sync, whatever the crowd. A holder who does
-not come back by `due` + the grace drops out of the part that holds it, so a crowd that has gone (abandoned
-tabs, bots) leaves the line within seconds and never keeps anyone waiting behind it.
+at most one write and one read per process per sync, whatever the crowd (an idle process only keeps its part
+live: edge.surge.admission). A holder who does not come back by `due` + the grace drops out of the part that
+holds it, so a crowd that has gone (abandoned tabs, bots) leaves the line within seconds and never keeps anyone
+waiting behind it.
 """
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ class Monitor:
             except Exception:
                 log.exception("admission tick failed")
             if ticks % self.sync_every == 0:
-                self.admission.sync_line()  # store failures are handled inside
+                self.admission.sync_line_in_background()  # store failures are handled inside
                 if self.limiter is not None:
                     try:
                         self.limiter.sync()  # store failures are handled inside; this is for anything else

@@ -14,6 +14,10 @@ requests over many processes gets `rate + burst / W` per second at most, 13/s pe
 username with the defaults; around a window boundary up to twice the allowance, as any fixed window).
 The shared count lags: a key can get past its allowance by what all processes let through until each of
 them has seen it blocked, one flush and one read, at most two sync intervals of each process's bucket.
+A process that let nothing through in the current window neither writes nor reads for it (an idle edge costs
+the store nothing): it holds no blocked keys of that window, lets its first request through, and from its next
+sync on flushes and reads every sync until the window ends, so it lets through at most one sync interval of its
+bucket after a key is blocked, within the bound above. PUPNS_POLL_BACKOFF=0 reads every sync.
 If MongoDB is unreachable the shared layer stands still (the last blocked keys until their window ends,
 then none) and the limits degrade to per process; they never refuse everyone.
 """
@@ -83,13 +87,15 @@ def window_allowance(rate: float, burst: float, seconds: int) -> int:
 class SharedWindow:
     """One limit's fixed windows: counts allowed requests for the store, refuses the keys it reports spent."""
 
-    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time) -> None:
-        self.name, self.allowance, self.seconds, self.clock = name, allowance, seconds, clock
+    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time,
+                 lazy: bool = True) -> None:
+        self.name, self.allowance, self.seconds, self.clock, self.lazy = name, allowance, seconds, clock, lazy
         self._lock = threading.Lock()
         self._pending: dict[str, int] = {}
         self._pending_start = 0
         self._blocked: frozenset[str] = frozenset()
         self._blocked_start = -1
+        self._active_start = -1  # the last window in which this process let something through
         self.rejected = 0
 
     def start_of(self, now: float) -> int:
@@ -119,6 +125,10 @@ class SharedWindow:
         with self._lock:
             pending, pending_start = self._pending, self._pending_start
             self._pending = {}
+        if pending:
+            self._active_start = pending_start
+        if self.lazy and self._active_start != start:
+            return  # nothing let through here in this window: see the module's docstring
         window = self.window_id(start)
         if pending and pending_start == start:
             expires_at = dt.datetime.fromtimestamp(start + 2 * self.seconds, dt.UTC)
@@ -132,8 +142,9 @@ class FailureWindow(SharedWindow):
     """Counts failures per key (not requests) in shared fixed windows: how many a key had in this window, here
     and, as of the last sync, in every process."""
 
-    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(name, allowance, seconds, clock)
+    def __init__(self, name: str, allowance: int, seconds: int, clock: Callable[[], float] = time.time,
+                 lazy: bool = True) -> None:
+        super().__init__(name, allowance, seconds, clock, lazy)
         self._local: dict[str, int] = {}  # this process's failures per key in the current window
 
     def failed(self, key: str) -> float:
@@ -162,11 +173,12 @@ class Limiter:
         self.store, self.monotonic = store, monotonic
         self.users = TokenBuckets(settings.user_rate, settings.user_burst, monotonic)
         self.logins = TokenBuckets(settings.login_rate, settings.login_burst, monotonic)
+        lazy = settings.lazy_sync
         self.user_window = SharedWindow("u", window_allowance(settings.user_rate, settings.user_burst, seconds),
-                                        seconds, wall)
+                                        seconds, wall, lazy)
         self.login_window = SharedWindow("l", window_allowance(settings.login_rate, settings.login_burst, seconds),
-                                         seconds, wall)
-        self.registration_failures = FailureWindow("rf", settings.registration_failures_per_minute, 60, wall)
+                                         seconds, wall, lazy)
+        self.registration_failures = FailureWindow("rf", settings.registration_failures_per_minute, 60, wall, lazy)
         self._quiet_until = -math.inf
         self.sync_failures = 0
 
