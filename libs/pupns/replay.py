@@ -18,7 +18,7 @@ def rebuild(store: EventStore, projector: Projector,
     event of the store in global order."""
     for name in projector.collections:
         (target if target is not None else store.db).drop_collection(name)
-    total = store.count()
+    total = store.count() if progress else 0  # only for the progress bar: counting is a scan of its own
     done = 0
     page: list[dict] = []
     for doc in store.iterate_all(batch):
