@@ -12,14 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from logging import getLogger
 
 from eventlet import Timeout
 from nameko.timer import Timer
 
 from pupns import config
+from pupns.retry_queue import Backoff
 
-log = getLogger(__name__)
 WAKE_CHECK_SECONDS = 0.05  # how often a waiting poller looks at its signal (a flag: no store operation)
 
 
@@ -27,18 +26,20 @@ class PollBackoff:
     """The wait before the next poll: `fast` after work was found, doubling after each empty poll up to `ceiling`."""
 
     def __init__(self, fast: float, ceiling: float, enabled: bool | None = None) -> None:
-        self.fast = fast
-        self.ceiling = max(fast, ceiling) if (config.poll_backoff() if enabled is None else enabled) else fast
+        enabled = config.poll_backoff() if enabled is None else enabled
+        self.schedule = Backoff(fast, max(fast, ceiling) if enabled else fast)
+        self.empty = 0  # empty polls in a row
         self.wait = fast
 
     def found(self, work: bool) -> float:
         """Record a poll's outcome; returns the wait before the next one."""
-        self.wait = self.fast if work else min(self.ceiling, self.wait * 2)
+        self.empty = 0 if work else self.empty + 1
+        self.wait = self.schedule.delay(self.empty + 1)
         return self.wait
 
     def woken(self) -> None:
         """Work was signalled: the next wait is the fast one again."""
-        self.wait = self.fast
+        self.empty, self.wait = 0, self.schedule.base
 
 
 class Signal:
