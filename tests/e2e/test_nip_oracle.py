@@ -38,15 +38,16 @@ def answer(platform, method: str, path: str, body: dict | None, headers: dict) -
 
 
 def test_a_verifier_cannot_tell_another_instansis_nip_from_one_never_issued(platform):
-    row = platform.take_row()
+    row, on_roster_only = platform.take_rows_of_one_instansi(2)
     platform.submitted_pns(row)  # a registration and a submission on record, in row's instansi
     outsider = platform.other_verifier(row["instansi_kode"])
     unknown = never_issued(platform.demo["rows"])
     for method, template, body in ROUTES:
         existing = answer(platform, method, template.format(nip=row["nip"]), body, outsider)
         missing = answer(platform, method, template.format(nip=unknown), body, outsider)
+        elsewhere = answer(platform, method, template.format(nip=on_roster_only["nip"]), body, outsider)
         assert existing[0] == 403 and existing[1]["error"]["code"] == "forbidden", (template, existing)
-        assert missing[:2] == existing[:2], (template, existing, missing)
+        assert missing[:2] == existing[:2] == elsewhere[:2], (template, existing, missing, elsewhere)
         # Timing: both paths read the same things; calls alternate so that the machine's drift hits both alike.
         samples: dict[str, list[float]] = {row["nip"]: [], unknown: []}
         for _ in range(TIMED_CALLS):
@@ -61,9 +62,12 @@ def test_a_verifier_cannot_tell_another_instansis_nip_from_one_never_issued(plat
 
 
 def test_a_verifier_gets_404_only_for_a_missing_record_of_their_own_instansi(platform):
-    row = platform.take_row()
+    row, never_registered = platform.take_rows_of_one_instansi(2)
     platform.confirmed_pns(row)  # registered and confirmed, never submitted
     own, admin = platform.verifier(row["instansi_kode"]), platform.admin()
+    for method, template, body in ROUTES:  # on the verifier's roster, never registered: no record anywhere
+        status, error, _ = answer(platform, method, template.format(nip=never_registered["nip"]), body, own)
+        assert (status, error["error"]["code"]) == (404, "not_found"), (template, error)
     for method, template, body in ROUTES[2:]:
         path = template.format(nip=row["nip"])
         status, error, _ = answer(platform, method, path, body, own)

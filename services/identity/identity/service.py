@@ -201,6 +201,16 @@ class IdentityService(service_base.AuditMixin):
         return admin.bootstrap_admin(self.deps, password)
 
     @rpc
+    def in_own_instansi(self, nip: str, actor: dict) -> dict:
+        """Whether a NIP is on the roster of the calling verifier's instansi: `{own}` only, nothing else about it.
+
+        The edge asks it when verification refused a NIP it has no record of in the verifier's instansi: 404 for
+        a NIP of their own roster, 403 for every other NIP, whether on another instansi's roster or on none."""
+        require_role(actor, "verifier")
+        entry = self.deps.read.roster_entry(str(nip)) or {}
+        return {"own": bool(actor.get("instansi_kode")) and entry.get("instansi_kode") == actor.get("instansi_kode")}
+
+    @rpc
     def get_campaign(self) -> dict:
         """The campaign window and whether it is open."""
         return admin.get_campaign(self.deps)

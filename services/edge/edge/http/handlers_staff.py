@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from edge.http import bodies, jobs, schemas
 from edge.http.routing import Ctx
 from pupns import csvexport
+from pupns.errors import AppError
 from pupns.roster_upload import start_job, upload_roster
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
@@ -36,16 +37,32 @@ def list_registrations(ctx: Ctx) -> Any:
     return _listing(ctx, "list_registrations", "pending")
 
 
+def _on_nip(ctx: Ctx, method: str, *args: Any) -> Any:
+    """One verification call about `<nip>`, scoped like SPEC §4 without telling which NIPs exist elsewhere.
+
+    verification knows a NIP's instansi only once it is registered, and refuses every other NIP alike (403). Of
+    those, a NIP on the verifier's own roster is 404 (no such record); the roster is asked for every refusal, so
+    a NIP of another instansi and a NIP never issued cost the same calls and answer the same 403."""
+    try:
+        return ctx.backend.call("verification", method, ctx.params["nip"], *args, ctx.actor)
+    except AppError as refused:
+        if refused.code != "forbidden" or ctx.actor.get("role") != "verifier":
+            raise
+        if ctx.backend.call("identity", "in_own_instansi", ctx.params["nip"], ctx.actor).get("own"):
+            raise AppError("not_found") from None
+        raise
+
+
 def confirm_registration(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/registrations/<nip>/confirm."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return ctx.backend.call("verification", "confirm_registration", ctx.params["nip"], ctx.actor)
+    return _on_nip(ctx, "confirm_registration")
 
 
 def reject_registration(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/registrations/<nip>/reject {reason}."""
     data = _json(ctx, schemas.ReasonSchema)
-    return ctx.backend.call("verification", "reject_registration", ctx.params["nip"], data["reason"], ctx.actor)
+    return _on_nip(ctx, "reject_registration", data["reason"])
 
 
 def list_submissions(ctx: Ctx) -> Any:
@@ -66,19 +83,19 @@ def _csv(content: bytes, stem: str) -> Response:
 
 def get_submission(ctx: Ctx) -> Any:
     """GET /api/v1/verifier/submissions/<nip>."""
-    return ctx.backend.call("verification", "get_submission", ctx.params["nip"], ctx.actor)
+    return _on_nip(ctx, "get_submission")
 
 
 def approve_submission(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/submissions/<nip>/approve."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return ctx.backend.call("verification", "approve_submission", ctx.params["nip"], ctx.actor)
+    return _on_nip(ctx, "approve_submission")
 
 
 def return_submission(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/submissions/<nip>/return {notes}."""
     data = _json(ctx, schemas.ReturnNotesSchema)
-    return ctx.backend.call("verification", "return_submission", ctx.params["nip"], data["notes"], ctx.actor)
+    return _on_nip(ctx, "return_submission", data["notes"])
 
 
 def import_roster(ctx: Ctx) -> Any:
