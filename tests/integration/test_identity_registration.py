@@ -190,3 +190,18 @@ def test_guessing_a_nik_closes_the_nip_to_registration_for_a_day(ready, rows, st
     assert [e["type"] for e in store.read_stream(f"roster-{row['nip']}")][-5:] == ["NikMismatched"] * 5
     assert store.read_stream(f"account-{row['nip']}") == []  # nobody took the registration
     assert ready.register(payload(rows[3]))["nip"] == rows[3]["nip"]  # other NIPs are not affected
+
+
+def test_a_repeated_registration_is_refused_before_any_password_is_hashed(ready, rows, monkeypatch):
+    """A double click or a retry after a timeout on registration day costs a roster and an account read, not an
+    argon2id hash (a hash is the most expensive thing a registration does)."""
+    from identity.commands import registration
+
+    hashed: list[str] = []
+    original = registration.hash_password
+    monkeypatch.setattr(registration, "hash_password", lambda password: (hashed.append(password),
+                                                                         original(password))[1])
+    ready.register(payload(rows[2]))
+    assert len(hashed) == 1
+    assert error_of(ready.register, payload(rows[2])).code == "already_registered"
+    assert len(hashed) == 1

@@ -96,9 +96,13 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     if not campaign_is_open(deps.read.campaign(), now()):
         raise AppError("campaign_closed")
     row = _check_roster(deps, data)
+    account = deps.accounts.get(data["nip"])
+    if account.blocks_registration:  # a repeat (a double click, a retry after a timeout): 409 without a hash
+        raise AppError("already_registered")
     password_hash = POOL.run(hash_password, data["password"])
-    for _ in range(REGISTRATION_ATTEMPTS):
-        account = deps.accounts.get(data["nip"])
+    for attempt in range(REGISTRATION_ATTEMPTS):
+        if attempt:
+            account = deps.accounts.get(data["nip"])
         response = _submit(deps.codec, account, data, row, password_hash)
         try:
             deps.accounts.save(account, {"actor": data["nip"], "role": "pns"}, idempotency_key=key,
