@@ -10,11 +10,11 @@ kept below the gunicorn threads, so a thread is always free to turn a request aw
 Authenticated sessions have priority (a little headroom over the limit) and are never put back in line.
 Everyone else turned away gets 503 `queue` with a signed ticket: its place is its issue time, so a newcomer
 costs no MongoDB write (the first newcomer after an idle spell of the monitor reads the other processes' parts of
-the line once, so that it is judged on a line at most one sync old). The line (edge.surge.line) holds only live holders: a holder who does not come back by
-the time they were given plus a short grace loses the place. A holder at the head of the line (the first
-`gate x processes` places) enters when a place is free; a newcomer enters when a place is free beyond those
-kept for holders at the head who have come back before. Abandoned tickets keep nothing free, so capacity is
-never left idle for a crowd that has gone.
+the line once, so that it is judged on a line at most one sync old). The line (edge.surge.line) holds only live
+holders: a holder who does not come back by the time they were given plus a short grace loses the place. A
+holder at the head of the line (the first `gate x processes` places) enters when a place is free; a newcomer
+enters when a place is free beyond those kept for holders at the head who have come back before. Abandoned
+tickets keep nothing free, so capacity is never left idle for a crowd that has gone.
 """
 from __future__ import annotations
 
