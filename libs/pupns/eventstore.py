@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from pupns.canonical import canonical_json
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
-POSITION_RETRIES = 50  # a few hundred ms of other appends holding the counter
 # An append is answered only once it is journaled on a majority: a write answered 2xx survives a kill -9 of
 # the store (SPEC §6), whatever the server's default write concern is.
 DURABLE = WriteConcern(w="majority", j=True)
@@ -64,10 +62,6 @@ class ConcurrencyError(Exception):
         super().__init__(f"stream {stream!r}: expected version {expected_version}, found {actual_version}")
 
 
-class _PositionTaken(Exception):
-    """Another append holds the position counter (a write conflict on it): retry the transaction."""
-
-
 class AlreadyApplied(Exception):
     """The idempotency key was seen before: the earlier result stands, nothing was written."""
 
@@ -100,7 +94,6 @@ class EventStore:
         self.counters = db["counters"]
         self._fresh: list[dict] | None = None  # see track_fresh
         self._fresh_lock = threading.Lock()
-        self._append_lock = threading.Lock()
         self._sources: dict[str, dict] = {}  # see consuming()
 
     def ensure_indexes(self) -> None:
@@ -116,14 +109,7 @@ class EventStore:
         self.events.create_index([("position", 1)])
         self.events.create_index([("nip", 1), ("position", 1)])
         self.events.create_index([("published", 1), ("position", 1)])
-        self.counters.update_one({"_id": "position"}, {"$setOnInsert": {"value": 0, "continuous_from": 1}},
-                                 upsert=True)
-        # A log written before positions were taken inside the transaction may have gaps below this point
-        # (aborted appends); the audit checks continuity from here on (pupns.integrity.position_breaks).
-        counter = self.counters.find_one({"_id": "position"}) or {}
-        if "continuous_from" not in counter:
-            self.counters.update_one({"_id": "position", "continuous_from": {"$exists": False}},
-                                     {"$set": {"continuous_from": counter.get("value", 0) + 1}})
+        self.counters.update_one({"_id": "position"}, {"$setOnInsert": {"value": 0}}, upsert=True)
 
     # -- writing ---------------------------------------------------------------
     def append(
@@ -174,30 +160,22 @@ class EventStore:
             actual = heads.get(part.stream, {}).get("version", 0)
             if actual != part.expected_version:
                 raise ConcurrencyError(part.stream, part.expected_version, actual)
-        count = sum(len(part.events) for part in parts)
-        # One append at a time per process: the position counter is taken inside the transaction (continuous
-        # positions in commit order, see _reserve_positions), so this process's own appends would only abort
-        # each other on it; other replicas' appends still may, and are retried.
-        with self._append_lock:
-            for attempt in range(POSITION_RETRIES):
-                try:
-                    docs = self._commit(parts, heads, count, meta, idempotency_key, idempotency_result, projection)
-                    break
-                except _PositionTaken:
-                    time.sleep(0.002 * (attempt + 1))  # green under nameko: only this worker waits
-            else:
-                raise ConcurrencyError(parts[0].stream, parts[0].expected_version)
+        # Positions are reserved before the transaction, by an atomic increment that holds nothing: appends of
+        # every replica go on in parallel. An append that then fails leaves its positions unused (a gap); order
+        # is kept. (Taken inside the transaction they would be continuous, but the counter would stay locked for
+        # the whole transaction and serialise every append of the service: measured, replicas time out.)
+        position = self._reserve_positions(sum(len(part.events) for part in parts))
+        docs = self._commit(parts, heads, position, meta, idempotency_key, idempotency_result, projection)
         if self._fresh is not None:
             with self._fresh_lock:
                 self._fresh.extend(docs)
         return docs
 
-    def _commit(self, parts: list[StreamAppend], heads: dict, count: int, meta: dict[str, Any] | None,
+    def _commit(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None,
                 idempotency_key: str | None, idempotency_result: Any, projection: Projection | None) -> list[dict]:
-        """One transaction: positions, idempotency key, heads, events and the caller's projection."""
+        """One transaction: idempotency key, heads, events and the caller's projection."""
         try:
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
-                position = self._reserve_positions(count, session)
                 occurred_at, docs = utcnow_iso(), []
                 for part in parts:
                     prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
@@ -232,22 +210,10 @@ class EventStore:
             fresh, self._fresh = self._fresh, []
         return fresh
 
-    def _reserve_positions(self, count: int, session: ClientSession) -> int:
-        """Take `count` global positions inside the append's transaction; returns the first.
-
-        Inside the transaction, an aborted append gives its positions back (no gaps: the audit checks that
-        positions are continuous), and the counter's document stays locked until commit, so positions are
-        visible in commit order: a reader that has seen position n has seen every position below it. A
-        concurrent append elsewhere that holds the counter makes this one fail at once (a write conflict):
-        _PositionTaken, and the caller retries the whole transaction."""
-        try:
-            counter = self.counters.find_one_and_update(
-                {"_id": "position"}, {"$inc": {"value": count}}, session=session,
-                return_document=pymongo.ReturnDocument.AFTER)
-        except OperationFailure as exc:
-            if exc.code == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
-                raise _PositionTaken() from exc
-            raise
+    def _reserve_positions(self, count: int) -> int:
+        """Reserve `count` global positions; returns the first. Gaps are harmless, order is kept."""
+        counter = self.counters.find_one_and_update(
+            {"_id": "position"}, {"$inc": {"value": count}}, return_document=pymongo.ReturnDocument.AFTER)
         if counter is None:
             raise RuntimeError("event store not initialised: call ensure_indexes() first")
         return counter["value"] - count + 1

@@ -44,33 +44,11 @@ def verify_chains(store: EventStore) -> dict:
         broken.append({"stream": stream, "version": head["version"], "reason": "events_removed"})
     # Heads were read before the events: a stream appended to meanwhile looks out of step. Look at it again.
     broken = [item for item in broken if item["reason"] not in RACY or _still_out_of_step(store, item["stream"])]
-    broken += position_breaks(store)
     return {"service": store.service, "streams_checked": streams,
             "events_checked": events_checked, "broken": broken}
 
 
 RACY = ("head_mismatch", "events_removed")
-
-
-def position_breaks(store: EventStore) -> list[dict]:
-    """Global positions missing or repeated: an event removed (or inserted) anywhere in the log is seen here even
-    when its whole stream went with it. Positions are continuous from the counter's `continuous_from` (older logs
-    may have gaps below it); the counter's value past the last event means events removed at the end."""
-    counter = store.counters.find_one({"_id": "position"}) or {}
-    expected = counter.get("continuous_from", 1)
-    broken: list[dict] = []
-    cursor = store.events.find({"position": {"$gte": expected}}, {"stream": 1, "version": 1, "position": 1})
-    for doc in cursor.sort("position", 1):
-        where = {"stream": doc["stream"], "version": doc["version"]}
-        if doc["position"] < expected:
-            broken.append({**where, "reason": "position_repeated", "position": doc["position"]})
-        elif doc["position"] > expected:
-            broken.append({**where, "reason": "positions_missing", "missing": [expected, doc["position"] - 1]})
-        expected = max(expected, doc["position"] + 1)
-    if counter.get("value", 0) >= expected:  # read before the events: appends since then only add positions
-        broken.append({"stream": None, "version": None, "reason": "positions_missing",
-                       "missing": [expected, counter["value"]]})
-    return broken
 
 
 def _still_out_of_step(store: EventStore, stream: str, attempts: int = 3) -> bool:

@@ -217,10 +217,10 @@ def test_replicas_starting_together_both_set_up_the_same_fresh_store(mongo_clien
     assert {"events", "streams", "applied_keys", "counters"} <= set(db.list_collection_names())
 
 
-def test_positions_stay_continuous_in_commit_order_under_concurrent_appends_and_conflicts(store):
-    """Positions are taken inside the append's transaction: conflicting appends give theirs back (no gaps), and
-    concurrent appends from several clients (as replicas would) never repeat one."""
-    other = EventStore(store.db, store.service)  # a second "process": its own append lock
+def test_concurrent_appends_from_several_processes_never_share_a_position(store):
+    """Positions are reserved by an atomic increment before each transaction: appends of several processes (as
+    replicas) and conflicting appends never repeat one; a conflicting append leaves its positions unused."""
+    other = EventStore(store.db, store.service)  # a second "process"
     store.append("shared", 0, [NewEvent("Opened")])
     barrier = threading.Barrier(6)
 
@@ -229,7 +229,7 @@ def test_positions_stay_continuous_in_commit_order_under_concurrent_appends_and_
         barrier.wait()
         for n in range(5):
             mine.append(f"own-{i}", n, [NewEvent("Added", {"n": n})])
-        with pytest.raises(ConcurrencyError):  # stale: aborted after taking positions, which go back
+        with pytest.raises(ConcurrencyError):  # stale: writes nothing
             mine.append("shared", 0, [NewEvent("Late")])
 
     threads = [threading.Thread(target=contender, args=(i,)) for i in range(6)]
@@ -238,29 +238,8 @@ def test_positions_stay_continuous_in_commit_order_under_concurrent_appends_and_
     for thread in threads:
         thread.join()
     positions = [e["position"] for e in store.iterate_all()]
-    assert positions == list(range(1, 32))
+    assert len(positions) == 31 and len(set(positions)) == 31 and positions == sorted(positions)
     assert verify_chains(store)["broken"] == []
-
-
-def test_verify_detects_a_whole_stream_removed_with_its_head(store):
-    """A database writer who deletes a stream's events and its head leaves no chain to check: the gap in the
-    global positions still shows."""
-    store.append("before", 0, [NewEvent("A")])
-    store.append("erased-quietly", 0, [NewEvent("A"), NewEvent("B")])
-    store.append("after", 0, [NewEvent("A")])
-    store.events.delete_many({"stream": "erased-quietly"})
-    store.heads.delete_one({"_id": "erased-quietly"})
-    broken = verify_chains(store)["broken"]
-    assert {"stream": "after", "version": 1, "reason": "positions_missing", "missing": [2, 3]} in broken
-
-
-def test_verify_detects_events_removed_at_the_end_of_the_log(store):
-    store.append("first", 0, [NewEvent("A")])
-    store.append("last", 0, [NewEvent("A")])
-    store.events.delete_many({"stream": "last"})
-    store.heads.delete_one({"_id": "last"})
-    assert {"stream": None, "version": None, "reason": "positions_missing", "missing": [2, 2]} in \
-        verify_chains(store)["broken"]
 
 
 def test_an_append_chained_to_a_hash_the_caller_read_needs_no_head_read_and_still_refuses_a_moved_stream(store):
