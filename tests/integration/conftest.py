@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.test import Client
 
+from edge.http.app import create_app
+from edge.settings import Settings
+from edge.storage.store import MemoryEdgeStore
 from identity.service import IdentityService
 from tests.rpc import signed_proxy
+from verification.service import VerificationService
 
 
 @pytest.fixture
@@ -14,3 +19,13 @@ def identity(runner_factory, rabbit_config, db_prefix):
     runner.start()
     with signed_proxy("identity", rabbit_config, timeout=60) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def staff_edge(identity, runner_factory, rabbit_config, monkeypatch):
+    """The edge over real identity and verification services (revocation of staff tokens included)."""
+    runner_factory(rabbit_config, VerificationService).start()
+    monkeypatch.setenv("PUPNS_AMQP_URI", rabbit_config["AMQP_URI"])
+    app = create_app(store=MemoryEdgeStore(), settings=Settings(background=False))
+    yield Client(app)
+    app.backend.close()

@@ -18,6 +18,7 @@ from notifications.service import NotificationsService
 from pupns.errors import AppError
 from pupns_cli.generate import generate_rows, roster_csv
 from pupns_dev.waiting import wait_until
+from tests.integration.pages import console_login, csrf_of, text
 from tests.rpc import signed_proxy
 from verification.service import VerificationService
 
@@ -50,17 +51,7 @@ def console(identity, rabbit_config):
 
 
 def login(client: Client, username: str = "admin", password: str = ADMIN_PASSWORD):
-    page = client.get("/login").get_data(as_text=True)
-    nonce = re.search(r'name="login_nonce" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"username": username, "password": password, "login_nonce": nonce})
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
+    return console_login(client, username, password)
 
 
 def table_row(page: str, instansi: str) -> list[int]:

@@ -3,8 +3,6 @@ CSRF-checked, errors in Bahasa Indonesia, the session goes on with a fresh token
 account, opened with the old password, ends within seconds."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from werkzeug.test import Client
 
@@ -13,6 +11,7 @@ from console.rpc import Backend
 from console.session import SESSION_COOKIE
 from pupns.revocation import Revocations
 from pupns_dev.waiting import wait_until
+from tests.integration.pages import console_login, csrf_of, text
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 OLD, NEW = "rahasia-konsol-1", "rahasia-konsol-baru-2"
@@ -28,17 +27,7 @@ def console(identity, rabbit_config):
 
 
 def login(client: Client, username: str, password: str):
-    page = client.get("/login").get_data(as_text=True)
-    nonce = re.search(r'name="login_nonce" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"username": username, "password": password, "login_nonce": nonce})
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
+    return console_login(client, username, password)
 
 
 def test_a_verifier_changes_their_password_in_the_console(identity, console, store_for):

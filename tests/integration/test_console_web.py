@@ -21,6 +21,7 @@ from documents.service import DocumentsService
 from pupns import auth
 from pupns.actors import require_instansi, require_role
 from pupns.errors import AppError
+from tests.integration.pages import console_login, csrf_of
 from tests.rpc import signed_proxy
 
 PASSWORD = "rahasia-verifikator"
@@ -125,13 +126,7 @@ def console(runner_factory, rabbit_config, db_prefix, monkeypatch):
 
 
 def login(client: Client, username: str = "verif_bdg", password: str = PASSWORD):
-    page = client.get("/login").get_data(as_text=True)
-    nonce = re.search(r'name="login_nonce" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"username": username, "password": password, "login_nonce": nonce})
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    return console_login(client, username, password)
 
 
 def test_verifier_logs_in_and_confirms_a_registration_of_their_instansi(console):

@@ -1,77 +1,61 @@
-"""Staff password change (issue 11 item 2) through the edge and the CLI, over the real identity service: the old
+"""Staff password change (issue 11 item 2) through the staff_edge and the CLI, over the real identity service: the old
 password is refused, the new one accepted, tokens issued before the change stop working, and the change is in the
 account's audited stream with who made it."""
 from __future__ import annotations
 
 import io
 
-import pytest
 from werkzeug.test import Client
 
-from edge.http.app import create_app
-from edge.settings import Settings
-from edge.storage.store import MemoryEdgeStore
 from pupns.auth import issue_token
 from pupns.personal import ERASED
 from pupns_cli import rpc as cli_rpc
 from pupns_cli.__main__ import main as cli_main
 from pupns_dev.waiting import wait_until
-from verification.service import VerificationService
+from tests.integration.staff_edge import bearer, token_login
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
 OLD, NEW, RESET = "rahasia-negara-1", "rahasia-baru-22", "diatur-admin-333"
 
 
-@pytest.fixture
-def edge(identity, runner_factory, rabbit_config, monkeypatch):
-    """The edge wired as in production (real RPC, revocation of staff tokens) over identity and verification."""
-    runner_factory(rabbit_config, VerificationService).start()
-    monkeypatch.setenv("PUPNS_AMQP_URI", rabbit_config["AMQP_URI"])
-    app = create_app(store=MemoryEdgeStore(), settings=Settings(background=False))
-    yield Client(app)
-    app.backend.close()
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def login(client: Client, username: str, password: str) -> tuple[int, str | None]:
-    answer = Client(client.application).post("/api/v1/auth/token", json={"username": username, "password": password})
-    return answer.status_code, (answer.json or {}).get("access_token")
+login = token_login
 
 
 def works(client: Client, token: str | None) -> bool:
     return client.get("/api/v1/verifier/registrations", headers=bearer(token)).status_code == 200
 
 
-def test_a_verifier_changes_their_password_over_the_api_and_older_tokens_stop(identity, edge, store_for):
+def test_a_verifier_changes_their_password_over_the_api_and_older_tokens_stop(identity, staff_edge, store_for):
     identity.create_verifier({"username": "verif.sandi", "password": OLD, "instansi_kode": "4011"}, ADMIN)
-    status, token = login(edge, "verif.sandi", OLD)
-    assert status == 200 and works(edge, token)
+    status, token = login(staff_edge, "verif.sandi", OLD)
+    assert status == 200 and works(staff_edge, token)
     url = "/api/v1/auth/password"
 
-    wrong = edge.post(url, json={"current_password": "bukan-sandinya", "new_password": NEW}, headers=bearer(token))
+    wrong = staff_edge.post(url, json={"current_password": "bukan-sandinya", "new_password": NEW},
+                            headers=bearer(token))
     assert wrong.status_code == 401 and wrong.json["error"]["code"] == "invalid_credentials"
-    weak = edge.post(url, json={"current_password": OLD, "new_password": "pendek"}, headers=bearer(token))
+    weak = staff_edge.post(url, json={"current_password": OLD, "new_password": "pendek"}, headers=bearer(token))
     assert weak.status_code == 422 and weak.json["error"]["code"] == "validation_error"
     assert "new_password" in weak.json["error"]["fields"]
-    assert edge.post(url, json={"current_password": OLD}, headers=bearer(token)).status_code == 422
-    assert edge.post(url, json={"current_password": OLD, "new_password": NEW}).status_code == 401
+    assert staff_edge.post(url, json={"current_password": OLD}, headers=bearer(token)).status_code == 422
+    assert staff_edge.post(url, json={"current_password": OLD, "new_password": NEW}).status_code == 401
     pns = issue_token("199001012015031001", "pns", "4011")["access_token"]
-    assert edge.post(url, json={"current_password": OLD, "new_password": NEW}, headers=bearer(pns)).status_code == 403
+    as_pns = staff_edge.post(url, json={"current_password": OLD, "new_password": NEW}, headers=bearer(pns))
+    assert as_pns.status_code == 403
     assert [e["type"] for e in store_for("identity").read_stream("staff-verif.sandi")] == ["StaffAccountCreated"]
 
-    changed = edge.post(url, json={"current_password": OLD, "new_password": NEW}, headers=bearer(token))
+    changed = staff_edge.post(url, json={"current_password": OLD, "new_password": NEW}, headers=bearer(token))
     assert changed.status_code == 200, changed.json
     assert changed.json["username"] == "verif.sandi" and changed.json["changed_at"]
     fresh = changed.json["access_token"]
-    wait_until(lambda: not works(edge, token), timeout=5, interval=0.1,
+    wait_until(lambda: not works(staff_edge, token), timeout=5, interval=0.1,
                message="the token issued before the change stopped working")
-    assert works(edge, fresh)  # the answer's own token was issued after the change
-    assert login(edge, "verif.sandi", OLD)[0] == 401
-    status, newest = login(edge, "verif.sandi", NEW)
-    assert status == 200 and works(edge, newest)
+    assert works(staff_edge, fresh)  # the answer's own token was issued after the change
+    assert login(staff_edge, "verif.sandi", OLD)[0] == 401
+    status, newest = login(staff_edge, "verif.sandi", NEW)
+    assert status == 200 and works(staff_edge, newest)
 
     stored = store_for("identity").read_stream("staff-verif.sandi")
     assert [(e["type"], e["meta"]["actor"], e["meta"]["role"]) for e in stored[1:]] == [
@@ -81,10 +65,10 @@ def test_a_verifier_changes_their_password_over_the_api_and_older_tokens_stop(id
     assert NEW not in str(stored[-1])
 
 
-def test_an_administrator_sets_a_verifiers_password_from_the_cli(identity, edge, store_for, monkeypatch, capsys):
+def test_an_administrator_sets_a_verifiers_password_from_the_cli(identity, staff_edge, store_for, monkeypatch, capsys):
     identity.create_verifier({"username": "verif.lupa", "password": OLD, "instansi_kode": "4011"}, ADMIN)
-    token = login(edge, "verif.lupa", OLD)[1]
-    assert works(edge, token)
+    token = login(staff_edge, "verif.lupa", OLD)[1]
+    assert works(staff_edge, token)
 
     monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
     assert cli_main(["staff", "set-password", "verif.lupa"]) == 1  # the registration policy: 422
@@ -96,10 +80,10 @@ def test_an_administrator_sets_a_verifiers_password_from_the_cli(identity, edge,
     assert cli_main(["staff", "set-password", "verif.lupa"]) == 0
     assert "verif.lupa" in capsys.readouterr().out
 
-    wait_until(lambda: not works(edge, token), timeout=5, interval=0.1,
+    wait_until(lambda: not works(staff_edge, token), timeout=5, interval=0.1,
                message="the verifier's token issued before the reset stopped working")
-    assert login(edge, "verif.lupa", OLD)[0] == 401
-    assert works(edge, login(edge, "verif.lupa", RESET)[1])
+    assert login(staff_edge, "verif.lupa", OLD)[0] == 401
+    assert works(staff_edge, login(staff_edge, "verif.lupa", RESET)[1])
     last = store_for("identity").read_stream("staff-verif.lupa")[-1]
     assert (last["type"], last["data"]["reset"]) == ("StaffPasswordChanged", True)
     assert (last["meta"]["actor"], last["meta"]["role"]) == (cli_rpc.cli_actor()["id"], "admin")
