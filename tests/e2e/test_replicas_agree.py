@@ -41,7 +41,11 @@ def replicated(tmp_path_factory):
 
 
 def call(cfg: StackConfig, method: str, path: str, **kwargs):
-    """One API call that honours 503/429 + Retry-After like a well-behaved client."""
+    """One API call that honours 503/429 + Retry-After like a well-behaved client, which also sends an
+    Idempotency-Key with a write, so that a retry of a write that went through (its answer lost to a timeout under
+    this load) gets the first answer instead of `already_registered` or `form_locked`."""
+    if method != "GET" and not path.endswith("/auth/token"):
+        kwargs["headers"] = {"Idempotency-Key": uuid.uuid4().hex, **(kwargs.get("headers") or {})}
     return patient(method, cfg.edge_url + path, progress=lambda msg: None, timeout=60, **kwargs)
 
 

@@ -77,6 +77,21 @@ def test_submit_needs_required_sections_then_locks(store):
     assert submitted["type"] == "FormSubmitted" and submitted["data"]["nama"] == "Budi"
 
 
+def test_a_save_and_a_submit_retried_with_their_idempotency_key_get_their_first_answer(store):
+    """A client whose save or submit timed out after it went through retries with the same Idempotency-Key: it gets
+    the first answer, not version_conflict or form_locked, and nothing is stored twice."""
+    section = [{"tingkat": "S1", "nama_sekolah": "ITB", "tahun_lulus": 2008}]
+    first = commands.save_section(Deps.of(store), NIP, "riwayat_pendidikan", section, 1, "save-1")
+    assert commands.save_section(Deps.of(store), NIP, "riwayat_pendidikan", section, 1, "save-1") == first
+    rejected(lambda: commands.save_section(Deps.of(store), NIP, "riwayat_pendidikan", section, 1), "version_conflict")
+    submitted = commands.submit_form(Deps.of(store), NIP, "submit-1")
+    before = store.count()
+    assert commands.submit_form(Deps.of(store), NIP, "submit-1") == submitted
+    rejected(lambda: commands.submit_form(Deps.of(store), NIP, "another-key"), "form_locked")
+    assert store.count() == before
+    assert [e["type"] for e in store.read_stream(f"form-{NIP}")].count("FormSubmitted") == 1
+
+
 def test_closed_campaign_refuses_saves(store):
     past = datetime.now(UTC) - timedelta(days=10)
     commands.observe_campaign(Deps.of(store), (past - timedelta(days=5)).isoformat(), past.isoformat(), 2, UPSTREAM,

@@ -43,7 +43,10 @@ def test_form_has_etag_and_section_save_passes_if_match():
     assert response.headers["ETag"] == '"3"'
     response = client.put("/api/v1/me/form/sections/riwayat_diklat", json=[], headers={**bearer(), "If-Match": '"3"'})
     assert response.status_code == 200 and response.json == {"version": 4}
-    assert backend.calls[-1] == ("forms", "save_section", (NIP, "riwayat_diklat", [], 3), {})
+    assert backend.calls[-1] == ("forms", "save_section", (NIP, "riwayat_diklat", [], 3), {"idempotency_key": None})
+    client.put("/api/v1/me/form/sections/riwayat_diklat", json=[],
+               headers={**bearer(), "If-Match": '"3"', "Idempotency-Key": "k-1"})
+    assert backend.calls[-1][3] == {"idempotency_key": "k-1"}  # forms replays a retried save's first answer
 
 
 def test_upload_enforces_the_kind_limit_and_passes_base64():

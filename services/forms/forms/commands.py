@@ -16,7 +16,7 @@ from pupns.actors import Actor, actor_meta, require_role
 from pupns.aggregate import DomainError
 from pupns.campaign import campaign_is_open
 from pupns.errors import AppError, validation_error
-from pupns.eventstore import ConcurrencyError, utcnow_iso
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, utcnow_iso
 from pupns.personal import ERASED_MARKER, clear_value, opened, seal_fields
 from pupns.sections import SECTION_KEYS
 
@@ -40,8 +40,24 @@ def version_conflict(deps: Deps, nip: str) -> AppError:
 
 
 # -- commands from the PNS ------------------------------------------------------
-def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any) -> dict:
+def request_key(nip: str, command: str, idempotency_key: str | None) -> str | None:
+    """The store's key of a PNS's request sent with an Idempotency-Key (the client's key is per PNS)."""
+    return f"{command}:{nip}:{idempotency_key}" if idempotency_key else None
+
+
+def answered_before(deps: Deps, key: str | None) -> dict | None:
+    """The first answer to a request repeated with its idempotency key (e.g. a retry after a timeout whose first
+    try went through), or None."""
+    return deps.forms.first_answer(key) if key else None
+
+
+def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any,
+                 idempotency_key: str | None = None) -> dict:
     """Replace one section if `expected_version` is the form's version; {version} after the save."""
+    stored_key = request_key(nip, f"save:{key}", idempotency_key)
+    replayed = answered_before(deps, stored_key)
+    if replayed:
+        return replayed
     if key not in SECTION_KEYS:
         raise AppError("unknown_section")
     form = deps.forms.get(nip)
@@ -58,7 +74,10 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
             raise validation_error(errors)
         facts = nik_facts(deps, form, clean) if key == "data_utama" else {}
         form.save_section(key, seal_fields(deps.codec, nip, clean), is_open, **facts)
-        deps.forms.save(form, pns_meta(nip))
+        deps.forms.save(form, pns_meta(nip), idempotency_key=stored_key,
+                        idempotency_result={"version": form.version + len(form.pending)} if stored_key else None)
+    except AlreadyApplied as exc:
+        return exc.result
     except DomainError as exc:
         raise as_app_error(exc) from exc
     except ConcurrencyError as exc:
@@ -83,8 +102,12 @@ def nik_shared(deps: Deps, nip: str, key: str | None) -> bool:
     return any(not deps.codec.sealed_with_erased_key(other, deps.read.stated_nik(other)) for other in others)
 
 
-def submit_form(deps: Deps, nip: str) -> dict:
+def submit_form(deps: Deps, nip: str, idempotency_key: str | None = None) -> dict:
     """Lock the form and hand it to verification (FormSubmitted), with its anomalies."""
+    stored_key = request_key(nip, "submit", idempotency_key)
+    replayed = answered_before(deps, stored_key)
+    if replayed:
+        return replayed
     form = deps.forms.get(nip)
     # The rules read the clear values (sealed in the log); nothing opened here is stored or answered.
     sections, _ = opened(deps.codec, nip, form.sections)
@@ -94,12 +117,15 @@ def submit_form(deps: Deps, nip: str) -> dict:
     submitted_at = utcnow_iso()
     try:
         form.submit(campaign_open(deps), submitted_at, problems, anomalies)
-        deps.forms.save(form, pns_meta(nip))
+        answer = {"status": "submitted", "submitted_at": submitted_at}
+        deps.forms.save(form, pns_meta(nip), idempotency_key=stored_key, idempotency_result=answer)
+    except AlreadyApplied as exc:
+        return exc.result
     except DomainError as exc:
         raise as_app_error(exc) from exc
     except ConcurrencyError as exc:
         raise version_conflict(deps, nip) from exc
-    return {"status": "submitted", "submitted_at": submitted_at}
+    return answer
 
 
 # -- an administrator ---------------------------------------------------------------

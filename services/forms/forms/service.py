@@ -38,14 +38,17 @@ class FormsService(service_base.AuditMixin):
         return commands.get_form(self.deps, nip)
 
     @rpc
-    def save_section(self, nip: str, key: str, value: Any, expected_version: int) -> dict:
-        """Replace one section if `expected_version` is current; returns the new version."""
-        return commands.save_section(self.deps, nip, key, value, expected_version)
+    def save_section(self, nip: str, key: str, value: Any, expected_version: int,
+                     idempotency_key: str | None = None) -> dict:
+        """Replace one section if `expected_version` is current; returns the new version (a repeat with the same
+        idempotency key returns the first answer)."""
+        return commands.save_section(self.deps, nip, key, value, expected_version, idempotency_key)
 
     @rpc
-    def submit_form(self, nip: str) -> dict:
-        """Lock the form and hand it to verification."""
-        return commands.submit_form(self.deps, nip)
+    def submit_form(self, nip: str, idempotency_key: str | None = None) -> dict:
+        """Lock the form and hand it to verification (a repeat with the same idempotency key returns the first
+        answer)."""
+        return commands.submit_form(self.deps, nip, idempotency_key)
 
     @rpc
     def get_profile_data(self, nip: str) -> dict:

@@ -148,14 +148,15 @@ def save_section(ctx: Ctx) -> Response:
     foreign = foreign_documents(ctx, ctx.params["key"], value)
     if foreign:
         raise validation_error(foreign)
-    result = ctx.backend.call("forms", "save_section", ctx.actor["id"], ctx.params["key"], value, expected)
+    result = ctx.backend.call("forms", "save_section", ctx.actor["id"], ctx.params["key"], value, expected,
+                              idempotency_key=ctx.idempotency_key)
     return json_response(result, 200, {"ETag": f'"{result.get("version")}"'})
 
 
 def submit_form(ctx: Ctx) -> Any:
     """POST /api/v1/me/form/submit."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return ctx.backend.call("forms", "submit_form", ctx.actor["id"])
+    return ctx.backend.call("forms", "submit_form", ctx.actor["id"], idempotency_key=ctx.idempotency_key)
 
 
 def upload_document(ctx: Ctx) -> tuple[int, Any]:

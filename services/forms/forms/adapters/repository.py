@@ -13,6 +13,11 @@ class FormRepository(Repository[Form]):
     def __init__(self, store: EventStore) -> None:
         super().__init__(store, Form, stream_name, projector=Projector(store.db).apply, nip_of=lambda form: form.id)
 
+    def first_answer(self, idempotency_key: str) -> dict | None:
+        """The answer stored with a request's idempotency key when it was first done, if it was."""
+        seen = self.store.recall(idempotency_key)
+        return seen.get("result") if seen else None
+
     def current_version(self, nip: str) -> int:
         """The stream's version now (what a PNS who lost a race is told to retry from)."""
         return self.store.stream_version(self.stream_of(nip))
