@@ -163,7 +163,7 @@ class EventStore:
         # Positions are reserved before the transaction, by an atomic increment that holds nothing: appends of
         # every replica go on in parallel. An append that then fails leaves its positions unused (a gap); order
         # is kept. (Taken inside the transaction they would be continuous, but the counter would stay locked for
-        # the whole transaction and serialise every append of the service: measured, replicas time out.)
+        # the whole transaction and serialise every append of the service across its replicas.)
         position = self._reserve_positions(sum(len(part.events) for part in parts))
         docs = self._commit(parts, heads, position, meta, idempotency_key, idempotency_result, projection)
         if self._fresh is not None:
