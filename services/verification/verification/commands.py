@@ -11,7 +11,7 @@ from pupns.aggregate import DomainError
 from pupns.contracts.forms import FormSubmitted
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
-from pupns.eventstore import ConcurrencyError
+from pupns.eventstore import AlreadyApplied, ConcurrencyError
 from pupns.personal import ERASED_MARKER, opened, seal_fields
 from pupns.repository import Repository
 from verification.adapters import Deps
@@ -77,16 +77,26 @@ def require_visible(deps: Deps, nip: str, actor: Actor, record_instansi: str | N
 
 
 def _decide(deps: Deps, repository: Repository[A], nip: str, actor: Actor, command: Callable[[A], None],
-            status: str) -> dict:
-    """Check the verifier's instansi, run the command, save after the loaded version; retried by `decide`."""
+            status: str, idempotency_key: str | None = None) -> dict:
+    """Check the verifier's instansi, run the command, save after the loaded version; retried by `decide`.
+
+    A repeat sent with the same idempotency key (a retry after a timeout whose first try went through) gets the
+    first answer instead of `invalid_state`; the key is the verifier's own, so it is stored per actor and NIP."""
     require_role(actor, *STAFF)
+    answer = {"nip": nip, "status": status}
+    key = f"{status}:{nip}:{actor.get('id')}:{idempotency_key}" if idempotency_key else None
+    if key and repository.store.recall(key):
+        return answer
 
     def attempt() -> dict:
         aggregate = repository.get(nip)
         require_visible(deps, nip, actor, aggregate.instansi_kode, aggregate.status is not None)
         command(aggregate)
-        repository.save(aggregate, actor_meta(actor))
-        return {"nip": nip, "status": status}
+        try:
+            repository.save(aggregate, actor_meta(actor), idempotency_key=key, idempotency_result=answer)
+        except AlreadyApplied:
+            pass
+        return answer
 
     return decide(attempt, deps.settings)
 
@@ -104,12 +114,12 @@ def list_queue(deps: Deps, collection: str, actor: Actor, query: dict, item_fiel
 
 
 # -- registrations ---------------------------------------------------------------------
-def confirm_registration(deps: Deps, nip: str, actor: Actor) -> dict:
-    return _decide(deps, deps.registrations, nip, actor, lambda r: r.confirm(), "confirmed")
+def confirm_registration(deps: Deps, nip: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+    return _decide(deps, deps.registrations, nip, actor, lambda r: r.confirm(), "confirmed", idempotency_key)
 
 
-def reject_registration(deps: Deps, nip: str, reason: str, actor: Actor) -> dict:
-    return _decide(deps, deps.registrations, nip, actor, lambda r: r.reject(reason), "rejected")
+def reject_registration(deps: Deps, nip: str, reason: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+    return _decide(deps, deps.registrations, nip, actor, lambda r: r.reject(reason), "rejected", idempotency_key)
 
 
 # -- submissions --------------------------------------------------------------------------
@@ -141,12 +151,14 @@ def get_submission(deps: Deps, nip: str, actor: Actor) -> dict:
             "notes": doc.get("notes") or {}, **erased}
 
 
-def approve_submission(deps: Deps, nip: str, actor: Actor) -> dict:
-    return _decide(deps, deps.submissions, nip, actor, lambda s: s.approve(), "verified")
+def approve_submission(deps: Deps, nip: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+    return _decide(deps, deps.submissions, nip, actor, lambda s: s.approve(), "verified", idempotency_key)
 
 
-def return_submission(deps: Deps, nip: str, notes: dict[str, str], actor: Actor) -> dict:
-    return _decide(deps, deps.submissions, nip, actor, lambda s: s.return_with_notes(notes), "returned")
+def return_submission(deps: Deps, nip: str, notes: dict[str, str], actor: Actor,
+                      idempotency_key: str | None = None) -> dict:
+    return _decide(deps, deps.submissions, nip, actor, lambda s: s.return_with_notes(notes), "returned",
+                   idempotency_key)
 
 
 # -- reactions to upstream events ------------------------------------------------------------

@@ -41,16 +41,17 @@ class VerificationService(service_base.AuditMixin):
         return commands.list_queue(self.deps, "registrations", actor, query, REGISTRATION_ITEM)
 
     @rpc
-    def confirm_registration(self, nip: str, actor: Actor) -> dict:
-        """Confirm a pending registration: the PNS may log in and their form opens."""
-        return commands.confirm_registration(self.deps, nip, actor)
+    def confirm_registration(self, nip: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+        """Confirm a pending registration: the PNS may log in and their form opens (a repeat with the same
+        idempotency key returns the first answer)."""
+        return commands.confirm_registration(self.deps, nip, actor, idempotency_key)
 
     @rpc
-    def reject_registration(self, nip: str, reason: str, actor: Actor) -> dict:
+    def reject_registration(self, nip: str, reason: str, actor: Actor, idempotency_key: str | None = None) -> dict:
         """Reject a pending registration with a reason; the PNS may register again."""
         require_role(actor, *STAFF)
         payload = schemas.load(schemas.RejectSchema, {"reason": reason})
-        return commands.reject_registration(self.deps, nip, payload["reason"].strip(), actor)
+        return commands.reject_registration(self.deps, nip, payload["reason"].strip(), actor, idempotency_key)
 
     @rpc
     def list_submissions(self, actor: Actor, status: str = "submitted", cursor: str | None = None,
@@ -73,17 +74,18 @@ class VerificationService(service_base.AuditMixin):
         return commands.get_submission(self.deps, nip, actor)
 
     @rpc
-    def approve_submission(self, nip: str, actor: Actor) -> dict:
-        """Approve a submitted form: its data becomes verified."""
-        return commands.approve_submission(self.deps, nip, actor)
+    def approve_submission(self, nip: str, actor: Actor, idempotency_key: str | None = None) -> dict:
+        """Approve a submitted form: its data becomes verified (a repeat with the same idempotency key returns the
+        first answer)."""
+        return commands.approve_submission(self.deps, nip, actor, idempotency_key)
 
     @rpc
-    def return_submission(self, nip: str, notes: dict, actor: Actor) -> dict:
+    def return_submission(self, nip: str, notes: dict, actor: Actor, idempotency_key: str | None = None) -> dict:
         """Return a submitted form to the PNS with notes per section."""
         require_role(actor, *STAFF)
         payload = schemas.load(schemas.ReturnSchema, {"notes": notes})
         notes = {k: v.strip() for k, v in payload["notes"].items()}
-        return commands.return_submission(self.deps, nip, notes, actor)
+        return commands.return_submission(self.deps, nip, notes, actor, idempotency_key)
 
     @rpc
     def set_subscriber_grants(self, name: str, fields: list, actor: Actor) -> dict:

@@ -37,14 +37,14 @@ def list_registrations(ctx: Ctx) -> Any:
     return _listing(ctx, "list_registrations", "pending")
 
 
-def _on_nip(ctx: Ctx, method: str, *args: Any) -> Any:
+def _on_nip(ctx: Ctx, method: str, *args: Any, **kwargs: Any) -> Any:
     """One verification call about `<nip>`, scoped like SPEC §4 without telling which NIPs exist elsewhere.
 
     verification knows a NIP's instansi only once it is registered, and refuses every other NIP alike (403). Of
     those, a NIP on the verifier's own roster is 404 (no such record); the roster is asked for every refusal, so
     a NIP of another instansi and a NIP never issued cost the same calls and answer the same 403."""
     try:
-        return ctx.backend.call("verification", method, ctx.params["nip"], *args, ctx.actor)
+        return ctx.backend.call("verification", method, ctx.params["nip"], *args, ctx.actor, **kwargs)
     except AppError as refused:
         if refused.code != "forbidden" or ctx.actor.get("role") != "verifier":
             raise
@@ -56,13 +56,13 @@ def _on_nip(ctx: Ctx, method: str, *args: Any) -> Any:
 def confirm_registration(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/registrations/<nip>/confirm."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return _on_nip(ctx, "confirm_registration")
+    return _on_nip(ctx, "confirm_registration", idempotency_key=ctx.idempotency_key)
 
 
 def reject_registration(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/registrations/<nip>/reject {reason}."""
     data = _json(ctx, schemas.ReasonSchema)
-    return _on_nip(ctx, "reject_registration", data["reason"])
+    return _on_nip(ctx, "reject_registration", data["reason"], idempotency_key=ctx.idempotency_key)
 
 
 def list_submissions(ctx: Ctx) -> Any:
@@ -89,13 +89,13 @@ def get_submission(ctx: Ctx) -> Any:
 def approve_submission(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/submissions/<nip>/approve."""
     bodies.optional_json_body(ctx.request, ctx.settings.max_json_bytes)
-    return _on_nip(ctx, "approve_submission")
+    return _on_nip(ctx, "approve_submission", idempotency_key=ctx.idempotency_key)
 
 
 def return_submission(ctx: Ctx) -> Any:
     """POST /api/v1/verifier/submissions/<nip>/return {notes}."""
     data = _json(ctx, schemas.ReturnNotesSchema)
-    return _on_nip(ctx, "return_submission", data["notes"])
+    return _on_nip(ctx, "return_submission", data["notes"], idempotency_key=ctx.idempotency_key)
 
 
 def import_roster(ctx: Ctx) -> Any:
