@@ -7,7 +7,8 @@ streams there were and, per bucket of stream names, a digest of each stream's la
 It is signed with the audit key. Checking it later (`pupns audit verify --checkpoint FILE`) recomputes the same
 digests from the events at or before P: a stream deleted, truncated or rewritten before P changes its bucket's digest
 and is reported with the bucket, while streams that only grew after P change nothing. Buckets keep the file small
-(BUCKETS digests, whatever the number of streams).
+(BUCKETS digests, whatever the number of streams). It also keeps the newest block of the sequence (pupns.sequence):
+a sequence cut off after it, with the events its blocks named, is found too.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
-from pupns import config
+from pupns import config, sequence
 from pupns.canonical import canonical_json
 from pupns.eventstore import EventStore
 
@@ -60,6 +61,7 @@ def take(store: EventStore, now: datetime | None = None) -> dict:
     position = settled_position(store, now)
     streams, buckets = digests(store, position)
     body = {"service": store.service, "position": position, "streams": streams, "buckets": buckets,
+            "sequence": sequence.newest_block(store),
             "taken_at": (now or datetime.now(UTC)).isoformat(timespec="seconds")}
     return {**body, "signature": _sign(body)}
 
@@ -76,4 +78,7 @@ def check(store: EventStore, checkpoint: dict) -> list[dict]:
              for i, (then, now) in enumerate(zip(body["buckets"], buckets, strict=True)) if then != now]
     if streams != body["streams"]:
         found.append({"reason": "stream_count_changed", "was": body["streams"], "now": streams})
+    kept = body.get("sequence")  # the sequence's newest blocks could be cut off with their events: not before this
+    if kept and not sequence.holds_block(store, kept):
+        found.append({"reason": "sequence_cut_before_checkpoint", "block": kept["block"]})
     return found

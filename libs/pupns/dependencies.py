@@ -13,13 +13,16 @@ from pymongo import MongoClient
 
 from pupns import config
 from pupns.eventstore import AlreadyApplied, EventStore
+from pupns.polling import PollBackoff
 from pupns.relay import OutboxRelay, Translator
+from pupns.sequence import Sequencer
 
 log = logging.getLogger(__name__)
 
 RELAY_IDLE_SECONDS = 0.5
 RELAY_SCAN_SECONDS = 2.0  # the outbox scan only catches what a dead process stored: each worker publishes its own
 RELAY_MARK_SECONDS = 1.0  # published events are marked in one write per interval (pupns.relay)
+SEQUENCE_SECONDS = (1.0, 8.0)  # the sequencer's pass after finding events, and its slowest pass when idle
 PROPAGATION_LAG = Histogram(
     "pupns_propagation_lag_seconds", "From an event's occurred_at to its effect stored by a consumer",
     ("service", "consumer"), buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
@@ -48,6 +51,7 @@ class Store(DependencyProvider):
         self.client = MongoClient(config.mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
         self.store = EventStore(self.client[config.mongo_db(service)], service)
         self.store.ensure_indexes()
+        Sequencer.ensure_indexes(self.store)
         self.store.track_fresh()
         if self.setup_hook:
             self.setup_hook(self.store)
@@ -58,6 +62,7 @@ class Store(DependencyProvider):
     def start(self) -> None:
         self._running = True
         self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+        self.container.spawn_managed_thread(self._sequence_loop, identifier="sequencer")
 
     def _relay_loop(self) -> None:
         import eventlet  # the relay loop cooperates with nameko's green threads
@@ -75,6 +80,19 @@ class Store(DependencyProvider):
                 log.exception("marking published events failed; will retry")
             if not published:
                 eventlet.sleep(RELAY_IDLE_SECONDS)
+
+    def _sequence_loop(self) -> None:
+        import eventlet
+
+        sequencer, backoff = None, PollBackoff(*SEQUENCE_SECONDS)
+        while self._running:
+            try:
+                sequencer = sequencer or Sequencer(self.store)
+                wait = backoff.found(sequencer.run_once() > 0)
+            except Exception:
+                log.exception("sequencing events failed; will retry")
+                sequencer, wait = None, SEQUENCE_SECONDS[1]  # start again from the stored blocks
+            eventlet.sleep(wait)
 
     def stop(self) -> None:
         self._running = False

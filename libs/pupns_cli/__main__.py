@@ -164,7 +164,8 @@ def audit_verify(args: argparse.Namespace) -> int:
             status = "UTUH" if not result["broken"] else "RUSAK"
             print(f"{service}: {status} ({result['streams_checked']} stream, {result['events_checked']} peristiwa)")
             for item in result["broken"]:
-                print(f"  {item['stream']} v{item['version']}: {item['reason']}")
+                where = f"{item['stream']} v{item['version']}" if item.get("stream") else "urutan peristiwa"
+                print(f"  {where}: {item['reason']}" + (f" (nomor urut {item['seq']})" if item.get("seq") else ""))
     return 1 if broken else 0
 
 

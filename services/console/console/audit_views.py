@@ -16,7 +16,11 @@ STATUS_LABELS = {"pending_confirmation": "menunggu konfirmasi", "rejected": "dit
                  "not_reregistered": "tidak mendaftar ulang"}
 REASONS = {"missing_event": "peristiwa hilang", "prev_hash_mismatch": "tautan hash sebelumnya tidak cocok",
            "hash_mismatch": "isi peristiwa berubah", "head_mismatch": "kepala aliran tidak cocok",
-           "events_removed": "peristiwa dihapus"}
+           "events_removed": "peristiwa dihapus",
+           "sequenced_event_missing": "peristiwa bernomor urut dihapus",
+           "sequenced_event_changed": "peristiwa bernomor urut berubah",
+           "sequence_broken": "nomor urut peristiwa terputus", "sequence_block_altered": "blok nomor urut diubah",
+           "events_not_sequenced": "peristiwa tanpa nomor urut"}
 SUMMARY_CHARS = 140
 HASH_CHARS = 12
 
@@ -105,7 +109,8 @@ def chain_page(user: dict, csrf: str, report: dict) -> str:
     broken = report.get("broken") or []
     if broken:
         rows = "".join(f'<tr class="broken"><td>{e(SERVICE_LABELS.get(b.get("service"), b.get("service")))}</td>'
-                       f'<td>{e(b.get("stream"))}</td><td class="num">{e(b.get("version"))}</td>'
+                       f'<td>{e(b.get("stream") or "urutan peristiwa")}</td>'
+                       f'<td class="num">{e(b.get("version") or b.get("seq"))}</td>'
                        f'<td>{e(REASONS.get(b.get("reason"), b.get("reason")))}</td></tr>' for b in broken)
         verdict = (f'<p class="error" role="alert">Ditemukan {number(len(broken))} kerusakan rantai hash: data '
                    f'yang tersimpan telah diubah atau dihapus.</p>' + scroll_region(
