@@ -88,7 +88,9 @@ class Store(DependencyProvider):
         while self._running:
             try:
                 sequencer = sequencer or Sequencer(self.store)
-                wait = backoff.found(sequencer.run_once() > 0)
+                found = sequencer.run_once()
+                # Another replica's sequencer is at work: let it lead, look again only at the slowest pace.
+                wait = SEQUENCE_SECONDS[1] if sequencer.lost else backoff.found(found > 0)
             except Exception:
                 log.exception("sequencing events failed; will retry")
                 sequencer, wait = None, SEQUENCE_SECONDS[1]  # start again from the stored blocks

@@ -51,6 +51,7 @@ class Sequencer:
     def __init__(self, store: EventStore, clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.clock = store, clock
         self.blocks = store.db[COLLECTION]
+        self.lost = False  # the last pass found another sequencer's block in its place
         self.reload()
 
     @staticmethod
@@ -78,6 +79,7 @@ class Sequencer:
         new = list(self.store.events.find({"position": {"$gt": self.highest}}, FIELDS)
                    .sort("position", 1).limit(PASS_LIMIT))
         fresh = sorted(late + new, key=lambda d: d["position"])
+        self.lost = False
         missing, highest = self._still_missing(late, new)
         low_water = min(missing) - 1 if missing else highest
         if fresh:
@@ -89,6 +91,7 @@ class Sequencer:
                 self.blocks.insert_one(block)
             except DuplicateKeyError:
                 self.reload()  # another replica's sequencer took this number: follow its chain
+                self.lost = True
                 return 0
             self.number, self.next_seq, self.prev = block["_id"], self.next_seq + len(fresh), block["mac"]
         self._missing, self.highest, self.low_water = missing, highest, low_water
