@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from pymongo import UpdateOne, WriteConcern
+from pymongo import WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
@@ -89,7 +89,6 @@ class EventStore:
     def __init__(self, db: Database, service: str):
         self.db, self.service = db, service
         self.events = db["events"]
-        self.heads = db["streams"]
         self.applied = db["applied_keys"]
         self.counters = db["counters"]
         self._fresh: list[dict] | None = None  # see track_fresh
@@ -99,7 +98,7 @@ class EventStore:
     def ensure_indexes(self) -> None:
         """Create collections and indexes (idempotent); call once at start."""
         existing = set(self.db.list_collection_names())
-        for name in ("events", "streams", "applied_keys", "counters"):
+        for name in ("events", "applied_keys", "counters"):
             if name not in existing:
                 try:
                     self.db.create_collection(name)
@@ -153,7 +152,7 @@ class EventStore:
         # A repeated idempotency key is found by the unique insert inside the transaction, not by a read first:
         # repeats are rare, and every append would pay for the read. New streams need no head either.
         unread = [part.stream for part in parts if part.expected_version and not part.head_hash]
-        heads = {h["_id"]: h for h in self.heads.find({"_id": {"$in": unread}})} if unread else {}
+        heads = self.stream_heads(unread) if unread else {}
         heads.update({part.stream: {"version": part.expected_version, "hash": part.head_hash}
                       for part in parts if part.expected_version and part.head_hash})
         for part in parts:
@@ -173,7 +172,7 @@ class EventStore:
 
     def _commit(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None,
                 idempotency_key: str | None, idempotency_result: Any, projection: Projection | None) -> list[dict]:
-        """One transaction: idempotency key, heads, events and the caller's projection."""
+        """One transaction: idempotency key, events and the caller's projection."""
         try:
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
                 occurred_at, docs = utcnow_iso(), []
@@ -183,7 +182,8 @@ class EventStore:
                                         {"occurred_at": occurred_at, "service": self.service, **(meta or {})})
                 if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
                     self.applied.insert_one(self._applied_doc(idempotency_key, idempotency_result), session=session)
-                self._write_heads(session, parts, docs)
+                # The unique (stream, version) index is the concurrency check: of two appends after the same
+                # version, the second collides (write conflict, or duplicate key once the first committed).
                 self.events.insert_many(docs, session=session)
                 if projection:
                     projection(docs, session)
@@ -193,6 +193,10 @@ class EventStore:
                 seen = self.applied.find_one({"_id": idempotency_key}) or {}
                 raise AlreadyApplied(idempotency_key, seen.get("result")) from exc
             raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
+        except BulkWriteError as exc:  # an event of the same (stream, version) committed first
+            if any(error.get("code") == 11000 for error in exc.details.get("writeErrors", [])):
+                raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
+            raise
         except OperationFailure as exc:
             if exc.code == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
                 raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
@@ -239,23 +243,6 @@ class EventStore:
             docs.append(doc)
         return docs
 
-    def _write_heads(self, session: ClientSession, parts: list[StreamAppend], docs: list[dict]) -> None:
-        last = {doc["stream"]: doc for doc in docs}  # the newest event of each stream
-        new, moved = [], []
-        for part in parts:
-            head = {"version": last[part.stream]["version"], "hash": last[part.stream]["hash"]}
-            if part.expected_version == 0:
-                new.append({"_id": part.stream, **head})
-            else:
-                moved.append(UpdateOne({"_id": part.stream, "version": part.expected_version}, {"$set": head}))
-        try:
-            if new:
-                self.heads.insert_many(new, session=session)
-            if moved and self.heads.bulk_write(moved, session=session).matched_count != len(moved):
-                raise ConcurrencyError(parts[0].stream, parts[0].expected_version)
-        except BulkWriteError as exc:  # a stream that was new when read has been created since
-            raise ConcurrencyError(parts[0].stream, parts[0].expected_version) from exc
-
     def consuming(self, key: str, source: dict) -> None:
         """Say which consumed event the idempotency key `key` stands for ({stream, version}): the key's record then
         keeps it, so the order in which a consumer applied each stream's events can be checked afterwards
@@ -289,8 +276,18 @@ class EventStore:
         return list(self.events.find({"stream": stream}).sort("version", 1))
 
     def stream_version(self, stream: str) -> int:
-        head = self.heads.find_one({"_id": stream})
-        return head["version"] if head else 0
+        """The version of a stream's newest event (0: never written)."""
+        return self.stream_heads([stream]).get(stream, {}).get("version", 0)
+
+    def stream_heads(self, streams: list[str]) -> dict[str, dict]:
+        """{stream: {version, hash}} of each stream's newest event (streams never written are absent)."""
+        if len(streams) == 1:
+            last = self.events.find_one({"stream": streams[0]}, {"version": 1, "hash": 1}, sort=[("version", -1)])
+            return {streams[0]: {"version": last["version"], "hash": last["hash"]}} if last else {}
+        newest = self.events.aggregate([
+            {"$match": {"stream": {"$in": streams}}}, {"$sort": {"stream": 1, "version": 1}},
+            {"$group": {"_id": "$stream", "version": {"$last": "$version"}, "hash": {"$last": "$hash"}}}])
+        return {doc["_id"]: {"version": doc["version"], "hash": doc["hash"]} for doc in newest}
 
     def read_after(self, position: int, limit: int = 1000) -> list[dict]:
         """Events with a global position greater than `position`, in order."""

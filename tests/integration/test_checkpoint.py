@@ -23,7 +23,6 @@ def test_a_deleted_stream_is_found_by_the_checkpoint_though_the_chains_still_ver
     assert checkpoint.check(store, taken) == []
 
     store.events.delete_many({"stream": "account-7"})  # a writer of the database removes a whole stream
-    store.heads.delete_one({"_id": "account-7"})
     assert verify_chains(store)["broken"] == []  # the chains alone cannot see it
     found = checkpoint.check(store, taken)
     assert {"reason": "stream_changed_before_checkpoint", "bucket": checkpoint.bucket_of("account-7")} in found
@@ -35,7 +34,6 @@ def test_a_truncated_stream_and_a_forged_checkpoint_are_reported(store_for):
     store.append("form-1", 0, [NewEvent("Opened", {}), NewEvent("Saved", {})])
     taken = checkpoint.take(store, now=LATER)
     store.events.delete_one({"stream": "form-1", "version": 2})
-    store.heads.update_one({"_id": "form-1"}, {"$set": {"version": 1}})
     assert checkpoint.check(store, taken)[0]["reason"] == "stream_changed_before_checkpoint"
     forged = {**taken, "streams": 2}
     assert checkpoint.check(store, forged) == [{"reason": "checkpoint_signature_invalid"}]
@@ -61,6 +59,5 @@ def test_the_cli_writes_a_checkpoint_file_and_finds_a_deleted_stream_with_it(sto
     assert "identity: 5 stream" in capsys.readouterr().out
     assert checkpoints.verify_checkpoint(str(path)) is False
     store.events.delete_many({"stream": "account-2"})
-    store.heads.delete_one({"_id": "account-2"})
     assert checkpoints.verify_checkpoint(str(path)) is True
     assert "identity: titik periksa TIDAK COCOK" in capsys.readouterr().out

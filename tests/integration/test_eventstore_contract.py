@@ -7,6 +7,7 @@ import pytest
 
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, NewEvent, StreamAppend, event_hash
 from pupns.integrity import verify_chains
+from pupns.sequence import Sequencer
 
 
 @pytest.fixture
@@ -130,44 +131,45 @@ def test_a_rewritten_event_with_its_chain_recomputed_by_the_public_hash_is_still
         doc["prev_hash"] = prev
         doc["hash"] = prev = public_hash(doc)
         store.events.replace_one({"_id": doc["_id"]}, doc)
-    store.heads.update_one({"_id": "pay"}, {"$set": {"hash": prev}})
     broken = verify_chains(store)["broken"]
     assert {"stream": "pay", "version": 1, "reason": "hash_mismatch"} in broken
 
 
 def test_verify_detects_a_removed_event_in_the_middle_and_at_the_end(store):
+    """The chain shows a hole in the middle of a stream; the sequence (pupns.sequence) a stream cut short."""
     store.append("m", 0, [NewEvent("A"), NewEvent("B"), NewEvent("C")])
     store.append("t", 0, [NewEvent("A"), NewEvent("B")])
+    Sequencer(store).run_once()
     store.events.delete_one({"stream": "m", "version": 2})
     store.events.delete_one({"stream": "t", "version": 2})
     reasons = {(b["stream"], b["reason"]) for b in verify_chains(store)["broken"]}
     assert ("m", "missing_event") in reasons
-    assert ("t", "head_mismatch") in reasons
+    assert ("t", "sequenced_event_missing") in reasons
 
 
 def test_verify_detects_a_whole_stream_removed(store):
     store.append("gone", 0, [NewEvent("A")])
+    Sequencer(store).run_once()
     store.events.delete_many({"stream": "gone"})
-    assert {"stream": "gone", "version": 1, "reason": "events_removed"} in verify_chains(store)["broken"]
+    assert {"stream": "gone", "version": 1, "reason": "sequenced_event_missing"} in [
+        {k: b[k] for k in ("stream", "version", "reason")} for b in verify_chains(store)["broken"]]
 
 
 def test_verify_does_not_report_streams_appended_to_while_it_runs(store):
     store.append("busy", 0, [NewEvent("A")])
-    heads = store.heads
+    Sequencer(store).run_once()
+    events = store.events
 
-    class HeadsReadJustBeforeAnAppend:
+    class EventsReadJustBeforeAnAppend:
         def find(self, *args, **kwargs):
-            snapshot = list(heads.find(*args, **kwargs))
-            store.heads = heads
-            store.append("busy", 1, [NewEvent("B")])  # lands between the heads and the events being read
+            store.events = events
+            store.append("busy", 1, [NewEvent("B")])  # lands while the chains are being read
             store.append("fresh", 0, [NewEvent("A")])
-            return snapshot
+            return events.find(*args, **kwargs)
 
-    store.heads = HeadsReadJustBeforeAnAppend()
+    store.events = EventsReadJustBeforeAnAppend()
     report = verify_chains(store)
     assert report["broken"] == [] and report["events_checked"] == 3
-    store.events.delete_one({"stream": "busy", "version": 2})
-    assert {"stream": "busy", "version": 1, "reason": "head_mismatch"} in verify_chains(store)["broken"]
 
 
 def test_outbox_lists_unpublished_until_marked(store):
@@ -214,7 +216,7 @@ def test_replicas_starting_together_both_set_up_the_same_fresh_store(mongo_clien
     for thread in threads:
         thread.join()
     assert failures == []
-    assert {"events", "streams", "applied_keys", "counters"} <= set(db.list_collection_names())
+    assert {"events", "applied_keys", "counters"} <= set(db.list_collection_names())
 
 
 def test_concurrent_appends_from_several_processes_never_share_a_position(store):
@@ -245,11 +247,23 @@ def test_concurrent_appends_from_several_processes_never_share_a_position(store)
 def test_an_append_chained_to_a_hash_the_caller_read_needs_no_head_read_and_still_refuses_a_moved_stream(store):
     first = store.append("known", 0, [NewEvent("A")])[-1]
     reads: list[object] = []
-    original = store.heads.find
-    store.heads.find = lambda *a, **k: (reads.append(a), original(*a, **k))[1]
+    original = store.stream_heads
+    store.stream_heads = lambda streams: (reads.append(streams), original(streams))[1]
     second = store.append("known", 1, [NewEvent("B")], head_hash=first["hash"])[-1]
     assert reads == [] and second["prev_hash"] == first["hash"]
-    with pytest.raises(ConcurrencyError):  # read at version 1, the stream is at 2 now
+    with pytest.raises(ConcurrencyError):  # read at version 1, the stream is at 2 now: (known, 2) collides
         store.append("known", 1, [NewEvent("C")], head_hash=first["hash"])
-    store.heads.find = original
+    store.stream_heads = original
     assert [e["type"] for e in store.read_stream("known")] == ["A", "B"] and verify_chains(store)["broken"] == []
+
+
+def test_an_append_without_the_head_hash_reads_the_stream_s_newest_event(store):
+    store.append("s", 0, [NewEvent("A"), NewEvent("B")])
+    with pytest.raises(ConcurrencyError):
+        store.append("s", 3, [NewEvent("C")])  # ahead of the stream: refused, no hole in it
+    with pytest.raises(ConcurrencyError):
+        store.append("s", 1, [NewEvent("C")])  # behind it
+    store.append("s", 2, [NewEvent("C")])
+    assert store.stream_version("s") == 3 and store.stream_heads(["s", "none"]) == {
+        "s": {"version": 3, "hash": store.read_stream("s")[-1]["hash"]}}
+    assert verify_chains(store)["broken"] == []

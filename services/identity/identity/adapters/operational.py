@@ -69,7 +69,7 @@ class StagedUploads:
 
 def stream_versions(store: EventStore, streams: list[str]) -> dict[str, int]:
     """Current versions of these streams (absent: never written)."""
-    return {h["_id"]: h["version"] for h in store.heads.find({"_id": {"$in": streams}}, {"version": 1})}
+    return {stream: head["version"] for stream, head in store.stream_heads(streams).items()}
 
 
 def streams_with(store: EventStore, streams: list[str], type_name: str, data: dict) -> set[str]:
