@@ -82,7 +82,8 @@ class Notifications:
             except ConcurrencyError:
                 if contact_version is None:
                     raise
-        self.resolve_waiting(nip)
+        # E-mails that overtook this registration (rare) are addressed by the retry loop's next pass: looking for
+        # them here would cost every registration a query.
         self.deliver(registration.event_id, stored(email, docs))
 
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
@@ -176,7 +177,10 @@ class Notifications:
     def deliver(self, email_id: str, known: QueuedEmail | None = None) -> bool | None:
         """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed. `known`: the
         e-mail as this worker just stored it (its outcome is then appended without reading its stream)."""
-        row = self.read.mail_queue.claim(email_id)
+        if known is not None and known.held_by_its_queuer:  # leased to this worker when it was queued: no claim
+            row = {"nip": known.nip, "to": known.to, "body": known.body, "subject": known.subject, "attempts": 0}
+        else:
+            row = self.read.mail_queue.claim(email_id)
         if row is None:
             return None
         to, body = (self.codec.open_(row.get("nip"), row[name]) for name in ("to", "body"))

@@ -50,6 +50,9 @@ class Projector(projector.Projector):
             "nip": doc.get("nip"), "to": data.get("to"), "subject": data["subject"], "body": data["body"],
             "template": data.get("template"), "status": PENDING if data.get("to") else WAITING,
             "attempts": 0, "last_error": None, "queued_at": at, "sent_at": None, **retry_queue.enqueued(epoch(at)),
+            # An addressed e-mail is tried at once by the worker that queued it (QueuedEmail.held_by_its_queuer):
+            # leased to it from the start, from the event's own time, so a replay writes the same row.
+            **({"lease_until": epoch(at) + MAIL_LEASE_SECONDS} if data.get("to") else {}),
         }, session, upsert=True)
 
     def _on_EmailAddressed(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802

@@ -30,6 +30,9 @@ class QueuedEmail(Aggregate):
         self.nip: str | None = None
         self.status: str | None = None
         self.attempts = 0
+        self.to: str | None = None  # sealed, as queued (or addressed)
+        self.subject: str | None = None
+        self.body: str | None = None  # sealed
 
     @classmethod
     def load(cls, id: str, docs: list[dict]) -> QueuedEmail:
@@ -42,6 +45,12 @@ class QueuedEmail(Aggregate):
         """Queue the rendered e-mail; without an address it waits for the contact."""
         self.nip = nip
         self.trigger(EmailQueued(to, email.subject, email.body, email.template))
+
+    @property
+    def held_by_its_queuer(self) -> bool:
+        """Just queued with an address: the outbox row is leased to the worker that queued it, which tries it
+        at once without claiming it (the retry loop takes it only if that worker died: its lease runs out)."""
+        return self.version == 1 and self.status == PENDING
 
     def address(self, to: str) -> bool:
         """Give a waiting e-mail its recipient; False when it is not waiting (addressed concurrently)."""
@@ -68,8 +77,9 @@ class QueuedEmail(Aggregate):
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, EmailQueued):
             self.status = PENDING if event.to else WAITING
+            self.to, self.subject, self.body = event.to, event.subject, event.body
         elif isinstance(event, EmailAddressed):
-            self.status = PENDING
+            self.status, self.to = PENDING, event.to
         elif isinstance(event, EmailFailed):
             self.attempts = event.attempt
         elif isinstance(event, EmailSent):

@@ -1,0 +1,65 @@
+"""An e-mail queued with its address is tried at once by the worker that queued it, without claiming its outbox row:
+the row is leased to that worker from the start (one store operation less per e-mail), and if the worker dies
+before the SMTP hand-off the retry loop takes the e-mail when the lease runs out (issue 9)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from notifications.adapters.projections import MAIL_LEASE_SECONDS, Projector
+from notifications.commands import Notifications
+from notifications.settings import Settings
+from pupns.contracts.identity import RegistrationSubmitted
+from pupns.personal.provider import default_codec
+from tests.integration.test_notifications_email import new_nip, registration_submitted
+
+
+class SenderThatDies:
+    """The process dies between the append of EmailQueued and the SMTP hand-off."""
+
+    def send(self, to, subject, body, message_id):
+        raise SystemExit("killed")
+
+
+class Recorder:
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def send(self, to, subject, body, message_id):
+        self.sent.append(to)
+
+
+@pytest.fixture
+def store(store_for):
+    store = store_for("notifications")
+    Projector.ensure_indexes(store.db)
+    return store
+
+
+def received(message: dict) -> RegistrationSubmitted:
+    return RegistrationSubmitted.from_message(message)
+
+
+def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_after_its_lease(store):
+    nip, address = new_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    settings = Settings.from_env()
+    dying = Notifications(store, SenderThatDies(), settings, default_codec())
+    message = registration_submitted(nip, address)
+    claims: list[str] = []
+    claim = dying.read.mail_queue.claim
+    dying.read.mail_queue.claim = lambda *args, **kwargs: (claims.append(args[0]), claim(*args, **kwargs))[1]
+    with pytest.raises(SystemExit):
+        dying.on_registration_submitted(received(message), f"test:{message['event_id']}")
+    assert claims == []  # it went straight to the SMTP hand-off
+    row = store.db["emails"].find_one({"_id": message["event_id"]})
+    assert row["status"] == "pending" and row["lease_until"] > time.time()
+
+    recorder = Recorder()
+    survivor = Notifications(store, recorder, settings, default_codec())
+    assert survivor.read.mail_queue.due_ids(10) == []  # held by the dead worker for now
+    assert survivor.read.mail_queue.due_ids(10, now=time.time() + MAIL_LEASE_SECONDS + 1) == [message["event_id"]]
+    store.db["emails"].update_one({"_id": message["event_id"]}, {"$set": {"lease_until": 0.0}})  # time passes
+    assert survivor.deliver_due() == 1 and recorder.sent == [address]
+    assert store.db["emails"].find_one({"_id": message["event_id"]})["status"] == "sent"
