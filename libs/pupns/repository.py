@@ -38,6 +38,11 @@ class Repository(Generic[A]):
         aggregate.head_hash = docs[-1]["hash"] if docs else None
         return aggregate  # type: ignore[return-value]
 
+    def new(self, id: str) -> A:
+        """The aggregate as a stream never written would give it, without reading (saving it fails with a
+        ConcurrencyError if the stream exists: "try as new first" where new is the common case)."""
+        return self.aggregate.load(id, [])  # type: ignore[return-value]
+
     def save(self, aggregate: A, meta: dict[str, Any], *, idempotency_key: str | None = None,
              idempotency_result: Any = None) -> list[dict]:
         """Append the pending events after the version the aggregate was loaded at (ConcurrencyError if the

@@ -142,3 +142,34 @@ def test_registration_to_verified_form(runner_factory, rabbit_config, store_for,
         before = {name: list(store.db[name].find().sort("_id")) for name in projector.collections}
         rebuild(store, projector)
         assert {name: list(store.db[name].find().sort("_id")) for name in projector.collections} == before
+
+
+
+def test_a_registration_after_a_rejection_is_queued_again_and_a_stale_repeat_is_not(store_for):
+    """Registrations are tried on a new stream first (no read); a NIP that has a stream is decided on it."""
+    from pupns.contracts.identity import RegistrationSubmitted
+    from verification import commands
+    from verification.adapters import Deps
+
+    store = store_for("verification")
+    deps, now = Deps.of(store), datetime.now(UTC)
+    reads = []
+    deps.registrations.get = lambda nip, get=deps.registrations.get: reads.append(nip) or get(nip)
+
+    def receive(number: str) -> None:
+        message = upstream_message("RegistrationSubmitted", {
+            "registration_number": number, "nip": NIP, "email": "budi@example.id", "nama": "Budi",
+            "instansi_kode": "A1", "instansi_nama": "Kota Bandung", "unit_kerja": "Diskominfo", "roster": ROW,
+            "registered_at": now.isoformat()}, nip=NIP)
+        commands.receive_registration(deps, RegistrationSubmitted.from_message(message),
+                                      commands.consumer_meta(message), f"test:{message['event_id']}")
+
+    receive("PUPNS-2025-FIRST001")
+    assert reads == []  # a NIP's first registration is appended without reading its stream
+    commands.reject_registration(deps, NIP, "NIK tidak jelas", VERIFIER)
+    receive("PUPNS-2025-AGAIN002")
+    assert store.db["registrations"].find_one({"_id": NIP})["registration_number"] == "PUPNS-2025-AGAIN002"
+    commands.confirm_registration(deps, NIP, VERIFIER)
+    receive("PUPNS-2025-STALE003")  # a repeat after the confirmation changes nothing
+    assert types(store, f"registration-{NIP}") == ["RegistrationReceived", "RegistrationRejected",
+                                                   "RegistrationReceived", "RegistrationConfirmed"]

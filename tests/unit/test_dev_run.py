@@ -67,9 +67,12 @@ def flaky_server():
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
-            seen.append(self.headers.get("Idempotency-Key"))
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, headers = answers.pop(0)
+            if self.path != "/api/v1/admin/roster" or not answers:  # a stray caller on a reused port
+                status, headers = 404, {}
+            else:
+                seen.append(self.headers.get("Idempotency-Key"))
+                status, headers = answers.pop(0)
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -89,7 +92,11 @@ def flaky_server():
 def test_demo_calls_wait_as_told_and_try_again_instead_of_giving_up(flaky_server, monkeypatch):
     url, seen = flaky_server
     pauses: list[float] = []
-    monkeypatch.setattr(demo.time, "sleep", pauses.append)
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        assert len(pauses) < 10, f"still retrying after {pauses}"  # a failure, not a loop that eats the memory
+    monkeypatch.setattr(demo.time, "sleep", pause)
     resp = demo.patient("POST", url + "/api/v1/admin/roster", progress=lambda msg: None, data=b"x",
                         headers={"Idempotency-Key": "k"})
     assert resp.status_code == 202

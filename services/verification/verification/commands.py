@@ -172,14 +172,23 @@ def consumer_meta(message: dict) -> dict[str, Any]:
 def receive_registration(deps: Deps, submitted: RegistrationSubmitted, meta: dict, key: str) -> None:
     """Queue a new registration (or a fresh attempt after a rejection) for its instansi's verifiers."""
     nip = submitted.nip or ""
-    registration = deps.registrations.get(nip)
     # Copied as the tokens identity sealed; anything still in clear (an older producer) is sealed here.
     event = RegistrationReceived(
         submitted.registration_number, submitted.nama, deps.codec.seal(nip, submitted.email),
         submitted.instansi_kode or "", submitted.instansi_nama, seal_fields(deps.codec, nip, submitted.roster or {}),
         submitted.registered_at or submitted.occurred_at or "")
-    if registration.receive(event):
-        deps.registrations.save(registration, meta, idempotency_key=key)
+    # Most registrations are a NIP's first: tried on a new stream first, which costs no read; a registration
+    # after a rejection finds the stream there and is decided on the stream as it is.
+    for read in (False, True):
+        registration = deps.registrations.get(nip) if read else deps.registrations.new(nip)
+        if not registration.receive(event):
+            return
+        try:
+            deps.registrations.save(registration, meta, idempotency_key=key)
+            return
+        except ConcurrencyError:
+            if read:  # the stream as read moved meanwhile: the consumer's retry decides again
+                raise
 
 
 def receive_submission(deps: Deps, submitted: FormSubmitted, meta: dict, key: str) -> None:
