@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from pupns_dev.demo import seed_demo
+from pupns_dev.demo import login, seed_demo
 from pupns_dev.processes import free_port
 from pupns_dev.stack import Stack, StackConfig, delete_vhost
 from pupns_dev.waiting import wait_until
@@ -22,6 +22,8 @@ PASSWORD = "rahasia-sekali-123"
 # audit checks around every rejected call are not themselves rate limited (login limits stay as shipped).
 # Unwrapped data keys are cached for 2 s instead of 30 s, so an erasure reaches every process quickly (SPEC §7).
 TEST_ENV = {"PUPNS_EDGE_USER_RATE": "1000", "PUPNS_EDGE_USER_BURST": "1000", "PUPNS_KEY_CACHE_TTL": "2"}
+# The session's stack outlives a token (15 min): the demo's admin token is renewed before a test once it is older.
+ADMIN_TOKEN_RENEW_SECONDS = 600
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +41,22 @@ def stack(tmp_path_factory):
         demo = seed_demo(cfg, roster_size=60, seed=7, progress=lambda msg: None)
         with demo["roster"].open(newline="", encoding="utf-8") as fh:
             demo["rows"] = list(csv.DictReader(fh))
+        demo["admin_token_at"] = time.monotonic()
         yield cfg, demo
     finally:
         running.stop()
         delete_vhost(cfg.vhost)
+
+
+@pytest.fixture(autouse=True)
+def fresh_admin_token(request):
+    """Renew `demo["admin_token"]` for a test of the session's stack when it would expire during the test."""
+    if "stack" not in request.fixturenames:
+        return
+    cfg, demo = request.getfixturevalue("stack")
+    if time.monotonic() - demo["admin_token_at"] > ADMIN_TOKEN_RENEW_SECONDS:
+        demo["admin_token"] = login(cfg, "admin", cfg.admin_password, progress=lambda msg: None)
+        demo["admin_token_at"] = time.monotonic()
 
 
 @pytest.fixture

@@ -92,6 +92,33 @@ def test_a_save_and_a_submit_retried_with_their_idempotency_key_get_their_first_
     assert [e["type"] for e in store.read_stream(f"form-{NIP}")].count("FormSubmitted") == 1
 
 
+def first_try_lands_after_the_retry_looked(deps: Deps, store, first_try) -> Deps:
+    """`deps` whose first look for the request's key finds nothing, after which the first try commits: the retry
+    of a request whose first try was still running when the client gave up on it."""
+    looks = deps.forms.first_answer
+
+    def look(key):
+        deps.forms.first_answer = looks
+        found = looks(key)
+        first_try(Deps.of(store))
+        return found
+    deps.forms.first_answer = look
+    return deps
+
+
+def test_a_retry_that_overlaps_its_first_try_gets_the_first_answer(store):
+    """The first try of a save (and of a submit) commits after its retry looked for the key: the retry is answered
+    with the first answer, not version_conflict or form_locked, and nothing is stored twice."""
+    section = [{"tingkat": "S1", "nama_sekolah": "ITB", "tahun_lulus": 2008}]
+    save = lambda deps: commands.save_section(deps, NIP, "riwayat_pendidikan", section, 1, "save-1")  # noqa: E731
+    retry = first_try_lands_after_the_retry_looked(Deps.of(store), store, save)
+    assert save(retry) == {"version": 2}
+    submit = lambda deps: commands.submit_form(deps, NIP, "submit-1")  # noqa: E731
+    retry = first_try_lands_after_the_retry_looked(Deps.of(store), store, submit)
+    assert submit(retry)["status"] == "submitted"
+    assert [e["type"] for e in store.read_stream(f"form-{NIP}")] == ["FormOpened", "SectionSaved", "FormSubmitted"]
+
+
 def test_closed_campaign_refuses_saves(store):
     past = datetime.now(UTC) - timedelta(days=10)
     commands.observe_campaign(Deps.of(store), (past - timedelta(days=5)).isoformat(), past.isoformat(), 2, UPSTREAM,

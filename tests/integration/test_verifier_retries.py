@@ -49,3 +49,31 @@ def test_approve_and_return_retried_with_their_keys(store_for):
     assert commands.return_submission(deps, returned_nip, notes, VERIFIER, "return-1") == returned
     assert store.count() == before
     assert refused(lambda: commands.approve_submission(deps, approved_nip, VERIFIER, "approve-2")) == "invalid_state"
+
+
+
+def overlapped(target, name: str, first_try) -> None:
+    """Replace `target.name` for one call: the call runs, then the first try commits (and the original returns)."""
+    original = getattr(target, name)
+
+    def then_first_try(*args):
+        setattr(target, name, original)
+        found = original(*args)
+        first_try()
+        return found
+    setattr(target, name, then_first_try)
+
+
+def test_a_retry_that_overlaps_its_first_try_gets_the_first_answer(store_for):
+    """The first try commits after its retry looked for the key, or after the retry loaded the record: the retry
+    gets the first answer, not invalid_state, and the decision is stored once."""
+    store = store_for("verification")
+    for n, (target, name) in enumerate(((store, "recall"), (None, "get"))):
+        nip = new_nip(10 + n)
+        registered(store, nip)
+        deps = Deps.of(store)
+        first_try = lambda nip=nip: commands.confirm_registration(Deps.of(store), nip, VERIFIER, "confirm-1")  # noqa: E731
+        overlapped(target or deps.registrations, name, first_try)
+        assert commands.confirm_registration(deps, nip, VERIFIER, "confirm-1") == {"nip": nip, "status": "confirmed"}
+        assert [e["type"] for e in store.read_stream(f"registration-{nip}")] == ["RegistrationReceived",
+                                                                                 "RegistrationConfirmed"]

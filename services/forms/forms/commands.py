@@ -1,6 +1,7 @@
 """forms' use cases: the PNS's saves and submission, an administrator's reopen, and reactions to upstream events."""
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from pupns.eventstore import AlreadyApplied, ConcurrencyError, utcnow_iso
 from pupns.personal import ERASED_MARKER, clear_value, opened, seal_fields
 from pupns.sections import SECTION_KEYS
 
+# How long a keyed request that collided with another transaction at commit waits for its own first try to commit.
+COLLISION_WAIT_SECONDS = 1.0
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
 
 
@@ -51,6 +54,23 @@ def answered_before(deps: Deps, key: str | None) -> dict | None:
     return deps.forms.first_answer(key) if key else None
 
 
+def refused_unless_answered(deps: Deps, key: str | None, refusal: AppError, wait: float = 0.0) -> dict:
+    """The first answer if the request's first try (same idempotency key) has meanwhile been done, else `refusal`.
+
+    A client whose first try outlived its deadline retries while that try may still run: the retry then sees the
+    form moved (version_conflict, form_locked) or collides with the first try's open transaction. Only a refusal
+    looks again; `wait` > 0 (after a collision at commit) gives the other transaction that long to commit."""
+    deadline = time.monotonic() + wait
+    while key:
+        replayed = answered_before(deps, key)
+        if replayed:
+            return replayed
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)  # green under nameko: only this worker waits
+    raise refusal
+
+
 def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any,
                  idempotency_key: str | None = None) -> dict:
     """Replace one section if `expected_version` is the form's version; {version} after the save."""
@@ -65,7 +85,7 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
         raise AppError("not_found")
     if not isinstance(expected_version, int) or isinstance(expected_version, bool) \
             or expected_version != form.version:
-        raise AppError("version_conflict", extra={"version": form.version})
+        return refused_unless_answered(deps, stored_key, AppError("version_conflict", extra={"version": form.version}))
     is_open = campaign_open(deps)
     try:
         form.check_editable(key, is_open)
@@ -79,9 +99,9 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
     except AlreadyApplied as exc:
         return exc.result
     except DomainError as exc:
-        raise as_app_error(exc) from exc
-    except ConcurrencyError as exc:
-        raise version_conflict(deps, nip) from exc
+        return refused_unless_answered(deps, stored_key, as_app_error(exc))
+    except ConcurrencyError:
+        return refused_unless_answered(deps, stored_key, version_conflict(deps, nip), wait=COLLISION_WAIT_SECONDS)
     return {"version": form.version}
 
 
@@ -122,9 +142,9 @@ def submit_form(deps: Deps, nip: str, idempotency_key: str | None = None) -> dic
     except AlreadyApplied as exc:
         return exc.result
     except DomainError as exc:
-        raise as_app_error(exc) from exc
-    except ConcurrencyError as exc:
-        raise version_conflict(deps, nip) from exc
+        return refused_unless_answered(deps, stored_key, as_app_error(exc))
+    except ConcurrencyError:
+        return refused_unless_answered(deps, stored_key, version_conflict(deps, nip), wait=COLLISION_WAIT_SECONDS)
     return answer
 
 

@@ -81,17 +81,24 @@ def _decide(deps: Deps, repository: Repository[A], nip: str, actor: Actor, comma
     """Check the verifier's instansi, run the command, save after the loaded version; retried by `decide`.
 
     A repeat sent with the same idempotency key (a retry after a timeout whose first try went through) gets the
-    first answer instead of `invalid_state`; the key is the verifier's own, so it is stored per actor and NIP."""
+    first answer instead of `invalid_state`; the key is the verifier's own, so it is stored per actor and NIP.
+    The first try may still be running when the retry arrives: a refusal, and every attempt after a collision,
+    looks for the key again."""
     require_role(actor, *STAFF)
     answer = {"nip": nip, "status": status}
     key = f"{status}:{nip}:{actor.get('id')}:{idempotency_key}" if idempotency_key else None
-    if key and repository.store.recall(key):
-        return answer
 
     def attempt() -> dict:
+        if key and repository.store.recall(key):
+            return answer
         aggregate = repository.get(nip)
         require_visible(deps, nip, actor, aggregate.instansi_kode, aggregate.status is not None)
-        command(aggregate)
+        try:
+            command(aggregate)
+        except DomainError:
+            if key and repository.store.recall(key):  # the first try committed after this one looked
+                return answer
+            raise
         try:
             repository.save(aggregate, actor_meta(actor), idempotency_key=key, idempotency_result=answer)
         except AlreadyApplied:
