@@ -111,14 +111,10 @@ class Sequencer:
 
 
 def _within(positions: list[int]) -> dict:
-    """A query for these positions, as few ranges as they make."""
-    ranges: list[list[int]] = []
-    for p in positions:
-        if ranges and ranges[-1][1] == p - 1:
-            ranges[-1][1] = p
-        else:
-            ranges.append([p, p])
-    return {"$or": [{"position": {"$gte": a, "$lte": b}} for a, b in ranges]}
+    """A query for these positions. `$in` on the position index: an `$or` of ranges would do the same on MongoDB,
+    but the local stand-in scans the whole collection for any `$or` (0.6 s a pass at 30,000 events, measured), and
+    a gap keeps being looked up every pass for VOID_AFTER."""
+    return {"position": {"$in": positions}}
 
 
 def newest_block(store: EventStore) -> dict | None:
