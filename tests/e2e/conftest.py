@@ -53,7 +53,10 @@ def fresh_admin_token(request):
     """Renew `demo["admin_token"]` for a test of the session's stack when it would expire during the test."""
     if "stack" not in request.fixturenames:
         return
-    cfg, demo = request.getfixturevalue("stack")
+    running = request.getfixturevalue("stack")  # a module may define its own `stack` (not this session's)
+    if not (isinstance(running, tuple) and isinstance(running[-1], dict) and "admin_token_at" in running[-1]):
+        return
+    cfg, demo = running
     if time.monotonic() - demo["admin_token_at"] > ADMIN_TOKEN_RENEW_SECONDS:
         demo["admin_token"] = login(cfg, "admin", cfg.admin_password, progress=lambda msg: None)
         demo["admin_token_at"] = time.monotonic()
