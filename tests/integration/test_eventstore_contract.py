@@ -257,13 +257,22 @@ def test_an_append_chained_to_a_hash_the_caller_read_needs_no_head_read_and_stil
     assert [e["type"] for e in store.read_stream("known")] == ["A", "B"] and verify_chains(store)["broken"] == []
 
 
-def test_an_append_without_the_head_hash_reads_the_stream_s_newest_event(store):
+def test_an_append_without_the_head_hash_reads_the_event_it_follows_by_its_version(store):
+    """One point read of (stream, expected version), not of the newest event (which costs the local stand-in a
+    read of the whole stream); a stream ahead of or behind the expected version is refused all the same."""
     store.append("s", 0, [NewEvent("A"), NewEvent("B")])
-    with pytest.raises(ConcurrencyError):
+    newest_reads: list[object] = []
+    original = store.stream_heads
+    store.stream_heads = lambda streams: (newest_reads.append(streams), original(streams))[1]
+    with pytest.raises(ConcurrencyError) as ahead:
         store.append("s", 3, [NewEvent("C")])  # ahead of the stream: refused, no hole in it
+    assert (ahead.value.expected_version, ahead.value.actual_version) == (3, 2)  # read for the refusal only
+    newest_reads.clear()
     with pytest.raises(ConcurrencyError):
-        store.append("s", 1, [NewEvent("C")])  # behind it
+        store.append("s", 1, [NewEvent("C")])  # behind it: (s, 2) collides at the insert
     store.append("s", 2, [NewEvent("C")])
+    assert newest_reads == []
+    store.stream_heads = original
     assert store.stream_version("s") == 3 and store.stream_heads(["s", "none"]) == {
         "s": {"version": 3, "hash": store.read_stream("s")[-1]["hash"]}}
     assert verify_chains(store)["broken"] == []
