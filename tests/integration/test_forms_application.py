@@ -119,6 +119,32 @@ def test_a_retry_that_overlaps_its_first_try_gets_the_first_answer(store):
     assert [e["type"] for e in store.read_stream(f"form-{NIP}")] == ["FormOpened", "SectionSaved", "FormSubmitted"]
 
 
+def test_a_keyed_request_that_collides_at_commit_runs_again(store):
+    """The retry's append collides with its first try's open transaction: if that try commits, the re-run answers
+    with its answer; if it was aborted too, the re-run does the work. Unkeyed, a collision is version_conflict."""
+    from pupns.eventstore import ConcurrencyError
+
+    section = [{"tingkat": "S1", "nama_sekolah": "ITB", "tahun_lulus": 2008}]
+    deps = Deps.of(store)
+    save = deps.forms.save
+
+    def collide(first_try=None):
+        def colliding_save(*args, **kwargs):
+            deps.forms.save = save
+            if first_try:
+                first_try(Deps.of(store))
+            raise ConcurrencyError(f"form-{NIP}", 1)
+        deps.forms.save = colliding_save
+
+    collide(lambda other: commands.save_section(other, NIP, "riwayat_pendidikan", section, 1, "save-1"))
+    assert commands.save_section(deps, NIP, "riwayat_pendidikan", section, 1, "save-1") == {"version": 2}
+    collide()  # the first try was aborted: the re-run saves
+    assert commands.save_section(deps, NIP, "riwayat_diklat", [], 2, "save-2") == {"version": 3}
+    collide()
+    rejected(lambda: commands.save_section(deps, NIP, "riwayat_diklat", [], 3), "version_conflict")
+    assert [e["type"] for e in store.read_stream(f"form-{NIP}")] == ["FormOpened", "SectionSaved", "SectionSaved"]
+
+
 def test_closed_campaign_refuses_saves(store):
     past = datetime.now(UTC) - timedelta(days=10)
     commands.observe_campaign(Deps.of(store), (past - timedelta(days=5)).isoformat(), past.isoformat(), 2, UPSTREAM,

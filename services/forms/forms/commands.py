@@ -1,7 +1,9 @@
 """forms' use cases: the PNS's saves and submission, an administrator's reopen, and reactions to upstream events."""
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +23,8 @@ from pupns.eventstore import AlreadyApplied, ConcurrencyError, utcnow_iso
 from pupns.personal import ERASED_MARKER, clear_value, opened, seal_fields
 from pupns.sections import SECTION_KEYS
 
-# How long a keyed request that collided with another transaction at commit waits for its own first try to commit.
-COLLISION_WAIT_SECONDS = 1.0
+# Runs of a keyed request whose append collides (pauses of 0.05-0.2 s, doubling: at most ~3 s in all).
+COLLISION_ATTEMPTS = 5
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
 
 
@@ -54,27 +56,41 @@ def answered_before(deps: Deps, key: str | None) -> dict | None:
     return deps.forms.first_answer(key) if key else None
 
 
-def refused_unless_answered(deps: Deps, key: str | None, refusal: AppError, wait: float = 0.0) -> dict:
+def refused_unless_answered(deps: Deps, key: str | None, refusal: AppError) -> dict:
     """The first answer if the request's first try (same idempotency key) has meanwhile been done, else `refusal`.
 
-    A client whose first try outlived its deadline retries while that try may still run: the retry then sees the
-    form moved (version_conflict, form_locked) or collides with the first try's open transaction. Only a refusal
-    looks again; `wait` > 0 (after a collision at commit) gives the other transaction that long to commit."""
-    deadline = time.monotonic() + wait
-    while key:
-        replayed = answered_before(deps, key)
-        if replayed:
-            return replayed
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(0.05)  # green under nameko: only this worker waits
+    A client whose first try outlived its deadline retries while that try may still run: the retry can then find the
+    form moved by it (version_conflict, form_locked) after its own look for the key found nothing."""
+    replayed = answered_before(deps, key)
+    if replayed:
+        return replayed
     raise refusal
+
+
+def settling_collisions(deps: Deps, nip: str, key: str | None, once: Callable[[], dict]) -> dict:
+    """Run `once`; a keyed request whose append collided with another transaction (most often its own first try,
+    still open when the client retried) runs again after a short random pause: the re-run finds the first try's
+    answer if that committed, or does the work if it was aborted. Unkeyed, a collision is version_conflict at once."""
+    for attempt in range(COLLISION_ATTEMPTS):
+        try:
+            return once()
+        except ConcurrencyError as exc:
+            if not key or attempt == COLLISION_ATTEMPTS - 1:
+                raise version_conflict(deps, nip) from exc
+            time.sleep(random.uniform(0.05, 0.2) * 2 ** attempt)  # green under nameko: only this worker waits
+    raise AssertionError("unreachable")
 
 
 def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any,
                  idempotency_key: str | None = None) -> dict:
     """Replace one section if `expected_version` is the form's version; {version} after the save."""
     stored_key = request_key(nip, f"save:{key}", idempotency_key)
+    return settling_collisions(deps, nip, stored_key,
+                               lambda: _save_section_once(deps, nip, key, value, expected_version, stored_key))
+
+
+def _save_section_once(deps: Deps, nip: str, key: str, value: Any, expected_version: Any,
+                       stored_key: str | None) -> dict:
     replayed = answered_before(deps, stored_key)
     if replayed:
         return replayed
@@ -100,8 +116,6 @@ def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: A
         return exc.result
     except DomainError as exc:
         return refused_unless_answered(deps, stored_key, as_app_error(exc))
-    except ConcurrencyError:
-        return refused_unless_answered(deps, stored_key, version_conflict(deps, nip), wait=COLLISION_WAIT_SECONDS)
     return {"version": form.version}
 
 
@@ -125,6 +139,10 @@ def nik_shared(deps: Deps, nip: str, key: str | None) -> bool:
 def submit_form(deps: Deps, nip: str, idempotency_key: str | None = None) -> dict:
     """Lock the form and hand it to verification (FormSubmitted), with its anomalies."""
     stored_key = request_key(nip, "submit", idempotency_key)
+    return settling_collisions(deps, nip, stored_key, lambda: _submit_form_once(deps, nip, stored_key))
+
+
+def _submit_form_once(deps: Deps, nip: str, stored_key: str | None) -> dict:
     replayed = answered_before(deps, stored_key)
     if replayed:
         return replayed
@@ -143,8 +161,6 @@ def submit_form(deps: Deps, nip: str, idempotency_key: str | None = None) -> dic
         return exc.result
     except DomainError as exc:
         return refused_unless_answered(deps, stored_key, as_app_error(exc))
-    except ConcurrencyError:
-        return refused_unless_answered(deps, stored_key, version_conflict(deps, nip), wait=COLLISION_WAIT_SECONDS)
     return answer
 
 
