@@ -1,6 +1,8 @@
 """Load and save event-sourced aggregates with a real optimistic concurrency check."""
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -13,6 +15,27 @@ A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
 Projection = Callable[[list[dict], ClientSession], None]
 Meta = dict[str, Any] | Callable[[Any], dict[str, Any]]
+
+
+def rerun_on_collision(attempt: Callable[[], R], attempts: int, first_pause: float, max_pause: float) -> R:
+    """Run `attempt`; when its append collided with another writer's (ConcurrencyError), wait a random pause that
+    doubles up to `max_pause` and run it again, up to `attempts` runs in all; the last collision is raised.
+
+    While the other writer's transaction is still open a reload shows the old state, so an immediate rerun would
+    collide again; the random pauses also pull apart two appends that abort each other."""
+    for attempt_no in range(attempts):
+        try:
+            return attempt()
+        except ConcurrencyError:
+            if attempt_no == attempts - 1:
+                raise
+            time.sleep(collision_pause(attempt_no, first_pause, max_pause))  # green under nameko: this worker only
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def collision_pause(attempt_no: int, first_pause: float, max_pause: float) -> float:
+    """Seconds to wait after the n-th (from 0) colliding run: random, doubling, capped."""
+    return random.uniform(first_pause / 2, min(max_pause, first_pause * 2 ** attempt_no))
 
 
 def new_event(event: DomainEvent) -> NewEvent:

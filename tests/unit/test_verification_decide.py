@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from pupns import repository
 from pupns.aggregate import DomainError
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
+from pupns.repository import collision_pause
 from verification import commands
 from verification.settings import Settings
 
@@ -15,7 +17,7 @@ SETTINGS = Settings()
 @pytest.fixture
 def naps(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(commands.time, "sleep", slept.append)
+    monkeypatch.setattr(repository.time, "sleep", slept.append)
     return slept
 
 
@@ -48,9 +50,10 @@ def test_a_decision_that_can_never_be_stored_ends_as_conflict(naps):
 
 
 def test_backoff_grows_is_random_and_capped():
-    firsts = {commands.backoff(0, SETTINGS) for _ in range(50)}
+    firsts = {collision_pause(0, SETTINGS.backoff_first, SETTINGS.backoff_max) for _ in range(50)}
     assert len(firsts) > 1 and max(firsts) <= SETTINGS.backoff_first
-    assert max(commands.backoff(20, SETTINGS) for _ in range(50)) <= SETTINGS.backoff_max
+    assert max(collision_pause(20, SETTINGS.backoff_first, SETTINGS.backoff_max) for _ in range(50)) \
+        <= SETTINGS.backoff_max
 
 
 def test_an_uncontended_decision_does_not_wait(naps):

@@ -1,8 +1,6 @@
 """forms' use cases: the PNS's saves and submission, an administrator's reopen, and reactions to upstream events."""
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +19,12 @@ from pupns.campaign import campaign_is_open
 from pupns.errors import AppError, validation_error
 from pupns.eventstore import AlreadyApplied, ConcurrencyError, utcnow_iso
 from pupns.personal import ERASED_MARKER, clear_value, opened, seal_fields
+from pupns.repository import rerun_on_collision
 from pupns.sections import SECTION_KEYS
 
-# Runs of a keyed request whose append collides (pauses of 0.05-0.2 s, doubling: at most ~3 s in all).
-COLLISION_ATTEMPTS = 5
+# Runs of a keyed request whose append collides, and its pauses (random, doubling from 0.2 s up to 1.6 s: at most
+# 3 s in all).
+COLLISION_ATTEMPTS, COLLISION_FIRST_PAUSE, COLLISION_MAX_PAUSE = 5, 0.2, 1.6
 PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "version", "roster", "anomalies")
 
 
@@ -71,14 +71,10 @@ def settling_collisions(deps: Deps, nip: str, key: str | None, once: Callable[[]
     """Run `once`; a keyed request whose append collided with another transaction (most often its own first try,
     still open when the client retried) runs again after a short random pause: the re-run finds the first try's
     answer if that committed, or does the work if it was aborted. Unkeyed, a collision is version_conflict at once."""
-    for attempt in range(COLLISION_ATTEMPTS):
-        try:
-            return once()
-        except ConcurrencyError as exc:
-            if not key or attempt == COLLISION_ATTEMPTS - 1:
-                raise version_conflict(deps, nip) from exc
-            time.sleep(random.uniform(0.05, 0.2) * 2 ** attempt)  # green under nameko: only this worker waits
-    raise AssertionError("unreachable")
+    try:
+        return rerun_on_collision(once, COLLISION_ATTEMPTS if key else 1, COLLISION_FIRST_PAUSE, COLLISION_MAX_PAUSE)
+    except ConcurrencyError as exc:
+        raise version_conflict(deps, nip) from exc
 
 
 def save_section(deps: Deps, nip: str, key: str, value: Any, expected_version: Any,

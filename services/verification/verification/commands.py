@@ -1,7 +1,6 @@
 """verification's use cases: the verifiers' queues, their decisions, and reactions to upstream events."""
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -13,7 +12,7 @@ from pupns.contracts.identity import RegistrationSubmitted
 from pupns.errors import AppError
 from pupns.eventstore import AlreadyApplied, ConcurrencyError
 from pupns.personal import ERASED_MARKER, opened, seal_fields
-from pupns.repository import Repository
+from pupns.repository import Repository, rerun_on_collision
 from verification.adapters import Deps
 from verification.adapters.projections import Scope
 from verification.domain import Registration, Submission, changes_from_roster, referenced_documents
@@ -33,24 +32,14 @@ def decide(attempt: Callable[[], dict], settings: Settings) -> dict:
     The loser of a race must end with the winner's state (409 `invalid_state`), not with a generic
     conflict: while the winner's transaction is still open, the loser's append fails with a write conflict
     and a reload still shows the old state, so it waits a little (random, growing) and tries again until the
-    winner's decision is visible. Two appends that abort each other are pulled apart by the same jitter.
+    winner's decision is visible (`pupns.repository.rerun_on_collision`).
     """
-    for attempt_no in range(settings.decision_attempts):
-        try:
-            return attempt()
-        except DomainError as exc:
-            raise AppError(exc.code, fields=exc.fields, extra=exc.extra) from exc
-        except ConcurrencyError:
-            if attempt_no == settings.decision_attempts - 1:
-                raise AppError("conflict") from None
-            time.sleep(backoff(attempt_no, settings))  # green under nameko: only this worker waits
-    raise AssertionError("unreachable")
-
-
-def backoff(attempt_no: int, settings: Settings) -> float:
-    """Seconds to wait after the n-th (from 0) conflicting attempt: random, doubling, capped."""
-    cap = min(settings.backoff_max, settings.backoff_first * 2 ** attempt_no)
-    return random.uniform(settings.backoff_first / 2, cap)
+    try:
+        return rerun_on_collision(attempt, settings.decision_attempts, settings.backoff_first, settings.backoff_max)
+    except DomainError as exc:
+        raise AppError(exc.code, fields=exc.fields, extra=exc.extra) from exc
+    except ConcurrencyError:
+        raise AppError("conflict") from None
 
 
 def scope_of(actor: Actor) -> Scope:
