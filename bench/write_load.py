@@ -9,7 +9,8 @@ the read path GET /api/v1/me/form for comparison):
 - floods: open loop at 1x, 2x, 5x and 10x capacity over up to 800 connections, clients ignoring Retry-After:
   goodput, turn-away latency, timeouts and every other answer;
 - in every phase, the propagation lag of every consumer (pupns_propagation_lag_seconds on the services' /metrics).
-Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] (~10 min).
+Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] [paths] (~10 min;
+paths: a comma-separated subset of register,login,save,read, printed instead of written).
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ FACTORS = (1, 2, 5, 10)
 FLOOD_CONNECTIONS = 800
 ACCOUNTS = 240  # confirmed PNS for the login and save paths
 ROSTER = 12000
+SERVICE_OF = {"register": "identity", "login": "identity", "save": "forms", "read": "forms"}
+# PUPNS_BENCH_PROFILE_FLOOD=save:10 also profiles that path's flood at that factor (a look at where it goes).
+PROFILED_FLOOD = dict((k, int(f)) for k, f in (item.split(":") for item in
+                                               os.environ.get("PUPNS_BENCH_PROFILE_FLOOD", "").split(",") if item))
+CLOSED_LOOP_CEILING = 60  # registrations/s no closed loop here reaches (2 cores hash ~35/s)
 
 
 def lag_buckets(ports: list[int]) -> dict[float, float]:
@@ -149,7 +155,9 @@ class WriteBench:
     def input_for(self, kind: str, rate: float | None, seconds: float, conns: int) -> Path:
         """The generator's input: for registrations, fresh roster rows enough for this phase."""
         if kind == "register":
-            need = int((rate or 5 * conns) * seconds * 1.2) + conns  # a closed-loop client: a few a second
+            # A closed loop goes as fast as the platform answers: enough rows for the hashing limit of any
+            # machine this runs on (a row used twice would be counted as a 409 and cap the capacity measured).
+            need = int((rate or CLOSED_LOOP_CEILING) * seconds * 1.2) + conns
             rows = self.rows[self.next_row:self.next_row + need]
             self.next_row += len(rows)
             if len(rows) < need:
@@ -170,7 +178,7 @@ class WriteBench:
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         lag_before = lag_buckets(self.metrics_ports)
-        spies = self._spy(seconds) if profile else []
+        spies = self._spy(seconds, kind, "" if "capacity, closed" in label else f"-{kind}-flood") if profile else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
                              cwd=write_report.ROOT)
@@ -190,12 +198,12 @@ class WriteBench:
                                      "cpu_ms_per_op", "lag_p99_s")}, flush=True)
         return phase
 
-    def _spy(self, seconds: float) -> list[subprocess.Popen]:
+    def _spy(self, seconds: float, kind: str, tag: str = "") -> list[subprocess.Popen]:
         py_spy = Path(sys.executable).parent / "py-spy"
         spies = []
-        for name in ("identity", "secantus"):
+        for name in (SERVICE_OF[kind], "secantus"):
             pid = self.stack.process(name).pid
-            out = self.var / f"profile-{name}.txt"
+            out = self.var / f"profile-{name}{tag}.txt"
             spies.append(subprocess.Popen([str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r",
                                            "100", "-f", "raw", "-o", str(out), "--nonblocking"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -212,12 +220,14 @@ class WriteBench:
         capacity, phases = self.capacity(kind, seconds, bench)
         for factor in FACTORS:
             phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS,
-                               f"{kind}: {factor}x capacity, open loop")
+                               f"{kind}: {factor}x capacity, open loop", profile=factor == PROFILED_FLOOD.get(kind))
             phases.append({**phase, "factor": factor, "capacity_rps": capacity})
         return phases
 
 
-def main(seconds: float = 8.0) -> None:
+def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
+    """Every path's curve, reported in bench/results/; a subset of paths is only printed (a partial report would
+    replace the whole one)."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
@@ -239,15 +249,16 @@ def main(seconds: float = 8.0) -> None:
         print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
         run.prepare_accounts()
         bench = Bench(stack, "-", {})
-        phases = [phase for kind in KINDS for phase in run.curve(kind, seconds, bench)]
+        phases = [phase for kind in kinds for phase in run.curve(kind, seconds, bench)]
         profiles = write_report.profiles(var)
     finally:
         stack.stop()
         delete_vhost(cfg.vhost)
-    write_report.write(phases, {"hash_ms": hash_ms, "cores": cores}, profiles, seconds)
+    write_report.write(phases, {"hash_ms": hash_ms, "cores": cores}, profiles, seconds, publish=kinds == KINDS)
 
 
 if __name__ == "__main__":
     started = time.monotonic()
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0,
+         tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else KINDS)
     print(f"done in {time.monotonic() - started:.0f} s", flush=True)

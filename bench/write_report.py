@@ -55,12 +55,16 @@ def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
             "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"]}
 
 
-def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float) -> None:
+def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True) -> None:
+    """The report, written under bench/results/ and printed (`publish=False`: printed only)."""
     limit = round(1000 / hashing["hash_ms"] * hashing["cores"], 1)
     heads = {kind: headline(kind, phases, limit) for kind in GOOD if any(p["kind"] == kind for p in phases)}
     everywhere = SimpleNamespace(back_cpus=placement.all_cpus(), front_cpus=placement.all_cpus())  # shared
     facts = {**machine_facts(seconds, everywhere), "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
              "hashing_limit_rps": limit}
+    if not publish:
+        print(markdown(facts, heads, phases, found_profiles), flush=True)
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"machine": facts, "headlines": heads, "profiles": found_profiles, "phases": phases,
            "curves": {kind: {"offered_rps": [p["offered_rps"] for p in phases if p["kind"] == kind and p.get("factor")],
@@ -88,9 +92,9 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
                      f"{h['goodput_at_10x_rps']}/s | {100 * h['goodput_at_10x_share']:.0f} % | "
                      f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} | "
                      f"{h['lag_p99_s_at_capacity']} s / {h['lag_p99_s_at_10x']} s |")
+    components = sorted(next(iter(heads.values()))["cpu_ms_per_op"])
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
-              "| path | " + " | ".join(sorted(heads["register"]["cpu_ms_per_op"])) + " | total |",
-              "|---|" + "---|" * (len(heads["register"]["cpu_ms_per_op"]) + 1)]
+              "| path | " + " | ".join(components) + " | total |", "|---|" + "---|" * (len(components) + 1)]
     for kind, h in heads.items():
         cpu = h["cpu_ms_per_op"]
         lines.append(f"| {kind} | " + " | ".join(str(cpu[k]) for k in sorted(cpu)) + f" | {sum(cpu.values()):.1f} |")
@@ -104,7 +108,9 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['goodput_rps']} | {p['ok_p50_ms']}/{p['ok_p99_ms']} | "
                      f"{p['away_p50_ms']}/{p['away_p99_ms']} | {lag} | {counts} |")
     for name, prof in found_profiles.items():
-        lines += ["", f"## Profile of {name} during registration at capacity ({prof['samples']} samples, py-spy)",
+        service, _, flood = name.partition("-")
+        during = f"the {flood.replace('-', ' ')} at 10x" if flood else "registration at capacity"
+        lines += ["", f"## Profile of {service} during {during} ({prof['samples']} samples, py-spy)",
                   "", "Own time:", ""] + [f"- {share} % {frame}" for share, frame in prof["own"]]
         lines += ["", "Inclusive:", ""] + [f"- {share} % {frame}" for share, frame in prof["inclusive"]]
     return "\n".join(lines) + "\n"
