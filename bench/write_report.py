@@ -55,13 +55,44 @@ def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
             "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"]}
 
 
+def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | None:
+    """What a flood's turn-aways cost on the shared cores, from the 10x phase beside the capacity phase.
+
+    The edge's CPU beyond what its successes cost at capacity, and the client's CPU, per request turned away; and
+    the goodput share the cores could give if nothing else changed: C / (C + k x t), C the CPU-ms of one success at
+    capacity (every component), k the turn-aways per success, t one turn-away's edge + client CPU-ms."""
+    mine = [p for p in phases if p["kind"] == kind]
+    best = max((p for p in mine if p["rate"] is None), key=lambda p: p["goodput_rps"])
+    ten = next((p for p in mine if p.get("factor") == 10), None)
+    done = (ten or {}).get("goodput_rps", 0) * seconds
+    away = sum(n for k, n in (ten or {}).get("counts", {}).items() if k in ACCEPTED)
+    if not done or not away:
+        return None
+    success = sum(best["cpu_ms_per_op"].values())
+    edge = (ten["cpu_ms_per_op"]["edge"] - best["cpu_ms_per_op"]["edge"]) * done / away
+    client = ten.get("client_cpu_share", 0) * seconds * 1000 / max(1, sum(ten["counts"].values()))
+    per_success = away / done
+    return {"success_cpu_ms": round(success, 1), "turn_aways_per_success": round(per_success, 1),
+            "edge_ms_per_turn_away": round(edge, 2), "client_ms_per_turn_away": round(client, 2),
+            "ceiling_share": round(success / (success + per_success * (edge + client)), 3),
+            "cores_busy_at_10x": ten.get("cpu_share")}
+
+
 def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True) -> None:
     """The report, written under bench/results/ and printed (`publish=False`: printed only)."""
-    limit = round(1000 / hashing["hash_ms"] * hashing["cores"], 1)
-    heads = {kind: headline(kind, phases, limit) for kind in GOOD if any(p["kind"] == kind for p in phases)}
     everywhere = SimpleNamespace(back_cpus=placement.all_cpus(), front_cpus=placement.all_cpus())  # shared
+    limit = round(1000 / hashing["hash_ms"] * hashing["cores"], 1)
     facts = {**machine_facts(seconds, everywhere), "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
              "hashing_limit_rps": limit}
+    render(facts, phases, found_profiles, publish)
+
+
+def render(facts: dict, phases: list[dict], found_profiles: dict, publish: bool = True) -> None:
+    """Headlines from the phases; the markdown, JSON and chart under bench/results/ (or the markdown printed)."""
+    heads = {kind: headline(kind, phases, facts["hashing_limit_rps"]) for kind in GOOD
+             if any(p["kind"] == kind for p in phases)}
+    for kind in heads:
+        heads[kind]["turn_away_costs"] = turn_away_costs(kind, phases, facts["seconds_per_phase"])
     if not publish:
         print(markdown(facts, heads, phases, found_profiles), flush=True)
         return
@@ -92,12 +123,36 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
                      f"{h['goodput_at_10x_rps']}/s | {100 * h['goodput_at_10x_share']:.0f} % | "
                      f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} | "
                      f"{h['lag_p99_s_at_capacity']} s / {h['lag_p99_s_at_10x']} s |")
+    for kind in ("register", "login"):
+        if kind in heads:
+            cpu = sum(heads[kind]["cpu_ms_per_op"].values())
+            lines += ["", f"{kind}: one costs {cpu:.1f} CPU-ms on every component together, "
+                      f"{cpu / facts['hash_ms']:.2f} hashes: in CPU terms (steadier than a rate on a VM whose speed "
+                      f"drifts between phases) its capacity is {100 * facts['hash_ms'] / cpu:.0f} % of the hashing "
+                      "limit."]
     components = sorted(next(iter(heads.values()))["cpu_ms_per_op"])
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
               "| path | " + " | ".join(components) + " | total |", "|---|" + "---|" * (len(components) + 1)]
     for kind, h in heads.items():
         cpu = h["cpu_ms_per_op"]
         lines.append(f"| {kind} | " + " | ".join(str(cpu[k]) for k in sorted(cpu)) + f" | {sum(cpu.values()):.1f} |")
+    lines += ["", "## What a flood's turn-aways cost (10x)", "",
+              "The load generator and the platform share the cores, so every request turned away costs CPU that a "
+              "success could have used. Ceiling = C / (C + k x t): C the CPU-ms of one success at capacity, k the "
+              "turn-aways per success, t the edge's and the client's CPU-ms per turn-away (the edge's beyond what "
+              "its successes cost; both include holding the flood's hundreds of connections open, so a slow path "
+              "turning few requests away shows a higher t). When the measured share is near the ceiling, the cores "
+              "spent the difference on "
+              "turn-aways; when it is well below with cores idle, something else held the path (a lock, the disk).",
+              "", "| path | C (CPU-ms) | k | edge ms / turn-away | client ms / turn-away | ceiling | measured | "
+              "cores busy at 10x |", "|---|---|---|---|---|---|---|---|"]
+    for kind, h in heads.items():
+        t = h.get("turn_away_costs")
+        if t:
+            lines.append(f"| {kind} | {t['success_cpu_ms']} | {t['turn_aways_per_success']} | "
+                         f"{t['edge_ms_per_turn_away']} | {t['client_ms_per_turn_away']} | "
+                         f"{100 * t['ceiling_share']:.0f} % | {100 * h['goodput_at_10x_share']:.0f} % | "
+                         f"{t['cores_busy_at_10x']} |")
     lines += ["", "## Every phase", "", "| phase | offered/s | goodput/s | ok p50/p99 ms | turn-away p50/p99 ms | "
               "propagation lag p50/p99 s (events) | answers |", "|---|---|---|---|---|---|---|"]
     for p in phases:
@@ -140,3 +195,8 @@ def chart(phases: list[dict], heads: dict, path: Path) -> None:
     fig.suptitle(f"Write path under a surge ({dt.date.today()})")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+if __name__ == "__main__":  # re-render the report from its JSON (after a change to the report itself)
+    saved = json.loads((RESULTS / "write_load.json").read_text())
+    render(saved["machine"], saved["phases"], saved["profiles"])
