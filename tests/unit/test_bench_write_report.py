@@ -1,0 +1,40 @@
+"""The write-path report's arithmetic: what a flood's turn-aways cost and the goodput share they leave."""
+from __future__ import annotations
+
+import pytest
+
+from bench.write_report import headline, turn_away_costs
+
+
+def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):
+    return {"kind": kind, "rate": rate, "factor": factor, "goodput_rps": goodput, "counts": counts,
+            "cpu_ms_per_op": cpu, "client_cpu_share": client, "cpu_share": busy, "away_p99_ms": 5.0}
+
+
+PHASES = [
+    phase("register", 10.0, {"201": 80}, {"edge": 2.0, "identity": 60.0, "secantus": 38.0}),
+    phase("register", 9.0, {"201": 72, "503q": 720}, {"edge": 12.0, "identity": 60.0, "secantus": 38.0},
+          rate=100.0, factor=10, client=0.1),
+]
+
+
+def test_turn_away_costs_split_the_flood_cpu_per_turn_away():
+    costs = turn_away_costs("register", PHASES, seconds=8.0)
+    # 72 successes and 720 turn-aways: the edge spent (12 - 2) x 72 = 720 ms more, 1 ms per turn-away;
+    # the client 0.1 core x 8 s over 792 requests.
+    assert costs["turn_aways_per_success"] == 10.0
+    assert costs["edge_ms_per_turn_away"] == 1.0
+    assert costs["client_ms_per_turn_away"] == pytest.approx(800 / 792, abs=0.01)
+    assert costs["success_cpu_ms"] == 100.0
+    assert costs["ceiling_share"] == pytest.approx(100 / (100 + 10 * (1 + 800 / 792)), abs=0.001)
+
+
+def test_no_turn_aways_means_no_cost_figures():
+    calm = [PHASES[0], {**PHASES[1], "counts": {"201": 72}}]
+    assert turn_away_costs("register", calm, seconds=8.0) is None
+
+
+def test_headline_compares_the_flood_with_the_best_closed_loop():
+    head = headline("register", PHASES, limit_rps=40.0)
+    assert head["capacity_share_of_hashing_limit"] == 0.25
+    assert head["goodput_at_10x_share"] == 0.9
