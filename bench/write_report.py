@@ -42,10 +42,15 @@ def _top(counter: collections.Counter, total: int, top: int) -> list[tuple[float
     return [(round(100 * n / total, 1), frame) for frame, n in counter.most_common(top)]
 
 
+def capacity_phase(phases: list[dict]) -> dict:
+    """The closed-loop phase with the most goodput: the path's capacity and its CPU per operation."""
+    return max((p for p in phases if p["rate"] is None), key=lambda p: p["goodput_rps"])
+
+
 def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
     mine = [p for p in phases if p["kind"] == kind]
-    capacity = max(p["goodput_rps"] for p in mine if p["rate"] is None)
-    best = max((p for p in mine if p["rate"] is None), key=lambda p: p["goodput_rps"])
+    best = capacity_phase(mine)
+    capacity = best["goodput_rps"]
     ten = next(p for p in mine if p.get("factor") == 10)
     other = sum(n for k, n in ten["counts"].items() if not (k.startswith("2") or k in GOOD[kind] or k in ACCEPTED))
     return {"capacity_rps": capacity, "capacity_share_of_hashing_limit": round(capacity / limit_rps, 3),
@@ -62,7 +67,7 @@ def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | Non
     the goodput share the cores could give if nothing else changed: C / (C + k x t), C the CPU-ms of one success at
     capacity (every component), k the turn-aways per success, t one turn-away's edge + client CPU-ms."""
     mine = [p for p in phases if p["kind"] == kind]
-    best = max((p for p in mine if p["rate"] is None), key=lambda p: p["goodput_rps"])
+    best = capacity_phase(mine)
     ten = next((p for p in mine if p.get("factor") == 10), None)
     done = (ten or {}).get("goodput_rps", 0) * seconds
     away = sum(n for k, n in (ten or {}).get("counts", {}).items() if k in ACCEPTED)
