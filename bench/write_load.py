@@ -171,14 +171,16 @@ class WriteBench:
 
     # -- phases ---------------------------------------------------------------------------------------
     def phase(self, kind: str, rate: float | None, seconds: float, conns: int, label: str,
-              profile: bool = False) -> dict:
-        """One generator run; CPU per component over it; optionally py-spy of identity and the store."""
+              profile: str | None = None) -> dict:
+        """One generator run; CPU per component over it; unless `profile` is None, py-spy of the path's service
+        and the store (`profile` ends the profile files' names: "" for the capacity profile, "-save-10x" for a
+        flood's)."""
         argv = [sys.executable, "-m", "bench.writeload", str(self.stack.cfg.edge_port), kind, str(rate or 0),
                 str(seconds), str(conns), str(self.input_for(kind, rate, seconds, conns))]
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         lag_before = lag_buckets(self.metrics_ports)
-        spies = self._spy(seconds, kind, "" if "capacity, closed" in label else f"-{kind}-flood") if profile else []
+        spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
                              cwd=write_report.ROOT)
@@ -198,7 +200,7 @@ class WriteBench:
                                      "cpu_ms_per_op", "lag_p99_s")}, flush=True)
         return phase
 
-    def _spy(self, seconds: float, kind: str, tag: str = "") -> list[subprocess.Popen]:
+    def _spy(self, seconds: float, kind: str, tag: str) -> list[subprocess.Popen]:
         py_spy = Path(sys.executable).parent / "py-spy"
         spies = []
         for name in (SERVICE_OF[kind], "secantus"):
@@ -212,7 +214,7 @@ class WriteBench:
     def capacity(self, kind: str, seconds: float, bench: Bench) -> tuple[float, list[dict]]:
         bench.restart_edge("2", "8", "shared", adaptive=False)
         phases = [self.phase(kind, None, seconds, conns, f"{kind}: capacity, closed loop {conns} clients",
-                             profile=kind == "register" and conns == 4) for conns in (2, 4, 8)]
+                             profile="" if kind == "register" and conns == 4 else None) for conns in (2, 4, 8)]
         bench.restart_edge("2", "8", "shared")
         return max(p["goodput_rps"] for p in phases), phases
 
@@ -220,7 +222,8 @@ class WriteBench:
         capacity, phases = self.capacity(kind, seconds, bench)
         for factor in FACTORS:
             phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS,
-                               f"{kind}: {factor}x capacity, open loop", profile=factor == PROFILED_FLOOD.get(kind))
+                               f"{kind}: {factor}x capacity, open loop",
+                               profile=f"-{kind}-{factor}x" if factor == PROFILED_FLOOD.get(kind) else None)
             phases.append({**phase, "factor": factor, "capacity_rps": capacity})
         return phases
 

@@ -69,8 +69,10 @@ def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | Non
     mine = [p for p in phases if p["kind"] == kind]
     best = capacity_phase(mine)
     ten = next((p for p in mine if p.get("factor") == 10), None)
-    done = (ten or {}).get("goodput_rps", 0) * seconds
-    away = sum(n for k, n in (ten or {}).get("counts", {}).items() if k in ACCEPTED)
+    if ten is None:
+        return None
+    done = ten["goodput_rps"] * seconds
+    away = sum(n for k, n in ten["counts"].items() if k in ACCEPTED)
     if not done or not away:
         return None
     success = sum(best["cpu_ms_per_op"].values())
@@ -168,8 +170,9 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['goodput_rps']} | {p['ok_p50_ms']}/{p['ok_p99_ms']} | "
                      f"{p['away_p50_ms']}/{p['away_p99_ms']} | {lag} | {counts} |")
     for name, prof in found_profiles.items():
-        service, _, flood = name.partition("-")
-        during = f"the {flood.replace('-', ' ')} at 10x" if flood else "registration at capacity"
+        service, _, flood = name.partition("-")  # profile-forms-save-10x.txt: forms during the save flood at 10x
+        kind, _, factor = flood.partition("-")
+        during = f"the {kind} flood at {factor}" if flood else "registration at capacity"
         lines += ["", f"## Profile of {service} during {during} ({prof['samples']} samples, py-spy)",
                   "", "Own time:", ""] + [f"- {share} % {frame}" for share, frame in prof["own"]]
         lines += ["", "Inclusive:", ""] + [f"- {share} % {frame}" for share, frame in prof["inclusive"]]
