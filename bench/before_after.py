@@ -9,7 +9,7 @@ client, stack and measurements, so both sides are measured the same way. Per sid
   CPU-ms per registration of each component, store operations per registration, beside the hashing limit;
 - whole journeys (bench.journey) open loop at `--rate`: completed journeys, CPU-ms and store operations per journey.
 Writes bench/results/before_after.{md,json,png}. Usage: python -m bench.before_after [--base REV] [--rate 1]
-[--seconds 60] (about 2 x (1 min set-up + seconds/3 + seconds + 1 min drain)).
+[--seconds 60] [--name before_after] (about 2 x (1 min set-up + seconds/3 + seconds + 1 min drain)).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench import journey, journey_report
-from bench.password_hash import machine_facts, per_hash_ms
+from bench.password_hash import all_cores_hash_ms, machine_facts
 from pupns.passwords import usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,10 +95,10 @@ def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> 
             "journey_store_ops": round(sum(v for k, v in ops.items() if k != "requests"), 1)}
 
 
-def write(found: dict) -> None:
-    """bench/results/before_after.{json,md,png}."""
+def write(found: dict, out: str = "before_after") -> None:
+    """bench/results/<out>.{json,md,png}."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "before_after.json").write_text(json.dumps(found, indent=2))
+    (RESULTS / f"{out}.json").write_text(json.dumps(found, indent=2))
     before, after = found["before"], found["after"]
     limit = found["hashing_limit_per_s"]
     rows = [("idle store operations/s", before["idle_store_ops_per_s"], after["idle_store_ops_per_s"]),
@@ -128,7 +128,8 @@ def write(found: dict) -> None:
              f"Base: `{found['base']}` ({found['base_subject']}...); after: this tree "
              f"(`{found['head']}`). Both sides run the platform as `make run` does (SecantusDB on disk, syncing "
              f"every commit) with the client on the same cores, one after the other; the hashing limit measured in "
-             f"the same run is {limit}/s ({found['hash_ms']} ms per hash x {found['cores']} cores).", "",
+             f"the same run is {limit}/s ({found['hash_ms']} ms per hash x {found['cores']} cores, every core "
+             "hashing at once).", "",
              "| figure | before | after |", "|---|---|---|"]
     lines += [f"| {name} | {b} | {a} |" for name, b, a in rows]
     lines += ["", "CPU-ms per registration by component:", "", "| component | before | after |", "|---|---|---|"]
@@ -140,12 +141,12 @@ def write(found: dict) -> None:
     for name in before["journey_cpu_ms_by_component"]:
         lines.append(f"| {name} | {before['journey_cpu_ms_by_component'][name]} | "
                      f"{after['journey_cpu_ms_by_component'].get(name)} |")
-    lines += ["", "![before/after](before_after.png)", ""]
-    (RESULTS / "before_after.md").write_text("\n".join(lines))
-    chart(before, after)
+    lines += ["", f"![before/after]({out}.png)", ""]
+    (RESULTS / f"{out}.md").write_text("\n".join(lines))
+    chart(before, after, out)
 
 
-def chart(before: dict, after: dict) -> None:
+def chart(before: dict, after: dict, out: str = "before_after") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,7 +164,7 @@ def chart(before: dict, after: dict) -> None:
         ax.bar(["before", "after"], values, color=["#bbbbbb", "#2b7bba"])
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(RESULTS / "before_after.png", dpi=110)
+    fig.savefig(RESULTS / f"{out}.png", dpi=110)
 
 
 def git(*args: str) -> str:
@@ -175,10 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default=DEFAULT_BASE, help="the commit whose services are 'before'")
     parser.add_argument("--rate", type=float, default=1.0, help="journeys started per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="arrival window of the journey phase")
+    parser.add_argument("--name", default="before_after", help="the results' file name (bench/results/<name>.*)")
     args = parser.parse_args(argv)
     from datetime import UTC, datetime
 
-    hash_ms, cores = per_hash_ms(20), usable_cores()
+    cores = usable_cores()
+    hash_ms = all_cores_hash_ms(cores, 20)  # every core hashing at once: the limit the cores have together
     work = Path(tempfile.mkdtemp(prefix="before-after-"))
     tree = work / "before"
     git("worktree", "add", "--detach", str(tree), args.base)
@@ -192,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                  head=git("rev-parse", "--short", "HEAD"),
                  machine=machine_facts(),
                  hash_ms=round(hash_ms, 1), cores=cores, hashing_limit_per_s=round(1000 / hash_ms * cores, 1))
-    write(found)
-    print((RESULTS / "before_after.md").read_text(), flush=True)
+    write(found, args.name)
+    print((RESULTS / f"{args.name}.md").read_text(), flush=True)
     return 0
 
 

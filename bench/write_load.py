@@ -31,7 +31,7 @@ import requests
 
 from bench import placement, write_report
 from bench.edge_load import Bench
-from bench.password_hash import per_hash_ms
+from bench.password_hash import all_cores_hash_ms, per_hash_ms
 from bench.writeload import PASSWORD
 from pupns.passwords import usable_cores
 
@@ -235,8 +235,10 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
 
-    hash_ms = per_hash_ms(20)
     cores = usable_cores()
+    # The limit is what the cores hash together (each hashing), the figure a registration competes with; one hash
+    # alone is reported beside it.
+    hashing = {"hash_ms": all_cores_hash_ms(cores, 20), "single_hash_ms": per_hash_ms(10), "cores": cores}
     var = Path(tempfile.mkdtemp(prefix="write-bench-"))
     cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
@@ -257,7 +259,7 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     finally:
         stack.stop()
         delete_vhost(cfg.vhost)
-    write_report.write(phases, {"hash_ms": hash_ms, "cores": cores}, profiles, seconds, publish=kinds == KINDS)
+    write_report.write(phases, hashing, profiles, seconds, publish=kinds == KINDS)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+from pupns.contracts import published_types
 from pupns.dependencies import Store
 from pupns.personal import PERSONAL_FIELDS, FieldCodec, opened
 from pupns.personal.provider import PersonalData, default_codec
@@ -85,7 +86,7 @@ class PublishingStore(Store):
     service's `PersonalData` codec."""
 
     def __init__(self) -> None:
-        super().__init__(setup_hook=self._prepare)
+        super().__init__(setup_hook=self._prepare, publishes=published_types("verification"))
 
     def _prepare(self, store) -> None:
         Projector.ensure_indexes(store.db)
