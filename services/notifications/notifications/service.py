@@ -18,7 +18,7 @@ from pupns.retry_queue import POLL_CEILING_SECONDS
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
-GROUP_COMMIT_SECONDS = 0.2
+GROUP_COMMIT_SECONDS = 0.5
 
 
 class NotificationsService(service_base.AuditMixin):
