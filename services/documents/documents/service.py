@@ -27,8 +27,7 @@ class DocumentsService(service_base.AuditMixin):
     """Uploaded files with their SHA-256, registration receipts and profile PDFs."""
 
     name = "documents"
-    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db),
-                  publishes=contracts.published_types("documents"))
+    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     settings = Config(Settings.from_env)
     personal = PersonalData()  # contents and file names sealed per PNS (SPEC §7)
     # Receipts are rendered at their first download, no longer ahead of it for every registration (most are

@@ -10,7 +10,7 @@ from forms.adapters import Deps
 from forms.adapters.projections import Projector
 from forms.settings import Settings
 from pupns import service_base  # module import: `nameko run <pkg>.service` must find one class
-from pupns.contracts import consume, published_types
+from pupns.contracts import consume
 from pupns.contracts.identity import CampaignScheduled
 from pupns.contracts.verification import RegistrationConfirmed, SubmissionApproved, SubmissionReturned
 from pupns.deadlines import rpc
@@ -24,8 +24,7 @@ class FormsService(service_base.AuditMixin):
     """A PNS's re-registration form: prefilled on confirmation, saved per section, submitted, decided."""
 
     name = "forms"
-    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db),
-                  publishes=published_types("forms"))
+    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     personal = PersonalData()  # the form's personal fields sealed per PNS (SPEC §7)
 
     @property

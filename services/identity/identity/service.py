@@ -34,7 +34,7 @@ from identity.domain.rules import returned_note
 from identity.settings import Settings
 from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import require_role
-from pupns.contracts import Contract, consume, published_types
+from pupns.contracts import Contract, consume
 from pupns.contracts.documents import StampFailed, StampRequested, StatementStamped
 from pupns.contracts.forms import FormReopened, FormSubmitted
 from pupns.contracts.verification import (
@@ -105,7 +105,7 @@ class IdentityService(service_base.AuditMixin):
     """Roster, PNS and staff accounts, login and the campaign window."""
 
     name = "identity"
-    store = Store(translator=public_events, setup_hook=_setup, publishes=published_types("identity"))
+    store = Store(translator=public_events, setup_hook=_setup)
     personal = PersonalData()
     deadline_clock = DeadlineClockProvider()
 

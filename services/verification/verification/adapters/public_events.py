@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from pupns.contracts import published_types
 from pupns.dependencies import Store
 from pupns.personal import PERSONAL_FIELDS, FieldCodec, opened
 from pupns.personal.provider import PersonalData, default_codec
@@ -86,7 +85,7 @@ class PublishingStore(Store):
     service's `PersonalData` codec."""
 
     def __init__(self) -> None:
-        super().__init__(setup_hook=self._prepare, publishes=published_types("verification"))
+        super().__init__(setup_hook=self._prepare)
 
     def _prepare(self, store) -> None:
         Projector.ensure_indexes(store.db)
