@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -13,7 +13,6 @@ from pymongo import MongoClient
 
 from pupns import config
 from pupns.eventstore import AlreadyApplied, EventStore
-from pupns.group_commit import GroupCommit
 from pupns.polling import PollBackoff
 from pupns.relay import OutboxRelay, Translator
 from pupns.sequence import Sequencer
@@ -36,23 +35,11 @@ REQUEUE_PAUSE_SECONDS = 0.5
 
 
 class Store(DependencyProvider):
-    """Gives each worker the service's EventStore; owns the MongoClient and the outbox relay.
+    """Gives each worker the service's EventStore; owns the MongoClient and the outbox relay."""
 
-    `publishes`: the event types the relay puts on the broker, None for every type. A platform service passes
-    `pupns.contracts.published_types(<service>)`: what another service (or a public translation) may consume has
-    a contract, and nothing else is listened to, so any other event costs no publish and no mark. The log keeps
-    every event as ever. With no type at all (notifications) the service runs no relay.
-
-    `group_commit`: seconds between commits of the appends no caller waits for (pupns.group_commit); None runs
-    none (such appends are then stored at once).
-    """
-
-    def __init__(self, translator: Translator | None = None, setup_hook: Callable | None = None,
-                 publishes: Collection[str] | None = None, group_commit: float | None = None):
+    def __init__(self, translator: Translator | None = None, setup_hook: Callable | None = None):
         self.translator = translator
         self.setup_hook = setup_hook
-        self.publishes = publishes
-        self.group_commit_seconds = group_commit
         self.client: MongoClient | None = None
         self.store: EventStore | None = None
         self.relay: OutboxRelay | None = None
@@ -62,27 +49,20 @@ class Store(DependencyProvider):
         service = self.container.service_name
         config.require_production_secrets(service)
         self.client = MongoClient(config.mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
-        self.store = EventStore(self.client[config.mongo_db(service)], service, published_types=self.publishes)
+        self.store = EventStore(self.client[config.mongo_db(service)], service)
         self.store.ensure_indexes()
         Sequencer.ensure_indexes(self.store)
+        self.store.track_fresh()
         if self.setup_hook:
             self.setup_hook(self.store)
-        if self.group_commit_seconds:
-            self.store.group_commit = GroupCommit(self.store)
-        if self.publishes is not None and not self.publishes:
-            return
-        self.store.track_fresh()
         uri = self.container.config.get("AMQP_URI", config.amqp_uri())
         self.relay = OutboxRelay(self.store, uri, config.public_exchange(), self.translator,
                                  self.container.config, mark_after=RELAY_MARK_SECONDS)
 
     def start(self) -> None:
         self._running = True
-        if self.relay:
-            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+        self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
         self.container.spawn_managed_thread(self._sequence_loop, identifier="sequencer")
-        if self.store.group_commit:
-            self.container.spawn_managed_thread(self._group_commit_loop, identifier="group-commit")
 
     def _relay_loop(self) -> None:
         import eventlet  # the relay loop cooperates with nameko's green threads
@@ -116,23 +96,8 @@ class Store(DependencyProvider):
                 sequencer, wait = None, SEQUENCE_SECONDS[1]  # start again from the stored blocks
             eventlet.sleep(wait)
 
-    def _group_commit_loop(self) -> None:
-        import eventlet
-
-        while self._running:
-            eventlet.sleep(self.group_commit_seconds)
-            try:
-                self.store.group_commit.flush()
-            except Exception:
-                log.exception("committing deferred appends failed; will retry")
-
     def stop(self) -> None:
         self._running = False
-        if self.store and self.store.group_commit:  # before the client closes: workers have finished by now
-            try:
-                self.store.group_commit.flush()
-            except Exception:  # retried by their own leases (pupns.group_commit)
-                log.exception("committing deferred appends at stop failed")
         if self.relay:
             try:
                 self.relay.mark_due(force=True)

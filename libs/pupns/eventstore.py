@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +52,6 @@ class StreamAppend:
     nip: str | None = None
     instansi_kode: str | None = None
     head_hash: str | None = None  # the hash of the event at expected_version, when the caller read it: no head read
-    meta: dict[str, Any] | None = None  # this part's own meta, over the append's (parts of a group commit)
 
 
 class ConcurrencyError(Exception):
@@ -87,18 +86,14 @@ def event_hash(doc: dict) -> str:
 class EventStore:
     """A service's event log in its own MongoDB database."""
 
-    def __init__(self, db: Database, service: str, published_types: Collection[str] | None = None):
-        # `published_types`: the event types that go on the broker (None: every type). Any other type has no
-        # subscriber, so it is stored as already published: no relay publishes it and no mark is written for it.
+    def __init__(self, db: Database, service: str):
         self.db, self.service = db, service
-        self.published_types = None if published_types is None else frozenset(published_types)
         self.events = db["events"]
         self.applied = db["applied_keys"]
         self.counters = db["counters"]
         self._fresh: list[dict] | None = None  # see track_fresh
         self._fresh_lock = threading.Lock()
         self._sources: dict[str, dict] = {}  # see consuming()
-        self.group_commit: Any = None  # a pupns.group_commit.GroupCommit when the service's Store runs one
 
     def ensure_indexes(self) -> None:
         """Create collections and indexes (idempotent); call once at start."""
@@ -171,7 +166,7 @@ class EventStore:
         docs = self._commit(parts, heads, position, meta, idempotency_key, idempotency_result, projection)
         if self._fresh is not None:
             with self._fresh_lock:
-                self._fresh.extend(doc for doc in docs if not doc["published"])
+                self._fresh.extend(docs)
         return docs
 
     def _commit(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None,
@@ -183,8 +178,7 @@ class EventStore:
                 for part in parts:
                     prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
                     docs += self._chain(part, prev_hash, position + len(docs),
-                                        {"occurred_at": occurred_at, "service": self.service, **(meta or {}),
-                                         **(part.meta or {})})
+                                        {"occurred_at": occurred_at, "service": self.service, **(meta or {})})
                 if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
                     self.applied.insert_one(self._applied_doc(idempotency_key, idempotency_result), session=session)
                 # The unique (stream, version) index is the concurrency check: of two appends after the same
@@ -256,7 +250,7 @@ class EventStore:
             }
             doc["hash"] = prev_hash = event_hash(doc)
             doc["position"] = first_position + offset
-            doc["published"] = self.published_types is not None and event.type not in self.published_types
+            doc["published"] = False
             docs.append(doc)
         return docs
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from pymongo.client_session import ClientSession
 
 from pupns.aggregate import Aggregate, DomainEvent
-from pupns.eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
+from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -79,23 +79,6 @@ class Repository(Generic[A]):
                                  projection=self.projector, head_hash=aggregate.head_hash)
         aggregate.version, aggregate.head_hash, aggregate.pending = docs[-1]["version"], docs[-1]["hash"], []
         return docs
-
-    def save_later(self, aggregate: A, meta: dict[str, Any], on_conflict: Callable[[], object]) -> None:
-        """Store the pending events with the store's next group commit (pupns.group_commit), or now when it runs
-        none. The caller does not learn the outcome: a stream that moved meanwhile is handed to `on_conflict`."""
-        if not aggregate.pending:
-            return
-        if self.store.group_commit is None:
-            try:
-                self.save(aggregate, meta)
-            except ConcurrencyError:
-                on_conflict()
-            return
-        part = StreamAppend(self.stream_of(aggregate.id), aggregate.version,
-                            [new_event(e) for e in aggregate.pending], self.nip_of(aggregate),
-                            self.instansi_of(aggregate), aggregate.head_hash, meta=meta)
-        self.store.group_commit.add(part, self.projector, on_conflict)
-        aggregate.pending = []  # no longer this caller's: its version is unknown until the commit
 
     def run(self, id: str, command: Callable[[A], R], meta: Meta, *, attempts: int = 3,
             idempotency_key: str | None = None) -> R:

@@ -10,9 +10,7 @@ A message of an unknown schema version or the wrong shape is never dropped silen
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -76,20 +74,6 @@ class Contract:
         """The contract's `data` fields as a dict (without the envelope)."""
         envelope = {f.name for f in dataclasses.fields(Contract)}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in envelope}
-
-
-def published_types(producer: str) -> frozenset[str]:
-    """The event types of `producer` that have a contract: all that other services may consume and all that its
-    public translation turns into public events. Its relay puts only these on the broker (pupns.dependencies)."""
-    for module in pkgutil.iter_modules(__path__):  # a contract is known once its producer's module is imported
-        importlib.import_module(f"{__name__}.{module.name}")
-    found, pending = set(), list(Contract.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        if getattr(cls, "PRODUCER", None) == producer:
-            found.add(cls.TYPE)
-    return frozenset(found)
 
 
 def consume(store: EventStore, handler: str, message: dict, contract: type[C],

@@ -200,15 +200,14 @@ class Notifications:
         return True
 
     def _record(self, email_id: str, command: Callable[[QueuedEmail], None], known: QueuedEmail | None = None) -> None:
-        """Record an outcome. Of an e-mail this worker just stored, with the service's next group commit (the row
-        stays leased to this worker until then; pupns.group_commit); if it moved meanwhile (addressed, say), the
-        outcome is decided again on its current state."""
-        again = lambda: self.emails.run(email_id, command, _system_meta(email_id))  # noqa: E731
-        if known is None:
-            again()
-            return
-        command(known)
-        self.emails.save_later(known, _system_meta(email_id), on_conflict=again)
+        if known is not None:
+            command(known)
+            try:
+                self.emails.save(known, _system_meta(email_id))
+                return
+            except ConcurrencyError:
+                pass  # it moved since this worker stored it (addressed, say): decide again on its current state
+        self.emails.run(email_id, command, _system_meta(email_id))
 
     def deliver_due(self, limit: int = 50) -> int:
         """One pass of the retry loop: address waiting e-mails, then try every due one; returns how many it

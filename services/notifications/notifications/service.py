@@ -18,18 +18,13 @@ from pupns.retry_queue import POLL_CEILING_SECONDS
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
-GROUP_COMMIT_SECONDS = 0.5
 
 
 class NotificationsService(service_base.AuditMixin):
     """Contact addresses and the e-mail outbox; every e-mail is retried until the SMTP server takes it."""
 
     name = "notifications"
-    # No contract: nothing subscribes to its events (e-mails and contacts stay inside the service), none go on the
-    # broker and it runs no relay.
-    # Outcomes of e-mails just sent are recorded together, one transaction per GROUP_COMMIT_SECONDS.
-    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db),
-                  publishes=contracts.published_types("notifications"), group_commit=GROUP_COMMIT_SECONDS)
+    store = Store(setup_hook=lambda store: Projector.ensure_indexes(store.db))
     settings = Config(Settings.from_env)
     personal = PersonalData()  # contact addresses and e-mails sealed per PNS (SPEC §7)
 

@@ -11,7 +11,6 @@ from forms.adapters import nik_index
 from forms.domain import CAMPAIGN_ID, Form
 from forms.domain.anomalies import compute_anomalies
 from pupns import projector
-from pupns.campaign import WINDOWS
 from pupns.personal import is_sealed
 
 FORM_PREFIX = "form-"
@@ -72,7 +71,6 @@ class Projector(projector.Projector):
             {"_id": CAMPAIGN_ID, "opens_at": data["opens_at"], "closes_at": data["closes_at"],
              "source_version": data.get("source_version", 0), "version": doc["version"]},
             upsert=True, session=session)
-        WINDOWS.forget(self.db.name)
 
     def _form(self, doc: dict, session: Session) -> None:
         """Every form event: the document is the Form's state after it, with anomalies and the NIK lookup."""
@@ -108,7 +106,7 @@ class ReadModels:
 
     def campaign_window(self) -> dict | None:
         """{opens_at, closes_at, ...} as last observed; None before any schedule."""
-        return WINDOWS.get(self.db.name, lambda: self.db["campaign"].find_one({"_id": CAMPAIGN_ID}))
+        return self.db["campaign"].find_one({"_id": CAMPAIGN_ID})
 
     def nik_holders(self, key: str | None) -> set[str]:
         """The NIPs whose current form states the NIK behind the blind index `key`."""

@@ -8,7 +8,6 @@ from pymongo.database import Database
 from identity.adapters.roster_view import ROSTER, RosterView, nik_bi_of
 from identity.domain.rules import NIK_GUESSES, TIMELINE_LABELS
 from pupns import jobs
-from pupns.campaign import WINDOWS
 from pupns.projector import Projector as ProjectorBase
 
 ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN = "accounts", "staff", "campaign", "selundupan"
@@ -144,7 +143,6 @@ class Projector(ProjectorBase):
         self.db[CAMPAIGN].replace_one({"_id": "current"}, {
             "_id": "current", "opens_at": data["opens_at"], "closes_at": data["closes_at"],
             "updated_at": doc["meta"]["occurred_at"]}, upsert=True, session=session)
-        WINDOWS.forget(self.db.name)
 
     def _on_UnknownNipAttempted(self, doc: dict, session: ClientSession | None) -> None:
         """The latest attempt that could be attributed decides the instansi it is counted under."""

@@ -8,7 +8,6 @@ from pymongo.database import Database
 from identity.adapters.projections import ACCOUNTS, CAMPAIGN, ROSTER, SELUNDUPAN, STAFF
 from pupns import jobs
 from pupns.blind_index import blind_index
-from pupns.campaign import WINDOWS
 
 # Registered (pending or confirmed) and never submitted: who is reminded of the deadline.
 REMINDED = {"status": {"$in": ["pending_confirmation", "active"]}, "ever_submitted": {"$ne": True}}
@@ -23,7 +22,7 @@ class ReadModels:
     # -- campaign -----------------------------------------------------------------------------------------
     def campaign(self) -> dict | None:
         """The current window {opens_at, closes_at}, None when never scheduled."""
-        return WINDOWS.get(self.db.name, lambda: self.db[CAMPAIGN].find_one({"_id": "current"}))
+        return self.db[CAMPAIGN].find_one({"_id": "current"})
 
     # -- roster -------------------------------------------------------------------------------------------
     def roster_entry(self, nip: str) -> dict | None:
