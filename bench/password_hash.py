@@ -62,7 +62,8 @@ def all_cores_hash_ms(cores: int, rounds: int) -> float:
 
 
 def per_hash_ms(rounds: int) -> float:
-    """Milliseconds per hash at the platform's parameters (used by other benchmarks as the hashing limit)."""
+    """Milliseconds per hash at the platform's parameters, one hash at a time (write_load and before_after take
+    `all_cores_hash_ms` as the cores' limit)."""
     return time_hash("argon2id", passwords.hash_password, rounds) * 1000
 
 
