@@ -3,17 +3,14 @@
 Starts the platform as `make run` does, registers N never-seen PNS one after another, waits until every
 registration's e-mail has gone out (the last consumer), then reads the store's per-collection counters
 (`top`: time and count of inserts, queries, updates, removes, commands) and divides by N. Idle background work
-(pollers, leases) over the same wall time is measured first and subtracted, so what is left is what a
-registration costs. Writes bench/results/store_ops.md. Usage: python -m bench.store_ops [registrations]
+(pollers, leases) over the same wall time, measured right after, is subtracted, so what is left is what a
+registration costs. Prints the table; `--write` also keeps it in bench/results/store_ops.md.
+Usage: python -m bench.store_ops [registrations] [--write]
 """
 from __future__ import annotations
 
-import csv
-import secrets
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pymongo
@@ -76,40 +73,26 @@ def render(per_reg: dict, idle: dict, n: int, seconds: float, machine: str) -> s
 
 
 def main(n: int = 60) -> None:
-    from pupns_dev.demo import seed_demo
-    from pupns_dev.processes import free_port
-    from pupns_dev.stack import Stack, StackConfig, delete_vhost
+    from bench.journey import running_platform
+    from pupns_dev.waiting import wait_until
 
-    var = Path(tempfile.mkdtemp(prefix="store-ops-"))
-    cfg = StackConfig(var=var, vhost=f"ops-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
-                      edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
-                      storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12))
-    stack = Stack(cfg)
-    stack.start(progress=lambda m: print(m, flush=True))
-    try:
-        demo = seed_demo(cfg, roster_size=n + 50, seed=11, progress=lambda m: print(m, flush=True))
-        with demo["roster"].open(newline="", encoding="utf-8") as fh:
-            rows = [(r["nip"], r["nik"]) for r in csv.DictReader(fh)][:n]
+    with running_platform(n + 50) as (stack, _var, roster, _journeys, _admin):
+        cfg = stack.cfg
         client = pymongo.MongoClient(cfg.mongo_uri)
         api = cfg.edge_url + "/api/v1"
         sent = mails(cfg.maildir)
         started = time.monotonic()
         before = top(client)
-        for nip, nik in rows:
-            payload = {"nip": nip, "nik": nik, "email": f"{nip}@contoh.go.id", "password": PASSWORD}
+        for row in roster[:n]:
+            payload = {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
+                       "password": PASSWORD}
             requests.post(f"{api}/registrations", json=payload, timeout=60).raise_for_status()
-        from pupns_dev.waiting import wait_until
         wait_until(lambda: mails(cfg.maildir) >= sent + n, timeout=120, interval=0.2, message="every e-mail sent")
         seconds = time.monotonic() - started
-        after = top(client)
-        per_reg = delta(before, after, n)
+        per_reg = delta(before, top(client), n)
         idle_before = top(client)
         time.sleep(seconds)  # the same wall time with nothing to do: what the pollers cost by themselves
         idle = delta(idle_before, top(client), n)
-    finally:
-        stack.stop()
-        delete_vhost(cfg.vhost)
     text = render(per_reg, idle, n, seconds, machine_facts())
     print(text)
     if "--write" in sys.argv:
