@@ -100,8 +100,8 @@ class Bench:
         from pupns_dev.processes import free_port, stop, wait_for_port
 
         port = free_port()
-        argv = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", shape[0], "--threads",
-                shape[1], "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:app"]
+        argv = [str(Path(sys.executable).parent / "gunicorn"), "-k", "edge.http.worker.EdgeWorker", "-w", shape[0],
+                "--threads", shape[1], "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:asgi"]
         proc = subprocess.Popen(argv, cwd=edge_report.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True,
                                 preexec_fn=lambda: os.sched_setaffinity(0, self.client_cpus))

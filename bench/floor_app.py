@@ -1,7 +1,8 @@
-"""The cheapest possible turn-away: a WSGI app answering every request with a fixed 503 `queue` body.
+"""The cheapest possible turn-away: an app answering every request with a fixed 503 `queue` body.
 
-Run under the edge's gunicorn shape by bench/edge_load.py, it measures what gunicorn itself costs per
-request on this machine: the floor below which no change to the edge's own code can push a turn-away.
+Run under the edge's gunicorn shape and worker (`asgi`, as edge.http.server sheds) by bench/edge_load.py, it
+measures what the server itself costs per request on this machine: the floor below which no change to the edge's
+own code can push a turn-away. `app` is the same answer for a WSGI server.
 """
 from __future__ import annotations
 
@@ -17,3 +18,14 @@ def app(environ: dict, start_response) -> list[bytes]:
     """503 with a constant body, whatever was asked."""
     start_response("503 SERVICE UNAVAILABLE", HEADERS)
     return [BODY]
+
+
+ASGI_HEADERS = [(name.lower().encode(), value.encode()) for name, value in HEADERS]
+
+
+async def asgi(scope: dict, receive, send) -> None:
+    """The same answer as an ASGI app (the edge's worker serves ASGI)."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 503, "headers": ASGI_HEADERS})
+    await send({"type": "http.response.body", "body": BODY})

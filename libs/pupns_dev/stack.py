@@ -239,7 +239,7 @@ class Stack:
                     self._spawn(name, [self._bin("nameko"), "run", "--config", str(nameko_cfg),
                                        f"{service}.service"], logs)
             self._spawn("edge", [self._bin("gunicorn"), "-c", str(self._root() / "services/edge/gunicorn.conf.py"),
-                                 "edge.http.app:app"], logs)
+                                 "edge.http.server:app"], logs)
             self._spawn("console", [self._bin("gunicorn"), "-k", "gthread", "--threads", "8", "-b",
                                     f"127.0.0.1:{cfg.console_port}", "console.app:app"], logs)
             self._wait_ready(progress)

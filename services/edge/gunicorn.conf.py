@@ -1,4 +1,5 @@
-"""gunicorn settings of the edge: threaded workers (gthread), sized and bound from the environment."""
+"""gunicorn settings of the edge (`edge.http.server:app`): uvicorn workers whose WSGI edge runs on a pool of
+threads, sized and bound from the environment."""
 import math
 import os
 import shutil
@@ -23,16 +24,18 @@ def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
 
 
 bind = os.environ.get("PUPNS_EDGE_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+# uvicorn (httptools, uvloop) answers a full edge's turn-aways on its event loop (edge.http.server); gthread
+# spent ~4x the CPU per turn-away parsing HTTP in Python (edge.http.worker says how that was measured).
+worker_class = "edge.http.worker.EdgeWorker"
 workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, usable_cpus()))))
-# Threads per worker. Admission control keeps at most PUPNS_EDGE_CAPACITY_MAX requests per worker at the
-# back end (default: threads minus a quarter, see edge.settings), so some threads are always free to
-# answer a turn-away at once instead of leaving it in gthread's executor queue where nobody can refuse it.
-# 2 workers x 8 threads by default, chosen by measurement on the edge's own core at 10x load (the bench machine
-# has 2 vCPUs whose speed drifts): while it was slow, 2x8 beat 2x16 in every interleaved pair (goodput 93-103/s
-# against 75-87/s, turn-away p99 12-34 ms against 16-254 ms): more threads contend for the GIL with the admitted
-# requests' own edge work, that wait counts as back-end latency, so the gradient shrinks the limit and the back
-# end idles. When it was fast, 1x12, 2x8 and 2x16 were within noise (bench/results/edge_load.md).
+# Threads per worker that run the WSGI edge (a2wsgi's pool). Admission control keeps at most
+# PUPNS_EDGE_CAPACITY_MAX requests per worker at the back end (default: threads minus a quarter, see
+# edge.settings), so some threads stay free for the turn-aways the event loop cannot decide alone.
+# 2 workers x 8 threads by default, chosen by measurement under gthread on the edge's own core at 10x load (the
+# bench machine has 2 vCPUs whose speed drifts): while it was slow, 2x8 beat 2x16 in every interleaved pair
+# (goodput 93-103/s against 75-87/s, turn-away p99 12-34 ms against 16-254 ms): more threads contend for the GIL
+# with the admitted requests' own edge work, that wait counts as back-end latency, so the gradient shrinks the
+# limit and the back end idles. When it was fast, 1x12, 2x8 and 2x16 were within noise (bench/results/edge_load.md).
 threads = int(os.environ.get("PUPNS_EDGE_THREADS", "8"))
 os.environ.setdefault("PUPNS_EDGE_THREADS", str(threads))  # edge.settings derives the ceiling from it
 # Every back-end call of the edge has a deadline: a slow or dead service costs 5 s at most, then 503.
@@ -41,10 +44,9 @@ os.environ.setdefault("PUPNS_RPC_TIMEOUT", "5")
 timeout = int(os.environ.get("PUPNS_EDGE_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("PUPNS_EDGE_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-# The kernel's accept queue is only a buffer for connection bursts: gthread accepts eagerly and admission
-# control answers from inside the worker. Too small a backlog drops SYNs (a client-side 1 s+ stall).
+# The kernel's accept queue is only a buffer for connection bursts: the worker accepts eagerly and admission
+# control answers from inside it. Too small a backlog drops SYNs (a client-side 1 s+ stall).
 backlog = int(os.environ.get("PUPNS_EDGE_BACKLOG", "512"))
-worker_connections = int(os.environ.get("PUPNS_EDGE_CONNECTIONS", "1000"))
 max_requests = 0  # long-lived workers keep their RPC proxies
 preload_app = False  # MongoClient and AMQP connections are made after the fork, in each worker
 accesslog = os.environ.get("PUPNS_EDGE_ACCESS_LOG") or None

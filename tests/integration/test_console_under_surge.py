@@ -1,6 +1,6 @@
 """The verifier console keeps working while the public edge is saturated (SPEC: overload never becomes failure).
 
-A real gunicorn gthread edge with a tiny capacity and the real console gunicorn process (as `make run` starts
+A real gunicorn edge with a tiny capacity and the real console gunicorn process (as `make run` starts
 it, on its own port) share one back end over RabbitMQ: test-only nameko `identity` and `verification`
 services. Many threads hammer the edge's login far past its capacity, so it answers 503 `queue` to most of
 them; meanwhile a verifier logs in to the console several times and loads pages that need back-end RPCs

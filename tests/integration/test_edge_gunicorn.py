@@ -1,4 +1,4 @@
-"""The edge in a real gunicorn gthread process, calling a test-only nameko service over real RabbitMQ."""
+"""The edge in a real gunicorn process (uvicorn workers), calling a test-only nameko service over real RabbitMQ."""
 from __future__ import annotations
 
 import os
@@ -50,7 +50,7 @@ def start_edge(tmp_path, amqp_uri, mongo_uri, db_prefix, workers=1, threads=4):
            "PUPNS_EDGE_THREADS": str(threads), "PUPNS_RPC_TIMEOUT": "5"}
     log = open(tmp_path / f"edge-{port}.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "services/edge/gunicorn.conf.py"),
-                             "edge.http.app:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             "edge.http.server:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=ROOT)
     wait_for_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"
@@ -63,7 +63,7 @@ def identity_running(runner_factory, rabbit_config):
     return rabbit_config
 
 
-def test_per_thread_rpc_proxies_work_under_gthread(tmp_path, identity_running, mongo_uri, db_prefix,
+def test_per_thread_rpc_proxies_work_under_the_edge_worker(tmp_path, identity_running, mongo_uri, db_prefix,
                                                    rabbit_manager):
     proc, base = start_edge(tmp_path, identity_running["AMQP_URI"], mongo_uri, db_prefix, threads=4)
     try:

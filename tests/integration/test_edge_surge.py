@@ -1,4 +1,4 @@
-"""The edge under a surge: a real gunicorn gthread edge (2 workers, tiny capacity) over a slow nameko service.
+"""The edge under a surge: a real gunicorn edge (2 workers, tiny capacity) over a slow nameko service.
 
 Far more requests than the edge can take arrive at once. Every answer must be a 2xx, a 503 `queue` with
 Retry-After and a ticket, or a 429: never a connection error, a timeout or a 500. The tickets then come

@@ -32,7 +32,7 @@ IMAGE = "pupns"
 WEB_APPS = {"edge", "console"}
 NAMEKO_CONFIG = "/app/deploy/nameko.yaml"
 WEB_COMMANDS = {
-    "edge": ["gunicorn", "-c", "services/edge/gunicorn.conf.py", "edge.http.app:app"],
+    "edge": ["gunicorn", "-c", "services/edge/gunicorn.conf.py", "edge.http.server:app"],
     "console": ["gunicorn", "-k", "gthread", "--threads", "8", "-b", "0.0.0.0:8001", "console.app:app"],
 }
 # Variables that only a deployment file's consumer reads, with that consumer. Until CONTRACT.md

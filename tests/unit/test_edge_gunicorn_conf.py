@@ -12,7 +12,7 @@ CONF = Path(__file__).resolve().parents[2] / "services/edge/gunicorn.conf.py"
 def test_worker_init_freezes_what_was_imported_so_full_collections_skip_it(monkeypatch):
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the file sets defaults in the environment
     settings = runpy.run_path(str(CONF))
-    assert settings["worker_class"] == "gthread"
+    assert settings["worker_class"] == "edge.http.worker.EdgeWorker"
     gc.unfreeze()
     try:
         settings["post_worker_init"](None)

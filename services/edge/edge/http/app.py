@@ -1,7 +1,8 @@
 """The edge WSGI application: one error path, auth, admission control, idempotency, then thin handlers.
 
 Also the edge's composition root: `create_app` wires settings, RPC, store, surge control and metrics once per
-process; gunicorn serves `edge.http.app:app`, which calls it on the first request, after the fork.
+process; `app` below calls it on the first request, after gunicorn's fork (edge.http.server serves `app` from
+its thread pool and answers a full edge's turn-aways on its event loop).
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ class EdgeApp:
         self.site = Site()  # the PNS web pages and /static: routed like ops, never queued, not in openapi.json
         routed = self.routes + self.site.routes()
         self.by_endpoint = {r.endpoint: r for r in routed}
+        # Queued routes without path parameters: an anonymous call of one needs only the newcomers' gate.
+        self.queued = {(r.method, r.path) for r in self.routes if r.queued and "<" not in r.path}
         self.url_map = build_map(routed)
 
     def _ops_routes(self) -> list[Route]:
@@ -73,39 +76,41 @@ class EdgeApp:
     def __call__(self, environ: dict, start_response: Any) -> Any:
         if self.settings.background:  # started by the first request of any kind (after gunicorn forks)
             self.monitor.ensure_started()
-        shed = self._shed(environ) if self.admission.saturated() else None
+        shed = self.shed(environ)
         if shed is not None:
-            return shed(environ, start_response)
+            start_response(f"{shed[0]} SERVICE UNAVAILABLE", shed[1])
+            return [shed[2]]
         return self.dispatch(Request(environ))(environ, start_response)
 
-    def _shed(self, environ: dict) -> Any:
-        """When nobody could enter, answer API calls holding a token or a ticket before routing or JWT work."""
+    def shed(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The 503 `queue` answer (status, headers, body) of an API call that could not enter anyway, before
+        routing or JWT work; None when it might enter. Reads only the method, path, Accept, Authorization,
+        ticket header and cookie (edge.http.server calls it on its event loop)."""
         path = environ.get("PATH_INFO", "")
         if not path.startswith(V1 + "/") or path == f"{V1}/openapi.json":
             return None
         if "text/html" in environ.get("HTTP_ACCEPT", ""):
             return None  # a browser gets the waiting page from the full path
+        session = bool(environ.get("HTTP_AUTHORIZATION")) or (environ.get("REQUEST_METHOD"), path) not in self.queued
+        if not self.admission.full(session):
+            return None
         started = time.monotonic()
         cookie = []
         if environ.get("HTTP_AUTHORIZATION"):
             body, retry_after = self.admission.session_shed_body(), "1"
         else:  # a holder keeps the place, a newcomer gets the back of the line: no MongoDB operation either way
             presented = environ.get("HTTP_" + tickets.HEADER.upper().replace("-", "_")) or _cookie(environ)
-            exc = self.admission.queue_error(self.admission.holder(presented, time.time()))
+            now = self.admission.wall()
+            exc = self.admission.queue_error(self.admission.holder(presented, now), now)
             body = json.dumps(exc.envelope(), ensure_ascii=False).encode()
             retry_after = str(exc.extra["queue"]["retry_after"])
             cookie = [("Set-Cookie", self._ticket_cookie(exc.extra["queue"]["ticket"]))]
-        self.admission.rejected += 1
+        self.admission.count_turned_away()  # also tells the limit that it was used up
         self.metrics.rejected("queue")
         self.metrics.finished("shed", 503, time.monotonic() - started, started=False)
         headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
                    ("Retry-After", retry_after), ("Cache-Control", "no-store"), *cookie]
-
-        def answer(environ: dict, start_response: Any) -> list[bytes]:
-            start_response("503 SERVICE UNAVAILABLE", headers)
-            return [body]
-
-        return answer
+        return 503, headers, body
 
     def dispatch(self, request: Request) -> Response:
         """Route, run, and turn every failure into the one envelope."""
@@ -270,6 +275,10 @@ class LazyApp:
     def __init__(self) -> None:
         self._app: EdgeApp | None = None
         self._lock = threading.Lock()
+
+    def built(self) -> EdgeApp | None:
+        """The wired edge, or None before the first request has wired it."""
+        return self._app
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         if self._app is None:

@@ -95,9 +95,11 @@ class Admission:
         anonymous = max(1, math.floor(self.limit))
         return anonymous, max(anonymous, min(self.settings.capacity_max, anonymous + max(1, anonymous // 4)))
 
-    def saturated(self) -> bool:
-        """True when nobody at all could enter now (a lock-free read for the fast turn-away)."""
-        return self.inflight >= self.gates()[1]
+    def full(self, session: bool) -> bool:
+        """True when a request of this kind could not enter now (a lock-free read for the fast turn-away): a
+        session needs the session gate, a newcomer or holder the anonymous one (`enter` never lets either in at
+        or beyond it)."""
+        return self.inflight >= self.gates()[1 if session else 0]
 
     # -- entering and leaving -----------------------------------------------------
     def head(self) -> int:
@@ -112,7 +114,7 @@ class Admission:
                 if self.inflight < self.gates()[1]:
                     self._take()
                     return
-                self._turned_away()
+                self.count_turned_away()
             raise self.session_error()
         now = self.wall()
         holder = self.holder(ticket_token, now)
@@ -131,7 +133,7 @@ class Admission:
             elif self.inflight + self._kept_for_holders(gate) < gate:
                 self._take(admitted=True)
                 return
-            self._turned_away()
+            self.count_turned_away()
         raise self.queue_error(holder, now)
 
     def _at_head(self, holder: tickets.Ticket) -> bool:
@@ -156,7 +158,7 @@ class Admission:
         self._admitted += admitted
         self.window.peak_inflight = max(self.window.peak_inflight, self.inflight)
 
-    def _turned_away(self) -> None:
+    def count_turned_away(self) -> None:
         self.rejected += 1
         self.window.turned_away += 1
 
