@@ -84,6 +84,21 @@ def test_per_thread_rpc_proxies_work_under_the_edge_worker(tmp_path, identity_ru
         stop(proc)
 
 
+def test_the_server_leaves_x_forwarded_for_to_the_edge(tmp_path, identity_running, mongo_uri, db_prefix,
+                                                     monkeypatch):
+    """Without trusted proxies (PUPNS_EDGE_PROXY_HOPS=0) a client cannot pick its address by sending
+    X-Forwarded-For: the worker must not rewrite the peer address from it (uvicorn would, from 127.0.0.1)."""
+    monkeypatch.setenv("PUPNS_EDGE_REGISTRATION_FAILURES_PER_MINUTE", "2")
+    monkeypatch.setenv("PUPNS_EDGE_PROXY_HOPS", "0")
+    proc, base = start_edge(tmp_path, identity_running["AMQP_URI"], mongo_uri, db_prefix)
+    try:
+        codes = [requests.post(f"{base}/api/v1/registrations", json={**REG, "nik": "bad"}, timeout=20,
+                               headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(3)]
+        assert codes == [422, 422, 429]  # three "addresses", one peer: its third failure is refused
+    finally:
+        stop(proc)
+
+
 def test_missing_service_method_is_501(tmp_path, identity_running, mongo_uri, db_prefix):
     proc, base = start_edge(tmp_path, identity_running["AMQP_URI"], mongo_uri, db_prefix)
     try:

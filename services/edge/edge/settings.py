@@ -40,7 +40,12 @@ class Settings:
     # Admission control, per process: the in-flight limit adapts (gradient) between min and max; max stays
     # below the gunicorn threads so a thread is always free to turn a request away at once.
     capacity_initial: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY", 8))
-    capacity_min: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MIN", 4))
+    # The floor is where the limit sits while the back end's latency stays over its tolerance, as it does on shared
+    # cores under a flood. 2 per process: section saves, whose one store process serves fewer saves/s the more run
+    # at once, kept 75-96 % of capacity at 10x in four runs with it against 69-73 % in three with 4
+    # (bench.write_load on one machine, 2026-12-03, docs/capacity.md); the read path's share moved within its
+    # run-to-run noise (43-85 % against 46-80 %).
+    capacity_min: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MIN", 2))
     capacity_max: int = field(default_factory=lambda: _int("PUPNS_EDGE_CAPACITY_MAX", default_capacity_max()))
     # The back end's median latency may reach this multiple of its baseline before the limit shrinks.
     latency_tolerance: float = field(default_factory=lambda: _float("PUPNS_EDGE_LATENCY_TOLERANCE", 2.0))
