@@ -82,17 +82,18 @@ class EdgeApp:
             return [shed[2]]
         return self.dispatch(Request(environ))(environ, start_response)
 
-    def shed(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    def shed(self, environ: dict, pending: int = 0) -> tuple[int, list[tuple[str, str]], bytes] | None:
         """The 503 `queue` answer (status, headers, body) of an API call that could not enter anyway, before
         routing or JWT work; None when it might enter. Reads only the method, path, Accept, Authorization,
-        ticket header and cookie (edge.http.server calls it on its event loop)."""
+        ticket header and cookie (edge.http.server calls it on its event loop, with the `pending` calls it has
+        handed to threads that have not reached admission yet)."""
         path = environ.get("PATH_INFO", "")
         if not path.startswith(V1 + "/") or path == f"{V1}/openapi.json":
             return None
         if "text/html" in environ.get("HTTP_ACCEPT", ""):
             return None  # a browser gets the waiting page from the full path
         session = bool(environ.get("HTTP_AUTHORIZATION")) or (environ.get("REQUEST_METHOD"), path) not in self.queued
-        if not self.admission.full(session):
+        if not self.admission.full(session, pending):
             return None
         started = time.monotonic()
         cookie = []

@@ -3,20 +3,27 @@
 A request the edge would turn away anyway (edge.http.app `EdgeApp.shed`: the in-flight gate it needs is full) is
 answered here, on the event loop, from its method, path and a few headers: no thread, no WSGI environ, no body
 read. Everything else runs in the WSGI edge on a pool of PUPNS_EDGE_THREADS threads (a2wsgi), as under gthread.
+
+API calls handed to the threads that no thread has begun yet count against the gate too: each of them will either
+enter or be turned away there, and under a flood on busy cores dozens are handed over before the first is begun; a
+gate judged on the admitted ones alone would send them all to be turned away the slow way, after a wait.
 """
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 
 from edge.http.app import LazyApp
 from edge.http.app import app as wsgi_app
+from edge.http.routes import V1
 
 # The only headers the shed decision reads, as WSGI would name them.
 SHED_HEADERS = {b"accept": "HTTP_ACCEPT", b"authorization": "HTTP_AUTHORIZATION", b"cookie": "HTTP_COOKIE",
                 b"x-queue-ticket": "HTTP_X_QUEUE_TICKET"}
+HANDED = "pupns.handed"  # scope key: this API call was counted as handed to the threads
 
 
 class EdgeFront:
@@ -24,19 +31,48 @@ class EdgeFront:
 
     def __init__(self, edge: LazyApp, threads: int) -> None:
         self.edge = edge
-        self.threaded = WSGIMiddleware(edge, workers=threads)
+        self.handed = 0  # API calls handed to the threads (counted on the event loop only)
+        self.begun = 0  # ... of which a thread has begun (counted by the threads, under the lock)
+        self._lock = threading.Lock()
+        self.threaded = WSGIMiddleware(self._begin, workers=threads)
+
+    def pending(self) -> int:
+        """API calls handed to the threads that no thread has begun yet."""
+        return self.handed - self.begun
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         built = self.edge.built()
         if scope["type"] == "http" and built is not None:
-            shed = built.shed(shed_environ(scope))
+            shed = built.shed(shed_environ(scope), self.pending())
             if shed is not None:
                 status, headers, body = shed
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
                 await send({"type": "http.response.body", "body": body})
                 return
-        await self.threaded(scope, receive, send)
+        if scope["type"] != "http" or not scope["path"].startswith(V1 + "/"):
+            await self.threaded(scope, receive, send)
+            return
+        handoff = scope[HANDED] = [False]  # [begun]
+        self.handed += 1
+        try:
+            await self.threaded(scope, receive, send)
+        finally:
+            self._mark_begun(handoff)  # a call cancelled before any thread took it is no longer on its way
+
+    def _begin(self, environ: dict, start_response: Any) -> Any:
+        """The WSGI edge, once a thread has begun the call."""
+        handoff = environ.get("asgi.scope", {}).get(HANDED)
+        if handoff is not None:
+            self._mark_begun(handoff)
+        return self.edge(environ, start_response)
+
+    def _mark_begun(self, handoff: list[bool]) -> None:
+        """Count a handed call as begun, once."""
+        with self._lock:
+            if not handoff[0]:
+                handoff[0] = True
+                self.begun += 1
 
 
 def shed_environ(scope: dict) -> dict[str, str]:

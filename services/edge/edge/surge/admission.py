@@ -95,11 +95,11 @@ class Admission:
         anonymous = max(1, math.floor(self.limit))
         return anonymous, max(anonymous, min(self.settings.capacity_max, anonymous + max(1, anonymous // 4)))
 
-    def full(self, session: bool) -> bool:
+    def full(self, session: bool, pending: int = 0) -> bool:
         """True when a request of this kind could not enter now (a lock-free read for the fast turn-away): a
         session needs the session gate, a newcomer or holder the anonymous one (`enter` never lets either in at
-        or beyond it)."""
-        return self.inflight >= self.gates()[1 if session else 0]
+        or beyond it). `pending`: requests already on their way to `enter`, each of which may take a place."""
+        return self.inflight + pending >= self.gates()[1 if session else 0]
 
     # -- entering and leaving -----------------------------------------------------
     def head(self) -> int:
