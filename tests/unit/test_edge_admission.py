@@ -195,6 +195,23 @@ def test_limit_shrinks_in_proportion_to_the_latency_gradient_never_below_the_flo
     assert admission.baseline > 0.5 and admission.limit > 4
 
 
+def test_after_an_idle_window_the_limit_starts_again_from_its_initial_value():
+    admission = gradient_admission(capacity_initial=8, capacity_min=2, capacity_max=6)
+    window(admission, 0.010)
+    for _ in range(12):
+        window(admission, 1.0)
+    assert admission.limit == 2  # a slow spell left it at the floor
+    admission.inflight = 1
+    admission._adjust(admission.clock())  # nothing finished, but a request is still in flight: keep it
+    assert admission.limit == 2
+    admission.inflight = 0
+    admission.window.turned_away = 3
+    admission._adjust(admission.clock())  # requests were turned away: not idle
+    assert admission.limit == 2
+    admission._adjust(admission.clock())  # a whole idle window
+    assert admission.limit == 6  # the initial value, within the ceiling
+
+
 def test_a_few_noisy_samples_do_not_move_the_limit():
     admission = gradient_admission()
     window(admission, 0.010)

@@ -259,6 +259,11 @@ class Admission:
             elif w.latencies and (w.turned_away or w.peak_inflight >= 0.8 * self.limit):
                 step = max(1.0, math.sqrt(self.limit) / 2)
                 self.limit = min(float(s.capacity_max), self.limit + step)
+            elif not w.latencies and not w.turned_away and self.inflight == 0:
+                # A whole window in which nothing reached the back end: no queue is left to protect, so the limit
+                # starts again where a fresh process starts (a burst after an idle spell is not judged by the slow
+                # spell before it; a real surge shrinks it again within a few windows).
+                self.limit = max(self.limit, float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max)))
 
     def _gradient(self, latencies: list[float]) -> float:
         """baseline x tolerance / median, within [0.5, 1]; 1 when the window is too small to judge."""
