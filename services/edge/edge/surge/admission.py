@@ -5,7 +5,8 @@ compares the window's median back-end latency with a slowly moving baseline of t
 while latency stays within `latency_tolerance` x baseline and the limit is actually used, it grows by about
 sqrt(limit)/2; when latency (or the RabbitMQ RPC queue) says the back end is queueing, it shrinks in
 proportion to how far over it is, never below `capacity_min` and never above `capacity_max` (which is
-kept below the gunicorn threads, so a thread is always free to turn a request away).
+kept below the gunicorn threads, so a thread is always free to turn a request away). After a window in which
+nothing reached the back end it starts again from `capacity_initial`.
 
 Authenticated sessions have priority (a little headroom over the limit) and are never put back in line.
 Everyone else turned away gets 503 `queue` with a signed ticket: its place is its issue time, so a newcomer
