@@ -100,7 +100,7 @@ class EdgeApp:
         if environ.get("HTTP_AUTHORIZATION"):
             body, retry_after = self.admission.session_shed_body(), "1"
         else:  # a holder keeps the place, a newcomer gets the back of the line: no MongoDB operation either way
-            presented = environ.get("HTTP_" + tickets.HEADER.upper().replace("-", "_")) or _cookie(environ)
+            presented = environ.get(tickets.ENVIRON_KEY) or _cookie(environ)
             now = self.admission.wall()
             exc = self.admission.queue_error(self.admission.holder(presented, now), now)
             body = json.dumps(exc.envelope(), ensure_ascii=False).encode()

@@ -19,10 +19,11 @@ from a2wsgi import WSGIMiddleware
 from edge.http.app import LazyApp
 from edge.http.app import app as wsgi_app
 from edge.http.routes import V1
+from edge.surge import tickets
 
 # The only headers the shed decision reads, as WSGI would name them.
 SHED_HEADERS = {b"accept": "HTTP_ACCEPT", b"authorization": "HTTP_AUTHORIZATION", b"cookie": "HTTP_COOKIE",
-                b"x-queue-ticket": "HTTP_X_QUEUE_TICKET"}
+                tickets.HEADER.lower().encode(): tickets.ENVIRON_KEY}
 HANDED = "pupns.handed"  # scope key: this API call was counted as handed to the threads
 
 
@@ -41,16 +42,18 @@ class EdgeFront:
         return self.handed - self.begun
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.threaded(scope, receive, send)
+            return
         built = self.edge.built()
-        if scope["type"] == "http" and built is not None:
-            shed = built.shed(shed_environ(scope), self.pending())
-            if shed is not None:
-                status, headers, body = shed
-                await send({"type": "http.response.start", "status": status,
-                            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        if scope["type"] != "http" or not scope["path"].startswith(V1 + "/"):
+        shed = built.shed(shed_environ(scope), self.pending()) if built is not None else None
+        if shed is not None:
+            status, headers, body = shed
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if not scope["path"].startswith(V1 + "/"):
             await self.threaded(scope, receive, send)
             return
         handoff = scope[HANDED] = [False]  # [begun]

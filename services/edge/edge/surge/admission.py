@@ -84,13 +84,18 @@ class Admission:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.limit = float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max))
+        self.limit = self.initial_limit()
         self.line = Line(s.ticket_grace)
         self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._lock = threading.Lock()
         self._last_adjust = self._last_rate = self.clock()
 
     # -- gates --------------------------------------------------------------------
+    def initial_limit(self) -> float:
+        """Where the limit starts (and starts again after an idle window): capacity_initial within min and max."""
+        s = self.settings
+        return float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max))
+
     def gates(self) -> tuple[int, int]:
         """(anonymous gate, session gate): sessions may use a quarter more than the limit, up to the ceiling."""
         anonymous = max(1, math.floor(self.limit))
@@ -264,7 +269,7 @@ class Admission:
                 # A whole window in which nothing reached the back end: no queue is left to protect, so the limit
                 # starts again where a fresh process starts (a burst after an idle spell is not judged by the slow
                 # spell before it; a real surge shrinks it again within a few windows).
-                self.limit = max(self.limit, float(min(max(s.capacity_initial, s.capacity_min), s.capacity_max)))
+                self.limit = max(self.limit, self.initial_limit())
 
     def _gradient(self, latencies: list[float]) -> float:
         """baseline x tolerance / median, within [0.5, 1]; 1 when the window is too small to judge."""

@@ -16,6 +16,7 @@ from pupns import signing
 
 COOKIE = "pupns_queue"
 HEADER = "X-Queue-Ticket"
+ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI names it
 QUEUE = "q"  # a place in the global line
 SESSION = "s"  # a turned-away session's retry slip: no place in the line, never lets an anonymous client in
 
