@@ -40,6 +40,7 @@ class Aggregate:
         self.id = id
         self.version = 0
         self.head_hash: str | None = None  # the stored stream's last link, set by whoever loads it (saves a read)
+        self.head_position: int | None = None  # that event's global position
         self.pending: list[DomainEvent] = []
 
     @classmethod

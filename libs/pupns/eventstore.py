@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pymongo
 from pymongo import WriteConcern
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -23,6 +22,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError,
 
 from pupns import config
 from pupns.canonical import canonical_json
+from pupns.positions import PositionBlocks
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
@@ -52,6 +52,7 @@ class StreamAppend:
     nip: str | None = None
     instansi_kode: str | None = None
     head_hash: str | None = None  # the hash of the event at expected_version, when the caller read it: no head read
+    head_position: int | None = None  # that event's global position (None: unknown, positions from a new block)
 
 
 class ConcurrencyError(Exception):
@@ -91,6 +92,9 @@ class EventStore:
         self.events = db["events"]
         self.applied = db["applied_keys"]
         self.counters = db["counters"]
+        self.positions = PositionBlocks(self.counters)
+        # A lone event with nothing else to commit beside it needs no transaction: one insert is atomic.
+        self._events_durable = db.get_collection("events", write_concern=DURABLE)
         self._fresh: list[dict] | None = None  # see track_fresh
         self._fresh_lock = threading.Lock()
         self._sources: dict[str, dict] = {}  # see consuming()
@@ -124,12 +128,13 @@ class EventStore:
         idempotency_result: Any = None,
         projection: Projection | None = None,
         head_hash: str | None = None,
+        head_position: int | None = None,
     ) -> list[dict]:
-        """Append events atomically after `expected_version`; returns the stored documents. `head_hash`: the
-        hash of the stream's event at `expected_version` when the caller has just read the stream (saves the
-        head read; a stream that moved since still fails the version check inside the transaction)."""
+        """Append events atomically after `expected_version`; returns the stored documents. `head_hash` and
+        `head_position`: the hash and position of the stream's event at `expected_version` when the caller has
+        just read the stream (saves the head read; a stream that moved since still fails the version check)."""
         part = StreamAppend(stream, expected_version, events, nip, instansi_kode,
-                            head_hash if expected_version else None)
+                            head_hash if expected_version else None, head_position if expected_version else None)
         return self.append_many([part], meta, idempotency_key=idempotency_key,
                                 idempotency_result=idempotency_result, projection=projection)
 
@@ -152,17 +157,20 @@ class EventStore:
         # A repeated idempotency key is found by the unique insert inside the transaction, not by a read first:
         # repeats are rare, and every append would pay for the read. New streams need no head either.
         heads = self._heads_at([part for part in parts if part.expected_version and not part.head_hash])
-        heads.update({part.stream: {"version": part.expected_version, "hash": part.head_hash}
+        heads.update({part.stream: {"version": part.expected_version, "hash": part.head_hash,
+                                    "position": part.head_position}
                       for part in parts if part.expected_version and part.head_hash})
         for part in parts:
             actual = heads.get(part.stream, {}).get("version", 0)
             if actual != part.expected_version:
                 raise ConcurrencyError(part.stream, part.expected_version, self.stream_version(part.stream))
-        # Positions are reserved before the transaction, by an atomic increment that holds nothing: appends of
-        # every replica go on in parallel. An append that then fails leaves its positions unused (a gap); order
-        # is kept. (Taken inside the transaction they would be continuous, but the counter would stay locked for
-        # the whole transaction and serialise every append of the service across its replicas.)
-        position = self._reserve_positions(sum(len(part.events) for part in parts))
+        # Positions are taken before the transaction, from this process's block (pupns.positions), reserved by an
+        # atomic increment that holds nothing: appends of every replica go on in parallel. An append that then
+        # fails leaves its positions unused (a gap). (Taken inside the transaction they would be continuous, but
+        # the counter would stay locked for the whole transaction and serialise a service's appends.)
+        above = [heads[part.stream].get("position") for part in parts if part.stream in heads]
+        position = self.positions.take(sum(len(part.events) for part in parts),
+                                       None if None in above else max(above, default=0))
         docs = self._commit(parts, heads, position, meta, idempotency_key, idempotency_result, projection)
         if self._fresh is not None:
             with self._fresh_lock:
@@ -171,14 +179,17 @@ class EventStore:
 
     def _commit(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None,
                 idempotency_key: str | None, idempotency_result: Any, projection: Projection | None) -> list[dict]:
-        """One transaction: idempotency key, events and the caller's projection."""
+        """One transaction: idempotency key, events and the caller's projection (a lone event: one insert)."""
+        occurred_at, docs = utcnow_iso(), []
+        for part in parts:
+            prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
+            docs += self._chain(part, prev_hash, position + len(docs),
+                                {"occurred_at": occurred_at, "service": self.service, **(meta or {})})
         try:
+            if len(docs) == 1 and not idempotency_key and not projection:
+                self._events_durable.insert_one(docs[0])
+                return docs
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
-                occurred_at, docs = utcnow_iso(), []
-                for part in parts:
-                    prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
-                    docs += self._chain(part, prev_hash, position + len(docs),
-                                        {"occurred_at": occurred_at, "service": self.service, **(meta or {})})
                 if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
                     self.applied.insert_one(self._applied_doc(idempotency_key, idempotency_result), session=session)
                 # The unique (stream, version) index is the concurrency check: of two appends after the same
@@ -210,8 +221,10 @@ class EventStore:
         if len(parts) != 1:
             return self.stream_heads([part.stream for part in parts]) if parts else {}
         part = parts[0]
-        doc = self.events.find_one({"stream": part.stream, "version": part.expected_version}, {"hash": 1})
-        return {part.stream: {"version": part.expected_version, "hash": doc["hash"]}} if doc else {}
+        doc = self.events.find_one({"stream": part.stream, "version": part.expected_version},
+                                   {"hash": 1, "position": 1})
+        return {part.stream: {"version": part.expected_version, "hash": doc["hash"], "position": doc["position"]}
+                } if doc else {}
 
     def track_fresh(self) -> None:
         """Keep the events this process appends for `take_fresh` (turned on by the outbox relay's owner)."""
@@ -224,14 +237,6 @@ class EventStore:
         with self._fresh_lock:
             fresh, self._fresh = self._fresh, []
         return fresh
-
-    def _reserve_positions(self, count: int) -> int:
-        """Reserve `count` global positions; returns the first. Gaps are harmless, order is kept."""
-        counter = self.counters.find_one_and_update(
-            {"_id": "position"}, {"$inc": {"value": count}}, return_document=pymongo.ReturnDocument.AFTER)
-        if counter is None:
-            raise RuntimeError("event store not initialised: call ensure_indexes() first")
-        return counter["value"] - count + 1
 
     def _chain(self, part: StreamAppend, prev_hash: str, first_position: int, meta: dict) -> list[dict]:
         docs = []
@@ -291,14 +296,16 @@ class EventStore:
         return self.stream_heads([stream]).get(stream, {}).get("version", 0)
 
     def stream_heads(self, streams: list[str]) -> dict[str, dict]:
-        """{stream: {version, hash}} of each stream's newest event (streams never written are absent)."""
+        """{stream: {version, hash, position}} of each stream's newest event (streams never written are absent)."""
         if len(streams) == 1:
-            last = self.events.find_one({"stream": streams[0]}, {"version": 1, "hash": 1}, sort=[("version", -1)])
-            return {streams[0]: {"version": last["version"], "hash": last["hash"]}} if last else {}
+            last = self.events.find_one({"stream": streams[0]}, {"version": 1, "hash": 1, "position": 1},
+                                        sort=[("version", -1)])
+            return {streams[0]: {k: last[k] for k in ("version", "hash", "position")}} if last else {}
         newest = self.events.aggregate([
             {"$match": {"stream": {"$in": streams}}}, {"$sort": {"stream": 1, "version": 1}},
-            {"$group": {"_id": "$stream", "version": {"$last": "$version"}, "hash": {"$last": "$hash"}}}])
-        return {doc["_id"]: {"version": doc["version"], "hash": doc["hash"]} for doc in newest}
+            {"$group": {"_id": "$stream", "version": {"$last": "$version"}, "hash": {"$last": "$hash"},
+                        "position": {"$last": "$position"}}}])
+        return {doc["_id"]: {k: doc[k] for k in ("version", "hash", "position")} for doc in newest}
 
     def read_after(self, position: int, limit: int = 1000) -> list[dict]:
         """Events with a global position greater than `position`, in order."""
@@ -312,21 +319,23 @@ class EventStore:
         # fell to 8 % of a raw read at 27,200 events. A gap (an aborted append in an older log) only makes a
         # window short or empty. Each page is read whole before it is handed on: no server cursor stays open
         # while the caller works on it.
-        after = 0
+        after = seen = 0  # seen: the position of the last event handed on
         while True:
             last = self._last_position()
             while after < last:
                 upper = min(after + batch, last)
-                yield from list(self.events.find({"position": {"$gt": after, "$lte": upper}})
-                                .sort("position", 1).batch_size(batch))
-                after = upper
-            # Past the counter as read: events appended since (or past a counter that went back) are read as
-            # before, until there are none.
-            later = self.read_after(after, batch)
+                page = list(self.events.find({"position": {"$gt": after, "$lte": upper}})
+                            .sort("position", 1).batch_size(batch))
+                yield from page
+                after, seen = upper, page[-1]["position"] if page else seen
+            # Past the last event handed on: events appended since, beyond the counter as read (or past a counter
+            # that went back), or at a position a block had reserved but not used when its window was read
+            # (pupns.positions), are read as before, until there are none.
+            later = self.read_after(seen, batch)
             if not later:
                 return
             yield from later
-            after = later[-1]["position"]
+            after = seen = later[-1]["position"]
 
     def _last_position(self) -> int:
         """The counter's value: no event has a greater position (0 on a store never appended to)."""

@@ -58,7 +58,8 @@ class Repository(Generic[A]):
         """The aggregate rebuilt from its stream (a fresh one at version 0 when the stream is empty)."""
         docs = self.store.read_stream(self.stream_of(id))
         aggregate = self.aggregate.load(id, docs)
-        aggregate.head_hash = docs[-1]["hash"] if docs else None
+        if docs:
+            aggregate.head_hash, aggregate.head_position = docs[-1]["hash"], docs[-1]["position"]
         return aggregate  # type: ignore[return-value]
 
     def new(self, id: str) -> A:
@@ -76,8 +77,11 @@ class Repository(Generic[A]):
         docs = self.store.append(self.stream_of(aggregate.id), aggregate.version, events, meta,
                                  nip=self.nip_of(aggregate), instansi_kode=self.instansi_of(aggregate),
                                  idempotency_key=idempotency_key, idempotency_result=idempotency_result,
-                                 projection=self.projector, head_hash=aggregate.head_hash)
-        aggregate.version, aggregate.head_hash, aggregate.pending = docs[-1]["version"], docs[-1]["hash"], []
+                                 projection=self.projector, head_hash=aggregate.head_hash,
+                                 head_position=aggregate.head_position)
+        aggregate.version, aggregate.head_hash, aggregate.head_position = (docs[-1][k] for k in
+                                                                           ("version", "hash", "position"))
+        aggregate.pending = []
         return docs
 
     def run(self, id: str, command: Callable[[A], R], meta: Meta, *, attempts: int = 3,

@@ -220,8 +220,9 @@ def test_replicas_starting_together_both_set_up_the_same_fresh_store(mongo_clien
 
 
 def test_concurrent_appends_from_several_processes_never_share_a_position(store):
-    """Positions are reserved by an atomic increment before each transaction: appends of several processes (as
-    replicas) and conflicting appends never repeat one; a conflicting append leaves its positions unused."""
+    """Positions come from blocks reserved by an atomic increment before each transaction: appends of several
+    processes (as replicas) and conflicting appends never repeat one; a conflicting append leaves its positions
+    unused."""
     other = EventStore(store.db, store.service)  # a second "process"
     store.append("shared", 0, [NewEvent("Opened")])
     barrier = threading.Barrier(6)
@@ -273,6 +274,7 @@ def test_an_append_without_the_head_hash_reads_the_event_it_follows_by_its_versi
     store.append("s", 2, [NewEvent("C")])
     assert newest_reads == []
     store.stream_heads = original
+    newest = store.read_stream("s")[-1]
     assert store.stream_version("s") == 3 and store.stream_heads(["s", "none"]) == {
-        "s": {"version": 3, "hash": store.read_stream("s")[-1]["hash"]}}
+        "s": {"version": 3, "hash": newest["hash"], "position": newest["position"]}}
     assert verify_chains(store)["broken"] == []

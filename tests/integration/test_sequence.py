@@ -3,12 +3,14 @@ and a database writer who deletes an event, a whole stream or a block of the seq
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 
 import pytest
 
 from pupns.canonical import canonical_json
 from pupns.eventstore import NewEvent
 from pupns.integrity import verify_chains
+from pupns.positions import PositionBlocks
 from pupns.sequence import COLLECTION, VOID_AFTER, Sequencer, check
 
 
@@ -33,19 +35,24 @@ def numbers(store) -> dict[str, int]:
             for i, entry in enumerate(block["entries"])}
 
 
+def reserve(store, count: int = 1) -> int:
+    """`count` positions reserved by another process (a fresh one: exactly `count`); returns the first."""
+    return PositionBlocks(store.counters).take(count, None)
+
+
 def aborted_append(store, count: int = 1) -> None:
     """What an append that failed after reserving its positions leaves: a gap."""
-    store._reserve_positions(count)
+    reserve(store, count)
 
 
 def late_append(store, stream: str, position: int) -> dict:
     """An append that reserved `position` earlier and commits only now (its transaction was slow)."""
-    reserve = store._reserve_positions
-    store._reserve_positions = lambda count: position
+    supply = store.positions
+    store.positions = SimpleNamespace(take=lambda count, above: position)
     try:
         return store.append(stream, 0, [NewEvent("Late")])[0]
     finally:
-        store._reserve_positions = reserve
+        store.positions = supply
 
 
 def reasons(store) -> set[tuple]:
@@ -57,7 +64,7 @@ def test_numbers_are_continuous_across_a_failed_append_and_a_late_commit(store):
     sequencer = Sequencer(store, clock)
     store.append("a", 0, [NewEvent("A"), NewEvent("B")])
     aborted_append(store)  # position 3: never filled
-    slow = store._reserve_positions(1)  # position 4: filled later
+    slow = reserve(store)  # position 4: filled later
     store.append("b", 0, [NewEvent("C")])
     assert sequencer.run_once() == 3
     assert sequencer.low_water == 2  # positions 3 and 4 may still be filled
@@ -73,7 +80,7 @@ def test_numbers_are_continuous_across_a_failed_append_and_a_late_commit(store):
 
 def test_a_restarted_sequencer_takes_up_the_chain_and_numbers_nothing_twice(store):
     store.append("a", 0, [NewEvent("A")])
-    slow = store._reserve_positions(1)
+    slow = reserve(store)
     store.append("b", 0, [NewEvent("B")])
     assert Sequencer(store).run_once() == 2
     late_append(store, "c", slow)

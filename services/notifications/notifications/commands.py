@@ -41,7 +41,8 @@ def _system_meta(correlation_id: str) -> dict:
 def stored(email: QueuedEmail, docs: list[dict]) -> QueuedEmail:
     """The e-mail at the version (and chain link) its just-appended events gave its stream."""
     last = [doc for doc in docs if doc["stream"] == stream_of(email.id)][-1]
-    email.version, email.head_hash, email.pending = last["version"], last["hash"], []
+    email.version, email.head_hash, email.head_position = last["version"], last["hash"], last["position"]
+    email.pending = []
     return email
 
 
