@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench import journey, journey_report
-from bench.password_hash import all_cores_hash_ms, machine_facts
+from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, machine_facts
 from pupns.passwords import usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                  base_subject=git("log", "-1", "--format=%s", args.base)[:100],
                  head=git("rev-parse", "--short", "HEAD"),
                  machine=machine_facts(),
-                 hash_ms=round(hash_ms, 1), cores=cores, hashing_limit_per_s=round(1000 / hash_ms * cores, 1))
+                 hash_ms=round(hash_ms, 1), cores=cores, hashing_limit_per_s=hashing_limit_per_s(hash_ms, cores))
     write(found, args.name)
     print((RESULTS / f"{args.name}.md").read_text(), flush=True)
     return 0

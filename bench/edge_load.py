@@ -96,12 +96,13 @@ class Bench:
         return {**result, "edge_cpu_share": round((edge_cpu(master) - before) / (time.monotonic() - started), 2)}
 
     def floor(self, rate: float, seconds: float, shape: tuple[str, str], label: str) -> dict:
-        """The same open loop against bench.floor_app under the same gunicorn shape and cores."""
+        """The same open loop against bench.floor_app under the same gunicorn workers and cores (the floor app
+        answers on the event loop: the shape's threads do not apply to it)."""
         from pupns_dev.processes import free_port, stop, wait_for_port
 
         port = free_port()
         argv = [str(Path(sys.executable).parent / "gunicorn"), "-k", "edge.http.worker.EdgeWorker", "-w", shape[0],
-                "--threads", shape[1], "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:asgi"]
+                "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:asgi"]
         proc = subprocess.Popen(argv, cwd=edge_report.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True,
                                 preexec_fn=lambda: os.sched_setaffinity(0, self.client_cpus))

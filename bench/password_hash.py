@@ -61,6 +61,11 @@ def all_cores_hash_ms(cores: int, rounds: int) -> float:
     return (time.perf_counter() - started) / rounds * 1000
 
 
+def hashing_limit_per_s(hash_ms: float, cores: int) -> float:
+    """Hashes per second the cores can do together, each taking `hash_ms` (from `all_cores_hash_ms`)."""
+    return round(1000 / hash_ms * cores, 1)
+
+
 def per_hash_ms(rounds: int) -> float:
     """Milliseconds per hash at the platform's parameters, one hash at a time (write_load and before_after take
     `all_cores_hash_ms` as the cores' limit)."""

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from bench import placement
 from bench.edge_report import machine_facts
+from bench.password_hash import hashing_limit_per_s
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -88,7 +89,7 @@ def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | Non
 def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True) -> None:
     """The report, written under bench/results/ and printed (`publish=False`: printed only)."""
     everywhere = SimpleNamespace(back_cpus=placement.all_cpus(), front_cpus=placement.all_cpus())  # shared
-    limit = round(1000 / hashing["hash_ms"] * hashing["cores"], 1)
+    limit = hashing_limit_per_s(hashing["hash_ms"], hashing["cores"])
     facts = {**machine_facts(seconds, everywhere), "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
              "single_hash_ms": hashing.get("single_hash_ms"), "hashing_limit_rps": limit}
     render(facts, phases, found_profiles, publish)
