@@ -21,16 +21,7 @@ from pupns.personal import (
     random_master_key,
     seal_fields,
 )
-
-
-class Clock:
-    """A clock the test moves by hand: the cache's TTL is proved without waiting for it."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def new_nip() -> str:
@@ -118,7 +109,7 @@ def test_erasing_a_nip_that_never_had_a_key_is_remembered_once(keys_db, master):
 
 
 def test_another_process_sees_an_erasure_within_the_cache_ttl(keys_db, master):
-    nip, clock = new_nip(), Clock()
+    nip, clock = new_nip(), Clock(0.0)
     here = open_store(keys_db, master)
     there = open_store(keys_db, master, cache_ttl=30, clock=clock)
     token = FieldCodec(here, enabled=True).seal(nip, "3174015503850001")

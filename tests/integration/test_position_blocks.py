@@ -7,16 +7,7 @@ from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 from pupns.integrity import verify_chains
 from pupns.positions import BLOCK_TTL, PositionBlocks
 from pupns.sequence import VOID_AFTER, Sequencer, check
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

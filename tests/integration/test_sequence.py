@@ -12,16 +12,7 @@ from pupns.eventstore import NewEvent
 from pupns.integrity import verify_chains
 from pupns.positions import PositionBlocks
 from pupns.sequence import COLLECTION, VOID_AFTER, Sequencer, check
-
-
-class Clock:
-    """A monotonic clock the test moves by hand (how long a position has been missing)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

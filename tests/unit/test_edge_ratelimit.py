@@ -11,19 +11,10 @@ from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
 from edge.surge.ratelimit import Limiter
 from pupns.errors import AppError
+from tests.clock import Clock
 
 WINDOW_START = 1_700_000_000.0  # a multiple of the 10 s window
 NIP = "199001012015031001"
-
-
-class Clock:
-    """Wall and monotonic time at once, moved by hand."""
-
-    def __init__(self, now: float = WINDOW_START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def limiter(store, clock, **settings) -> Limiter:
@@ -52,7 +43,7 @@ class FailingStore:
 
 
 def test_the_local_bucket_refuses_a_burst_without_waiting_for_a_sync():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     store = MemoryEdgeStore(clock)
     limits = limiter(store, clock, user_burst=3.0, user_rate=0.01)
     assert [allowed(limits.check_user, NIP) for _ in range(4)] == [True, True, True, False]
@@ -60,7 +51,7 @@ def test_the_local_bucket_refuses_a_burst_without_waiting_for_a_sync():
 
 
 def test_two_processes_sharing_a_store_let_through_no_more_than_the_allowance():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     store = MemoryEdgeStore(clock)
     a, b = limiter(store, clock), limiter(store, clock)
     allowance = a.user_window.allowance
@@ -78,7 +69,7 @@ def test_two_processes_sharing_a_store_let_through_no_more_than_the_allowance():
 
 
 def test_a_blocked_key_gets_rate_limited_with_seconds_until_the_window_ends():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     store = MemoryEdgeStore(clock)
     a, b = limiter(store, clock), limiter(store, clock)
     assert a.login_window.allowance == 4  # 0.1/s × 10 s + 3
@@ -99,7 +90,7 @@ def test_a_blocked_key_gets_rate_limited_with_seconds_until_the_window_ends():
 
 
 def test_the_next_window_unblocks_the_key_without_a_sync():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     store = MemoryEdgeStore(clock)
     a, b = limiter(store, clock, login_rate=1.0), limiter(store, clock, login_rate=1.0)
     for _ in range(13):  # the allowance: 1/s × 10 s + 3
@@ -115,7 +106,7 @@ def test_the_next_window_unblocks_the_key_without_a_sync():
 
 
 def test_a_store_failure_during_sync_keeps_the_local_limits_working():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     limits = limiter(FailingStore(), clock, user_burst=2.0, user_rate=0.01)
     assert allowed(limits.check_user, NIP)
     limits.sync()  # logs, does not raise
@@ -127,7 +118,7 @@ def test_a_store_failure_during_sync_keeps_the_local_limits_working():
 
 
 def test_a_key_blocked_before_the_store_failed_stays_blocked_until_its_window_ends():
-    clock = Clock()
+    clock = Clock(WINDOW_START)
     store = MemoryEdgeStore(clock)
     a, b = limiter(store, clock), limiter(store, clock)
     assert allowed(a.check_login, "budi") and allowed(a.check_login, "budi")

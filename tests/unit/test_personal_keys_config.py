@@ -9,6 +9,7 @@ from pupns import config
 from pupns.personal import FieldCodec, MasterKeyError, MasterKeys, random_master_key
 from pupns.personal.cache import TTLCache
 from pupns.personal.master import key_fingerprint
+from tests.clock import Clock
 
 NIP = "198503152010011001"
 
@@ -71,14 +72,6 @@ def test_production_refuses_to_start_without_a_real_master_key_a_key_store_or_wi
         FieldCodec(keys=None)
     monkeypatch.setenv("PUPNS_ENCRYPTION", "on")
     assert FieldCodec(keys=None).enabled is True
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_key_cache_is_bounded_forgets_after_its_ttl_and_evicts_on_demand():

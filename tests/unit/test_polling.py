@@ -2,14 +2,7 @@
 from __future__ import annotations
 
 from pupns.polling import Gate, PollBackoff, Signal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_empty_polls_double_the_wait_up_to_the_ceiling_and_work_brings_back_the_fast_interval():
@@ -32,7 +25,7 @@ def test_the_env_setting_turns_backoff_off(monkeypatch):
 
 
 def test_a_backed_off_gate_is_due_only_after_its_wait():
-    clock = Clock()
+    clock = Clock(100.0)
     gate = Gate(PollBackoff(0.5, 4.0, enabled=True), clock=clock)
     for _ in range(4):
         gate.polled(False)
@@ -44,7 +37,7 @@ def test_a_backed_off_gate_is_due_only_after_its_wait():
 
 
 def test_a_signal_makes_a_backed_off_gate_due_at_once_and_resets_its_wait():
-    clock, signal = Clock(), Signal("jobs")
+    clock, signal = Clock(100.0), Signal("jobs")
     gate = Gate(PollBackoff(0.5, 4.0, enabled=True), signal, clock)
     for _ in range(4):
         gate.polled(False)
@@ -56,7 +49,7 @@ def test_a_signal_makes_a_backed_off_gate_due_at_once_and_resets_its_wait():
 
 
 def test_a_signal_set_while_a_poll_runs_is_not_lost():
-    clock, signal = Clock(), Signal("jobs")
+    clock, signal = Clock(100.0), Signal("jobs")
     gate = Gate(PollBackoff(0.5, 4.0, enabled=True), signal, clock)
     clock.now += 1
     assert gate.due()
