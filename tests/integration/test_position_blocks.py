@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
 from pupns.integrity import verify_chains
@@ -103,3 +105,31 @@ def test_the_sequencer_numbers_every_event_of_interleaved_blocks_and_passes_over
     clock.now += VOID_AFTER
     assert sequencer.run_once() == 0
     assert sequencer.low_water == sequencer.highest  # the abandoned positions were passed over
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(0, 1), st.integers(1, 3), st.sampled_from([0.0, 0.001, 0.3, 1.9, 2.5]),
+                                st.booleans()), min_size=1, max_size=60))
+def test_whatever_the_interleaving_positions_are_unique_ordered_per_process_and_never_from_a_stale_block(store, steps):
+    """Two processes take positions in any order, at any pace, some after the other's newest (a stream it wrote):
+    no position twice; each process's positions rise; each is above what it must follow; and none comes from a
+    block reserved BLOCK_TTL or more before it was handed out (read off the counter's history)."""
+    store.counters.update_one({"_id": "position"}, {"$set": {"value": 0}})
+    clock = Clock()
+    suppliers = [PositionBlocks(store.counters, clock), PositionBlocks(store.counters, clock)]
+    taken: list[list[int]] = [[], []]
+    history: list[tuple[float, int]] = [(clock.now, 0)]  # (time, counter value) after every take
+    for who, count, pause, follow in steps:
+        clock.now += pause
+        other = taken[1 - who]
+        above = other[-1] if follow and other else 0
+        first = suppliers[who].take(count, above)
+        assert first > above
+        stale = max((value for at, value in history if at <= clock.now - BLOCK_TTL), default=0)
+        assert first > stale  # reserved less than BLOCK_TTL ago
+        taken[who] += range(first, first + count)
+        history.append((clock.now, store.counters.find_one({"_id": "position"})["value"]))
+    for mine in taken:
+        assert mine == sorted(mine) and len(set(mine)) == len(mine)
+    assert not set(taken[0]) & set(taken[1])
+    assert max(taken[0] + taken[1]) <= history[-1][1]
