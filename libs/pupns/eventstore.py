@@ -22,7 +22,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError,
 
 from pupns import config
 from pupns.canonical import canonical_json
-from pupns.positions import PositionBlocks
+from pupns.positions import COUNTER_ID, PositionBlocks
 
 GENESIS_HASH = "0" * 64
 WRITE_CONFLICT = 112
@@ -112,7 +112,7 @@ class EventStore:
         self.events.create_index([("position", 1)])
         self.events.create_index([("nip", 1), ("position", 1)])
         self.events.create_index([("published", 1), ("position", 1)])
-        self.counters.update_one({"_id": "position"}, {"$setOnInsert": {"value": 0}}, upsert=True)
+        self.counters.update_one({"_id": COUNTER_ID}, {"$setOnInsert": {"value": 0}}, upsert=True)
 
     # -- writing ---------------------------------------------------------------
     def append(
@@ -339,7 +339,7 @@ class EventStore:
 
     def _last_position(self) -> int:
         """The counter's value: no event has a greater position (0 on a store never appended to)."""
-        return (self.counters.find_one({"_id": "position"}) or {}).get("value", 0)
+        return (self.counters.find_one({"_id": COUNTER_ID}) or {}).get("value", 0)
 
     def read_by_nip(self, nip: str) -> list[dict]:
         """Every event about one PNS, in global order."""
