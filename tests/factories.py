@@ -1,13 +1,26 @@
 """Test data builders with **overrides (one place for the sample PNS and the message envelope)."""
 from __future__ import annotations
 
+import itertools
+import random
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pupns.nip import make_nik, make_nip
 
 BORN = date(1985, 3, 12)
 NIP = make_nip(BORN, date(2010, 1, 1), "L")
+
+
+# Serials from a random start: NIPs differ from run to run and never repeat within one.
+_SERIALS = itertools.count(random.randrange(999 * 3650))
+
+
+def fresh_nip(kind: str = "1") -> str:
+    """A NIP no other call in this test process returns (serials 001-999, then the next birth day); `kind` is the
+    gender digit, which some modules use to keep their NIPs apart."""
+    n = next(_SERIALS)
+    return f"{date(1980, 1, 1) + timedelta(days=n // 999):%Y%m%d}200501{kind}{n % 999 + 1:03d}"
 
 
 def roster_row(**overrides) -> dict:

@@ -23,14 +23,11 @@ from pupns.replay import check
 from pupns_dev import meterai_sim
 from pupns_dev.processes import free_port, stop
 from pupns_dev.waiting import wait_until
+from tests.factories import fresh_nip
 from tests.rpc import signed_proxy
 
 INSTANSI = "4011"
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
-
-
-def new_nip() -> str:
-    return "19800101200501" + "2" + f"{uuid.uuid4().int % 999 + 1:03d}"
 
 
 def pns(nip: str) -> dict:
@@ -42,7 +39,7 @@ class Person:
 
     def __init__(self) -> None:
         tag = uuid.uuid4().hex
-        self.nip = new_nip()
+        self.nip = fresh_nip("2")
         self.nik = f"3273{uuid.uuid4().int % 10**12:012d}"
         self.alamat = f"Jl. Rahasia No. {tag[:6]}, Bandung"
         self.email = f"rahasia.{tag[:8]}@example.go.id"

@@ -11,6 +11,7 @@ from nameko.standalone.events import event_dispatcher
 
 from documents.service import DocumentsService
 from pupns.errors import AppError
+from tests.factories import fresh_nip
 from tests.rpc import signed_proxy
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -20,10 +21,6 @@ INSTANSI = "4011"
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def new_nip() -> str:
-    return "19800101200501" + "1" + f"{uuid.uuid4().int % 999 + 1:03d}"
 
 
 def pns(nip: str) -> dict:
@@ -45,7 +42,7 @@ def documents(runner_factory, rabbit_config, db_prefix):
 
 
 def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, store_for):
-    nip = new_nip()
+    nip = fresh_nip()
     result = documents.upload_document(nip, INSTANSI, "ijazah", "../ijazah S1.pdf", b64(PDF_BYTES), pns(nip))
     assert result["sha256"] == hashlib.sha256(PDF_BYTES).hexdigest()
     assert result["size"] == len(PDF_BYTES) and result["content_type"] == "application/pdf"
@@ -61,7 +58,7 @@ def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, 
         assert base64.b64decode(got["content_b64"]) == PDF_BYTES and got["content_type"] == "application/pdf"
         assert got["filename"] == "ijazah S1.pdf"
     with pytest.raises(AppError) as other_pns:
-        documents.get_document(result["document_id"], pns(new_nip()))
+        documents.get_document(result["document_id"], pns(fresh_nip()))
     assert other_pns.value.code == "not_found"
     with pytest.raises(AppError) as other_verifier:
         documents.get_document(result["document_id"], {"id": "v2", "role": "verifier", "instansi_kode": "9999"})
@@ -76,7 +73,7 @@ def test_upload_records_sha256_and_only_allowed_readers_get_the_file(documents, 
 
 
 def test_photo_must_be_jpeg_by_content(documents):
-    nip = new_nip()
+    nip = fresh_nip()
     result = documents.upload_document(nip, INSTANSI, "foto", "foto.pdf", b64(JPEG_BYTES), pns(nip))
     assert result["content_type"] == "image/jpeg"
 
@@ -90,7 +87,7 @@ def test_photo_must_be_jpeg_by_content(documents):
 ])
 def test_bad_uploads_get_the_error_envelope_and_store_nothing(documents, store_for, kind, filename, content,
                                                               code, status):
-    nip = new_nip()
+    nip = fresh_nip()
     with pytest.raises(AppError) as err:
         documents.upload_document(nip, INSTANSI, kind, filename, b64(content), pns(nip))
     assert err.value.code == code and err.value.status == status
@@ -103,7 +100,7 @@ def test_bad_uploads_get_the_error_envelope_and_store_nothing(documents, store_f
 def test_pdf_limit_is_configurable(runner_factory, rabbit_config, db_prefix, monkeypatch, store_for):
     monkeypatch.setenv("PUPNS_MAX_PDF_BYTES", "32")
     runner_factory(rabbit_config, DocumentsService).start()
-    nip = new_nip()
+    nip = fresh_nip()
     with signed_proxy("documents", rabbit_config) as proxy, pytest.raises(AppError) as err:
         proxy.upload_document(nip, INSTANSI, "sk_cpns", "sk.pdf", b64(PDF_BYTES), pns(nip))
     assert err.value.code == "too_large"
@@ -111,10 +108,10 @@ def test_pdf_limit_is_configurable(runner_factory, rabbit_config, db_prefix, mon
 
 
 def test_receipt_is_rendered_once_even_under_concurrent_first_calls(documents, rabbit_config, store_for):
-    reg = registration(new_nip())
+    reg = registration(fresh_nip())
     # Warm-up append: EventStore's position counter is created by the first append, and concurrent
     # first upserts on SecantusDB can return None (lib fix proposed: seed it in ensure_indexes).
-    documents.get_receipt(registration(new_nip()))
+    documents.get_receipt(registration(fresh_nip()))
 
     def fetch():
         with signed_proxy("documents", rabbit_config) as proxy:
@@ -147,7 +144,7 @@ def test_a_registration_costs_documents_nothing_until_its_receipt_is_downloaded(
     with Connection(rabbit_config["AMQP_URI"]) as conn, pytest.raises(Exception, match="NOT_FOUND"):
         conn.channel().queue_declare(retired, passive=True)
 
-    reg = registration(new_nip())
+    reg = registration(fresh_nip())
     store = store_for("documents")
     before = store.count()
     event_dispatcher(rabbit_config)("identity", "RegistrationSubmitted", {

@@ -14,11 +14,8 @@ from pupns.errors import AppError
 from pupns.replay import rebuild
 from pupns_dev.processes import free_port, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
+from tests.factories import fresh_nip
 from tests.rpc import signed_proxy
-
-
-def new_nip() -> str:
-    return "19800101200501" + "1" + f"{uuid.uuid4().int % 999 + 1:03d}"
 
 
 def upstream(event_type: str, nip: str, data: dict) -> dict:
@@ -67,7 +64,7 @@ def types(store, stream: str) -> list[str]:
 def test_registration_submitted_sends_indonesian_receipt_mail(runner_factory, rabbit_config, smtp, dispatch,
                                                              store_for):
     runner_factory(rabbit_config, NotificationsService).start()
-    nip, address = new_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
     message = registration_submitted(nip, address)
     dispatch("identity", message)
 
@@ -86,11 +83,11 @@ def test_same_event_delivered_twice_sends_one_mail(runner_factory, rabbit_config
     # One worker: the handler's queue is consumed in order, so the marker is handled after both copies.
     runner_factory({**rabbit_config, "max_workers": 1}, NotificationsService).start()
     address = f"dup.{uuid.uuid4().hex[:6]}@example.go.id"
-    message = registration_submitted(new_nip(), address)
+    message = registration_submitted(fresh_nip(), address)
     marker_address = f"marker.{uuid.uuid4().hex[:6]}@example.go.id"
     dispatch("identity", message)
     dispatch("identity", message)
-    dispatch("identity", registration_submitted(new_nip(), marker_address))
+    dispatch("identity", registration_submitted(fresh_nip(), marker_address))
 
     wait_until(lambda: mails_to(smtp, marker_address), message="marker e-mail delivered")
     assert len(mails_to(smtp, address)) == 1
@@ -106,7 +103,7 @@ def test_smtp_outage_is_retried_until_delivered(runner_factory, rabbit_config, d
     monkeypatch.setenv("PUPNS_MAIL_RETRY_BASE", "0.2")
     runner_factory(rabbit_config, NotificationsService).start()
     address = f"outage.{uuid.uuid4().hex[:6]}@example.go.id"
-    message = registration_submitted(new_nip(), address)
+    message = registration_submitted(fresh_nip(), address)
     dispatch("identity", message)
 
     store = store_for("notifications")
@@ -119,7 +116,7 @@ def test_smtp_outage_is_retried_until_delivered(runner_factory, rabbit_config, d
         (retrying,) = notifications.emails_of(nip, pns)  # the PNS sees it is being retried
         assert retrying["status"] == "pending" and retrying["attempts"] >= 1 and retrying["sent_at"] is None
         with pytest.raises(AppError):
-            notifications.emails_of(nip, {**pns, "id": new_nip()})  # nobody else's
+            notifications.emails_of(nip, {**pns, "id": fresh_nip()})  # nobody else's
 
         proc = start_smtp_sink(port, maildir, tmp_path / "smtp.log")
         try:
@@ -134,7 +131,7 @@ def test_smtp_outage_is_retried_until_delivered(runner_factory, rabbit_config, d
 def test_verification_mails_use_recorded_contact_and_wait_for_it(runner_factory, rabbit_config, smtp, dispatch,
                                                                 store_for):
     runner_factory(rabbit_config, NotificationsService).start()
-    nip, address = new_nip(), f"budi.{uuid.uuid4().hex[:6]}@example.go.id"
+    nip, address = fresh_nip(), f"budi.{uuid.uuid4().hex[:6]}@example.go.id"
     # The approval overtakes the registration: it waits for the contact instead of being lost.
     approved = upstream("SubmissionApproved", nip, {"sections": {}})
     dispatch("verification", approved)
@@ -171,13 +168,13 @@ def test_verification_mails_use_recorded_contact_and_wait_for_it(runner_factory,
 def test_reminders_and_the_sanction_reach_a_registered_pns_once_and_nobody_else(runner_factory, rabbit_config,
                                                                                smtp, dispatch, store_for):
     runner_factory({**rabbit_config, "max_workers": 1}, NotificationsService).start()
-    nip, address = new_nip(), f"pengingat.{uuid.uuid4().hex[:6]}@example.go.id"
+    nip, address = fresh_nip(), f"pengingat.{uuid.uuid4().hex[:6]}@example.go.id"
     dispatch("identity", registration_submitted(nip, address))
     wait_until(lambda: mails_to(smtp, address), message="receipt e-mail delivered")
     reminder = upstream("ReminderDue", nip, {"closes_at": "2015-12-31T16:59:00+00:00", "before": "7d"})
     dispatch("identity", reminder)
     dispatch("identity", reminder)  # delivered twice: one e-mail
-    stranger = upstream("ReminderDue", new_nip(), {"closes_at": "2015-12-31T16:59:00+00:00", "before": "7d"})
+    stranger = upstream("ReminderDue", fresh_nip(), {"closes_at": "2015-12-31T16:59:00+00:00", "before": "7d"})
     dispatch("identity", stranger)  # never registered: no address, no e-mail
     dispatch("identity", upstream("MarkedNotReregistered", nip, {"closes_at": "2015-12-31T16:59:00+00:00"}))
     dispatch("identity", upstream("Reinstated", nip, {"reason": "Sakit, surat dokter terlampir",

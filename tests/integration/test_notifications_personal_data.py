@@ -19,11 +19,8 @@ from pupns.personal import KeyStore
 from pupns.replay import check
 from pupns_dev.processes import free_port, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
+from tests.factories import fresh_nip
 from tests.rpc import signed_proxy
-
-
-def new_nip() -> str:
-    return "19800101200501" + "3" + f"{uuid.uuid4().int % 999 + 1:03d}"
 
 
 def upstream(contract: type, nip: str, data: dict) -> dict:
@@ -80,7 +77,7 @@ def test_addresses_and_bodies_are_sealed_opened_for_smtp_and_the_pns_and_null_af
     port, notifications, dispatch = service
     sink = start_smtp_sink(port, tmp_path / "mail", tmp_path / "smtp.log")
     try:
-        nip, nik = new_nip(), f"3273{uuid.uuid4().int % 10**12:012d}"
+        nip, nik = fresh_nip("3"), f"3273{uuid.uuid4().int % 10**12:012d}"
         address = f"rahasia.{uuid.uuid4().hex[:8]}@example.go.id"
         note = f"NIK {nik} tidak sesuai KTP"  # a verifier's note quoting a personal value: the body is sealed
         dispatch("identity", registration_submitted(nip, address, nik))
@@ -106,7 +103,7 @@ def test_addresses_and_bodies_are_sealed_opened_for_smtp_and_the_pns_and_null_af
 
 def test_a_pending_email_to_an_erased_address_is_given_up_not_retried(service, store_for, tmp_path):
     port, notifications, dispatch = service  # no SMTP sink yet: every attempt fails
-    nip, address = new_nip(), f"tertunda.{uuid.uuid4().hex[:8]}@example.go.id"
+    nip, address = fresh_nip("3"), f"tertunda.{uuid.uuid4().hex[:8]}@example.go.id"
     message = registration_submitted(nip, address, f"3273{uuid.uuid4().int % 10**12:012d}")
     dispatch("identity", message)
     store, stream = store_for("notifications"), f"email-{message['event_id']}"
@@ -120,7 +117,7 @@ def test_a_pending_email_to_an_erased_address_is_given_up_not_retried(service, s
     try:
         # The queue holds nothing due any more: a later e-mail passes, the given-up one never does.
         other = f"lain.{uuid.uuid4().hex[:8]}@example.go.id"
-        dispatch("identity", registration_submitted(new_nip(), other, "3273000000000000"))
+        dispatch("identity", registration_submitted(fresh_nip("3"), other, "3273000000000000"))
         wait_until(lambda: mails_to(tmp_path / "mail", other), message="another PNS's e-mail delivered")
         assert mails_to(tmp_path / "mail", address) == []
     finally:
