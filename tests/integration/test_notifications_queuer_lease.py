@@ -13,7 +13,8 @@ from notifications.commands import Notifications
 from notifications.settings import Settings
 from pupns.contracts.identity import RegistrationSubmitted
 from pupns.personal.provider import default_codec
-from tests.integration.test_notifications_email import new_nip, registration_submitted
+from tests.factories import fresh_nip
+from tests.integration.test_notifications_email import registration_submitted
 
 
 class SenderThatDies:
@@ -43,7 +44,7 @@ def received(message: dict) -> RegistrationSubmitted:
 
 
 def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_after_its_lease(store):
-    nip, address = new_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
     settings = Settings.from_env()
     dying = Notifications(store, SenderThatDies(), settings, default_codec())
     message = registration_submitted(nip, address)
