@@ -245,9 +245,8 @@ def test_producer_killed_right_after_answering(chaos):
     for row, (resp, _) in zip(rows, answers, strict=True):
         if resp.status_code != 201:
             assert assert_envelope(resp, 503) == "queue", resp.text
-            time.sleep(float(resp.headers["Retry-After"]))  # the platform's own instruction, not a synchronisation
-            again, _ = chaos.register(row)
-            assert again.status_code == 201, again.text
+            wait_until(lambda row=row: chaos.register(row)[0].status_code == 201, timeout=30,
+                       interval=float(resp.headers["Retry-After"]), message=f"registration of {row['nip']} accepted")
     chaos.stack.kill("identity")
 
     # The crash window the relay exists for: committed, answered, not yet confirmed by the broker. Whether the
