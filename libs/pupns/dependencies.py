@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -21,7 +24,7 @@ log = logging.getLogger(__name__)
 
 RELAY_IDLE_SECONDS = 0.5
 RELAY_SCAN_SECONDS = 2.0  # the outbox scan only catches what a dead process stored: each worker publishes its own
-RELAY_MARK_SECONDS = 1.0  # published events are marked in one write per interval (pupns.relay)
+RELAY_MARK_SECONDS = 1.0  # what was published is recorded in one write per interval (pupns.relay, pupns.outbox)
 SEQUENCE_SECONDS = (1.0, 8.0)  # the sequencer's pass after finding events, and its slowest pass when idle
 PROPAGATION_LAG = Histogram(
     "pupns_propagation_lag_seconds", "From an event's occurred_at to its effect stored by a consumer",
@@ -52,7 +55,7 @@ class Store(DependencyProvider):
         self.store = EventStore(self.client[config.mongo_db(service)], service)
         self.store.ensure_indexes()
         Sequencer.ensure_indexes(self.store)
-        self.store.track_fresh()
+        self.store.own_outbox(f"{service}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         if self.setup_hook:
             self.setup_hook(self.store)
         uri = self.container.config.get("AMQP_URI", config.amqp_uri())
@@ -100,9 +103,11 @@ class Store(DependencyProvider):
         self._running = False
         if self.relay:
             try:
+                self.relay.publish_fresh()
                 self.relay.mark_due(force=True)
+                self.store.outbox.stop()
             except Exception:  # re-published by the next scan at worst
-                log.exception("marking published events at stop failed")
+                log.exception("recording published events at stop failed")
             self.relay.close()
         if self.client:
             self.client.close()

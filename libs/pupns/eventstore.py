@@ -2,7 +2,8 @@
 
 Contract: `append` (atomic batch, optimistic concurrency on stream version, optional
 idempotency key), `read_stream`, `read_after` (global position), `read_by_nip`,
-`unpublished`/`mark_published` (the outbox), `verify` (hash chain audit).
+`unpublished`/`mark_published` (the outbox flag), `own_outbox` (a relay's own events, pupns.outbox),
+`verify` (hash chain audit).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError,
 
 from pupns import config
 from pupns.canonical import canonical_json
+from pupns.outbox import OwnOutbox
 from pupns.positions import COUNTER_ID, PositionBlocks
 
 GENESIS_HASH = "0" * 64
@@ -95,7 +97,8 @@ class EventStore:
         self.positions = PositionBlocks(self.counters)
         # A lone event with nothing else to commit beside it needs no transaction: one insert is atomic.
         self._events_durable = db.get_collection("events", write_concern=DURABLE)
-        self._fresh: list[dict] | None = None  # see track_fresh
+        self._fresh: list[dict] | None = None  # see own_outbox
+        self.outbox: OwnOutbox | None = None
         self._fresh_lock = threading.Lock()
         self._sources: dict[str, dict] = {}  # see consuming()
 
@@ -111,8 +114,19 @@ class EventStore:
         self.events.create_index([("stream", 1), ("version", 1)], unique=True)
         self.events.create_index([("position", 1)])
         self.events.create_index([("nip", 1), ("position", 1)])
-        self.events.create_index([("published", 1), ("position", 1)])
+        self._index_outbox_flag()
         self.counters.update_one({"_id": COUNTER_ID}, {"$setOnInsert": {"value": 0}}, upsert=True)
+
+    def _index_outbox_flag(self) -> None:
+        """Only events that carry the outbox flag unset are indexed: a relay's own events carry none (pupns.outbox),
+        and an event once marked leaves the index."""
+        if "published_1_position_1" in self.events.index_information():  # the whole-log index of earlier releases
+            try:
+                self.events.drop_index("published_1_position_1")
+            except OperationFailure:
+                pass  # dropped concurrently by another replica
+        self.events.create_index([("published", 1), ("position", 1)], name="outbox_flag",
+                                 partialFilterExpression={"published": False})
 
     # -- writing ---------------------------------------------------------------
     def append(
@@ -169,26 +183,40 @@ class EventStore:
         # fails leaves its positions unused (a gap). (Taken inside the transaction they would be continuous, but
         # the counter would stay locked for the whole transaction and serialise a service's appends.)
         above = [heads[part.stream].get("position") for part in parts if part.stream in heads]
-        position = self.positions.take(sum(len(part.events) for part in parts),
-                                       None if None in above else max(above, default=0))
-        docs = self._commit(parts, heads, position, meta, idempotency_key, idempotency_result, projection)
+        count = sum(len(part.events) for part in parts)
+        position = self.positions.take(count, None if None in above else max(above, default=0))
+        docs = self._docs(parts, heads, position, meta)
+        if self.outbox is None:
+            self._commit(parts, docs, idempotency_key, idempotency_result, projection)
+            return docs
+        self.outbox.taken(position, count)
+        try:
+            self._commit(parts, docs, idempotency_key, idempotency_result, projection)
+        except BaseException:
+            self.outbox.failed(docs)  # most likely stored nothing; read back later to be sure (pupns.outbox)
+            raise
         if self._fresh is not None:
             with self._fresh_lock:
                 self._fresh.extend(docs)
         return docs
 
-    def _commit(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None,
-                idempotency_key: str | None, idempotency_result: Any, projection: Projection | None) -> list[dict]:
-        """One transaction: idempotency key, events and the caller's projection (a lone event: one insert)."""
+    def _docs(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None
+              ) -> list[dict]:
+        """The documents of one append, chained to each stream's head, at consecutive positions from `position`."""
         occurred_at, docs = utcnow_iso(), []
         for part in parts:
             prev_hash = heads.get(part.stream, {}).get("hash", GENESIS_HASH)
             docs += self._chain(part, prev_hash, position + len(docs),
                                 {"occurred_at": occurred_at, "service": self.service, **(meta or {})})
+        return docs
+
+    def _commit(self, parts: list[StreamAppend], docs: list[dict], idempotency_key: str | None,
+                idempotency_result: Any, projection: Projection | None) -> None:
+        """One transaction: idempotency key, events and the caller's projection (a lone event: one insert)."""
         try:
             if len(docs) == 1 and not idempotency_key and not projection:
                 self._events_durable.insert_one(docs[0])
-                return docs
+                return
             with self.db.client.start_session() as session, session.start_transaction(write_concern=DURABLE):
                 if idempotency_key:  # first, so that a repeat is AlreadyApplied rather than a version conflict
                     self.applied.insert_one(self._applied_doc(idempotency_key, idempotency_result), session=session)
@@ -197,7 +225,6 @@ class EventStore:
                 self.events.insert_many(docs, session=session)
                 if projection:
                     projection(docs, session)
-            return docs
         except DuplicateKeyError as exc:
             if idempotency_key and "applied_keys" in str(exc):
                 seen = self.applied.find_one({"_id": idempotency_key}) or {}
@@ -226,9 +253,13 @@ class EventStore:
         return {part.stream: {"version": part.expected_version, "hash": doc["hash"], "position": doc["position"]}
                 } if doc else {}
 
-    def track_fresh(self) -> None:
-        """Keep the events this process appends for `take_fresh` (turned on by the outbox relay's owner)."""
+    def own_outbox(self, origin: str, clock: Callable[[], float] | None = None) -> OwnOutbox:
+        """This process publishes what it appends (its relay's owner calls this once): its events are kept for
+        `take_fresh` and carry `origin` instead of the outbox flag, and `outbox` records what is published."""
+        self.outbox = OwnOutbox(self.db, origin, **({"clock": clock} if clock else {}))
+        self.outbox.start(self._last_position())
         self._fresh = []
+        return self.outbox
 
     def take_fresh(self) -> list[dict]:
         """Events this process appended since the last call (the outbox relay publishes them without a query)."""
@@ -237,6 +268,12 @@ class EventStore:
         with self._fresh_lock:
             fresh, self._fresh = self._fresh, []
         return fresh
+
+    def give_back(self, docs: list[dict]) -> None:
+        """Events taken with `take_fresh` and not published: the next `take_fresh` returns them again."""
+        if docs and self._fresh is not None:
+            with self._fresh_lock:
+                self._fresh[:0] = docs
 
     def _chain(self, part: StreamAppend, prev_hash: str, first_position: int, meta: dict) -> list[dict]:
         docs = []
@@ -255,7 +292,10 @@ class EventStore:
             }
             doc["hash"] = prev_hash = event_hash(doc)
             doc["position"] = first_position + offset
-            doc["published"] = False
+            if self.outbox is None:
+                doc["published"] = False  # the outbox flag (pupns.outbox)
+            else:
+                doc["origin"] = self.outbox.origin
             docs.append(doc)
         return docs
 
@@ -352,6 +392,14 @@ class EventStore:
         if occurred_before:
             query["meta.occurred_at"] = {"$lt": occurred_before}
         return list(self.events.find(query).sort("position", 1).limit(limit))
+
+    def orphaned(self, origin: str, after: int, limit: int = 200) -> list[dict]:
+        """A dead process's events above `after`, in order (pupns.outbox)."""
+        return list(self.events.find({"position": {"$gt": after}, "origin": origin}).sort("position", 1).limit(limit))
+
+    def read_ids(self, event_ids: list[str]) -> list[dict]:
+        """The stored events among these ids."""
+        return list(self.events.find({"_id": {"$in": event_ids}})) if event_ids else []
 
     def mark_published(self, event_ids: list[str]) -> None:
         if event_ids:

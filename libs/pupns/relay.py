@@ -3,10 +3,10 @@
 A crash between the broker's confirm and `mark_published` re-publishes on the next pass
 (at-least-once); consumers dedupe by event id. Nothing stored is ever dropped.
 
-Marking may be deferred (`mark_after` seconds): the ids published meanwhile are marked in one write, so a
-busy service pays one store write per interval instead of one per worker. Until then they look unpublished
-in the store, so the outbox scan leaves alone what is younger than `settle_seconds`: the events of a
-process that is alive are marked by it; only those of a process that died are scanned and re-published.
+What is published is known without a write per event. A process whose store has its own outbox
+(EventStore.own_outbox, pupns.outbox) keeps one record of how far it has published; the scan publishes a dead
+process's events from there. Events with the outbox flag (appended by a process without a relay) are scanned once
+older than `settle_seconds` and marked in one write per `mark_after` seconds.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
 
 from pupns.eventstore import EventStore
+from pupns.outbox import OwnOutbox
 from pupns.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class OutboxRelay:
         self.store = store
         self.mark_after = mark_after
         self.settle_seconds = 3 * mark_after + 2 if mark_after else 0.0
-        self._unmarked: list[str] = []  # published, confirmed, not yet marked in the store
+        self._unmarked: list[str] = []  # flagged events published, confirmed, not yet marked in the store
+        self._adopted: list[dict] = []  # dead origins' records whose events this pass publishes
         self._marked_at = time.monotonic()
         self.amqp_uri = amqp_uri
         self.exchange = get_event_exchange(store.service, nameko_config or {})
@@ -101,16 +103,58 @@ class OutboxRelay:
         return self._drain(lambda: [])
 
     def _scan(self, limit: int) -> list[dict]:
+        """Events with the outbox flag, a dead process's events and this process's failed appends that landed."""
         if not self.settle_seconds:
-            return self.store.unpublished(limit)
-        settled = (datetime.now(UTC) - timedelta(seconds=self.settle_seconds)).isoformat(timespec="milliseconds")
-        waiting = set(self._unmarked)
-        return [doc for doc in self.store.unpublished(limit, occurred_before=settled) if doc["_id"] not in waiting]
+            flagged = self.store.unpublished(limit)
+        else:
+            settled = (datetime.now(UTC) - timedelta(seconds=self.settle_seconds)).isoformat(timespec="milliseconds")
+            waiting = set(self._unmarked)
+            flagged = [doc for doc in self.store.unpublished(limit, occurred_before=settled)
+                       if doc["_id"] not in waiting]
+        outbox = self.store.outbox
+        if outbox is None:
+            return flagged
+        doubted = outbox.due_doubts()
+        try:
+            landed = self.store.read_ids([doc["_id"] for doc in doubted])
+        except Exception:
+            outbox.failed(doubted)  # read back on a later pass
+            raise
+        outbox.release({doc["position"] for doc in doubted} - {doc["position"] for doc in landed})
+        return flagged + landed + self._orphans(outbox, limit)
+
+    def _orphans(self, outbox: OwnOutbox, limit: int) -> list[dict]:
+        """Dead processes' events above their records' `through`; a record with nothing above it is retired."""
+        found: list[dict] = []
+        for record in outbox.dead_origins():
+            orphans = self.store.orphaned(record["_id"], record["through"], limit)
+            if orphans:
+                self._adopted.append(record)
+                found += orphans
+            else:
+                outbox.retire(record)
+        return found
+
+    def _settle(self, done: list[dict]) -> None:
+        """Account for what was published: flagged events to mark, own positions released, dead origins moved on."""
+        outbox, own = self.store.outbox, self.store.outbox and self.store.outbox.origin
+        self._unmarked += [doc["_id"] for doc in done if "origin" not in doc]
+        if outbox is None:
+            return
+        outbox.release(doc["position"] for doc in done if doc.get("origin") == own)
+        adopted, self._adopted = self._adopted, []
+        for record in adopted:
+            published = [doc["position"] for doc in done if doc.get("origin") == record["_id"]]
+            if published:  # in position order: published up to the last of them
+                outbox.advance(record, max(published))
 
     def mark_due(self, force: bool = False) -> None:
-        """Mark what was published if the interval has passed (or `force`, e.g. when stopping)."""
+        """Mark what was published if the interval has passed (or `force`, e.g. when stopping), and refresh this
+        process's outbox record."""
         with self._lock:
             self._mark(force)
+            if self.store.outbox is not None:
+                self.store.outbox.beat(force)
 
     def _mark(self, force: bool) -> None:
         now = time.monotonic()
@@ -127,28 +171,39 @@ class OutboxRelay:
     def _drain(self, stored: Callable[[], list[dict]]) -> int:
         if not self._lock.acquire(blocking=False):
             return 0  # another worker is already draining this outbox; it or the next pass takes ours
+        pending, done = self.store.take_fresh(), []
         try:
-            by_id = {doc["_id"]: doc for doc in self.store.take_fresh()}
+            by_id = {doc["_id"]: doc for doc in pending}
             by_id.update((doc["_id"], doc) for doc in stored())
             pending = sorted(by_id.values(), key=lambda doc: doc["position"])
-            if not pending:
-                return 0
-            producer = self._producer()
-            done: list[str] = []
-            try:
+            if pending:
+                producer = self._producer()
                 for doc in pending:
                     self._publish_one(producer, doc)
-                    done.append(doc["_id"])
-            finally:
-                self._unmarked += done
-                self._mark(force=False)
+                    done.append(doc)
             return len(done)
         except Exception:
             log.exception("outbox relay pass failed; will retry")
             self.close()
             return 0
         finally:
-            self._lock.release()
+            try:
+                self._account(pending, done)
+            finally:
+                self._lock.release()
+
+    def _account(self, pending: list[dict], done: list[dict]) -> None:
+        """After a pass: what was published is settled; this process's own events not published go back to be
+        taken on the next pass (no scan looks for a live process's events)."""
+        published = {doc["_id"] for doc in done}
+        own = self.store.outbox.origin if self.store.outbox else None
+        self.store.give_back([doc for doc in pending if doc["_id"] not in published and doc.get("origin") == own
+                              and own is not None])
+        try:
+            self._settle(done)
+            self._mark(force=False)
+        except Exception:
+            log.exception("recording published events failed; will retry")
 
     def _publish_one(self, producer: Producer, doc: dict) -> None:
         producer.publish(internal_message(doc), exchange=self.exchange, routing_key=doc["type"],

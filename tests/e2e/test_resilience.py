@@ -22,6 +22,7 @@ import requests
 from kombu import Connection
 from pymongo import MongoClient
 
+from pupns.outbox import ORIGINS
 from pupns_dev.demo import seed_demo
 from pupns_dev.processes import free_port
 from pupns_dev.stack import (
@@ -250,16 +251,22 @@ def test_producer_killed_right_after_answering(chaos):
     chaos.stack.kill("identity")
 
     # The crash window the relay exists for: committed, answered, not yet confirmed by the broker. Whether the
-    # kill above landed in it is luck, so put every one of these events back into it (the `published` flag is
-    # outside the hash chain): this is exactly what the log holds after a crash between commit and confirm.
-    events = chaos.mongo[chaos.cfg.db_prefix + "identity"]["events"]
+    # kill above landed in it is luck, so put every one of these events back into it: the killed process's record
+    # of how far it published (pupns.outbox) is moved back to just before them, which is exactly what the store
+    # holds after a crash between commit and confirm.
+    identity_db = chaos.mongo[chaos.cfg.db_prefix + "identity"]
+    events, origins = identity_db["events"], identity_db[ORIGINS]
     mine = {"nip": {"$in": [row["nip"] for row in rows]}, "type": "RegistrationSubmitted"}
     assert events.count_documents(mine) == len(rows)
-    events.update_many(mine, {"$set": {"published": False}})
+    killed = sorted({doc["origin"] for doc in events.find(mine, {"origin": 1})})
+    for origin in killed:
+        first = min(doc["position"] for doc in events.find({**mine, "origin": origin}, {"position": 1}))
+        assert origins.update_one({"_id": origin}, {"$set": {"through": first - 1}}).matched_count == 1
 
     chaos.stack.restart("identity")
-    wait_until(lambda: events.count_documents({**mine, "published": False}) == 0, timeout=30, interval=0.1,
-               message="outbox relay re-published after the restart")
+    # A survivor publishes a dead process's events above its record, then retires the record.
+    wait_until(lambda: origins.count_documents({"_id": {"$in": killed}}) == 0, timeout=60, interval=0.2,
+               message="the killed process's events re-published after the restart")
     chaos.wait_all_pending(rows)
     chaos.assert_in_log(rows)  # published twice (before the kill and after), applied once
     # The accepted answers still stand: a retry with the same key gets the same registration number.

@@ -1,14 +1,20 @@
-"""The outbox relay: confirmed publish, then mark; a crash in between re-publishes, never drops."""
+"""The outbox relay for events with the outbox flag (appended by a process without a relay): confirmed publish, then
+mark; a crash in between re-publishes, never drops. A service process's own outbox (pupns.outbox): one record of
+how far it published, a dead process's events published by a survivor from there."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from pymongo.errors import AutoReconnect
 
 from pupns.dependencies import consume_once
-from pupns.eventstore import NewEvent
+from pupns.eventstore import ConcurrencyError, NewEvent
+from pupns.outbox import DEAD_AFTER, DOUBT_SECONDS, ORIGINS
 from pupns.relay import OutboxRelay
+from tests.clock import Clock
 
 
 @pytest.fixture
@@ -89,30 +95,6 @@ def test_broker_down_keeps_events_in_the_outbox(store_for, broker):
     assert [b["type"] for b in internal()] == ["Waiting"]
 
 
-def test_deferred_marking_writes_once_per_interval_and_the_scan_leaves_a_live_process_s_events_alone(
-        store_for, broker):
-    """With `mark_after`, what a live process published is marked later in one write; meanwhile no outbox scan
-    (its own or another replica's) re-publishes it, and a forced mark (stopping) leaves nothing unmarked."""
-    uri, internal, _ = broker
-    store = store_for("relaytest")
-    store.track_fresh()
-    relay = OutboxRelay(store, uri, "pupns.public", mark_after=3600)
-    other_replica = OutboxRelay(store, uri, "pupns.public", mark_after=3600)
-    marks: list[list[str]] = []
-    original = store.mark_published
-    store.mark_published = lambda ids: (marks.append(list(ids)), original(ids))
-    for n in range(3):
-        store.append(f"s-{n}", 0, [NewEvent("Happened", {"n": n})])
-        assert relay.publish_fresh() == 1
-    assert marks == [] and len(store.unpublished()) == 3  # published, not yet marked
-    assert relay.publish_pending() == 0 and other_replica.publish_pending() == 0  # still settling: left alone
-    relay.mark_due(force=True)
-    assert len(marks) == 1 and len(marks[0]) == 3 and store.unpublished() == []
-    relay.close()
-    other_replica.close()
-    assert [b["data"]["n"] for b in internal()] == [0, 1, 2]  # each published once
-
-
 def test_a_dead_process_s_unmarked_events_are_republished_once_settled(store_for, broker):
     uri, internal, _ = broker
     store = store_for("relaytest")
@@ -124,3 +106,108 @@ def test_a_dead_process_s_unmarked_events_are_republished_once_settled(store_for
     survivor.mark_due(force=True)
     survivor.close()
     assert [b["type"] for b in internal()] == ["Orphaned"] and store.unpublished() == []
+
+
+# -- a service process's own outbox --------------------------------------------------------------------------
+def own_store(store_for, origin: str, clock: Clock):
+    store = store_for("relaytest")
+    store.own_outbox(origin, clock=clock)
+    return store
+
+
+def record(store) -> dict | None:
+    return store.db[ORIGINS].find_one({"_id": store.outbox.origin})
+
+
+def test_a_live_process_records_how_far_it_published_and_no_other_replica_takes_its_events(store_for, broker):
+    uri, internal, _ = broker
+    clock = Clock(time.time())
+    store, other = own_store(store_for, "p1", clock), own_store(store_for, "p2", clock)
+    relay, other_relay = OutboxRelay(store, uri, "pupns.public"), OutboxRelay(other, uri, "pupns.public")
+    stored = [store.append(f"s-{n}", 0, [NewEvent("Happened", {"n": n})])[0] for n in range(3)]
+    assert all("published" not in doc and doc["origin"] == "p1" for doc in stored)  # no outbox flag, no mark
+    assert [relay.publish_fresh() for _ in range(3)] == [3, 0, 0]
+    assert record(store)["through"] < stored[-1]["position"]  # not written yet: once per interval
+    clock.now += 1
+    relay.mark_due()
+    assert record(store)["through"] == stored[-1]["position"] and store.unpublished() == []
+    clock.now += DEAD_AFTER - 1  # alive: refreshed within DEAD_AFTER
+    assert other_relay.publish_pending() == 0
+    relay.close()
+    other_relay.close()
+    assert [b["data"]["n"] for b in internal()] == [0, 1, 2]  # each published once
+
+
+def test_a_dead_process_s_events_above_its_record_are_published_by_a_survivor_then_the_record_goes(
+        store_for, broker):
+    uri, internal, _ = broker
+    clock = Clock(time.time())
+    dead = own_store(store_for, "dead", clock)
+    dead_relay = OutboxRelay(dead, uri, "pupns.public")
+    dead.append("s-1", 0, [NewEvent("Published")])
+    assert dead_relay.publish_fresh() == 1
+    clock.now += 1
+    dead_relay.mark_due()
+    dead.append("s-2", 0, [NewEvent("Orphaned", {"n": 1})])
+    dead.append("s-3", 0, [NewEvent("Orphaned", {"n": 2})])  # stored, answered, never published: then kill -9
+    dead_relay.close()
+    survivor = own_store(store_for, "survivor", clock)
+    relay = OutboxRelay(survivor, uri, "pupns.public")
+    assert relay.publish_pending() == 0  # not yet dead
+    clock.now += DEAD_AFTER + 1
+    assert relay.publish_pending() == 2
+    assert relay.publish_pending() == 0 and record(dead) is None  # nothing left above it: retired
+    relay.close()
+    bodies = internal()
+    assert [b["type"] for b in bodies] == ["Published", "Orphaned", "Orphaned"], bodies
+    assert [b["data"].get("n") for b in bodies[1:]] == [1, 2]
+
+
+def test_a_process_stopped_cleanly_leaves_no_record_one_with_events_unpublished_leaves_its_record(store_for):
+    clock = Clock(time.time())
+    clean, busy = own_store(store_for, "clean", clock), own_store(store_for, "busy", clock)
+    busy.append("s-1", 0, [NewEvent("Happened")])  # never published
+    clean.outbox.stop()
+    busy.outbox.stop()
+    assert record(clean) is None
+    assert record(busy)["through"] < busy.read_stream("s-1")[0]["position"]
+
+
+def test_a_failed_append_is_read_back_after_the_doubt_published_if_it_landed(store_for, broker, monkeypatch):
+    """An insert the store committed but whose answer was lost (the client saw an error) is still published; one
+    that did not land only holds `through` back until it is read back."""
+    uri, internal, _ = broker
+    clock = Clock(time.time())
+    store = own_store(store_for, "p1", clock)
+    relay = OutboxRelay(store, uri, "pupns.public")
+    durable = store._events_durable
+    insert = durable.insert_one
+
+    def lost_answer(doc, *args, **kwargs):
+        insert(doc, *args, **kwargs)
+        raise AutoReconnect("connection closed after the commit")
+    monkeypatch.setattr(durable, "insert_one", lost_answer)
+    with pytest.raises(AutoReconnect):
+        store.append("s-1", 0, [NewEvent("Landed")])
+    monkeypatch.undo()
+    with pytest.raises(ConcurrencyError):  # did not land
+        store.append("s-1", 0, [NewEvent("Refused")])
+    landed = store.read_stream("s-1")[0]["position"]
+    assert relay.publish_pending() == 0 and store.outbox.through() == landed - 1
+    clock.now += DOUBT_SECONDS
+    assert relay.publish_pending() == 1
+    assert store.outbox.through() > landed  # both positions settled
+    relay.close()
+    assert [b["type"] for b in internal()] == ["Landed"]
+
+
+def test_own_events_a_pass_could_not_publish_are_taken_again_by_the_next(store_for, broker):
+    uri, internal, _ = broker
+    store = own_store(store_for, "p1", Clock(time.time()))
+    store.append("s-1", 0, [NewEvent("Waiting")])
+    down = OutboxRelay(store, "amqp://guest:guest@127.0.0.1:1/", "pupns.public")
+    assert down.publish_fresh() == 0
+    live = OutboxRelay(store, uri, "pupns.public")
+    assert live.publish_fresh() == 1
+    live.close()
+    assert [b["type"] for b in internal()] == ["Waiting"]
