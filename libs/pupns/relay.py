@@ -19,12 +19,18 @@ from datetime import UTC, datetime, timedelta
 
 from kombu import Connection, Exchange, Producer
 from nameko.standalone.events import get_event_exchange
+from prometheus_client import Counter
 
 from pupns.eventstore import EventStore
 from pupns.outbox import OwnOutbox
 from pupns.redaction import redact
 
 log = logging.getLogger(__name__)
+
+ADOPTED = Counter("pupns_outbox_adopted_events", "A dead process's events published by a survivor (pupns.outbox)",
+                  ("service",))
+LANDED = Counter("pupns_outbox_failed_appends_landed",
+                 "Events of appends that raised but were stored, found by reading them back", ("service",))
 
 # A translator turns one stored internal event into zero or more public events
 # (routing_key, payload) for the `pupns.public` exchange.
@@ -120,6 +126,7 @@ class OutboxRelay:
         except Exception:
             outbox.failed(doubted)  # read back on a later pass
             raise
+        LANDED.labels(self.store.service).inc(len(landed))
         outbox.release({doc["position"] for doc in doubted} - {doc["position"] for doc in landed})
         return flagged + landed + self._orphans(outbox, limit)
 
@@ -146,6 +153,7 @@ class OutboxRelay:
         for record in adopted:
             published = [doc["position"] for doc in done if doc.get("origin") == record["_id"]]
             if published:  # in position order: published up to the last of them
+                ADOPTED.labels(self.store.service).inc(len(published))
                 outbox.advance(record, max(published))
 
     def mark_due(self, force: bool = False) -> None:

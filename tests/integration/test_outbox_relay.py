@@ -8,6 +8,7 @@ import time
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 
 from pupns.dependencies import consume_once
@@ -155,7 +156,9 @@ def test_a_dead_process_s_events_above_its_record_are_published_by_a_survivor_th
     relay = OutboxRelay(survivor, uri, "pupns.public")
     assert relay.publish_pending() == 0  # not yet dead
     clock.now += DEAD_AFTER + 1
+    adopted = REGISTRY.get_sample_value("pupns_outbox_adopted_events_total", {"service": "relaytest"}) or 0
     assert relay.publish_pending() == 2
+    assert REGISTRY.get_sample_value("pupns_outbox_adopted_events_total", {"service": "relaytest"}) == adopted + 2
     assert relay.publish_pending() == 0 and record(dead) is None  # nothing left above it: retired
     relay.close()
     bodies = internal()
@@ -195,7 +198,10 @@ def test_a_failed_append_is_read_back_after_the_doubt_published_if_it_landed(sto
     landed = store.read_stream("s-1")[0]["position"]
     assert relay.publish_pending() == 0 and store.outbox.through() == landed - 1
     clock.now += DOUBT_SECONDS
+    landed_before = REGISTRY.get_sample_value("pupns_outbox_failed_appends_landed_total", {"service": "relaytest"})
     assert relay.publish_pending() == 1
+    assert REGISTRY.get_sample_value("pupns_outbox_failed_appends_landed_total",
+                                     {"service": "relaytest"}) == (landed_before or 0) + 1
     assert store.outbox.through() > landed  # both positions settled
     relay.close()
     assert [b["type"] for b in internal()] == ["Landed"]
