@@ -89,6 +89,8 @@ def event_hash(doc: dict) -> str:
 class EventStore:
     """A service's event log in its own MongoDB database."""
 
+    FRESH_MAX = 5000  # own events held in memory for the relay (see own_outbox)
+
     def __init__(self, db: Database, service: str):
         self.db, self.service = db, service
         self.events = db["events"]
@@ -195,9 +197,7 @@ class EventStore:
         except BaseException:
             self.outbox.failed(docs)  # most likely stored nothing; read back later to be sure (pupns.outbox)
             raise
-        if self._fresh is not None:
-            with self._fresh_lock:
-                self._fresh.extend(docs)
+        self._keep_fresh(docs, front=False)
         return docs
 
     def _docs(self, parts: list[StreamAppend], heads: dict, position: int, meta: dict[str, Any] | None
@@ -271,9 +271,21 @@ class EventStore:
 
     def give_back(self, docs: list[dict]) -> None:
         """Events taken with `take_fresh` and not published: the next `take_fresh` returns them again."""
-        if docs and self._fresh is not None:
-            with self._fresh_lock:
+        self._keep_fresh(docs, front=True)
+
+    def _keep_fresh(self, docs: list[dict], front: bool) -> None:
+        """Hold events for the relay; beyond FRESH_MAX (the broker away for long) they are left to the store, and
+        the relay reads them back from there (`OwnOutbox.spilled`)."""
+        if not docs or self._fresh is None or self.outbox is None:
+            return
+        with self._fresh_lock:
+            if front:
                 self._fresh[:0] = docs
+            else:
+                self._fresh.extend(docs)
+            if len(self._fresh) > self.FRESH_MAX:
+                del self._fresh[self.FRESH_MAX:]
+                self.outbox.spilled = True
 
     def _chain(self, part: StreamAppend, prev_hash: str, first_position: int, meta: dict) -> list[dict]:
         docs = []

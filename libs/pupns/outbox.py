@@ -11,7 +11,7 @@ A live process writes its record once per interval, however many events it publi
 A process that dies leaves its record behind. Once `seen_at` is older than DEAD_AFTER, any live relay of the
 service publishes that origin's events above `through` (some a second time: consumers dedupe by event id), moves
 `through` on, and deletes the record when nothing is left above it. A process stalled for longer than DEAD_AFTER
-counts as dead: its events may be published twice, never lost.
+counts as dead: its events may be published twice, never lost (its next refresh writes its own `through` again).
 
 An append that raised may still have been stored (a network error after the store committed it). Its positions
 stay open, and after DOUBT_SECONDS one read by id says whether to publish it.
@@ -46,6 +46,9 @@ class OwnOutbox:
         self._doubts: list[tuple[float, list[dict]]] = []  # (when, docs) of appends that raised
         self._last_taken = 0
         self._written: tuple[int, float] = (-1, float("-inf"))  # through and time of the last record write
+        # Set when this process's own unpublished events no longer all fit in memory (EventStore.FRESH_MAX, a long
+        # broker outage): its relay then reads them back from the store, above `through`, until it has caught up.
+        self.spilled = False
 
     def start(self, after: int) -> None:
         """Register this process: every position it will take lies above `after` (the counter as read now)."""
@@ -88,7 +91,9 @@ class OwnOutbox:
         last_through, last_at = self._written
         due = now - last_at >= HEARTBEAT_SECONDS or (through != last_through and now - last_at >= self.mark_seconds)
         if force or due:
-            self.records.update_one({"_id": self.origin}, {"$max": {"through": through}, "$set": {"seen_at": now}},
+            # $set, not $max: a survivor may have moved `through` past an event this process (stalled, not dead)
+            # stored late and has not published yet; the process's own figure puts it back in reach.
+            self.records.update_one({"_id": self.origin}, {"$set": {"through": through, "seen_at": now}},
                                     upsert=True)
             self._written = (through, now)
 

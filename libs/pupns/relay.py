@@ -128,7 +128,16 @@ class OutboxRelay:
             raise
         LANDED.labels(self.store.service).inc(len(landed))
         outbox.release({doc["position"] for doc in doubted} - {doc["position"] for doc in landed})
-        return flagged + landed + self._orphans(outbox, limit)
+        return flagged + landed + self._spilled(outbox, limit) + self._orphans(outbox, limit)
+
+    def _spilled(self, outbox: OwnOutbox, limit: int) -> list[dict]:
+        """This process's own events above its `through`, read back when they did not all fit in memory."""
+        if not outbox.spilled:
+            return []
+        own = self.store.orphaned(outbox.origin, outbox.through(), limit)
+        if len(own) < limit:
+            outbox.spilled = False  # all in hand: what is not published this pass goes back to fresh
+        return own
 
     def _orphans(self, outbox: OwnOutbox, limit: int) -> list[dict]:
         """Dead processes' events above their records' `through`; a record with nothing above it is retired."""

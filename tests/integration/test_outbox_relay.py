@@ -217,3 +217,36 @@ def test_own_events_a_pass_could_not_publish_are_taken_again_by_the_next(store_f
     assert live.publish_fresh() == 1
     live.close()
     assert [b["type"] for b in internal()] == ["Waiting"]
+
+
+def test_own_events_beyond_what_memory_holds_are_read_back_from_the_store_in_order(store_for, broker):
+    """A long broker outage: a process's unpublished events do not all stay in memory; its relay reads the rest
+    back from the store, above its `through`, and publishes every one once, in order."""
+    uri, internal, _ = broker
+    store = own_store(store_for, "p1", Clock(time.time()))
+    store.FRESH_MAX = 2
+    for n in range(5):
+        store.append(f"s-{n}", 0, [NewEvent("Happened", {"n": n})])
+    assert store.outbox.spilled and len(store.take_fresh()) == 2
+    relay = OutboxRelay(store, uri, "pupns.public")
+    assert relay.publish_fresh() == 0  # nothing in memory any more: only the store knows the rest
+    assert relay.publish_pending() == 5 and not store.outbox.spilled
+    assert store.outbox.through() == store.read_stream("s-4")[0]["position"]
+    relay.close()
+    assert [b["data"]["n"] for b in internal()] == [0, 1, 2, 3, 4]
+
+
+def test_a_stalled_process_taken_for_dead_writes_its_own_through_again_when_it_resumes(store_for, broker):
+    """A survivor may move a stalled process's record past an event the process stored late; when the process
+    resumes, its refresh puts its own figure back, so that event stays in reach if it then dies."""
+    uri, _, _ = broker
+    clock = Clock(time.time())
+    stalled = own_store(store_for, "stalled", clock)
+    doc = stalled.append("s-1", 0, [NewEvent("Late")])[0]
+    clock.now += DEAD_AFTER + 1
+    relay = OutboxRelay(own_store(store_for, "survivor", clock), uri, "pupns.public")
+    assert relay.publish_pending() == 1
+    relay.close()
+    assert record(stalled)["through"] == doc["position"]
+    stalled.outbox.beat(force=True)  # resumed: it has not published the event itself yet
+    assert record(stalled)["through"] == doc["position"] - 1
