@@ -1,9 +1,9 @@
 """Append-only event store on MongoDB: one document per event, hash-chained per stream.
 
-Contract: `append` (atomic batch, optimistic concurrency on stream version, optional
-idempotency key), `read_stream`, `read_after` (global position), `read_by_nip`,
-`unpublished`/`mark_published` (the outbox flag), `own_outbox` (a relay's own events, pupns.outbox),
-`verify` (hash chain audit).
+Contract: `append`/`append_many` (atomic batch, optimistic concurrency on stream version, optional
+idempotency key), `remember`/`recall` (idempotency records), `own_outbox` and `take_fresh` (a relay's own
+events, pupns.outbox), `mark_published` (the outbox flag). Reading (`read_stream`, `read_after`, `iterate_all`,
+`read_by_nip`, the outbox's queries) is `pupns.eventreads`; the hash chain's audit is `pupns.integrity`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError,
 
 from pupns import config
 from pupns.canonical import canonical_json
+from pupns.eventreads import EventReads
 from pupns.outbox import OwnOutbox
 from pupns.positions import COUNTER_ID, PositionBlocks
 
@@ -86,7 +87,7 @@ def event_hash(doc: dict) -> str:
     return hmac.new(config.audit_key(), canonical_json(covered).encode(), hashlib.sha256).hexdigest()
 
 
-class EventStore:
+class EventStore(EventReads):
     """A service's event log in its own MongoDB database."""
 
     FRESH_MAX = 5000  # own events held in memory for the relay (see own_outbox)
@@ -338,84 +339,6 @@ class EventStore:
         """The stored record of an idempotency key, if any."""
         return self.applied.find_one({"_id": key})
 
-    # -- reading ---------------------------------------------------------------
-    def read_stream(self, stream: str) -> list[dict]:
-        """All events of one stream, in version order."""
-        return list(self.events.find({"stream": stream}).sort("version", 1))
-
-    def stream_version(self, stream: str) -> int:
-        """The version of a stream's newest event (0: never written)."""
-        return self.stream_heads([stream]).get(stream, {}).get("version", 0)
-
-    def stream_heads(self, streams: list[str]) -> dict[str, dict]:
-        """{stream: {version, hash, position}} of each stream's newest event (streams never written are absent)."""
-        if len(streams) == 1:
-            last = self.events.find_one({"stream": streams[0]}, {"version": 1, "hash": 1, "position": 1},
-                                        sort=[("version", -1)])
-            return {streams[0]: {k: last[k] for k in ("version", "hash", "position")}} if last else {}
-        newest = self.events.aggregate([
-            {"$match": {"stream": {"$in": streams}}}, {"$sort": {"stream": 1, "version": 1}},
-            {"$group": {"_id": "$stream", "version": {"$last": "$version"}, "hash": {"$last": "$hash"},
-                        "position": {"$last": "$position"}}}])
-        return {doc["_id"]: {k: doc[k] for k in ("version", "hash", "position")} for doc in newest}
-
-    def read_after(self, position: int, limit: int = 1000) -> list[dict]:
-        """Events with a global position greater than `position`, in order."""
-        return list(self.events.find({"position": {"$gt": position}}).sort("position", 1).limit(limit))
-
-    def iterate_all(self, batch: int = 1000) -> Iterator[dict]:
-        """Every event in global order, read `batch` positions at a time (events appended meanwhile included)."""
-        # A page is a window of positions, (after, after + batch], up to the counter: the position index answers
-        # it alone, so a page costs its own events however long the log is. "The first `batch` after `after`"
-        # (read_after) made the local store gather and sort every later event for each page: quadratic, replay
-        # fell to 8 % of a raw read at 27,200 events. A gap (an aborted append in an older log) only makes a
-        # window short or empty. Each page is read whole before it is handed on: no server cursor stays open
-        # while the caller works on it.
-        after = seen = 0  # seen: the position of the last event handed on
-        while True:
-            last = self._last_position()
-            while after < last:
-                upper = min(after + batch, last)
-                page = list(self.events.find({"position": {"$gt": after, "$lte": upper}})
-                            .sort("position", 1).batch_size(batch))
-                yield from page
-                after, seen = upper, page[-1]["position"] if page else seen
-            # Past the last event handed on: events appended since, beyond the counter as read (or past a counter
-            # that went back), or at a position a block had reserved but not used when its window was read
-            # (pupns.positions), are read as before, until there are none.
-            later = self.read_after(seen, batch)
-            if not later:
-                return
-            yield from later
-            after = seen = later[-1]["position"]
-
-    def _last_position(self) -> int:
-        """The counter's value: no event has a greater position (0 on a store never appended to)."""
-        return (self.counters.find_one({"_id": COUNTER_ID}) or {}).get("value", 0)
-
-    def read_by_nip(self, nip: str) -> list[dict]:
-        """Every event about one PNS, in global order."""
-        return list(self.events.find({"nip": nip}).sort("position", 1))
-
-    def unpublished(self, limit: int = 200, occurred_before: str | None = None) -> list[dict]:
-        """The outbox: stored events not yet confirmed by the broker (optionally only those older than an
-        ISO time, see pupns.relay)."""
-        query: dict[str, Any] = {"published": False}
-        if occurred_before:
-            query["meta.occurred_at"] = {"$lt": occurred_before}
-        return list(self.events.find(query).sort("position", 1).limit(limit))
-
-    def orphaned(self, origin: str, after: int, limit: int = 200) -> list[dict]:
-        """A dead process's events above `after`, in order (pupns.outbox)."""
-        return list(self.events.find({"position": {"$gt": after}, "origin": origin}).sort("position", 1).limit(limit))
-
-    def read_ids(self, event_ids: list[str]) -> list[dict]:
-        """The stored events among these ids."""
-        return list(self.events.find({"_id": {"$in": event_ids}})) if event_ids else []
-
     def mark_published(self, event_ids: list[str]) -> None:
         if event_ids:
             self.events.update_many({"_id": {"$in": event_ids}}, {"$set": {"published": True}})
-
-    def count(self) -> int:
-        return self.events.count_documents({})

@@ -148,9 +148,13 @@ def test_form_lifecycle_events_update_status_and_roster_then_replay_is_equal(ide
     def snapshot() -> dict:
         return {name: sorted(store.db[name].find(), key=lambda d: str(d["_id"])) for name in Projector.collections}
 
-    # Replay is for a quiet service: let the background jobs (the 1-day reminder is due already) end first.
-    wait_until(lambda: store.db["jobs"].count_documents({"status": {"$in": ["queued", "running"]}}) == 0,
-               message="background jobs finished")
+    # Replay is for a quiet service: let the background job (the 1-day reminder is due already) start and end
+    # first. Waiting only for "none queued or running" passed before the deadline check had submitted it, and the
+    # job then appeared between the snapshot and the rebuild.
+    jobs_docs = store.db["jobs"]
+    wait_until(lambda: jobs_docs.count_documents({}) >= 1
+               and jobs_docs.count_documents({"status": {"$in": ["queued", "running"]}}) == 0,
+               message="the reminder job submitted and finished")
     before = snapshot()
     rebuild(store, Projector(store.db))
     assert snapshot() == before
