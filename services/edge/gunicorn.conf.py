@@ -76,26 +76,13 @@ def on_starting(server):
     for name in os.listdir(path):
         if name.endswith(".db"):
             os.remove(os.path.join(path, name))
-    from edge.surge import host
-
-    host.make_table()  # the workers' shared admission table (edge.surge.host), inherited by each fork
-
-
-def post_fork(server, worker):
-    """The worker takes its row of the host's admission table."""
-    from edge.surge import host
-
-    host.claim_row()
 
 
 def child_exit(server, worker):
     """Drop a dead worker's live gauges (in-flight) from the sum; its counters stay counted."""
     from prometheus_client import multiprocess
 
-    from edge.surge import host
-
     multiprocess.mark_process_dead(worker.pid)
-    host.release_row(worker.pid)
 
 
 def on_exit(server):

@@ -8,10 +8,6 @@ proportion to how far over it is, never below `capacity_min` and never above `ca
 kept below the gunicorn threads, so a thread is always free to turn a request away). After a window in which
 nothing reached the back end it starts again from `capacity_initial`.
 
-The workers of one host share their in-flight counts and gates (edge.surge.host): a worker at its gate still admits
-while its siblings leave places unused, so connections that landed unevenly on the workers turn nobody away while
-the host has room.
-
 Authenticated sessions have priority (a little headroom over the limit) and are never put back in line.
 Everyone else turned away gets 503 `queue` with a signed ticket: its place is its issue time, so a newcomer
 costs no MongoDB write (the first newcomer after an idle spell of the monitor reads the other processes' parts of
@@ -36,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 
 from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
-from edge.surge import host as host_table
 from edge.surge import tickets
 from edge.surge.line import Line
 from pupns.errors import AppError
@@ -86,7 +81,6 @@ class Admission:
     _publish_by: float = 0.0
     _read_at: float = -math.inf  # when the other processes' parts were last read
     _anonymous_at: float = -math.inf  # when an anonymous request last asked to enter
-    host: host_table.HostRow | None = None  # this worker's row of the host's table (edge.surge.host), if any
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -95,8 +89,6 @@ class Admission:
         self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._lock = threading.Lock()
         self._last_adjust = self._last_rate = self.clock()
-        self.host = self.host or host_table.ROW
-        self._publish_host()
 
     # -- gates --------------------------------------------------------------------
     def initial_limit(self) -> float:
@@ -113,22 +105,7 @@ class Admission:
         """True when a request of this kind could not enter now (a lock-free read for the fast turn-away): a
         session needs the session gate, a newcomer or holder the anonymous one (`enter` never lets either in at
         or beyond it). `pending`: requests already on their way to `enter`, each of which may take a place."""
-        return self.inflight + pending >= self.gates()[1 if session else 0] and self._host_spare(pending) <= pending
-
-    def _host_spare(self, pending: int = 0) -> int:
-        """Places the host's workers together leave unused, which a worker at its gate may take (edge.surge.host);
-        0 without a host table, or when this worker is at its ceiling (a thread stays free for turn-aways)."""
-        if self.host is None or self.inflight + pending >= self.settings.capacity_max:
-            return 0
-        return self.host.spare()
-
-    def _may_borrow(self, kept: int) -> bool:
-        """A newcomer takes a sibling's unused place only while no holder at the head has come back."""
-        return not kept and self._host_spare() > 0
-
-    def _publish_host(self) -> None:
-        if self.host is not None:
-            self.host.publish(self.inflight, self.gates()[0])
+        return self.inflight + pending >= self.gates()[1 if session else 0]
 
     # -- entering and leaving -----------------------------------------------------
     def head(self) -> int:
@@ -140,7 +117,7 @@ class Admission:
         """Take an in-flight slot or raise 503 `queue`; sessions skip the line but not the limit."""
         if session:
             with self._lock:
-                if self.inflight < self.gates()[1] or self._host_spare() > 0:
+                if self.inflight < self.gates()[1]:
                     self._take()
                     return
                 self.count_turned_away()
@@ -155,11 +132,11 @@ class Admission:
         with self._lock:
             gate = self.gates()[0]
             if holder is not None:
-                if (self.inflight < gate or self._host_spare() > 0) and self._at_head(holder):
+                if self.inflight < gate and self._at_head(holder):
                     self.line.leave(holder, now)
                     self._take(admitted=True)
                     return
-            elif self.inflight + (kept := self._kept_for_holders(gate)) < gate or self._may_borrow(kept):
+            elif self.inflight + self._kept_for_holders(gate) < gate:
                 self._take(admitted=True)
                 return
             self.count_turned_away()
@@ -181,11 +158,9 @@ class Admission:
     def leave(self) -> None:
         with self._lock:
             self.inflight = max(0, self.inflight - 1)
-            self._publish_host()
 
     def _take(self, admitted: bool = False) -> None:
         self.inflight += 1
-        self._publish_host()
         self._admitted += admitted
         self.window.peak_inflight = max(self.window.peak_inflight, self.inflight)
 
@@ -295,7 +270,6 @@ class Admission:
                 # starts again where a fresh process starts (a burst after an idle spell is not judged by the slow
                 # spell before it; a real surge shrinks it again within a few windows).
                 self.limit = max(self.limit, self.initial_limit())
-            self._publish_host()
 
     def _gradient(self, latencies: list[float]) -> float:
         """baseline x tolerance / median, within [0.5, 1]; 1 when the window is too small to judge."""
