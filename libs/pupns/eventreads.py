@@ -84,8 +84,8 @@ class EventReads:
             query["meta.occurred_at"] = {"$lt": occurred_before}
         return list(self.events.find(query).sort("position", 1).limit(limit))
 
-    def orphaned(self, origin: str, after: int, limit: int = 200) -> list[dict]:
-        """A dead process's events above `after`, in order (pupns.outbox)."""
+    def origin_events_after(self, origin: str, after: int, limit: int = 200) -> list[dict]:
+        """The events one process appended (its outbox origin) above position `after`, in order (pupns.outbox)."""
         return list(self.events.find({"position": {"$gt": after}, "origin": origin}).sort("position", 1).limit(limit))
 
     def read_ids(self, event_ids: list[str]) -> list[dict]:

@@ -100,7 +100,7 @@ class EventStore(EventReads):
         self.positions = PositionBlocks(self.counters)
         # A lone event with nothing else to commit beside it needs no transaction: one insert is atomic.
         self._events_durable = db.get_collection("events", write_concern=DURABLE)
-        self._fresh: list[dict] | None = None  # see own_outbox
+        self._fresh: list[dict] = []  # this process's events not yet taken by its relay (only with own_outbox)
         self.outbox: OwnOutbox | None = None
         self._fresh_lock = threading.Lock()
         self._sources: dict[str, dict] = {}  # see consuming()
@@ -189,14 +189,13 @@ class EventStore(EventReads):
         count = sum(len(part.events) for part in parts)
         position = self.positions.take(count, None if None in above else max(above, default=0))
         docs = self._docs(parts, heads, position, meta)
-        if self.outbox is None:
-            self._commit(parts, docs, idempotency_key, idempotency_result, projection)
-            return docs
-        self.outbox.taken(position, count)
+        if self.outbox is not None:
+            self.outbox.taken(position, count)
         try:
             self._commit(parts, docs, idempotency_key, idempotency_result, projection)
         except BaseException:
-            self.outbox.failed(docs)  # most likely stored nothing; read back later to be sure (pupns.outbox)
+            if self.outbox is not None:
+                self.outbox.failed(docs)  # most likely stored nothing; read back later to be sure (pupns.outbox)
             raise
         self._keep_fresh(docs, front=False)
         return docs
@@ -259,7 +258,6 @@ class EventStore(EventReads):
         `take_fresh` and carry `origin` instead of the outbox flag, and `outbox` records what is published."""
         self.outbox = OwnOutbox(self.db, origin, **({"clock": clock} if clock else {}))
         self.outbox.start(self._last_position())
-        self._fresh = []
         return self.outbox
 
     def take_fresh(self) -> list[dict]:
@@ -277,7 +275,7 @@ class EventStore(EventReads):
     def _keep_fresh(self, docs: list[dict], front: bool) -> None:
         """Hold events for the relay; beyond FRESH_MAX (the broker away for long) they are left to the store, and
         the relay reads them back from there (`OwnOutbox.spilled`)."""
-        if not docs or self._fresh is None or self.outbox is None:
+        if not docs or self.outbox is None:
             return
         with self._fresh_lock:
             if front:

@@ -134,7 +134,7 @@ class OutboxRelay:
         """This process's own events above its `through`, read back when they did not all fit in memory."""
         if not outbox.spilled:
             return []
-        own = self.store.orphaned(outbox.origin, outbox.through(), limit)
+        own = self.store.origin_events_after(outbox.origin, outbox.through(), limit)
         if len(own) < limit:
             outbox.spilled = False  # all in hand: what is not published this pass goes back to fresh
         return own
@@ -143,7 +143,7 @@ class OutboxRelay:
         """Dead processes' events above their records' `through`; a record with nothing above it is retired."""
         found: list[dict] = []
         for record in outbox.dead_origins():
-            orphans = self.store.orphaned(record["_id"], record["through"], limit)
+            orphans = self.store.origin_events_after(record["_id"], record["through"], limit)
             if orphans:
                 self._adopted.append(record)
                 found += orphans
@@ -153,11 +153,11 @@ class OutboxRelay:
 
     def _settle(self, done: list[dict]) -> None:
         """Account for what was published: flagged events to mark, own positions released, dead origins moved on."""
-        outbox, own = self.store.outbox, self.store.outbox and self.store.outbox.origin
         self._unmarked += [doc["_id"] for doc in done if "origin" not in doc]
+        outbox = self.store.outbox
         if outbox is None:
             return
-        outbox.release(doc["position"] for doc in done if doc.get("origin") == own)
+        outbox.release(doc["position"] for doc in done if doc.get("origin") == outbox.origin)
         adopted, self._adopted = self._adopted, []
         for record in adopted:
             published = [doc["position"] for doc in done if doc.get("origin") == record["_id"]]
@@ -212,10 +212,11 @@ class OutboxRelay:
     def _account(self, pending: list[dict], done: list[dict]) -> None:
         """After a pass: what was published is settled; this process's own events not published go back to be
         taken on the next pass (no scan looks for a live process's events)."""
-        published = {doc["_id"] for doc in done}
-        own = self.store.outbox.origin if self.store.outbox else None
-        self.store.give_back([doc for doc in pending if doc["_id"] not in published and doc.get("origin") == own
-                              and own is not None])
+        outbox = self.store.outbox
+        if outbox is not None:
+            published = {doc["_id"] for doc in done}
+            self.store.give_back([doc for doc in pending
+                                  if doc.get("origin") == outbox.origin and doc["_id"] not in published])
         try:
             self._settle(done)
             self._mark(force=False)
