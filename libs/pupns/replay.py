@@ -12,13 +12,14 @@ from pupns.projector import Projector
 
 
 def rebuild(store: EventStore, projector: Projector,
-            progress: Callable[[int, int], None] | None = None, batch: int = 1000, target: Database | None = None
-            ) -> int:
+            progress: Callable[[int, int], None] | None = None, batch: int = 1000, target: Database | None = None,
+            total: int | None = None) -> int:
     """Drop the projector's collections (in `target`, the store's own database by default) and re-apply every
-    event of the store in global order."""
+    event of the store in global order. `total`: the log's size when the caller has counted it already."""
     for name in projector.collections:
         (target if target is not None else store.db).drop_collection(name)
-    total = store.count() if progress else 0  # only for the progress bar: counting is a scan of its own
+    if total is None:  # only for the progress bar: counting is a scan of its own, done once
+        total = store.count() if progress else 0
     done = 0
     page: list[dict] = []
     for doc in store.iterate_all(batch):
@@ -50,13 +51,13 @@ def checksums(db: Database, collections: tuple[str, ...]) -> dict[str, dict]:
 
 
 def check(store: EventStore, make_projector: Callable[[Database], Projector],
-          progress: Callable[[int, int], None] | None = None) -> dict:
+          progress: Callable[[int, int], None] | None = None, total: int | None = None) -> dict:
     """Replay the log into a scratch database and compare its read models with the live ones, replacing nothing:
     {equal, collections: {name: {live, replayed}}, differ: [names]}."""
     scratch = store.db.client[f"{store.db.name}_check_{uuid.uuid4().hex[:8]}"]
     try:
         projector = make_projector(scratch)
-        rebuild(store, projector, progress, target=scratch)
+        rebuild(store, projector, progress, target=scratch, total=total)
         live, replayed = checksums(store.db, projector.collections), checksums(scratch, projector.collections)
     finally:
         store.db.client.drop_database(scratch.name)

@@ -109,8 +109,9 @@ def replay_check(store, service: str) -> int:
     from pupns.eventstore import EventStore
     from pupns.replay import check, consumed_out_of_order
 
-    progress = rpc.Progress(f"replay --check {service}", store.count())
-    report = check(store, lambda db: make_projector(service, EventStore(db, service)), progress)
+    total = store.count()
+    progress = rpc.Progress(f"replay --check {service}", total)
+    report = check(store, lambda db: make_projector(service, EventStore(db, service)), progress, total)
     progress.finish()
     for name, sums in report["collections"].items():
         same = "sama" if sums["live"] == sums["replayed"] else "BERBEDA"
@@ -145,8 +146,9 @@ def replay(args: argparse.Namespace) -> int:
             client.close()
     try:
         store = EventStore(client[config.mongo_db(args.service)], args.service)
-        progress = rpc.Progress(f"replay {args.service}", store.count())
-        done = rebuild(store, make_projector(args.service, store), progress)
+        total = store.count()
+        progress = rpc.Progress(f"replay {args.service}", total)
+        done = rebuild(store, make_projector(args.service, store), progress, total=total)
         restore_indexes(args.service, store)
         progress.finish()
     finally:

@@ -70,3 +70,22 @@ def test_replay_in_any_batch_size_builds_the_read_models_the_service_built_event
             assert checksums(scratch, Projector.collections) == live, batch
         finally:
             store.db.client.drop_database(scratch.name)
+
+
+def test_a_rebuild_with_progress_counts_the_log_once(store, monkeypatch):
+    """The CLI counts the log for its progress bar; the rebuild is given that count instead of scanning again."""
+    store.append("a", 0, [NewEvent("A1"), NewEvent("A2")])
+    total = store.count()
+    counted: list[int] = []
+    real_count = store.count
+    monkeypatch.setattr(store, "count", lambda: counted.append(1) or real_count())
+    seen: list[tuple[int, int]] = []
+    scratch = store.db.client[f"{store.db.name}_progress"]
+    try:
+        assert rebuild(store, Projector(scratch), lambda done, of: seen.append((done, of)), target=scratch,
+                       total=total) == 2
+        assert counted == [] and seen[-1] == (2, 2)
+        rebuild(store, Projector(scratch), lambda done, of: seen.append((done, of)), target=scratch)
+        assert counted == [1]  # without a count given, it counts once for its own bar
+    finally:
+        store.db.client.drop_database(scratch.name)
