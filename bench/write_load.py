@@ -40,6 +40,7 @@ FACTORS = (1, 2, 5, 10)
 FLOOD_CONNECTIONS = 800
 ACCOUNTS = 240  # confirmed PNS for the login and save paths
 ROSTER = 12000
+HASH_COUNTERS = ("pupns_password_hashes_total", "pupns_password_hash_cpu_seconds_total")
 SERVICE_OF = {"register": "identity", "login": "identity", "save": "forms", "read": "forms"}
 # PUPNS_BENCH_PROFILE_FLOOD=save:10 also profiles that path's flood at that factor (a look at where it goes).
 PROFILED_FLOOD = dict((k, int(f)) for k, f in (item.split(":") for item in
@@ -60,6 +61,18 @@ def lag_buckets(ports: list[int]) -> dict[float, float]:
             bound = float("inf") if match.group(1) == "+Inf" else float(match.group(1))
             counts[bound] = counts.get(bound, 0.0) + float(match.group(2))
     return counts
+
+
+def counter_total(ports: list[int], name: str) -> float:
+    """A counter summed over the services' /metrics (e.g. the hash pool's pupns_password_hash_cpu_seconds_total)."""
+    total = 0.0
+    for port in ports:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except requests.RequestException:
+            continue
+        total += sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+    return total
 
 
 def lag_quantiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
@@ -180,6 +193,7 @@ class WriteBench:
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         lag_before = lag_buckets(self.metrics_ports)
+        hashes_before = {name: counter_total(self.metrics_ports, name) for name in HASH_COUNTERS}
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
@@ -191,13 +205,17 @@ class WriteBench:
             self.inputs["save"]["versions"] = versions
         done = max(result["goodput_rps"] * seconds, 1)
         cpu = {name: round(1000 * (cpu_seconds(pids) - before[name]) / done, 1) for name, pids in parts.items()}
+        hashes = {name: counter_total(self.metrics_ports, name) - hashes_before[name] for name in HASH_COUNTERS}
         for spy in spies:
             spy.wait(timeout=seconds + 30)
         phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
                  **lag_quantiles(lag_before, lag_buckets(self.metrics_ports)),
-                 "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2)}
+                 "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2),
+                 # the path's own hashes, measured where they ran in this phase (pupns.passwords.HashPool)
+                 "hashes_per_op": round(hashes[HASH_COUNTERS[0]] / done, 2),
+                 "hash_cpu_ms_per_op": round(1000 * hashes[HASH_COUNTERS[1]] / done, 1)}
         print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts", "error_codes",
-                                     "cpu_ms_per_op", "lag_p99_s")}, flush=True)
+                                     "cpu_ms_per_op", "hash_cpu_ms_per_op", "lag_p99_s")}, flush=True)
         return phase
 
     def _spy(self, seconds: float, kind: str, tag: str) -> list[subprocess.Popen]:

@@ -58,7 +58,19 @@ def headline(kind: str, phases: list[dict], limit_rps: float) -> dict:
             "goodput_at_10x_rps": ten["goodput_rps"], "goodput_at_10x_share": round(ten["goodput_rps"] / capacity, 3),
             "turn_away_p99_ms_at_10x": ten["away_p99_ms"], "timeouts_at_10x": ten["counts"].get("timeout", 0),
             "lag_p99_s_at_capacity": best.get("lag_p99_s"), "lag_p99_s_at_10x": ten.get("lag_p99_s"),
-            "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"]}
+            "other_answers_at_10x": other, "cpu_ms_per_op": best["cpu_ms_per_op"], **hash_in_phase(best)}
+
+
+def hash_in_phase(phase: dict) -> dict:
+    """One hash's CPU-ms as the hash pool measured it during the capacity phase, and the capacity in CPU terms
+    against it: (cores / CPU-ms of one operation) / (cores / CPU-ms of one hash). Both come from the same minutes,
+    so a VM whose speed drifts between the hashing-limit measurement and the phase does not move the share."""
+    hashes, hash_ms = phase.get("hashes_per_op"), phase.get("hash_cpu_ms_per_op")
+    if not hashes or not hash_ms:
+        return {}
+    one = hash_ms / hashes
+    return {"hash_cpu_ms_in_phase": round(one, 1),
+            "capacity_share_in_cpu_terms": round(one / sum(phase["cpu_ms_per_op"].values()), 3)}
 
 
 def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | None:
@@ -125,6 +137,19 @@ def hashing_limit_text(facts: dict) -> str:
             "argon2id is memory-hard, and cores sharing memory bandwidth hash more slowly together)")
 
 
+def cpu_terms_text(kind: str, head: dict, facts: dict) -> str:
+    """The capacity in CPU terms: against one hash measured in the same phase where the report has it."""
+    cpu = sum(head["cpu_ms_per_op"].values())
+    text = (f"{kind}: one costs {cpu:.1f} CPU-ms on every component together, {cpu / facts['hash_ms']:.2f} hashes "
+            f"of the limit's: in CPU terms its capacity is {100 * facts['hash_ms'] / cpu:.0f} % of the hashing limit")
+    if head.get("hash_cpu_ms_in_phase") is None:
+        return text + " (steadier than a rate on a VM whose speed drifts between phases)."
+    return (text + f". Against its own hash as the hash pool measured it in the same phase "
+            f"({head['hash_cpu_ms_in_phase']} CPU-ms, `pupns_password_hash_cpu_seconds`; the limit's hash was "
+            f"timed minutes earlier): **{100 * head['capacity_share_in_cpu_terms']:.0f} %**, a figure no drift of "
+            "the VM's speed between phases moves.")
+
+
 def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict) -> str:
     lines = [f"# Write path under a surge — {facts['date']}", "",
              f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. The platform as "
@@ -142,11 +167,7 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
                      f"{h['lag_p99_s_at_capacity']} s / {h['lag_p99_s_at_10x']} s |")
     for kind in ("register", "login"):
         if kind in heads:
-            cpu = sum(heads[kind]["cpu_ms_per_op"].values())
-            lines += ["", f"{kind}: one costs {cpu:.1f} CPU-ms on every component together, "
-                      f"{cpu / facts['hash_ms']:.2f} hashes: in CPU terms (steadier than a rate on a VM whose speed "
-                      f"drifts between phases) its capacity is {100 * facts['hash_ms'] / cpu:.0f} % of the hashing "
-                      "limit."]
+            lines += ["", cpu_terms_text(kind, heads[kind], facts)]
     components = sorted(next(iter(heads.values()))["cpu_ms_per_op"])
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
               "| path | " + " | ".join(components) + " | total |", "|---|" + "---|" * (len(components) + 1)]

@@ -61,6 +61,19 @@ def test_hash_pool_runs_at_most_one_hash_per_slot_at_once():
     assert peak[0] <= 2
 
 
+def test_hash_pool_counts_each_hash_with_its_own_cpu_time():
+    """The counters operators and the write benchmark read: one per hash, with the hashing thread's CPU time (a
+    wait in the pool, or sleeping in the function, is not the hash's cost)."""
+    pool = passwords.HashPool(size=1)
+    hashes, cpu = passwords.HASHES._value.get(), passwords.HASH_CPU._value.get()
+    pool.run(passwords.hash_password, "rahasia-sekali-123")
+    one = passwords.HASH_CPU._value.get() - cpu
+    assert passwords.HASHES._value.get() == hashes + 1 and one > 0.002  # argon2id at m=46 MiB: tens of ms
+    pool.run(time.sleep, 0.3)  # not CPU
+    assert passwords.HASHES._value.get() == hashes + 2
+    assert passwords.HASH_CPU._value.get() - cpu - one < 0.1
+
+
 def test_token_round_trip_carries_role_and_instansi(keys):
     issued = auth.issue_token("verifikator.3273", "verifier", "3273", ttl=60)
     assert issued["token_type"] == "Bearer" and issued["expires_in"] == 60

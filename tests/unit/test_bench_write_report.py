@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import headline, turn_away_costs
+from bench.write_report import cpu_terms_text, headline, turn_away_costs
 
 
 def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):
@@ -38,3 +38,13 @@ def test_headline_compares_the_flood_with_the_best_closed_loop():
     head = headline("register", PHASES, limit_rps=40.0)
     assert head["capacity_share_of_hashing_limit"] == 0.25
     assert head["goodput_at_10x_share"] == 0.9
+
+
+def test_capacity_in_cpu_terms_uses_the_hash_measured_in_the_same_phase():
+    measured = [{**PHASES[0], "hashes_per_op": 1.0, "hash_cpu_ms_per_op": 50.0}, PHASES[1]]
+    head = headline("register", measured, limit_rps=40.0)
+    # 100 CPU-ms per registration, 50 of them its own hash: the cores could register half as fast as they hash.
+    assert head["hash_cpu_ms_in_phase"] == 50.0 and head["capacity_share_in_cpu_terms"] == 0.5
+    text = cpu_terms_text("register", head, {"hash_ms": 40.0})
+    assert "**50 %**" in text and "40 %" in text  # beside the figure against the limit's own (earlier) hash
+    assert "capacity_share_in_cpu_terms" not in headline("register", PHASES, limit_rps=40.0)  # older phases
