@@ -95,7 +95,19 @@ def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | Non
     return {"success_cpu_ms": round(success, 1), "turn_aways_per_success": round(per_success, 1),
             "edge_ms_per_turn_away": round(edge, 2), "client_ms_per_turn_away": round(client, 2),
             "ceiling_share": round(success / (success + per_success * (edge + client)), 3),
-            "cores_busy_at_10x": ten.get("cpu_share")}
+            "cores_busy_at_10x": ten.get("cpu_share"), **flood_cost(best, ten, success, per_success * client)}
+
+
+def flood_cost(best: dict, ten: dict, success: float, client_per_success: float) -> dict:
+    """What one success cost in the 10x flood, every component and the client's turn-aways together, and the share
+    of capacity that cost leaves (C / that): beyond the turn-aways it shows the successes' own work grown under
+    the flood's contention, e.g. a memory-hard hash sharing caches with the edge and the client (the hash pool's
+    own figure at capacity and at 10x, when the phases have it)."""
+    flood = sum(ten["cpu_ms_per_op"].values()) + client_per_success
+    found = {"flood_cpu_ms_per_success": round(flood, 1), "flood_cost_share": round(success / flood, 3)}
+    if best.get("hash_cpu_ms_per_op") and ten.get("hash_cpu_ms_per_op"):
+        found.update(hash_cpu_ms_at_capacity=best["hash_cpu_ms_per_op"], hash_cpu_ms_at_10x=ten["hash_cpu_ms_per_op"])
+    return found
 
 
 def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True) -> None:
@@ -182,15 +194,24 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
               "turning few requests away shows a higher t). When the measured share is near the ceiling, the cores "
               "spent the difference on "
               "turn-aways; when it is well below with cores idle, something else held the path (a lock, the disk).",
+              "", "The last three columns say what else the flood cost: the CPU one success took in it (every component "
+              "and the client's turn-aways), the share of capacity that leaves (C / that), and the path's own hash "
+              "at capacity and at 10x as the hash pool measured it: where the share left is near the measured one "
+              "and well below the ceiling, the successes' own work grew under the flood's contention.",
               "", "| path | C (CPU-ms) | k | edge ms / turn-away | client ms / turn-away | ceiling | measured | "
-              "cores busy at 10x |", "|---|---|---|---|---|---|---|---|"]
+              "cores busy at 10x | CPU-ms per success at 10x | share it leaves | hash CPU-ms at capacity -> 10x |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, h in heads.items():
         t = h.get("turn_away_costs")
         if t:
+            hashes = (f"{t['hash_cpu_ms_at_capacity']} -> {t['hash_cpu_ms_at_10x']}"
+                      if t.get("hash_cpu_ms_at_10x") else "-")
+            flood = (f"{t['flood_cpu_ms_per_success']} | {100 * t['flood_cost_share']:.0f} %"
+                     if "flood_cost_share" in t else "- | -")
             lines.append(f"| {kind} | {t['success_cpu_ms']} | {t['turn_aways_per_success']} | "
                          f"{t['edge_ms_per_turn_away']} | {t['client_ms_per_turn_away']} | "
                          f"{100 * t['ceiling_share']:.0f} % | {100 * h['goodput_at_10x_share']:.0f} % | "
-                         f"{t['cores_busy_at_10x']} |")
+                         f"{t['cores_busy_at_10x']} | {flood} | {hashes} |")
     lines += ["", "## Every phase", "", "| phase | offered/s | goodput/s | ok p50/p99 ms | turn-away p50/p99 ms | "
               "propagation lag p50/p99 s (events) | answers |", "|---|---|---|---|---|---|---|"]
     for p in phases:

@@ -48,3 +48,13 @@ def test_capacity_in_cpu_terms_uses_the_hash_measured_in_the_same_phase():
     text = cpu_terms_text("register", head, {"hash_ms": 40.0})
     assert "**50 %**" in text and "40 %" in text  # beside the figure against the limit's own (earlier) hash
     assert "capacity_share_in_cpu_terms" not in headline("register", PHASES, limit_rps=40.0)  # older phases
+
+
+def test_the_flood_cost_per_success_shows_work_grown_beyond_the_turn_aways():
+    hashed = [{**PHASES[0], "hash_cpu_ms_per_op": 50.0}, {**PHASES[1], "hash_cpu_ms_per_op": 60.0}]
+    costs = turn_away_costs("register", hashed, seconds=8.0)
+    # 110 CPU-ms of every component per success in the flood, plus the client's 10 x 800/792 ms of turn-aways.
+    assert costs["flood_cpu_ms_per_success"] == pytest.approx(110 + 10 * 800 / 792, abs=0.05)
+    assert costs["flood_cost_share"] == pytest.approx(100 / (110 + 10 * 800 / 792), abs=0.001)
+    assert (costs["hash_cpu_ms_at_capacity"], costs["hash_cpu_ms_at_10x"]) == (50.0, 60.0)
+    assert "hash_cpu_ms_at_10x" not in turn_away_costs("register", PHASES, seconds=8.0)
