@@ -194,7 +194,8 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
               "turning few requests away shows a higher t). When the measured share is near the ceiling, the cores "
               "spent the difference on "
               "turn-aways; when it is well below with cores idle, something else held the path (a lock, the disk).",
-              "", "The last three columns say what else the flood cost: the CPU one success took in it (every component "
+              "",
+              "The last three columns say what else the flood cost: the CPU one success took in it (every component "
               "and the client's turn-aways), the share of capacity that leaves (C / that), and the path's own hash "
               "at capacity and at 10x as the hash pool measured it: where the share left is near the measured one "
               "and well below the ceiling, the successes' own work grew under the flood's contention.",
