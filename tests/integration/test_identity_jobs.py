@@ -46,6 +46,15 @@ def upload(store, text: str, key: str | None = None, rows: int = 7) -> dict:
     return upload_roster(text, call, key, rows_per_chunk=rows)
 
 
+def upload_keys(store, upload_id: str) -> int:
+    """Data keys the key store holds for a staged upload (its chunks are sealed under `upload:<id>`)."""
+    return deps(store).codec.keys.db.data_keys.count_documents({"nip": roster_job.upload_subject(upload_id)})
+
+
+def input_of(store, job_id: str) -> str:
+    return store.db[jobs.JOBS].find_one({"_id": job_id})["input"]["upload_id"]
+
+
 def run_to_end(store, owner: str = "test") -> dict:
     for _ in range(200):
         jobs.run_pending(store, job_steps(default_codec()), owner, budget=5)
@@ -68,6 +77,7 @@ def test_roster_job_imports_every_chunk_and_keeps_the_files_line_numbers(store):
     job = upload(store, broken_roster(40))
     assert job["status"] == "queued" and job["progress"] == {"done": 0, "total": 41}
     assert job["status_url"] == f"/api/v1/admin/jobs/{job['id']}" and job["id"].startswith("identity-")
+    assert upload_keys(store, input_of(store, job["id"])) == 1
     run_to_end(store)
     done = jobs.get(store, job["id"])
     assert done["status"] == "done" and done["progress"] == {"done": 41, "total": 41} and done["finished_at"]
@@ -76,6 +86,7 @@ def test_roster_job_imports_every_chunk_and_keeps_the_files_line_numbers(store):
     assert [(r["line"], r["column"]) for r in result["rejected"]] == [(13, "golongan"), (21, "nik")]
     assert store.events.count_documents({"type": "RosterEntryImported"}) == 39
     assert store.db[INPUTS].count_documents({}) == 0  # the staged file is gone once imported
+    assert upload_keys(store, input_of(store, job["id"])) == 0  # and so is its key
     again = upload(store, broken_roster(40))
     run_to_end(store)
     assert jobs.get(store, again["id"])["result"]["unchanged"] == 39
@@ -112,12 +123,17 @@ def test_a_runner_that_dies_mid_step_leaves_nothing_and_the_next_one_finishes_ex
 
 
 def test_the_same_idempotency_key_returns_the_same_job_and_drops_the_second_upload(store):
+    keys = deps(store).codec.keys.db.data_keys
+    subjects = lambda: {doc["nip"] for doc in keys.find({"nip": {"$regex": "^upload:"}}, {"nip": 1})}  # noqa: E731
+    before = subjects()
     first = upload(store, roster_csv(5, seed=3), key="k-1")
     second = upload(store, roster_csv(5, seed=3), key="k-1")
     assert second["id"] == first["id"]
     assert store.db[jobs.JOBS].count_documents({}) == 1
     assert {d["upload_id"] for d in store.db[INPUTS].find()} == {
         store.db[jobs.JOBS].find_one()["input"]["upload_id"]}
+    # the second upload's key went with its chunks
+    assert subjects() - before == {roster_job.upload_subject(input_of(store, first["id"]))}
 
 
 def test_jobs_are_admin_only_and_unknown_ids_are_not_found(store):
@@ -231,6 +247,8 @@ def test_chunks_of_an_upload_no_job_took_are_dropped_once_old(store):
     roster_job.stage_chunks(deps(store), "a" * 32, [{"n": 0, "text": "nip\n", "lines": [[1, 1]], "rows": 0}], ADMIN)
     running = upload(store, roster_csv(3, seed=1))
     assert roster_job.drop_abandoned_uploads(deps(store)) == 0  # young
+    assert upload_keys(store, "a" * 32) == 1
     assert roster_job.drop_abandoned_uploads(deps(store), older_than=timedelta(0)) == 1  # the job's input stays
     assert {d["upload_id"] for d in store.db[INPUTS].find()} == {
         store.db[jobs.JOBS].find_one({"_id": running["id"]})["input"]["upload_id"]}
+    assert upload_keys(store, "a" * 32) == 0 and upload_keys(store, input_of(store, running["id"])) == 1

@@ -21,6 +21,8 @@ from pupns.personal import (
     random_master_key,
     seal_fields,
 )
+from pupns.personal.codec import TOKEN_PREFIX
+from pupns.personal.errors import DataKeyNotFound
 from tests.clock import Clock
 
 
@@ -106,6 +108,21 @@ def test_erasing_a_nip_that_never_had_a_key_is_remembered_once(keys_db, master):
     assert store.erase(nip, "retensi berakhir", "admin")["already_erased"] is False
     assert store.erase(nip, "retensi berakhir", "admin")["already_erased"] is True
     assert len(store.erasures(nip)) == 1
+
+
+def test_discarding_a_working_subject_deletes_its_keys_without_an_erasure_record(keys_db, master):
+    upload, nip = f"upload:{uuid.uuid4().hex}", new_nip()
+    store = open_store(keys_db, master)
+    codec = FieldCodec(store, enabled=True)
+    chunk, other = codec.seal(upload, "nip,nik\n198503152010011001,3174015503850001\n"), codec.seal(nip, "Siti")
+    assert store.data_key(upload, create=False) is not None  # cached
+    assert codec.discard(upload) == 1
+    assert store.data_key(upload, create=False) is None  # gone from the cache too
+    assert keys_db.data_keys.count_documents({"nip": upload}) == 0 and keys_db.current.find_one({"_id": upload}) is None
+    with pytest.raises(DataKeyNotFound):  # a copy of the chunk kept anywhere can no longer be opened
+        open_store(keys_db, master).key_by_id(upload, chunk.removeprefix(TOKEN_PREFIX).partition(":")[0])
+    assert store.erasures(upload) == [] and codec.open_(nip, other) == "Siti"  # nobody else's key is touched
+    assert codec.discard(upload) == 0
 
 
 def test_another_process_sees_an_erasure_within_the_cache_ttl(keys_db, master):

@@ -47,6 +47,10 @@ class FieldCodec:
         key_id = value[len(TOKEN_PREFIX):].partition(":")[0]
         return self.keys.key_by_id(nip, key_id).erased
 
+    def discard(self, subject: str) -> int:
+        """Delete the data keys of a working subject whose sealed values are dropped (KeyStore.discard)."""
+        return self.keys.discard(subject)
+
     def warm(self, nips: Iterable[str]) -> None:
         """Make and cache the data keys of many PNS at once, before sealing their values (a roster import)."""
         if self.enabled:

@@ -197,6 +197,15 @@ class KeyStore:
         self.cache.evict_where(lambda _key, value: value.nip == nip)
         return {**record, "already_erased": already}
 
+    def discard(self, subject: str) -> int:
+        """Delete every data key of a working subject that is no person (a staged upload, `upload:<id>`) once what
+        it sealed is dropped: a copy left anywhere (a backup) can no longer be opened, and the key store does not
+        keep a key per upload for ever. No erasure is recorded: that register is for PNS. Returns how many."""
+        self.db.current.delete_one({"_id": subject})
+        gone = self.db.data_keys.delete_many({"nip": subject}).deleted_count
+        self.cache.evict_where(lambda _key, value: value.nip == subject)
+        return gone
+
     def erasures(self, nip: str) -> list[dict]:
         """Every erasure of this NIP, oldest first."""
         return [{k: v for k, v in doc.items() if k != "_id"}

@@ -59,12 +59,14 @@ class StagedUploads:
     def chunk(self, chunk_id: str) -> dict | None:
         return self.col.find_one({"_id": chunk_id})
 
-    def drop(self, upload_id: str) -> None:
-        self.col.delete_many({"upload_id": upload_id})
+    def drop(self, upload_id: str) -> int:
+        """Delete every chunk of the upload; returns how many."""
+        return self.col.delete_many({"upload_id": upload_id}).deleted_count
 
-    def drop_older_than(self, age: timedelta, keep: list[str]) -> int:
-        return self.col.delete_many({"staged_at": {"$lt": datetime.now(UTC) - age},
-                                     "upload_id": {"$nin": keep}}).deleted_count
+    def older_than(self, age: timedelta, keep: list[str]) -> list[str]:
+        """Uploads with a chunk staged longer ago than `age`, but for those in `keep`."""
+        return self.col.distinct("upload_id", {"staged_at": {"$lt": datetime.now(UTC) - age},
+                                               "upload_id": {"$nin": keep}})
 
 
 def stream_versions(store: EventStore, streams: list[str]) -> dict[str, int]:

@@ -71,9 +71,17 @@ def sweep(deps: Deps) -> None:
 
 
 def drop_abandoned_uploads(deps: Deps, older_than: timedelta = ABANDONED_AFTER) -> int:
-    """Delete staged chunks no job took (an upload cut off before its job started), once they are old."""
+    """Delete staged chunks no job took (an upload cut off before its job started), once they are old; returns how
+    many chunks."""
     active = [source["upload_id"] for source in deps.read.active_job_inputs(KIND)]
-    return deps.uploads.drop_older_than(older_than, active)
+    return sum(drop_upload(deps, upload_id) for upload_id in deps.uploads.older_than(older_than, active))
+
+
+def drop_upload(deps: Deps, upload_id: str) -> int:
+    """Delete an upload's chunks, then its key: a copy of a chunk left anywhere (a backup) can no longer be opened."""
+    dropped = deps.uploads.drop(upload_id)
+    deps.codec.discard(upload_subject(upload_id))
+    return dropped
 
 
 def start_import(deps: Deps, upload_id: str, actor: Actor, idempotency_key: str | None = None) -> dict:
@@ -88,7 +96,7 @@ def start_import(deps: Deps, upload_id: str, actor: Actor, idempotency_key: str 
     job = jobs.submit(deps.store, KIND, total, {"upload_id": upload_id, "chunks": len(staged)}, actor,
                       idempotency_key)
     if deps.read.job_input(job["id"]).get("upload_id") != upload_id:
-        deps.uploads.drop(upload_id)  # a repeat: the first upload is the job's input
+        drop_upload(deps, upload_id)  # a repeat: the first upload is the job's input
     return job
 
 
@@ -106,7 +114,7 @@ def step(deps: Deps, run: jobs.JobRun, deadline: float, today: date | None = Non
     counts = run.job.get("counts") or {}
     run.finish({"imported": counts.get("imported", 0), "unchanged": counts.get("unchanged", 0),
                 "rejected": run.job.get("items") or [], "rejected_total": counts.get("rejected", 0)})
-    deps.uploads.drop(source["upload_id"])
+    drop_upload(deps, source["upload_id"])
     return True
 
 
