@@ -9,7 +9,9 @@ from identity.adapters import Deps
 from identity.adapters.projections import Projector
 from identity.commands import admin, registration, sanctions, staff
 from identity.commands import roster as importer
+from identity.domain.accounts import PnsAccount
 from pupns.eventstore import ConcurrencyError
+from pupns.repository import Repository
 from pupns_cli.generate import generate_rows, roster_csv
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
@@ -68,3 +70,39 @@ def test_a_roster_record_saved_after_a_concurrent_wrong_nik_attempt_is_refused(d
     stale.mark_not_reregistered("2027-01-31T23:59:59+07:00")
     with pytest.raises(ConcurrencyError):
         deps.records.save(stale, {"actor": "system", "role": "system"})
+
+
+def test_a_retry_of_a_registration_still_running_gets_the_first_answer(deps, monkeypatch):
+    """A client retries (same Idempotency-Key) while its first try still runs: the retry passes the checks before
+    the first commits, collides at its own save, and then answers what the first try answered."""
+    importer.import_roster(deps, roster_csv(2, seed=43), ADMIN)
+    [row, _] = list(generate_rows(2, seed=43))
+    now = datetime.now(UTC)
+    admin.set_campaign(deps, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                              "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
+    request = {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id", "password": PASSWORD}
+    first = registration.register(deps, request, idempotency_key="retry-1")
+    # The retry as it runs when it read the key and the account before the first try committed, and met the first
+    # try's uncommitted writes at its save (a write conflict: ConcurrencyError, not yet the key's duplicate).
+    recall, get, save = deps.store.recall, Repository.get, Repository.save
+    calls = {"recall": 0, "get": 0, "save": 0}
+
+    def recall_before_commit(key):
+        calls["recall"] += 1
+        return None if calls["recall"] == 1 else recall(key)
+
+    def get_before_commit(repository, id):
+        calls["get"] += 1
+        return PnsAccount(id) if calls["get"] == 1 else get(repository, id)
+
+    def save_in_conflict(repository, aggregate, *args, **kwargs):
+        calls["save"] += 1
+        if calls["save"] == 1:
+            raise ConcurrencyError(repository.stream_of(aggregate.id), aggregate.version)
+        return save(repository, aggregate, *args, **kwargs)
+
+    monkeypatch.setattr(deps.store, "recall", recall_before_commit)
+    monkeypatch.setattr(Repository, "get", get_before_commit)
+    monkeypatch.setattr(Repository, "save", save_in_conflict)
+    assert registration.register(deps, request, idempotency_key="retry-1") == first
+    assert calls == {"recall": 2, "get": 2, "save": 1}  # after the conflict: the first try's answer, no 2nd save
