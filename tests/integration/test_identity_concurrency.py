@@ -10,6 +10,7 @@ from identity.adapters.projections import Projector
 from identity.commands import admin, registration, sanctions, staff
 from identity.commands import roster as importer
 from identity.domain.accounts import PnsAccount
+from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
 from pupns.repository import Repository
 from pupns_cli.generate import generate_rows, roster_csv
@@ -106,3 +107,24 @@ def test_a_retry_of_a_registration_still_running_gets_the_first_answer(deps, mon
     monkeypatch.setattr(Repository, "save", save_in_conflict)
     assert registration.register(deps, request, idempotency_key="retry-1") == first
     assert calls == {"recall": 2, "get": 2, "save": 1}  # after the conflict: the first try's answer, no 2nd save
+
+
+def test_a_retry_that_finds_the_account_registered_by_its_own_first_try_gets_the_first_answer(deps, monkeypatch):
+    """The first try commits between the retry's look for its key and its read of the account: the account reads
+    as registered, and the answer is still the first try's, not already_registered."""
+    importer.import_roster(deps, roster_csv(2, seed=44), ADMIN)
+    [row, _] = list(generate_rows(2, seed=44))
+    now = datetime.now(UTC)
+    admin.set_campaign(deps, {"opens_at": (now - timedelta(days=1)).isoformat(),
+                              "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
+    request = {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id", "password": PASSWORD}
+    first = registration.register(deps, request, idempotency_key="retry-2")
+    recall, looks = deps.store.recall, []
+    # the first look for the key comes before the first try committed; the account read after it
+    monkeypatch.setattr(deps.store, "recall",
+                        lambda key: looks.append(key) or (recall(key) if len(looks) > 1 else None))
+    assert registration.register(deps, request, idempotency_key="retry-2") == first
+    assert len(looks) == 2
+    other = {**request, "email": "lain@b.go.id"}  # another request under no key: the NIP is taken
+    with pytest.raises(AppError, match="already_registered"):
+        registration.register(deps, other)

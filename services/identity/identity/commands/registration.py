@@ -48,6 +48,12 @@ def _replay(seen: dict | None, fingerprint: str) -> dict | None:
     return result["response"]
 
 
+def _landed(deps: Deps, key: str | None, fingerprint: str) -> dict | None:
+    """The answer this request got when it was applied already (a client's retry of a try that landed). Its key
+    commits with the account's events, so once the account reads as registered the key reads too."""
+    return _replay(deps.store.recall(key), fingerprint) if key else None
+
+
 def record_unknown_nip(deps: Deps, nip: str, nik: str) -> None:
     """A registration attempt for a NIP outside the roster is kept as a 'PNS selundupan' candidate."""
     event = UnknownNipAttempted(nip, now().isoformat(), deps.read.instansi_hint(nik))
@@ -90,7 +96,7 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     data = load_registration(payload)
     key = f"register:{idempotency_key}" if idempotency_key else None
     fingerprint = _fingerprint(data)
-    replayed = _replay(deps.store.recall(key), fingerprint) if key else None
+    replayed = _landed(deps, key, fingerprint)
     if replayed:
         return replayed
     if not campaign_is_open(deps.read.campaign(), now()):
@@ -98,15 +104,17 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     row = _check_roster(deps, data)
     account = deps.accounts.get(data["nip"])
     if account.blocks_registration:  # a repeat (a double click, a retry after a timeout): 409 without a hash
+        replayed = _landed(deps, key, fingerprint)  # unless it is this very request, landed since the look above
+        if replayed:
+            return replayed
         raise AppError("already_registered")
     password_hash = POOL.run(hash_password, data["password"])
     for attempt in range(REGISTRATION_ATTEMPTS):
         if attempt:
             account = deps.accounts.get(data["nip"])
             # The collision may be this very request, tried again by its client while the first try still ran: the
-            # first try's answer, not already_registered. Its key commits with the account's events, so an account
-            # read as registered here has its key readable too.
-            replayed = _replay(deps.store.recall(key), fingerprint) if key else None
+            # first try's answer, not already_registered.
+            replayed = _landed(deps, key, fingerprint)
             if replayed:
                 return replayed
         response = _submit(deps.codec, account, data, row, password_hash)
