@@ -73,15 +73,20 @@ def test_a_roster_record_saved_after_a_concurrent_wrong_nik_attempt_is_refused(d
         deps.records.save(stale, {"actor": "system", "role": "system"})
 
 
-def test_a_retry_of_a_registration_still_running_gets_the_first_answer(deps, monkeypatch):
-    """A client retries (same Idempotency-Key) while its first try still runs: the retry passes the checks before
-    the first commits, collides at its own save, and then answers what the first try answered."""
-    importer.import_roster(deps, roster_csv(2, seed=43), ADMIN)
-    [row, _] = list(generate_rows(2, seed=43))
+def registrable(deps, seed: int) -> dict:
+    """A registration request for a roster PNS, with the campaign open."""
+    importer.import_roster(deps, roster_csv(2, seed=seed), ADMIN)
+    [row, _] = list(generate_rows(2, seed=seed))
     now = datetime.now(UTC)
     admin.set_campaign(deps, {"opens_at": (now - timedelta(days=1)).isoformat(),
                               "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
-    request = {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id", "password": PASSWORD}
+    return {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id", "password": PASSWORD}
+
+
+def test_a_retry_of_a_registration_still_running_gets_the_first_answer(deps, monkeypatch):
+    """A client retries (same Idempotency-Key) while its first try still runs: the retry passes the checks before
+    the first commits, collides at its own save, and then answers what the first try answered."""
+    request = registrable(deps, seed=43)
     first = registration.register(deps, request, idempotency_key="retry-1")
     # The retry as it runs when it read the key and the account before the first try committed, and met the first
     # try's uncommitted writes at its save (a write conflict: ConcurrencyError, not yet the key's duplicate).
@@ -112,12 +117,7 @@ def test_a_retry_of_a_registration_still_running_gets_the_first_answer(deps, mon
 def test_a_retry_that_finds_the_account_registered_by_its_own_first_try_gets_the_first_answer(deps, monkeypatch):
     """The first try commits between the retry's look for its key and its read of the account: the account reads
     as registered, and the answer is still the first try's, not already_registered."""
-    importer.import_roster(deps, roster_csv(2, seed=44), ADMIN)
-    [row, _] = list(generate_rows(2, seed=44))
-    now = datetime.now(UTC)
-    admin.set_campaign(deps, {"opens_at": (now - timedelta(days=1)).isoformat(),
-                              "closes_at": (now + timedelta(days=1)).isoformat()}, ADMIN)
-    request = {"nip": row["nip"], "nik": row["nik"], "email": "a@b.go.id", "password": PASSWORD}
+    request = registrable(deps, seed=44)
     first = registration.register(deps, request, idempotency_key="retry-2")
     recall, looks = deps.store.recall, []
     # the first look for the key comes before the first try committed; the account read after it
