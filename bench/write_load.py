@@ -48,14 +48,21 @@ PROFILED_FLOOD = dict((k, int(f)) for k, f in (item.split(":") for item in
 CLOSED_LOOP_CEILING = 60  # registrations/s no closed loop here reaches (2 cores hash ~35/s)
 
 
-def lag_buckets(ports: list[int]) -> dict[float, float]:
-    """Cumulative counts of pupns_propagation_lag_seconds per bucket bound, summed over every consumer."""
-    counts: dict[float, float] = {}
+def scrape(ports: list[int]) -> list[str]:
+    """The services' /metrics texts, read once per side of a phase (a service that does not answer is left out)."""
+    texts = []
     for port in ports:
         try:
-            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            texts.append(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
         except requests.RequestException:
             continue
+    return texts
+
+
+def lag_buckets(texts: list[str]) -> dict[float, float]:
+    """Cumulative counts of pupns_propagation_lag_seconds per bucket bound, summed over every consumer."""
+    counts: dict[float, float] = {}
+    for text in texts:
         for match in re.finditer(r'^pupns_propagation_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$', text,
                                  re.M):
             bound = float("inf") if match.group(1) == "+Inf" else float(match.group(1))
@@ -63,16 +70,10 @@ def lag_buckets(ports: list[int]) -> dict[float, float]:
     return counts
 
 
-def counter_total(ports: list[int], name: str) -> float:
-    """A counter summed over the services' /metrics (e.g. the hash pool's pupns_password_hash_cpu_seconds_total)."""
-    total = 0.0
-    for port in ports:
-        try:
-            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        except requests.RequestException:
-            continue
-        total += sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
-    return total
+def counter_totals(texts: list[str]) -> dict[str, float]:
+    """The hash pool's counters (HASH_COUNTERS) summed over the services' /metrics texts."""
+    return {name: sum(float(m.group(1)) for text in texts
+                      for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)) for name in HASH_COUNTERS}
 
 
 def lag_quantiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
@@ -192,8 +193,7 @@ class WriteBench:
                 str(seconds), str(conns), str(self.input_for(kind, rate, seconds, conns))]
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
-        lag_before = lag_buckets(self.metrics_ports)
-        hashes_before = {name: counter_total(self.metrics_ports, name) for name in HASH_COUNTERS}
+        metrics_before = scrape(self.metrics_ports)
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
@@ -205,11 +205,13 @@ class WriteBench:
             self.inputs["save"]["versions"] = versions
         done = max(result["goodput_rps"] * seconds, 1)
         cpu = {name: round(1000 * (cpu_seconds(pids) - before[name]) / done, 1) for name, pids in parts.items()}
-        hashes = {name: counter_total(self.metrics_ports, name) - hashes_before[name] for name in HASH_COUNTERS}
         for spy in spies:
             spy.wait(timeout=seconds + 30)
+        metrics_after = scrape(self.metrics_ports)
+        hashes_before, hashes_after = counter_totals(metrics_before), counter_totals(metrics_after)
+        hashes = {name: hashes_after[name] - hashes_before[name] for name in HASH_COUNTERS}
         phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
-                 **lag_quantiles(lag_before, lag_buckets(self.metrics_ports)),
+                 **lag_quantiles(lag_buckets(metrics_before), lag_buckets(metrics_after)),
                  "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2),
                  # the path's own hashes, measured where they ran in this phase (pupns.passwords.HashPool)
                  "hashes_per_op": round(hashes[HASH_COUNTERS[0]] / done, 2),

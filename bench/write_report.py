@@ -207,8 +207,7 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
         if t:
             hashes = (f"{t['hash_cpu_ms_at_capacity']} -> {t['hash_cpu_ms_at_10x']}"
                       if t.get("hash_cpu_ms_at_10x") else "-")
-            flood = (f"{t['flood_cpu_ms_per_success']} | {100 * t['flood_cost_share']:.0f} %"
-                     if "flood_cost_share" in t else "- | -")
+            flood = f"{t['flood_cpu_ms_per_success']} | {100 * t['flood_cost_share']:.0f} %"
             lines.append(f"| {kind} | {t['success_cpu_ms']} | {t['turn_aways_per_success']} | "
                          f"{t['edge_ms_per_turn_away']} | {t['client_ms_per_turn_away']} | "
                          f"{100 * t['ceiling_share']:.0f} % | {100 * h['goodput_at_10x_share']:.0f} % | "
