@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from edge.surge.line import HEAD_EXACT, Line
-from edge.surge.tickets import Ticket
+from edge.surge.tickets import KEYS_PER_SECOND, Ticket
 
 
 def tickets_at(*seconds: float, due: float = 10.0):
-    return [Ticket(int(s * 1_000_000), f"n{s}", due) for s in seconds]
+    return [Ticket(int(s * KEYS_PER_SECOND), f"n{s}", due) for s in seconds]
 
 
 def test_places_count_every_process_part_in_issue_order():
@@ -77,3 +77,49 @@ def test_a_holder_let_in_or_seen_again_elsewhere_is_counted_once():
     assert one.waiting() == two.waiting() == 2  # b once, c once; a nowhere
     assert one.ahead(c) == two.ahead(c) == 1
     assert one.returning_at_head(2) == two.returning_at_head(2) == 1
+
+
+def test_processes_issuing_in_the_same_microsecond_get_places_of_their_own():
+    """Two edge workers each issue a ticket at the same instant: the keys differ (each process's tag), so the line
+    counts two places and letting one holder in does not take the other's place."""
+    import multiprocessing
+
+    from edge.surge import tickets
+
+    now = 1_800_000_000.123456
+    context = multiprocessing.get_context("fork")
+    issued = context.Queue()
+    workers = [context.Process(target=_issue_two, args=(now, issued)) for _ in range(2)]  # as gunicorn forks
+    for worker in workers:
+        worker.start()
+    keys = [key for _ in workers for key in issued.get(timeout=30)]
+    for worker in workers:
+        worker.join(timeout=30)
+    microsecond = int(now * 1_000_000) * 1000
+    firsts, seconds = keys[0::2], keys[1::2]
+    assert all(microsecond <= key < microsecond + 1000 for key in firsts)  # the issue time, then the tag
+    assert [b - a for a, b in zip(firsts, seconds, strict=True)] == [1000, 1000]  # later in one process: behind
+    assert firsts[0] != firsts[1] or len({key % 1000 for key in keys}) == 1  # 1 in 1000: both drew the same tag
+    mine, theirs = Line(grace=3), Line(grace=3)
+    a = tickets.Ticket(keys[0], "a", due=now + 10)
+    b = tickets.Ticket(keys[0] + 1, "b", due=now + 10)  # the same microsecond, another tag
+    mine.wait(a, returned=False, now=now)
+    theirs.wait(b, returned=False, now=now)
+    theirs.leave(b, now)
+    mine.absorb([theirs.part()])
+    assert mine.waiting() == 1 and mine.ahead(a) == 0
+
+
+def _issue_two(now: float, issued) -> None:
+    from edge.surge import tickets
+
+    issued.put([tickets.new_ticket(now, now + 10).key, tickets.new_ticket(now, now + 10).key])
+
+
+def test_a_ticket_issued_before_the_tag_keeps_its_place_in_time():
+    from edge.surge import tickets
+
+    now = 1_800_000_000.0
+    old = tickets.sign(tickets.Ticket(int(now * 1_000_000), "old", now + 10))
+    ticket = tickets.verify(old, ttl=3600, now=now + 5)
+    assert ticket is not None and tickets.issued_at(ticket.key) == now

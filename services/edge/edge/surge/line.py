@@ -17,9 +17,9 @@ from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 
-from edge.surge.tickets import Ticket
+from edge.surge.tickets import KEYS_PER_SECOND, Ticket
 
-BUCKET = 100_000  # µs of issue time per bucket of a part's tail
+BUCKET = KEYS_PER_SECOND // 10  # 100 ms of issue time per bucket of a part's tail
 HEAD_EXACT = 256  # places at the front of each part that are shared exactly
 ADMITTED_MEMORY_SECONDS = 30.0  # how long a process tells the others which holders it let in
 

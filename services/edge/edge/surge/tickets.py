@@ -1,12 +1,15 @@
 """Queue tickets: signed with the queue-ticket key (pupns.signing), carrying a place in line, a time to come back.
 
-The place in line is the issue time in microseconds (`key`, strictly increasing within a process): every
-replica orders tickets the same way without a shared counter, so a newcomer costs no MongoDB operation. `due` is
+The place in line is the issue time in nanoseconds' scale (`key`: microseconds x 1000 plus a tag drawn once per
+process, strictly increasing within a process): every replica orders tickets the same way without a shared counter,
+so a newcomer costs no MongoDB operation, and two processes issuing in the same microsecond do not share a place
+(unless they also drew the same tag, 1 in 1000). `due` is
 when the holder was told to come back: a ticket presented after `due` + the grace has lost its place (the line
 never outlives its crowd). Signing and checking cost a few microseconds.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -19,11 +22,14 @@ HEADER = "X-Queue-Ticket"
 ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI names it
 QUEUE = "q"  # a place in the global line
 SESSION = "s"  # a turned-away session's retry slip: no place in the line, never lets an anonymous client in
+KEYS_PER_SECOND = 1_000_000_000  # a key is issue time in µs x 1000 + this process's tag
+LEGACY_KEY_BELOW = 10**17  # keys issued before the tag (µs): read at the new scale
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """A place in the line: `key` orders the line (issue time, µs), `nonce` names the holder, `due` is epoch s."""
+    """A place in the line: `key` orders the line (issue time, KEYS_PER_SECOND), `nonce` names the holder, `due` is
+    epoch s."""
 
     key: int
     nonce: str
@@ -50,20 +56,37 @@ def verify(token: str | None, ttl: int, now: float | None = None) -> Ticket | No
     if data is None:
         return None
     try:
-        ticket = Ticket(int(data["k"]), str(data["n"]), float(data["d"]), str(data.get("t", QUEUE)))
+        key = int(data["k"])
+        ticket = Ticket(key * 1000 if key < LEGACY_KEY_BELOW else key, str(data["n"]), float(data["d"]),
+                        str(data.get("t", QUEUE)))
     except (ValueError, KeyError, TypeError):
         return None
-    if (now if now is not None else time.time()) - ticket.key / 1_000_000 > ttl:
+    if (now if now is not None else time.time()) - issued_at(ticket.key) > ttl:
         return None
     return ticket
 
 
+def issued_at(key: int) -> float:
+    """Epoch seconds at which the ticket with this key was issued."""
+    return key / KEYS_PER_SECOND
+
+
 _last_key = [0]
 _key_lock = threading.Lock()
+_TAG = secrets.randbelow(1000)  # after a fork every worker draws its own (see _forked)
+
+
+def _forked() -> None:
+    global _TAG
+    _TAG = secrets.randbelow(1000)
+    _last_key[0] = 0
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def new_ticket(now: float, due: float, kind: str = QUEUE) -> Ticket:
     """A place at the back of the line (or, for SESSION, a retry slip with no place)."""
     with _key_lock:  # two newcomers of one process never share a place, and the later one is behind
-        key = _last_key[0] = max(int(now * 1_000_000), _last_key[0] + 1)
+        key = _last_key[0] = max(int(now * 1_000_000) * 1000 + _TAG, _last_key[0] + 1000)
     return Ticket(key, secrets.token_hex(6), round(due, 1), kind)
