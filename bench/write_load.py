@@ -27,9 +27,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pymongo
 import requests
 
-from bench import placement, write_report
+from bench import placement, store_ops, write_report
 from bench.edge_load import Bench
 from bench.password_hash import all_cores_hash_ms, per_hash_ms
 from bench.writeload import PASSWORD
@@ -107,6 +108,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def store_ms_by_collection(before: dict, after: dict, done: float, top: int = 8) -> dict[str, float]:
+    """The store's own time per operation (its `top`), the `top` collections that took most of it, and "all"."""
+    spent = {ns: sum(ms for _, ms in kinds.values()) for ns, kinds in store_ops.delta(before, after, done).items()}
+    ranked = sorted(spent.items(), key=lambda item: -item[1])[:top]
+    return {"all": round(sum(spent.values()), 2), **{ns: round(ms, 2) for ns, ms in ranked}}
+
+
 class WriteBench:
     """One running platform and the inputs of each write path."""
 
@@ -119,6 +127,7 @@ class WriteBench:
         self.inputs: dict[str, dict] = {}
         base = stack.cfg.metrics_port_base
         self.metrics_ports = [base + i for i in range(5)] if base is not None else []
+        self.store = pymongo.MongoClient(stack.cfg.mongo_uri, serverSelectionTimeoutMS=5000)
 
     def components(self) -> dict[str, list[int]]:
         """Process ids of each component (a gunicorn or nameko process with its children; the broker)."""
@@ -194,6 +203,7 @@ class WriteBench:
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         metrics_before = scrape(self.metrics_ports)
+        top_before = store_ops.top(self.store)
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
@@ -205,6 +215,7 @@ class WriteBench:
             self.inputs["save"]["versions"] = versions
         done = max(result["goodput_rps"] * seconds, 1)
         cpu = {name: round(1000 * (cpu_seconds(pids) - before[name]) / done, 1) for name, pids in parts.items()}
+        store_time = store_ms_by_collection(top_before, store_ops.top(self.store), done)
         for spy in spies:
             spy.wait(timeout=seconds + 30)
         metrics_after = scrape(self.metrics_ports)
@@ -215,9 +226,11 @@ class WriteBench:
                  "cpu_ms_per_op": cpu, "cpu_share": round(sum(cpu.values()) * done / 1000 / elapsed, 2),
                  # the path's own hashes, measured where they ran in this phase (pupns.passwords.HashPool)
                  "hashes_per_op": round(hashes[HASH_COUNTERS[0]] / done, 2),
-                 "hash_cpu_ms_per_op": round(1000 * hashes[HASH_COUNTERS[1]] / done, 1)}
+                 "hash_cpu_ms_per_op": round(1000 * hashes[HASH_COUNTERS[1]] / done, 1),
+                 "store_ms_per_op": store_time}
         print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts", "error_codes",
-                                     "cpu_ms_per_op", "hash_cpu_ms_per_op", "lag_p99_s")}, flush=True)
+                                     "cpu_ms_per_op", "hash_cpu_ms_per_op", "lag_p99_s",
+                                     "store_ms_per_op")}, flush=True)
         return phase
 
     def _spy(self, seconds: float, kind: str, tag: str) -> list[subprocess.Popen]:

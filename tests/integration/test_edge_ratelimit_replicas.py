@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -48,15 +49,16 @@ def test_hits_add_up_per_key_and_window_and_spent_keys_are_found(two_stores):
     assert other.at_limit("u:20", 5) == {"a"} and other.at_limit("u:30", 1) == set()
 
 
-def test_rate_windows_are_documents_with_a_ttl_and_a_window_count_index(mongo_uri, db_prefix):
+def test_rate_windows_are_a_document_per_writer_with_a_ttl_and_a_window_index(mongo_uri, db_prefix):
     store = MongoEdgeStore(mongo_uri, db_prefix + "edge")
     store.add_hits("u:10", {"a": 3}, EXPIRES)
-    store.add_hits("u:10", {"a": 2}, EXPIRES)
-    doc = store.rate_windows.find_one({"_id": "a:u:10"})
-    assert (doc["k"], doc["w"], doc["n"], doc["expires_at"]) == ("a", "u:10", 5, EXPIRES)
+    store.add_hits("u:10", {"a": 2, "b": 1}, EXPIRES)
+    (doc,) = store.rate_windows.find({"w": "u:10"})
+    assert (doc["_id"], json.loads(doc["c"]), doc["expires_at"]) == (f"u:10|{store.writer}", {"a": 5, "b": 1},
+                                                                      EXPIRES)
     indexes = {tuple(spec["key"].items()): spec for spec in store.rate_windows.list_indexes()}
     assert indexes[(("expires_at", 1),)]["expireAfterSeconds"] == 0
-    assert (("w", 1), ("n", 1)) in indexes
+    assert (("w", 1),) in indexes
 
 
 def test_concurrent_first_hits_on_one_key_from_many_replicas_all_count(mongo_uri, db_prefix):
@@ -79,8 +81,11 @@ def test_concurrent_first_hits_on_one_key_from_many_replicas_all_count(mongo_uri
     for thread in threads:
         thread.join(timeout=60)
     assert failures == []
-    counts = {doc["k"]: doc["n"] for doc in stores[0].rate_windows.find({"w": "u:10"})}
-    assert counts == {"shared": rounds * len(stores), **{f"new-{i}": 2 * len(stores) for i in range(rounds)}}
+    every = {"shared", *(f"new-{i}" for i in range(rounds))}
+    assert stores[0].at_limit("u:10", 2 * len(stores)) == every  # new-i: 2 from each replica
+    assert stores[0].at_limit("u:10", 2 * len(stores) + 1) == {"shared"}
+    assert stores[0].at_limit("u:10", rounds * len(stores)) == {"shared"}
+    assert stores[0].at_limit("u:10", rounds * len(stores) + 1) == set()
 
 
 def test_two_replicas_hold_one_user_to_one_shared_allowance_over_http(mongo_uri, db_prefix):

@@ -1,7 +1,7 @@
 """The waiting line shared by edge processes: order across parts, liveness, the places kept for returning holders."""
 from __future__ import annotations
 
-from edge.surge.line import HEAD_EXACT, Line
+from edge.surge.line import HEAD_EXACT, Line, Packed
 from edge.surge.tickets import KEYS_PER_SECOND, Ticket
 
 
@@ -56,7 +56,11 @@ def test_far_back_places_are_shared_as_counts_and_still_add_up():
     for ticket in crowd:
         theirs.wait(ticket, returned=False, now=100.0)
     part = theirs.part()
-    assert len(part["h"]) == HEAD_EXACT and sum(waiting for _, waiting, _ in part["r"]) == 500
+    packed = Packed.decode(part)
+    assert len(packed.keys) == HEAD_EXACT and sum(packed.waiting) == 500
+    # the store gets a handful of packed byte strings, not a BSON array per place: ~17 bytes per exact place
+    assert all(isinstance(value, bytes) for value in part.values())
+    assert sum(map(len, part.values())) < 18 * HEAD_EXACT + 16 * len(packed.buckets) + 1
     mine.absorb([part])
     assert mine.waiting() == HEAD_EXACT + 500
     assert [mine.ahead(t) for t in crowd[:HEAD_EXACT]] == list(range(HEAD_EXACT))  # exact where order decides
@@ -123,3 +127,11 @@ def test_a_ticket_issued_before_the_tag_keeps_its_place_in_time():
     old = tickets.sign(tickets.Ticket(int(now * 1_000_000), "old", now + 10))
     ticket = tickets.verify(old, ttl=3600, now=now + 5)
     assert ticket is not None and tickets.issued_at(ticket.key) == now
+
+
+def test_a_part_of_another_shape_counts_as_empty_and_breaks_nothing():
+    mine = Line(grace=3)
+    (a,) = tickets_at(100.0)
+    mine.wait(a, returned=False, now=100.0)
+    mine.absorb([{"h": [[1, 0, 100.0]], "r": [], "a": []}, {"k": b"\x01", "s": b""}])  # older version; torn
+    assert mine.waiting() == 1 and mine.processes == 3 and mine.ahead(a) == 0

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
-from pymongo import UpdateOne
-from pymongo.errors import AutoReconnect, BulkWriteError
+from pymongo.errors import AutoReconnect
 
 from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
@@ -134,28 +134,27 @@ def test_a_key_blocked_before_the_store_failed_stays_blocked_until_its_window_en
     assert allowed(a.check_login, "budi")
 
 
-class RacingCollection:
-    """Answers the first bulk write as MongoDB does when another process inserted the same new key first."""
+class FlakyCollection:
+    """Fails its first replace as a store that went away does; records the rest."""
 
     def __init__(self):
         self.writes = []
 
-    def bulk_write(self, requests, ordered=True):
-        self.writes.append((list(requests), ordered))
+    def replace_one(self, selector, document, upsert=False):
+        self.writes.append((selector, document, upsert))
         if len(self.writes) == 1:
-            raise BulkWriteError({"writeErrors": [{"index": 1, "code": 11000, "errmsg": "E11000 duplicate key"}],
-                                  "nInserted": 0, "nUpserted": 1, "nMatched": 0, "nModified": 0, "nRemoved": 0,
-                                  "upserted": [], "writeConcernErrors": []})
+            raise AutoReconnect("store away")
 
 
-def test_a_duplicate_key_from_a_concurrent_upsert_is_retried_as_a_plain_increment():
+def test_a_writers_counts_are_one_document_per_window_and_a_failed_write_s_hits_go_with_the_next():
     store = MongoEdgeStore("mongodb://127.0.0.1:1/?directConnection=true")  # never connects
     store._indexed = True
-    store.rate_windows = RacingCollection()
+    store.rate_windows = FlakyCollection()
     expires = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    store.add_hits("u:1700000000", {"a": 2, "b": 3}, expires)
-    first, retry = store.rate_windows.writes
-    on_insert = {"k": "b", "w": "u:1700000000", "expires_at": expires}
-    assert first[1] is False and first[0][1] == UpdateOne(
-        {"_id": "b:u:1700000000"}, {"$inc": {"n": 3}, "$setOnInsert": on_insert}, upsert=True)
-    assert retry == ([UpdateOne({"_id": "b:u:1700000000"}, {"$inc": {"n": 3}}, upsert=False)], False)
+    with pytest.raises(AutoReconnect):
+        store.add_hits("u:1700000000", {"a": 2, "b": 3}, expires)
+    store.add_hits("u:1700000000", {"a": 1}, expires)
+    _, (selector, document, upsert) = store.rate_windows.writes
+    assert selector == {"_id": f"u:1700000000|{store.writer}"} and upsert
+    assert document["w"] == "u:1700000000" and document["expires_at"] == expires
+    assert json.loads(document["c"]) == {"a": 3, "b": 3}
