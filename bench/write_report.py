@@ -162,6 +162,25 @@ def cpu_terms_text(kind: str, head: dict, facts: dict) -> str:
             "the VM's speed between phases moves.")
 
 
+def store_time_lines(heads: dict, phases: list[dict], top: int = 4) -> list[str]:
+    """The store's own time per operation (its `top` command) at capacity and at 10x, with the collections that
+    took most of it: what a flood adds to the store beside the successes' own writes."""
+    lines = ["", "## The store's time per completed operation (ms, SecantusDB's `top`)", "",
+             "| path | at capacity | most of it | at 10x | most of it |", "|---|---|---|---|---|"]
+    for kind in heads:
+        mine = [p for p in phases if p["kind"] == kind]
+        pair = (capacity_phase(mine), next(p for p in mine if p.get("factor") == 10))
+        if any("store_ms_per_op" not in p for p in pair):
+            continue  # a run from before the store was read per phase
+        cells = []
+        for p in pair:
+            spent = {ns: ms for ns, ms in p["store_ms_per_op"].items() if ns != "all"}
+            most = ", ".join(f"{ns.removeprefix('pupns_')} {ms}" for ns, ms in list(spent.items())[:top])
+            cells.append(f"{p['store_ms_per_op']['all']} | {most}")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict) -> str:
     lines = [f"# Write path under a surge — {facts['date']}", "",
              f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. The platform as "
@@ -186,6 +205,7 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
     for kind, h in heads.items():
         cpu = h["cpu_ms_per_op"]
         lines.append(f"| {kind} | " + " | ".join(str(cpu[k]) for k in sorted(cpu)) + f" | {sum(cpu.values()):.1f} |")
+    lines += store_time_lines(heads, phases)
     lines += ["", "## What a flood's turn-aways cost (10x)", "",
               "The load generator and the platform share the cores, so every request turned away costs CPU that a "
               "success could have used. Ceiling = C / (C + k x t): C the CPU-ms of one success at capacity, k the "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import cpu_terms_text, headline, turn_away_costs
+from bench.write_report import cpu_terms_text, headline, store_time_lines, turn_away_costs
 
 
 def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):
@@ -58,3 +58,12 @@ def test_the_flood_cost_per_success_shows_work_grown_beyond_the_turn_aways():
     assert costs["flood_cost_share"] == pytest.approx(100 / (110 + 10 * 800 / 792), abs=0.001)
     assert (costs["hash_cpu_ms_at_capacity"], costs["hash_cpu_ms_at_10x"]) == (50.0, 60.0)
     assert "hash_cpu_ms_at_10x" not in turn_away_costs("register", PHASES, seconds=8.0)
+
+
+def test_the_store_table_puts_capacity_beside_the_flood_and_skips_runs_without_the_figures():
+    read = [{**PHASES[0], "store_ms_per_op": {"all": 30.0, "pupns_identity.events": 4.0}},
+            {**PHASES[1], "store_ms_per_op": {"all": 80.0, "pupns_edge.line": 23.5, "pupns_identity.events": 9.4}}]
+    heads = {"register": headline("register", read, limit_rps=40.0)}
+    assert store_time_lines(heads, read)[-1] == ("| register | 30.0 | identity.events 4.0 | 80.0 | "
+                                                 "edge.line 23.5, identity.events 9.4 |")
+    assert store_time_lines(heads, PHASES)[-1].startswith("|---")
