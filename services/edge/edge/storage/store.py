@@ -21,6 +21,11 @@ from pupns import config
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
+def process_name() -> str:
+    """A name no other edge process (here or on another replica) has: what it writes to the shared documents under."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 def pending_stale_seconds() -> float:
     """After this long a "pending" claim belongs to a request that can no longer be running (it died, or
     releasing the claim failed because the store was down): a retry with the same key takes it over."""
@@ -40,7 +45,7 @@ class MongoEdgeStore:
         self._indexed = False
         self._lock = threading.Lock()
         self._writing = threading.Lock()
-        self.writer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"  # one per process, as a rule
+        self.writer = process_name()  # one store per process, as a rule
         self._counts: dict[str, tuple[dt.datetime, dict[str, int]]] = {}  # window -> (expires_at, this writer's)
 
     def _ensure_indexes(self) -> None:

@@ -22,16 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from edge.settings import Settings
-from edge.storage.store import MemoryEdgeStore, MongoEdgeStore
+from edge.storage.store import MemoryEdgeStore, MongoEdgeStore, process_name
 from edge.surge import tickets
 from edge.surge.line import Line
 from pupns.errors import AppError
@@ -86,7 +83,7 @@ class Admission:
         s = self.settings
         self.limit = self.initial_limit()
         self.line = Line(s.ticket_grace)
-        self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.process = process_name()
         self._lock = threading.Lock()
         self._last_adjust = self._last_rate = self.clock()
 

@@ -22,7 +22,8 @@ HEADER = "X-Queue-Ticket"
 ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI names it
 QUEUE = "q"  # a place in the global line
 SESSION = "s"  # a turned-away session's retry slip: no place in the line, never lets an anonymous client in
-KEYS_PER_SECOND = 1_000_000_000  # a key is issue time in µs x 1000 + this process's tag
+TAGS = 1000  # a key is issue time in µs x TAGS + this process's tag
+KEYS_PER_SECOND = 1_000_000 * TAGS
 LEGACY_KEY_BELOW = 10**17  # keys issued before the tag (µs): read at the new scale
 
 
@@ -57,7 +58,7 @@ def verify(token: str | None, ttl: int, now: float | None = None) -> Ticket | No
         return None
     try:
         key = int(data["k"])
-        ticket = Ticket(key * 1000 if key < LEGACY_KEY_BELOW else key, str(data["n"]), float(data["d"]),
+        ticket = Ticket(key * TAGS if key < LEGACY_KEY_BELOW else key, str(data["n"]), float(data["d"]),
                         str(data.get("t", QUEUE)))
     except (ValueError, KeyError, TypeError):
         return None
@@ -73,12 +74,12 @@ def issued_at(key: int) -> float:
 
 _last_key = [0]
 _key_lock = threading.Lock()
-_TAG = secrets.randbelow(1000)  # after a fork every worker draws its own (see _forked)
+_TAG = secrets.randbelow(TAGS)  # after a fork every worker draws its own (see _forked)
 
 
 def _forked() -> None:
     global _TAG
-    _TAG = secrets.randbelow(1000)
+    _TAG = secrets.randbelow(TAGS)
     _last_key[0] = 0
 
 
@@ -88,5 +89,5 @@ os.register_at_fork(after_in_child=_forked)
 def new_ticket(now: float, due: float, kind: str = QUEUE) -> Ticket:
     """A place at the back of the line (or, for SESSION, a retry slip with no place)."""
     with _key_lock:  # two newcomers of one process never share a place, and the later one is behind
-        key = _last_key[0] = max(int(now * 1_000_000) * 1000 + _TAG, _last_key[0] + 1000)
+        key = _last_key[0] = max(int(now * 1_000_000) * TAGS + _TAG, _last_key[0] + TAGS)
     return Ticket(key, secrets.token_hex(6), round(due, 1), kind)
