@@ -14,6 +14,7 @@ from identity.commands import roster as importer
 from identity.service import job_steps
 from identity.settings import Settings
 from pupns import jobs
+from pupns.actors import actor_meta
 from pupns.contracts.verification import RegistrationConfirmed
 from pupns.errors import AppError
 from pupns.eventstore import ConcurrencyError
@@ -193,6 +194,26 @@ def test_the_deadline_closes_the_campaign_once_by_itself(store):
     assert jobs.get(store, job["id"])["result"] == {"not_reregistered": 6}
     assert store.events.count_documents({"type": "CampaignClosed"}) == 1
     assert store.read_stream(f"job-{job['id']}")[0]["meta"]["actor"] == "system"
+
+
+def test_the_deadline_leaves_a_window_an_administrator_is_closing_to_them(store):
+    """The clock's tick between an administrator's close and their job (seen in CI) adds no close of its own;
+    a close the clock itself recorded but whose job was never stored (the process died) is finished by it."""
+    importer.import_roster(deps(store), roster_csv(3, seed=4), ADMIN)
+    now = datetime.now(UTC)
+    window = {"opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(hours=1)).isoformat()}
+    admin.set_campaign(deps(store), window, ADMIN)
+    sanctions._close_window(deps(store), now, actor_meta(ADMIN), None, by_deadline=False)  # no job yet
+    assert sanctions.close_when_due(deps(store)) is None
+    assert store.events.count_documents({"type": "CampaignClosed"}) == 1
+    assert not store.db[jobs.JOBS].find_one()
+
+    admin.set_campaign(deps(store), window, ADMIN)  # reopened; then the clock closes it and dies before its job
+    sanctions._close_window(deps(store), datetime.now(UTC), actor_meta(None), None, by_deadline=True)
+    job = sanctions.close_when_due(deps(store))
+    assert job and job["kind"] == "campaign_close"
+    assert store.events.count_documents({"type": "CampaignClosed"}) == 2  # one per window closed, none doubled
+    assert sanctions.close_when_due(deps(store)) is None
 
 
 def test_reminders_go_once_per_registered_pns_without_submission_and_anew_after_an_extension(store, monkeypatch):

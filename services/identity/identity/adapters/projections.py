@@ -144,6 +144,11 @@ class Projector(ProjectorBase):
             "_id": "current", "opens_at": data["opens_at"], "closes_at": data["closes_at"],
             "updated_at": doc["meta"]["occurred_at"]}, upsert=True, session=session)
 
+    def _on_CampaignClosed(self, doc: dict, session: ClientSession | None) -> None:
+        """Who closed this window: the deadline's clock leaves an administrator's close (and its job) alone."""
+        self.db[CAMPAIGN].update_one({"_id": "current", "closes_at": doc["data"]["closes_at"]}, {"$set": {
+            "closed_for": doc["data"]["closes_at"], "closed_by": doc["meta"].get("role")}}, session=session)
+
     def _on_UnknownNipAttempted(self, doc: dict, session: ClientSession | None) -> None:
         """The latest attempt that could be attributed decides the instansi it is counted under."""
         data = doc["data"]

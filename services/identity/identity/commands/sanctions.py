@@ -32,7 +32,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _close_window(deps: Deps, at: datetime, meta: dict, key: str | None) -> str:
+def _close_window(deps: Deps, at: datetime, meta: dict, key: str | None, by_deadline: bool) -> str:
     """Move `closes_at` to now if the window has not closed yet, and record the close (the audited action, once
     per key); returns the close time in force."""
     def close(campaign) -> str:
@@ -42,7 +42,7 @@ def _close_window(deps: Deps, at: datetime, meta: dict, key: str | None) -> str:
         if rules.parse_aware(closes_at) > at:
             closes_at = at.isoformat()
             campaign.schedule(min(rules.parse_aware(campaign.window["opens_at"]), at).isoformat(), closes_at)
-        campaign.close(closes_at)
+        campaign.close(closes_at, by_deadline)
         return closes_at
 
     try:
@@ -71,19 +71,26 @@ def close_campaign(deps: Deps, actor: Actor, idempotency_key: str | None = None)
         return jobs.get(deps.store, seen["result"]["job_id"])
     if not deps.read.campaign():
         raise AppError("invalid_state", "Belum ada masa pendataan yang dijadwalkan.")
-    closes_at = _close_window(deps, now(), actor_meta(actor), key)
+    closes_at = _close_window(deps, now(), actor_meta(actor), key, by_deadline=actor is SYSTEM)
     return jobs.submit(deps.store, CLOSE_KIND, deps.read.roster_count(),
                        {"closes_at": closes_at, "instansi": deps.read.instansi_codes()}, actor, idempotency_key)
 
 
 def close_when_due(deps: Deps) -> dict | None:
-    """At `closes_at` the campaign closes by itself: one close job per deadline, however many replicas ask."""
+    """At `closes_at` the campaign closes by itself: one close job per deadline, however many replicas ask.
+
+    A window an administrator closed is left alone even before their job is stored: `close_campaign` records
+    the close, then submits the job, and a clock's tick in between must not add a close of its own (an
+    administrator whose close failed half-way closes again, with the same idempotency key).
+    """
     campaign = deps.read.campaign()
     if not campaign or rules.parse_aware(campaign["closes_at"]) > now():
         return None
     closes_at = campaign["closes_at"]
+    if campaign.get("closed_for") == closes_at and campaign.get("closed_by") != SYSTEM["role"]:
+        return None  # an administrator closed this window; the marking is their job
     if deps.read.close_job_exists(CLOSE_KIND, closes_at):
-        return None  # closed already (by an administrator, or by this clock on another replica)
+        return None  # closed already (by this clock on another replica)
     return close_campaign(deps, SYSTEM, f"deadline:{closes_at}")
 
 

@@ -120,16 +120,24 @@ class Campaign(Aggregate):
     def __init__(self, id: str) -> None:
         super().__init__(id)
         self.window: dict[str, str] | None = None
+        self.closed_for: str | None = None  # the `closes_at` the last close was recorded for
 
     def schedule(self, opens_at: str, closes_at: str) -> None:
         self.trigger(ev.CampaignScheduled(opens_at, closes_at))
 
-    def close(self, closes_at: str) -> None:
+    def close(self, closes_at: str, by_deadline: bool = False) -> None:
+        """Record a close; the deadline's clock records nothing when this window was closed already (every
+        administrator's close is recorded: it is the audited action)."""
+        if by_deadline and self.closed_for == closes_at:
+            return
         self.trigger(ev.CampaignClosed(closes_at))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, ev.CampaignScheduled):
             self.window = {"opens_at": event.opens_at, "closes_at": event.closes_at}
+            self.closed_for = None
+        elif isinstance(event, ev.CampaignClosed):
+            self.closed_for = event.closes_at
 
 
 class ErasureRecord(Aggregate):
