@@ -35,6 +35,7 @@ from bench.edge_load import Bench
 from bench.password_hash import all_cores_hash_ms, per_hash_ms
 from bench.writeload import PASSWORD
 from pupns.passwords import usable_cores
+from pupns_dev.stack import local_mongo_uri
 
 KINDS = ("register", "login", "save", "read")
 FACTORS = (1, 2, 5, 10)
@@ -127,13 +128,22 @@ class WriteBench:
         self.inputs: dict[str, dict] = {}
         base = stack.cfg.metrics_port_base
         self.metrics_ports = [base + i for i in range(5)] if base is not None else []
-        self.store = pymongo.MongoClient(stack.cfg.mongo_uri, serverSelectionTimeoutMS=5000)
+        self.stores = [pymongo.MongoClient(local_mongo_uri(port), serverSelectionTimeoutMS=5000)
+                       for port in stack.cfg.stores().values()]
 
     def components(self) -> dict[str, list[int]]:
-        """Process ids of each component (a gunicorn or nameko process with its children; the broker)."""
-        found = {name: placement.descendants(proc.pid) for name, proc in self.stack.procs}
+        """Process ids of each component (a gunicorn or nameko process with its children; the broker; every
+        store process together as "secantus")."""
+        found: dict[str, list[int]] = {}
+        for name, proc in self.stack.procs:
+            found.setdefault("secantus" if name.startswith("secantus") else name, []).extend(
+                placement.descendants(proc.pid))
         found["rabbitmq"] = placement.broker_pids()
         return found
+
+    def store_top(self) -> dict:
+        """Every store process's `top` (their namespaces do not overlap: each holds its own databases)."""
+        return {ns: kinds for client in self.stores for ns, kinds in store_ops.top(client).items()}
 
     # -- inputs -------------------------------------------------------------------------------------
     def prepare_accounts(self) -> None:
@@ -203,7 +213,7 @@ class WriteBench:
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         metrics_before = scrape(self.metrics_ports)
-        top_before = store_ops.top(self.store)
+        top_before = self.store_top()
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
@@ -215,7 +225,7 @@ class WriteBench:
             self.inputs["save"]["versions"] = versions
         done = max(result["goodput_rps"] * seconds, 1)
         cpu = {name: round(1000 * (cpu_seconds(pids) - before[name]) / done, 1) for name, pids in parts.items()}
-        store_time = store_ms_by_collection(top_before, store_ops.top(self.store), done)
+        store_time = store_ms_by_collection(top_before, self.store_top(), done)
         for spy in spies:
             spy.wait(timeout=seconds + 30)
         metrics_after = scrape(self.metrics_ports)
@@ -236,7 +246,8 @@ class WriteBench:
     def _spy(self, seconds: float, kind: str, tag: str) -> list[subprocess.Popen]:
         py_spy = Path(sys.executable).parent / "py-spy"
         spies = []
-        for name in (SERVICE_OF[kind], "secantus"):
+        own_store = f"secantus-{SERVICE_OF[kind]}"
+        for name in (SERVICE_OF[kind], own_store if own_store in self.stack.cfg.stores() else "secantus"):
             pid = self.stack.process(name).pid
             out = self.var / f"profile-{name}{tag}.txt"
             spies.append(subprocess.Popen([str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r",
@@ -266,7 +277,7 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     replace the whole one)."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
-    from pupns_dev.stack import Stack, StackConfig, delete_vhost
+    from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
 
     cores = usable_cores()
     # The limit is what the cores hash together (each hashing), the figure a registration competes with; one hash
@@ -275,6 +286,7 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     var = Path(tempfile.mkdtemp(prefix="write-bench-"))
     cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
+                      store_ports=own_store_ports(free_port() for _ in OWN_STORES),  # as `make run`
                       storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
                       admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",

@@ -9,8 +9,14 @@ def env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def mongo_uri() -> str:
-    """MongoDB (or SecantusDB locally) connection string."""
+def mongo_uri(database: str | None = None) -> str:
+    """MongoDB (or SecantusDB locally) connection string; `database` (a service's name, "edge") may name a store
+    of its own in PUPNS_MONGO_URI_<NAME> (locally each service's store is its own process), else PUPNS_MONGO_URI.
+
+    In production each process's PUPNS_MONGO_URI is its own (its own database user): nothing sets the others.
+    """
+    if database and (own := os.environ.get(f"PUPNS_MONGO_URI_{database.upper()}")):
+        return own
     return env("PUPNS_MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true")
 
 

@@ -51,7 +51,7 @@ class Store(DependencyProvider):
     def setup(self) -> None:
         service = self.container.service_name
         config.require_production_secrets(service)
-        self.client = MongoClient(config.mongo_uri(), serverSelectionTimeoutMS=5000, tz_aware=True)
+        self.client = MongoClient(config.mongo_uri(service), serverSelectionTimeoutMS=5000, tz_aware=True)
         self.store = EventStore(self.client[config.mongo_db(service)], service)
         self.store.ensure_indexes()
         Sequencer.ensure_indexes(self.store)

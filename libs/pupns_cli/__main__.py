@@ -138,7 +138,7 @@ def replay(args: argparse.Namespace) -> int:
     from pupns.eventstore import EventStore
     from pupns.replay import rebuild
 
-    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    client = MongoClient(config.mongo_uri(args.service), tz_aware=True)
     if args.check:
         try:
             return replay_check(EventStore(client[config.mongo_db(args.service)], args.service), args.service)

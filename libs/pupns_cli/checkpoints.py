@@ -17,11 +17,12 @@ def stores(services: list[str]) -> Iterator[list[EventStore]]:
     """Each named service's event store, read directly (the operators' database user)."""
     from pymongo import MongoClient
 
-    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    clients = {service: MongoClient(config.mongo_uri(service), tz_aware=True) for service in services}
     try:
-        yield [EventStore(client[config.mongo_db(service)], service) for service in services]
+        yield [EventStore(clients[service][config.mongo_db(service)], service) for service in services]
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
 
 
 def audit_checkpoint(args: argparse.Namespace, services: list[str]) -> int:

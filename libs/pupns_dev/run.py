@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pupns.personal.master import random_master_key
 from pupns_dev.demo import secret_file, seed_demo
-from pupns_dev.stack import Stack, StackConfig, StackError
+from pupns_dev.stack import OWN_STORES, Stack, StackConfig, StackError, own_store_ports
 from pupns_dev.supervise import Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,12 +29,24 @@ def config_from_env() -> StackConfig:
     master_key = os.environ.get("PUPNS_MASTER_KEY") or secret_file(
         var / "master-key", lambda: f"k{int(time.time())}:{random_master_key()}")
     env = os.environ.get
-    return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=int(env("PUPNS_MONGO_PORT", "27117")),
+    mongo_port = int(env("PUPNS_MONGO_PORT", "27117"))  # each service's own store on the ports after it
+    return StackConfig(var=var, vhost=env("PUPNS_VHOST", "pupns"), mongo_port=mongo_port,
+                       store_ports=own_store_ports(range(mongo_port + 1, mongo_port + 1 + len(OWN_STORES))),
                        smtp_port=int(env("PUPNS_SMTP_PORT", "1025")), edge_port=int(env("PUPNS_EDGE_PORT", "8000")),
                        console_port=int(env("PUPNS_CONSOLE_PORT", "8001")), jwt_keys=keys, admin_password=admin,
                        master_key=master_key,
                        metrics_port_base=int(env("PUPNS_METRICS_PORT_BASE", "9101")),
                        replicas=max(1, int(env("PUPNS_REPLICAS", "1"))))
+
+
+def single_store_leftovers(cfg: StackConfig) -> list[str]:
+    """Service databases left in the main store by a `make run` from before each service had its own: no
+    process reads them any more (the services start afresh in their own stores)."""
+    from pymongo import MongoClient
+
+    with MongoClient(cfg.mongo_uri, serverSelectionTimeoutMS=5000) as client:
+        present = set(client.list_database_names())
+    return sorted(name for db in cfg.store_ports if (name := f"{cfg.db_prefix}{db}") in present)
 
 
 def banner(cfg: StackConfig, demo: dict) -> str:
@@ -43,7 +55,8 @@ def banner(cfg: StackConfig, demo: dict) -> str:
         f"  Public edge (PNS, API):   {cfg.edge_url}/   (OpenAPI: {cfg.edge_url}/api/v1/openapi.json)",
         f"  Verifier console:         {cfg.console_url}/",
         f"  RabbitMQ management:      http://127.0.0.1:15672/  (vhost {cfg.vhost})",
-        f"  MongoDB (SecantusDB):     {cfg.mongo_uri}",
+        f"  MongoDB (SecantusDB):     {cfg.mongo_uri}  (key store); a store process each: "
+        + ", ".join(f"{db} :{port}" for db, port in cfg.store_ports.items()),
         f"  E-mails received (SMTP):  {cfg.maildir}/",
         f"  e-Meterai (simulator):    http://127.0.0.1:{cfg.meterai_port}/  (POST /_outage {{\"down\": true}} "
         "simulates an outage)",
@@ -75,6 +88,9 @@ def main() -> int:
     say = lambda msg: print(msg, flush=True)  # noqa: E731
     try:
         stack.start(progress=say)
+        if leftovers := single_store_leftovers(cfg):
+            say(f"note: {', '.join(leftovers)} in {cfg.var}/data/secantus are from the single-store layout and are "
+                "no longer read (each service now has its own store); `rm -rf var/data` starts afresh.")
         seeding = Seeding(cfg, say)
         seeding.start()
         supervisor = Supervisor(stack, log=lambda msg: print(msg, file=sys.stderr, flush=True))

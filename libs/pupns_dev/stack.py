@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pupns_dev.processes import port_open, start_secantus, start_smtp_sink, stop
 from pupns_dev.waiting import wait_until
 
 SERVICES = ("identity", "forms", "verification", "documents", "notifications")
+OWN_STORES = (*SERVICES, "edge")  # the databases that may have a store process of their own (the key store stays)
 RABBIT_API = os.environ.get("PUPNS_RABBIT_API", "http://127.0.0.1:15672/api")
 RABBIT_AUTH = ("guest", "guest")
 BROKER_PORT = 5672
@@ -30,6 +32,10 @@ class StackError(RuntimeError):
 @dataclass
 class StackConfig:
     """Where everything runs. `storage` is a folder, or ':memory:' for tests.
+
+    `store_ports`: databases (of OWN_STORES) with a SecantusDB process of their own, by port; every other
+    database (the key store's, a test's) lives in the main one on `mongo_port`. As production's services each
+    own a database, locally each may own a process: one Python store is not then one core for all services.
 
     `amqp_gate_port`: when set, every platform process reaches RabbitMQ through a TCP relay process
     ("amqp-gate") on that port, so a test can take "the broker" away (kill the gate: every AMQP connection
@@ -53,6 +59,7 @@ class StackConfig:
     amqp_gate_port: int | None = None
     metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i (+ 10 per replica)
     replicas: int = 1  # processes of each nameko service, as Kubernetes replicas (the second is "<service>-2")
+    store_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def amqp_uri(self) -> str:
@@ -61,7 +68,16 @@ class StackConfig:
 
     @property
     def mongo_uri(self) -> str:
+        """The main store's (the key store and every database without a store of its own)."""
         return local_mongo_uri(self.mongo_port)
+
+    def mongo_uri_of(self, database: str) -> str:
+        """The store holding `database` (a service's name, "edge", "keys")."""
+        return local_mongo_uri(self.store_ports.get(database, self.mongo_port))
+
+    def stores(self) -> dict[str, int]:
+        """Every store process by its process name ("secantus", "secantus-identity", ...) and port."""
+        return {"secantus": self.mongo_port, **{f"secantus-{db}": port for db, port in self.store_ports.items()}}
 
     @property
     def maildir(self) -> Path:
@@ -80,6 +96,7 @@ class StackConfig:
         return {
             **os.environ,
             "PUPNS_MONGO_URI": self.mongo_uri,
+            **{f"PUPNS_MONGO_URI_{db.upper()}": self.mongo_uri_of(db) for db in self.store_ports},
             "PUPNS_AMQP_URI": self.amqp_uri,
             "PUPNS_DB_PREFIX": self.db_prefix,
             "PUPNS_SMTP_HOST": "127.0.0.1",
@@ -97,6 +114,11 @@ class StackConfig:
 def replica_names(service: str, replicas: int) -> list[str]:
     """Process names of a service's replicas: `identity`, `identity-2`, ..."""
     return [service] + [f"{service}-{n}" for n in range(2, replicas + 1)]
+
+
+def own_store_ports(ports: Iterable[int]) -> dict[str, int]:
+    """A store process of its own for each of OWN_STORES, on the given ports in that order."""
+    return dict(zip(OWN_STORES, ports, strict=False))
 
 
 def local_mongo_uri(port: int) -> str:
@@ -201,8 +223,8 @@ class Stack:
 
     def check_ports_free(self) -> None:
         cfg = self.cfg
-        for name, port in (("SecantusDB", cfg.mongo_port), ("SMTP sink", cfg.smtp_port),
-                           ("edge", cfg.edge_port), ("console", cfg.console_port),
+        for name, port in (*((f"SecantusDB ({store})", port) for store, port in cfg.stores().items()),
+                           ("SMTP sink", cfg.smtp_port), ("edge", cfg.edge_port), ("console", cfg.console_port),
                            ("e-Meterai simulator", cfg.meterai_port)):
             if port_open(port):
                 raise StackError(f"port {port} ({name}) is already in use: is PUPNS (or something else) "
@@ -219,11 +241,9 @@ class Stack:
             if cfg.amqp_gate_port:
                 progress("starting the AMQP gate...")
                 self.procs.append(("amqp-gate", start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log")))
-            progress("starting SecantusDB (MongoDB wire protocol)...")
-            storage = self._storage()
-            if storage != ":memory:":
-                Path(storage).mkdir(parents=True, exist_ok=True)
-            self.procs.append(("secantus", start_secantus(cfg.mongo_port, storage, logs / "secantus.log")))
+            progress("starting SecantusDB (MongoDB wire protocol)" + (
+                f": a store for {', '.join(cfg.store_ports)} and one for the rest..." if cfg.store_ports else "..."))
+            self._start_stores(logs)
             progress("starting SMTP sink...")
             self.procs.append(("smtp", start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")))
             if "PUPNS_METERAI_URL" not in os.environ:  # no real provider configured: the local fake e-Meterai
@@ -247,8 +267,28 @@ class Stack:
             self.stop()
             raise
 
-    def _storage(self) -> str:
-        return self.cfg.storage or str(self.cfg.var / "data" / "secantus")
+    def _storage(self, name: str = "secantus") -> str:
+        """A store process's folder (`var/data/secantus`, `var/data/secantus-identity`, ...) or ':memory:'."""
+        if self.cfg.storage == ":memory:":
+            return ":memory:"
+        main = Path(self.cfg.storage or self.cfg.var / "data" / "secantus")
+        return str(main if name == "secantus" else main.with_name(f"{main.name}-{name.partition('-')[2]}"))
+
+    def _start_stores(self, logs: Path) -> None:
+        """Every store process at once (each takes ~1 s to listen)."""
+        def start(item: tuple[str, int]) -> tuple[str, subprocess.Popen]:
+            name, port = item
+            storage = self._storage(name)
+            if storage != ":memory:":
+                Path(storage).mkdir(parents=True, exist_ok=True)
+            return name, start_secantus(port, storage, logs / f"{name}.log")
+        with ThreadPoolExecutor(len(self.cfg.stores())) as pool:
+            futures = [pool.submit(start, item) for item in self.cfg.stores().items()]
+        for future in futures:  # every started one is kept (stopped on failure) before an error is raised
+            if future.exception() is None:
+                self.procs.append(future.result())
+        for future in futures:
+            future.result()
 
     def _root(self) -> Path:
         return Path(__file__).resolve().parents[2]
@@ -331,10 +371,10 @@ class Stack:
         cfg, logs = self.cfg, self.cfg.var / "logs"
         index = next(i for i, (known, _) in enumerate(self.procs) if known == name)
         stop(self.procs[index][1])
-        if name == "secantus":
-            if self._storage() == ":memory:":
+        if name in cfg.stores():
+            if self._storage(name) == ":memory:":
                 raise StackError("SecantusDB runs in memory: a restart would start it empty")
-            proc = start_secantus(cfg.mongo_port, self._storage(), logs / "secantus.log")
+            proc = start_secantus(cfg.stores()[name], self._storage(name), logs / f"{name}.log")
         elif name == "smtp":
             proc = start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")
         elif name == "amqp-gate":
@@ -369,7 +409,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every platform process at once, then the store and helpers they depend on."""
-        infrastructure = {"secantus", "smtp", "meterai", "amqp-gate"}
+        infrastructure = {*self.cfg.stores(), "smtp", "meterai", "amqp-gate"}
         apps = [proc for name, proc in self.procs if name not in infrastructure]
         with ThreadPoolExecutor(max(len(apps), 1)) as pool:  # each nameko service takes ~2 s to stop
             list(pool.map(stop, apps))

@@ -13,7 +13,7 @@ import requests
 
 from pupns_dev.demo import login, seed_demo
 from pupns_dev.processes import free_port
-from pupns_dev.stack import Stack, StackConfig, delete_vhost
+from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
 from pupns_dev.waiting import wait_until
 from tests.e2e.browser import browser  # noqa: F401 (the browser tests' fixture)
 
@@ -32,7 +32,7 @@ def stack(tmp_path_factory):
     cfg = StackConfig(
         var=tmp_path_factory.mktemp("stack"), vhost=f"e2e-{uuid.uuid4().hex[:8]}",
         mongo_port=free_port(), smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
-        meterai_port=free_port(),
+        meterai_port=free_port(), store_ports=own_store_ports(free_port() for _ in OWN_STORES),  # as `make run`
         storage=":memory:", jwt_keys=f"e2e:{secrets.token_urlsafe(32)}", admin_password=secrets.token_urlsafe(12),
         extra_env=dict(TEST_ENV))
     running = Stack(cfg)

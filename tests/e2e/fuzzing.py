@@ -51,18 +51,20 @@ class StoreWatch:
     Read models are written in the same transaction as their events, so the event counts stand for them."""
 
     def __init__(self, cfg: StackConfig):
-        self.client = MongoClient(cfg.mongo_uri)
-        self.databases = [f"{cfg.db_prefix}{name}" for name in SERVICES]
+        self.clients = {uri: MongoClient(uri) for uri in {cfg.mongo_uri_of(name) for name in SERVICES}}
+        self.db_of = {f"{cfg.db_prefix}{name}": self.clients[cfg.mongo_uri_of(name)][f"{cfg.db_prefix}{name}"]
+                      for name in SERVICES}  # each database in the store process that holds it
+        self.databases = list(self.db_of)
         self.per_request = [(f"{cfg.db_prefix}{db}", collection) for db, collection in PER_REQUEST]
 
     def snapshot(self, every_collection: bool = False) -> dict[str, int]:
         counts = {}
         if not every_collection:
             for name, collection in self.per_request:
-                counts[f"{name}.{collection}"] = self.client[name][collection].estimated_document_count()
+                counts[f"{name}.{collection}"] = self.db_of[name][collection].estimated_document_count()
             return counts
         for name in self.databases:
-            db = self.client[name]
+            db = self.db_of[name]
             for collection in db.list_collection_names():
                 if collection not in UNWATCHED:
                     counts[f"{name}.{collection}"] = db[collection].estimated_document_count()
@@ -87,12 +89,13 @@ class StoreWatch:
         for name in self.databases:
             grown = after.get(f"{name}.events", 0) - before.get(f"{name}.events", 0)
             if grown > 0:
-                latest = self.client[name]["events"].find({}, {"stream": 1, "type": 1}).sort("position", -1)
+                latest = self.db_of[name]["events"].find({}, {"stream": 1, "type": 1}).sort("position", -1)
                 found += [f"{name}: {e['stream']} {e['type']}" for e in latest.limit(grown)]
         return found
 
     def close(self) -> None:
-        self.client.close()
+        for client in self.clients.values():
+            client.close()
 
 
 def changed(before: dict[str, int], after: dict[str, int], code: str | None) -> dict[str, tuple[int, int]]:

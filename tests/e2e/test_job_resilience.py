@@ -97,7 +97,7 @@ def test_the_deadline_closes_the_campaign_once_by_itself_and_reminds_before_it(s
         "nip": rows[3]["nip"], "nik": rows[3]["nik"], "email": "telat@contoh.go.id", "password": PASSWORD})
     assert late.status_code == 409 and late.json()["error"]["code"] == "campaign_closed"
 
-    db = MongoClient(cfg.mongo_uri, tz_aware=True)[f"{cfg.db_prefix}identity"]
+    db = MongoClient(cfg.mongo_uri_of("identity"), tz_aware=True)[f"{cfg.db_prefix}identity"]
     assert db.events.count_documents({"type": "CampaignClosed"}) == 1
     assert db.jobs.count_documents({"kind": "campaign_close"}) == 1
     assert db.events.count_documents({"type": "MarkedNotReregistered"}) == 8
@@ -114,7 +114,7 @@ def test_identity_killed_halfway_through_a_large_import_finishes_with_exact_coun
     cfg = stack.cfg
     http = requests.Session()
     admin = {"Authorization": f"Bearer {login(cfg, 'admin', cfg.admin_password, progress=lambda msg: None)}"}
-    db = MongoClient(cfg.mongo_uri, tz_aware=True)[f"{cfg.db_prefix}identity"]
+    db = MongoClient(cfg.mongo_uri_of("identity"), tz_aware=True)[f"{cfg.db_prefix}identity"]
     before = db.roster.count_documents({})  # the previous test's small roster
     started = time.monotonic()
     resp = http.post(f"{cfg.edge_url}/api/v1/admin/roster", data=roster_text(ROWS).encode(), timeout=120,

@@ -18,7 +18,7 @@ from pymongo import MongoClient
 
 from pupns.personal import ERASED, FieldCodec, KeyStore, MasterKeys
 from pupns.personal.codec import is_sealed_blob
-from pupns_dev.stack import RABBIT_API, RABBIT_AUTH, SERVICES
+from pupns_dev.stack import RABBIT_API, RABBIT_AUTH, SERVICES, local_mongo_uri
 from pupns_dev.waiting import wait_until
 from tests.e2e.conftest import PASSWORD, bearer
 
@@ -40,8 +40,9 @@ def encodings(value: str) -> set[str]:
             base64.urlsafe_b64encode(raw).decode().rstrip("="), raw.hex()}
 
 
-def dump_databases(client: MongoClient) -> tuple[str, list[bytes]]:
-    """Every document of every database as extended JSON text, and every binary value found."""
+def dump_databases(clients: list[MongoClient]) -> tuple[str, list[bytes]]:
+    """Every document of every database of every store process as extended JSON text, and every binary value
+    found."""
     texts, blobs = [], []
 
     def binaries(node):
@@ -53,13 +54,14 @@ def dump_databases(client: MongoClient) -> tuple[str, list[bytes]]:
         elif isinstance(node, list):
             for value in node:
                 binaries(value)
-    for name in client.list_database_names():
-        if name in SYSTEM_DATABASES:
-            continue
-        for collection in client[name].list_collection_names():
-            for doc in client[name][collection].find():
-                texts.append(json_util.dumps(doc))
-                binaries(doc)
+    for client in clients:
+        for name in client.list_database_names():
+            if name in SYSTEM_DATABASES:
+                continue
+            for collection in client[name].list_collection_names():
+                for doc in client[name][collection].find():
+                    texts.append(json_util.dumps(doc))
+                    binaries(doc)
     return "\n".join(texts), blobs
 
 
@@ -150,9 +152,10 @@ def test_a_dump_yields_no_personal_value_without_the_master_key_and_none_after_e
     seen = journey(platform, api, row, personal, pdf)
     platform.settled_event_count()
 
-    client = MongoClient(cfg.mongo_uri, tz_aware=True)
+    clients = [MongoClient(local_mongo_uri(port), tz_aware=True) for port in cfg.stores().values()]
+    client = clients[0]  # the main store: the key store's
     try:
-        text, blobs = dump_databases(client)
+        text, blobs = dump_databases(clients)
         logs = dump_logs(cfg)
         dumped = "\n".join([text, dump_queues(cfg.vhost), logs])
         assert nip in text, "the dump is real: the clear NIP is in it"
@@ -187,9 +190,10 @@ def test_a_dump_yields_no_personal_value_without_the_master_key_and_none_after_e
                                      env=cfg.env(), capture_output=True, text=True, timeout=600)
             assert checked.returncode == 0, f"{service}:\n{checked.stdout}\n{checked.stderr}"
 
-        text, blobs = dump_databases(client)
+        text, blobs = dump_databases(clients)
         values, documents = opened_with_master_key(cfg, client, nip, text, blobs)
         assert values <= {ERASED}, "after erasure the master key opens nothing of this PNS"
         assert all(doc is ERASED for doc in documents)
     finally:
-        client.close()
+        for each in clients:
+            each.close()

@@ -249,7 +249,7 @@ def create_app(backend: Backend | None = None, store: MongoEdgeStore | MemoryEdg
     """The one place the edge is wired: real RPC and MongoDB unless fakes are given."""
     config.require_production_secrets("edge")
     settings = settings or Settings()
-    amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri()
+    amqp_uri, mongo_uri = config.amqp_uri(), config.mongo_uri("edge")
     revocations = None
     if backend is None:
         backend = NamekoBackend(amqp_uri)

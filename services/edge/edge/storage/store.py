@@ -36,7 +36,7 @@ class MongoEdgeStore:
     """Idempotency records, the waiting line's parts and rate windows, in database `mongo_db("edge")`."""
 
     def __init__(self, uri: str | None = None, db_name: str | None = None, timeout_ms: int = 1000) -> None:
-        self.client = MongoClient(uri or config.mongo_uri(), serverSelectionTimeoutMS=timeout_ms,
+        self.client = MongoClient(uri or config.mongo_uri("edge"), serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=4 * timeout_ms, tz_aware=True)
         self.db = self.client[db_name or config.mongo_db("edge")]
         self.idempotency = self.db["idempotency"]
