@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,6 +38,13 @@ def profiles(var: Path, top: int = 12) -> dict[str, dict[str, list[tuple[float, 
             found[path.stem.removeprefix("profile-")] = {"own": _top(own, total, top),
                                                          "inclusive": _top(inclusive, total, top), "samples": total}
     return found
+
+
+def profiled(name: str) -> tuple[str, str, str]:
+    """A profile's process, flood and factor from its name: "forms-save-10x" is forms during the save flood at 10x;
+    "secantus-identity" is that store process at registration capacity (process names may hold a "-")."""
+    found = re.fullmatch(r"(.+)-(\w+)-([\d.]+x)", name)
+    return (found[1], found[2], found[3]) if found else (name, "", "")
 
 
 def _top(counter: collections.Counter, total: int, top: int) -> list[tuple[float, str]]:
@@ -242,9 +250,8 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['goodput_rps']} | {p['ok_p50_ms']}/{p['ok_p99_ms']} | "
                      f"{p['away_p50_ms']}/{p['away_p99_ms']} | {lag} | {counts} |")
     for name, prof in found_profiles.items():
-        service, _, flood = name.partition("-")  # profile-forms-save-10x.txt: forms during the save flood at 10x
-        kind, _, factor = flood.partition("-")
-        during = f"the {kind} flood at {factor}" if flood else "registration at capacity"
+        service, kind, factor = profiled(name)
+        during = f"the {kind} flood at {factor}" if kind else "registration at capacity"
         lines += ["", f"## Profile of {service} during {during} ({prof['samples']} samples, py-spy)",
                   "", "Own time:", ""] + [f"- {share} % {frame}" for share, frame in prof["own"]]
         lines += ["", "Inclusive:", ""] + [f"- {share} % {frame}" for share, frame in prof["inclusive"]]

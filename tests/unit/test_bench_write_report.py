@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import cpu_terms_text, headline, store_time_lines, turn_away_costs
+from bench.write_report import cpu_terms_text, headline, profiled, store_time_lines, turn_away_costs
 
 
 def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):
@@ -67,3 +67,10 @@ def test_the_store_table_puts_capacity_beside_the_flood_and_skips_runs_without_t
     assert store_time_lines(heads, read)[-1] == ("| register | 30.0 | identity.events 4.0 | 80.0 | "
                                                  "edge.line 23.5, identity.events 9.4 |")
     assert store_time_lines(heads, PHASES)[-1].startswith("|---")
+
+
+def test_a_profile_name_gives_its_process_flood_and_factor_even_when_the_process_name_holds_a_dash():
+    assert profiled("forms-save-10x") == ("forms", "save", "10x")
+    assert profiled("secantus-forms-save-2.5x") == ("secantus-forms", "save", "2.5x")
+    assert profiled("secantus-identity") == ("secantus-identity", "", "")
+    assert profiled("identity") == ("identity", "", "")
