@@ -13,7 +13,7 @@ import pytest
 
 from pupns_dev.demo import patient, seed_demo
 from pupns_dev.processes import free_port
-from pupns_dev.stack import SERVICES, Stack, StackConfig, delete_vhost, rpc_consumers
+from pupns_dev.stack import OWN_STORES, SERVICES, Stack, StackConfig, delete_vhost, own_store_ports, rpc_consumers
 from pupns_dev.waiting import wait_until
 from tests.e2e.conftest import PASSWORD, TEST_ENV, bearer
 
@@ -28,7 +28,8 @@ def replicated(tmp_path_factory):
     cfg = StackConfig(
         var=tmp_path_factory.mktemp("replicas"), vhost=f"e2e-rep-{uuid.uuid4().hex[:8]}",
         mongo_port=free_port(), smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
-        meterai_port=free_port(), storage=":memory:", jwt_keys=f"rep:{secrets.token_urlsafe(32)}",
+        meterai_port=free_port(), store_ports=own_store_ports(free_port() for _ in OWN_STORES),  # as `make run`
+        storage=":memory:", jwt_keys=f"rep:{secrets.token_urlsafe(32)}",
         admin_password=secrets.token_urlsafe(12), extra_env=dict(TEST_ENV), replicas=2)
     running = Stack(cfg)
     running.start(progress=lambda msg: None)
