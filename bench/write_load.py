@@ -286,7 +286,9 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     var = Path(tempfile.mkdtemp(prefix="write-bench-"))
     cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
-                      store_ports=own_store_ports(free_port() for _ in OWN_STORES),  # as `make run`
+                      # a store process per service, as `make run`; PUPNS_BENCH_ONE_STORE=1: all in one, for comparison
+                      store_ports={} if os.environ.get("PUPNS_BENCH_ONE_STORE") == "1" else
+                      own_store_ports(free_port() for _ in OWN_STORES),
                       storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
                       admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
