@@ -35,7 +35,11 @@ STREAM = "job-{id}"
 STATUS_PATH = "/api/v1/admin/jobs/{id}"
 ITEMS_KEPT = 10_000  # rejected rows kept in a result; `rejected_total` always counts all of them
 ACTIVE = ("queued", "running")
-RETRY_SECONDS = 2.0  # after a conflict (a killed runner's transaction may hold its streams for a minute)
+# After a conflict the step waits RETRY_SECONDS, doubling with each conflict in a row up to MAX_RETRY_SECONDS: a
+# killed runner's transaction may hold its streams for a minute, and every try redoes the whole step (an import's
+# chunk of 1,000 rows) before it meets the conflict at commit.
+RETRY_SECONDS = 2.0
+MAX_RETRY_SECONDS = 10.0
 MAX_FAILURES = 5  # unexpected errors in a row before a job is marked failed (transient ones heal before that)
 SUBMITTED = polling.Signal("jobs")  # wakes this process's job runner at once (pupns.polling)
 
@@ -163,7 +167,7 @@ class JobRun:
         self.store.append_many([*parts, own], self.meta,
                                projection=_projection(self.store, projection or self.projection))
         self.store.db[LEASES].update_one({"_id": self.id, "owner": self.owner}, {"$set": {
-            "until": datetime.now(UTC) + timedelta(seconds=lease_seconds())}})
+            "until": datetime.now(UTC) + timedelta(seconds=lease_seconds()), "conflicts": 0}})
         self.job = self.store.db[JOBS].find_one({"_id": self.id})
 
     def start(self) -> None:
@@ -191,6 +195,14 @@ class JobRun:
         """No runner (this one neither) takes the job for `seconds`."""
         self.store.db[LEASES].update_one({"_id": self.id}, {"$set": {
             "retry_at": datetime.now(UTC) + timedelta(seconds=seconds)}})
+
+    def pause_after_conflict(self) -> float:
+        """Pause after one more conflict in a row (since the last step that went through); returns the seconds."""
+        conflicts = self.store.db[LEASES].find_one_and_update(
+            {"_id": self.id}, {"$inc": {"conflicts": 1}}, return_document=ReturnDocument.AFTER)["conflicts"]
+        seconds = min(RETRY_SECONDS * 2 ** (conflicts - 1), MAX_RETRY_SECONDS)
+        self.pause(seconds)
+        return seconds
 
     def failed_once_more(self) -> int:
         """Count an unexpected failure of a step; returns how many there were in a row."""
@@ -225,8 +237,7 @@ def run_pending(store: EventStore, steps: dict[str, Step], owner: str, budget: f
         except ConcurrencyError:
             # A stream of this step moved (another writer, or a transaction of a killed runner still held by
             # the store): nothing of the step was stored; it is tried again on the next call.
-            log.info("job %s: concurrent write, retrying the step in %s s", run.id, RETRY_SECONDS)
-            run.pause(RETRY_SECONDS)
+            log.info("job %s: concurrent write, retrying the step in %s s", run.id, run.pause_after_conflict())
             return worked
         except Exception:
             log.exception("job %s failed a step", run.id)

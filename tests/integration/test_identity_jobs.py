@@ -255,9 +255,16 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
     def conflicting(*args):
         raise ConcurrencyError("roster-x", 0)
     monkeypatch.setattr(roster_job, "_import_chunk", conflicting)
-    jobs.run_pending(store, job_steps(default_codec()), "a", budget=5)
-    assert store.db[jobs.LEASES].find_one({"_id": job["id"]})["retry_at"] > datetime.now(UTC)
-    assert jobs.claim(store, "a", [roster_job.KIND]) is None  # not even its own runner, until the pause is over
+    pauses = []
+    for _ in range(5):  # conflicts in a row: the pause doubles (each try redoes the step), up to a ceiling
+        store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"retry_at": None}})
+        jobs.run_pending(store, job_steps(default_codec()), "a", budget=5)
+        lease = store.db[jobs.LEASES].find_one({"_id": job["id"]})
+        pauses.append(round((lease["retry_at"] - datetime.now(UTC)).total_seconds()))
+        assert jobs.claim(store, "a", [roster_job.KIND]) is None  # not even its own runner, until the pause is over
+    assert pauses == [2, 4, 8, 10, 10]
+    jobs.JobRun(store, store.db[jobs.JOBS].find_one({"_id": job["id"]}), "a").checkpoint(0, {"chunk": 0})
+    assert store.db[jobs.LEASES].find_one({"_id": job["id"]})["conflicts"] == 0  # a step went through: afresh
     monkeypatch.setattr(roster_job, "_import_chunk", real)
     store.db[jobs.LEASES].update_one({"_id": job["id"]}, {"$set": {"retry_at": datetime.now(UTC)}})
     run_to_end(store, "a")
