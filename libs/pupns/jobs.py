@@ -198,16 +198,18 @@ class JobRun:
 
     def pause_after_conflict(self) -> float:
         """Pause after one more conflict in a row (since the last step that went through); returns the seconds."""
-        conflicts = self.store.db[LEASES].find_one_and_update(
-            {"_id": self.id}, {"$inc": {"conflicts": 1}}, return_document=ReturnDocument.AFTER)["conflicts"]
-        seconds = min(RETRY_SECONDS * 2 ** (conflicts - 1), MAX_RETRY_SECONDS)
+        seconds = min(RETRY_SECONDS * 2 ** (self._once_more("conflicts") - 1), MAX_RETRY_SECONDS)
         self.pause(seconds)
         return seconds
 
     def failed_once_more(self) -> int:
         """Count an unexpected failure of a step; returns how many there were in a row."""
+        return self._once_more("failures")
+
+    def _once_more(self, counter: str) -> int:
+        """Add one to a counter of the job's lease; returns its new value."""
         return self.store.db[LEASES].find_one_and_update(
-            {"_id": self.id}, {"$inc": {"failures": 1}}, return_document=ReturnDocument.AFTER)["failures"]
+            {"_id": self.id}, {"$inc": {counter: 1}}, return_document=ReturnDocument.AFTER)[counter]
 
     def release(self) -> None:
         """Let the next tick (of any replica) take the job at once."""
