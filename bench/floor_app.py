@@ -23,9 +23,18 @@ def app(environ: dict, start_response) -> list[bytes]:
 ASGI_HEADERS = [(name.lower().encode(), value.encode()) for name, value in HEADERS]
 
 
-async def asgi(scope: dict, receive, send) -> None:
-    """The same answer as an ASGI app (the edge's worker serves ASGI)."""
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 503, "headers": ASGI_HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
+class Floor:
+    """The same answer as an ASGI app that answers every request at once, as the edge's protocol asks the edge
+    (edge.http.protocol)."""
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 503, "headers": ASGI_HEADERS})
+        await send({"type": "http.response.body", "body": BODY})
+
+    def answer_at_once(self, method: str, path: str, headers: list) -> tuple[int, list, bytes]:
+        return 503, ASGI_HEADERS, BODY
+
+
+asgi = Floor()

@@ -133,9 +133,9 @@ def test_before_the_edge_is_wired_every_request_goes_to_the_threads():
 
 
 def test_the_shed_environ_holds_only_what_the_decision_reads():
-    scope = {"method": "PUT", "path": "/api/v1/me/form/sections/alamat",
-             "headers": [(b"authorization", b"Bearer t"), (b"x-queue-ticket", b"k"), (b"cookie", b"a=b"),
-                         (b"accept", b"application/json"), (b"content-type", b"application/json")]}
-    assert shed_environ(scope) == {"REQUEST_METHOD": "PUT", "PATH_INFO": "/api/v1/me/form/sections/alamat",
-                                   "HTTP_AUTHORIZATION": "Bearer t", "HTTP_X_QUEUE_TICKET": "k",
-                                   "HTTP_COOKIE": "a=b", "HTTP_ACCEPT": "application/json"}
+    headers = [(b"authorization", b"Bearer t"), (b"x-queue-ticket", b"k"), (b"cookie", b"a=b"),
+               (b"accept", b"application/json"), (b"content-type", b"application/json")]
+    path = "/api/v1/me/form/sections/alamat"
+    assert shed_environ("PUT", path, headers) == {"REQUEST_METHOD": "PUT", "PATH_INFO": path,
+                                                  "HTTP_AUTHORIZATION": "Bearer t", "HTTP_X_QUEUE_TICKET": "k",
+                                                  "HTTP_COOKIE": "a=b", "HTTP_ACCEPT": "application/json"}

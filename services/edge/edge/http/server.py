@@ -1,8 +1,10 @@
 """The edge's ASGI front (`gunicorn -c services/edge/gunicorn.conf.py edge.http.server:app`).
 
 A request the edge would turn away anyway (edge.http.app `EdgeApp.shed`: the in-flight gate it needs is full) is
-answered here, on the event loop, from its method, path and a few headers: no thread, no WSGI environ, no body
-read. Everything else runs in the WSGI edge on a pool of PUPNS_EDGE_THREADS threads (a2wsgi), as under gthread.
+answered on the event loop from its method, path and a few headers: no thread, no WSGI environ, no body read. The
+edge's HTTP protocol (edge.http.protocol) asks `answer_at_once` as soon as it has parsed the headers; a request it
+could not ask about (one pipelined behind another, say) is judged the same way when it reaches the app. Everything
+else runs in the WSGI edge on a pool of PUPNS_EDGE_THREADS threads (a2wsgi), as under gthread.
 
 API calls handed to the threads that no thread has begun yet count against the gate too: each of them will either
 enter or be turned away there, and under a flood on busy cores dozens are handed over before the first is begun; a
@@ -45,12 +47,10 @@ class EdgeFront:
         if scope["type"] != "http":
             await self.threaded(scope, receive, send)
             return
-        built = self.edge.built()
-        shed = built.shed(shed_environ(scope), self.pending()) if built is not None else None
-        if shed is not None:
-            status, headers, body = shed
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+        answer = self.answer_at_once(scope["method"], scope["path"], scope["headers"])
+        if answer is not None:
+            status, headers, body = answer
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         if not scope["path"].startswith(V1 + "/"):
@@ -62,6 +62,16 @@ class EdgeFront:
             await self.threaded(scope, receive, send)
         finally:
             self._mark_begun(handoff)  # a call cancelled before any thread took it is no longer on its way
+
+    def answer_at_once(self, method: str, path: str, headers: list[tuple[bytes, bytes]]
+                       ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The turn-away of a call that cannot enter anyway (status, ASGI headers, body); None to handle it."""
+        built = self.edge.built()
+        shed = built.shed(shed_environ(method, path, headers), self.pending()) if built is not None else None
+        if shed is None:
+            return None
+        status, named, body = shed
+        return status, [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in named], body
 
     def _begin(self, environ: dict, start_response: Any) -> Any:
         """The WSGI edge, once a thread has begun the call."""
@@ -78,10 +88,10 @@ class EdgeFront:
                 self.begun += 1
 
 
-def shed_environ(scope: dict) -> dict[str, str]:
+def shed_environ(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """The part of a WSGI environ that `EdgeApp.shed` reads."""
-    environ = {"REQUEST_METHOD": scope["method"], "PATH_INFO": scope["path"]}
-    for name, value in scope["headers"]:
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
+    for name, value in headers:
         key = SHED_HEADERS.get(name)
         if key is not None:
             environ[key] = value.decode("latin-1")

@@ -11,13 +11,16 @@ from typing import Any
 
 from uvicorn_worker import UvicornWorker
 
+from edge.http.protocol import EdgeProtocol
+
 
 class EdgeWorker(UvicornWorker):
-    """uvicorn under gunicorn, as the edge needs it: no proxy-header rewriting, no lifespan, no server banner."""
+    """uvicorn under gunicorn, as the edge needs it: turn-aways answered as they are parsed (edge.http.protocol),
+    no proxy-header rewriting, no lifespan, no server banner."""
 
     # The edge reads X-Forwarded-For itself, trusting only PUPNS_EDGE_PROXY_HOPS proxies (SPEC Abuse): uvicorn
     # must not rewrite the client address from it first. Its access log goes where gunicorn's would, if set.
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "proxy_headers": False,
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": EdgeProtocol, "proxy_headers": False,
                                      "lifespan": "off", "server_header": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
