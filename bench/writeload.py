@@ -73,6 +73,9 @@ class WriteGenerator(Generator):
         index = self.holding.pop(conn, None)
         if index is None:
             return
+        if status != 200:  # only a saved section carries the form's new version: a turn-away is not parsed
+            self.free.append(index)
+            return
         try:
             answer = json.loads(body)
             self.versions[index] = int(answer.get("version") or self.versions[index])
