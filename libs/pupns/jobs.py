@@ -167,7 +167,7 @@ class JobRun:
         self.store.append_many([*parts, own], self.meta,
                                projection=_projection(self.store, projection or self.projection))
         self.store.db[LEASES].update_one({"_id": self.id, "owner": self.owner}, {"$set": {
-            "until": datetime.now(UTC) + timedelta(seconds=lease_seconds()), "conflicts": 0}})
+            "until": datetime.now(UTC) + timedelta(seconds=lease_seconds()), "conflicts": 0, "failures": 0}})
         self.job = self.store.db[JOBS].find_one({"_id": self.id})
 
     def start(self) -> None:
@@ -203,7 +203,8 @@ class JobRun:
         return seconds
 
     def failed_once_more(self) -> int:
-        """Count an unexpected failure of a step; returns how many there were in a row."""
+        """Count an unexpected failure of a step; returns how many in a row (since the last step that went
+        through: a long job is not failed by faults spread over its hours)."""
         return self._once_more("failures")
 
     def _once_more(self, counter: str) -> int:

@@ -271,6 +271,26 @@ def test_a_step_that_meets_a_concurrent_write_is_tried_again_after_a_pause(store
     assert jobs.get(store, job["id"])["result"]["imported"] == 3
 
 
+def test_unexpected_errors_fail_a_job_only_when_they_come_in_a_row(store, monkeypatch):
+    job = upload(store, roster_csv(42, seed=13))  # six chunks of seven rows
+    real, tries = roster_job._import_chunk, []
+
+    def every_first_try_fails(*args, **kwargs):
+        tries.append(1)
+        if len(tries) % 2:
+            raise RuntimeError("a transient fault")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(roster_job, "_import_chunk", every_first_try_fails)
+    finished = run_to_end(store)
+    # Six failures in all, each followed by a chunk that went through: never MAX_FAILURES in a row.
+    assert len(tries) == 12 and finished["status"] == "done" and finished["result"]["imported"] == 42
+    job = upload(store, roster_csv(7, seed=14))
+    monkeypatch.setattr(roster_job, "_import_chunk", lambda *args, **kwargs: 1 / 0)
+    failed = run_to_end(store)
+    assert failed["_id"] == job["id"] and failed["status"] == "failed"
+    assert failed["error"]["code"] == "internal_error"
+
+
 def test_chunks_of_an_upload_no_job_took_are_dropped_once_old(store):
     roster_job.stage_chunks(deps(store), "a" * 32, [{"n": 0, "text": "nip\n", "lines": [[1, 1]], "rows": 0}], ADMIN)
     running = upload(store, roster_csv(3, seed=1))
