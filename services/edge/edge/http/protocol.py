@@ -9,8 +9,9 @@ workers (2-vCPU bench machine, two runs each): 0.13-0.15 ms of the server's CPU 
 ms here, and the client's own CPU per answer fell by a third (one read instead of two).
 
 Everything else goes the usual way: a request the app does not answer at once, a second request pipelined behind
-one still being answered (answers must keep their order), HEAD, `Expect: 100-continue`, upgrades, and everything
-when uvicorn keeps an access log (it writes its lines from the cycle).
+one still being answered (answers must keep their order), answers to a client that does not read them (writes
+paused), HEAD, `Expect: 100-continue`, upgrades, and everything when uvicorn keeps an access log (it writes its
+lines from the cycle).
 """
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ class EdgeProtocol(HttpToolsProtocol):
     def _answer_at_once(self) -> Answer | None:
         """The app's answer to the request whose headers were just parsed, when it may be given here."""
         judge = getattr(self.app, "answer_at_once", None)
-        busy = self.pipeline or (self.cycle is not None and not self.cycle.response_complete)
+        # A client that sends faster than it reads must wait for its answers the usual way (uvicorn stops reading
+        # from it while its writes are paused), not have them piled up in the edge's memory.
+        busy = self.pipeline or self.flow.write_paused or (self.cycle is not None and not self.cycle.response_complete)
         if judge is None or busy or self.expect_100_continue or self.access_log or self.parser.should_upgrade():
             return None
         method = self.parser.get_method().decode("ascii")
