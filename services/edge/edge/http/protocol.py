@@ -5,7 +5,7 @@ admitted ones need. uvicorn answers a request by building a RequestResponseCycle
 messages, written as two segments the client reads apart. When the app can judge a request from its method, path
 and headers alone (`answer_at_once`), this protocol asks it as soon as the headers are parsed and writes the answer
 in one piece: no task, no cycle. Measured with bench.loadgen at 2,000 requests/s against a constant 503 under two
-workers (2-vCPU bench machine, two runs each): 0.13-0.15 ms of the server's CPU per answer through ASGI, 0.05-0.06
+workers (2-vCPU bench machine, two runs each): 0.13-0.15 ms of the server's CPU per answer through ASGI, 0.05-0.08
 ms here, and the client's own CPU per answer fell by a third (one read instead of two).
 
 Everything else goes the usual way: a request the app does not answer at once, a second request pipelined behind

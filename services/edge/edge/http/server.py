@@ -20,6 +20,7 @@ from a2wsgi import WSGIMiddleware
 
 from edge.http.app import LazyApp
 from edge.http.app import app as wsgi_app
+from edge.http.protocol import Answer
 from edge.http.routes import V1
 from edge.surge import tickets
 
@@ -63,8 +64,7 @@ class EdgeFront:
         finally:
             self._mark_begun(handoff)  # a call cancelled before any thread took it is no longer on its way
 
-    def answer_at_once(self, method: str, path: str, headers: list[tuple[bytes, bytes]]
-                       ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def answer_at_once(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Answer | None:
         """The turn-away of a call that cannot enter anyway (status, ASGI headers, body); None to handle it."""
         built = self.edge.built()
         shed = built.shed(shed_environ(method, path, headers), self.pending()) if built is not None else None
