@@ -16,18 +16,12 @@ lines from the cycle).
 from __future__ import annotations
 
 import urllib.parse
-from typing import Protocol
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+# What an app's `answer_at_once(method, path, headers)` returns for a request it answers here (None otherwise).
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers (lower-case names), body
-
-
-class AnswersAtOnce(Protocol):
-    """An ASGI app that can answer some requests from their method, path and headers alone."""
-
-    def answer_at_once(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Answer | None: ...
 
 
 class _Answered:
