@@ -411,9 +411,10 @@ class Stack:
         """Stop every platform process at once, then the store and helpers they depend on."""
         infrastructure = {*self.cfg.stores(), "smtp", "meterai", "amqp-gate"}
         apps = [proc for name, proc in self.procs if name not in infrastructure]
-        with ThreadPoolExecutor(max(len(apps), 1)) as pool:  # each nameko service takes ~2 s to stop
-            list(pool.map(stop, apps))
-        for name, proc in reversed(self.procs):
-            if name in infrastructure:
-                stop(proc)
+        rest = [proc for name, proc in self.procs if name in infrastructure]
+        # Each nameko service and each store process takes ~2 s to stop: stopped one by one, a stack with a store
+        # per service took 14 s for its stores alone. Nothing is left to use them once the apps have stopped.
+        for group in (apps, rest):
+            with ThreadPoolExecutor(max(len(group), 1)) as pool:
+                list(pool.map(stop, group))
         self.procs.clear()

@@ -1,4 +1,4 @@
-"""Admin dashboard and campaign close at roster scale, on the real SecantusDB (use cases called directly)."""
+"""The admin dashboard at roster scale, on the real SecantusDB (the use case called directly)."""
 from __future__ import annotations
 
 from identity.adapters import Deps
@@ -6,13 +6,16 @@ from identity.adapters.projections import Projector
 from identity.commands.progress import progress
 
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
-ROSTER_SIZE = 100_000
+# 20,000 rows keep every count distinct per instansi and across the totals. At 100,000 the test spent two minutes
+# of `make test` inserting rows into SecantusDB (~1,600 rows/s) and checked nothing more: the dashboard is three
+# $group aggregations, answered in 40 rows at any roster size.
+ROSTER_SIZE = 20_000
 
 
-def test_progress_answers_for_a_roster_of_100000(store_for):
+def test_progress_counts_a_roster_of_20000(store_for):
     store = store_for("identity")
     Projector.ensure_indexes(store.db)
-    # Read-model rows as the roster projection writes them (appending 100,000 events would take minutes here).
+    # Read-model rows as the roster projection writes them (appending that many events would take minutes here).
     store.db["roster"].insert_many([
         {"_id": f"{i:018d}", "nip": f"{i:018d}", "nik": f"{i:016d}", "instansi_kode": f"I{i % 40:03d}",
          "anomalies": [{"code": "nik_duplicate"}] if i % 100 == 0 else [], "not_reregistered": i % 10 == 1,
@@ -23,6 +26,7 @@ def test_progress_answers_for_a_roster_of_100000(store_for):
         for i in range(0, ROSTER_SIZE, 2)])
     body = progress(Deps.of(store), ADMIN)
     assert len(body["by_instansi"]) == 40
-    assert body["totals"] == {"roster": 100_000, "registered": 50_000, "confirmed": 25_000, "submitted": 0,
-                              "verified": 25_000, "returned": 0, "not_reregistered": 10_000, "anomalies": 1_000,
+    assert {row["roster"] for row in body["by_instansi"]} == {ROSTER_SIZE // 40}
+    assert body["totals"] == {"roster": 20_000, "registered": 10_000, "confirmed": 5_000, "submitted": 0,
+                              "verified": 5_000, "returned": 0, "not_reregistered": 2_000, "anomalies": 200,
                               "selundupan": 0}
