@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from pupns.personal.master import random_master_key
+from pupns_dev import leftovers
 from pupns_dev.demo import secret_file, seed_demo
 from pupns_dev.stack import OWN_STORES, Stack, StackConfig, StackError, own_store_ports
 from pupns_dev.supervise import Supervisor
@@ -81,21 +82,27 @@ def main() -> int:
         print("PUPNS is already running from this folder (var/run.lock is held). Stop it first.", file=sys.stderr)
         return 1
     stack = Stack(cfg)
+    pids = cfg.var / "run.pids"
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)  # the terminal closed: the platform's processes would not hear it
     say = lambda msg: print(msg, flush=True)  # noqa: E731
+    if stopped := leftovers.stop_recorded(pids):
+        say(f"stopped what an earlier `make run` that did not stop left running: {', '.join(stopped)}")
     try:
         stack.start(progress=say)
-        if leftovers := single_store_leftovers(cfg):
-            say(f"note: {', '.join(leftovers)} in {cfg.var}/data/secantus are from the single-store layout and are "
+        running = leftovers.record(pids, stack.procs)
+        if old_databases := single_store_leftovers(cfg):
+            say(f"note: {', '.join(old_databases)} in {cfg.var}/data/secantus are from the single-store layout and are "
                 "no longer read (each service now has its own store); `rm -rf var/data` starts afresh.")
         seeding = Seeding(cfg, say)
         seeding.start()
         supervisor = Supervisor(stack, log=lambda msg: print(msg, file=sys.stderr, flush=True))
         while True:
             supervisor.tick()  # a crashed process is started again; the platform is never stopped for it
+            running = leftovers.record(pids, stack.procs, running)
             if seeding.demo is not None:
                 print(banner(cfg, seeding.demo), flush=True)
                 seeding.demo = None
@@ -108,6 +115,7 @@ def main() -> int:
         return 0
     finally:
         stack.stop()
+        pids.unlink(missing_ok=True)
         print("all PUPNS processes stopped.", flush=True)
 
 

@@ -1,0 +1,70 @@
+"""Processes a killed `make run` left behind: recorded while it runs, stopped by the next `make run`.
+
+Every platform process runs in its own session (so that Ctrl-C reaches only `make run`, which stops them in
+order). The price: when `make run` itself dies without stopping them (kill -9, an out-of-memory kill), they
+keep running and hold their ports, and the next `make run` could only say which port is taken. So `make run`
+records each process it runs (pid and command line) in `var/run.pids`; the next one, holding `var/run.lock`
+(so no live run owns them), stops every recorded process that is still the same program. A pid the system has
+since given to another program is left alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+STOP_SECONDS = 10.0
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The running program's argv, or None when no process has that pid (or it cannot be read)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.decode(errors="replace").split("\0")[:-1] or None
+
+
+def record(path: Path, procs: Iterable[tuple[str, subprocess.Popen]], last: list | None = None) -> list:
+    """Write what runs now to `path` when it changed since `last` (what this returned before); return it."""
+    running = [{"name": name, "pid": proc.pid, "argv": command_line(proc.pid)}
+               for name, proc in procs if proc.poll() is None]
+    if running != last:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(running, indent=1))
+        tmp.replace(path)
+    return running
+
+
+def stop_recorded(path: Path, timeout: float = STOP_SECONDS) -> list[str]:
+    """Stop the recorded processes that still run the recorded program; return their names."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    ours = [e for e in entries if e.get("argv") and command_line(e["pid"]) == e["argv"]]
+    for entry in ours:
+        _signal_group(entry["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(command_line(e["pid"]) == e["argv"] for e in ours) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for entry in ours:
+        if command_line(entry["pid"]) == entry["argv"]:
+            _signal_group(entry["pid"], signal.SIGKILL)
+    path.unlink(missing_ok=True)
+    return [e["name"] for e in ours]
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Signal the process's group (its own session: the gunicorn master and its workers together)."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:  # not a group leader after all: the process alone
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,70 @@
+"""`make run` stops what a killed earlier run left running (pupns_dev.leftovers), with real processes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pupns_dev import leftovers
+from pupns_dev.waiting import wait_until
+
+# A platform process as `make run` starts one: its own session, with a child of its own (as gunicorn has workers).
+PARENT = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); " \
+         "time.sleep(600)"
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def test_a_process_an_earlier_run_left_is_stopped_with_its_children(tmp_path):
+    record = tmp_path / "run.pids"
+    proc = subprocess.Popen([sys.executable, "-c", PARENT], start_new_session=True)
+    try:
+        kids = wait_until(lambda: children(proc.pid), timeout=30, message="the child started")
+        leftovers.record(record, [("edge", proc)])
+        # The earlier run was killed here: it never stopped `edge`. The next run:
+        assert leftovers.stop_recorded(record) == ["edge"]
+        assert proc.wait(timeout=10) is not None
+        assert all(leftovers.command_line(kid) is None for kid in kids)  # gone or a zombie: nothing runs
+        assert not record.exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def test_a_pid_that_now_runs_another_program_is_left_alone(tmp_path):
+    record = tmp_path / "run.pids"
+    mine = leftovers.command_line(os.getpid())
+    record.write_text(json.dumps([{"name": "forms", "pid": os.getpid(), "argv": [*mine, "--not-this-one"]}]))
+    assert leftovers.stop_recorded(record) == []
+    assert leftovers.command_line(os.getpid()) == mine
+
+
+def test_nothing_recorded_stops_nothing(tmp_path):
+    assert leftovers.stop_recorded(tmp_path / "run.pids") == []
+    (tmp_path / "run.pids").write_text("{half a file")  # a run killed while writing it (the write is atomic now)
+    assert leftovers.stop_recorded(tmp_path / "run.pids") == []
+
+
+def test_the_record_is_written_only_when_what_runs_changed(tmp_path):
+    record = tmp_path / "run.pids"
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    try:
+        running = leftovers.record(record, [("smtp", proc)])
+        assert [entry["name"] for entry in json.loads(record.read_text())] == ["smtp"]
+        record.unlink()
+        assert leftovers.record(record, [("smtp", proc)], running) == running
+        assert not record.exists()  # unchanged: not written again
+        proc.kill()
+        proc.wait()
+        assert leftovers.record(record, [("smtp", proc)], running) == []
+        assert json.loads(record.read_text()) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
