@@ -11,8 +11,9 @@ from pupns_dev import leftovers
 from pupns_dev.waiting import wait_until
 
 # A platform process as `make run` starts one: its own session, with a child of its own (as gunicorn has workers).
-PARENT = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); " \
-         "time.sleep(600)"
+# Each waits for a signal and nothing else.
+WAIT = "import signal; signal.pause()"
+PARENT = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {WAIT!r}]); {WAIT}"
 
 
 def children(pid: int) -> list[int]:
@@ -53,7 +54,7 @@ def test_nothing_recorded_stops_nothing(tmp_path):
 
 def test_the_record_is_written_only_when_what_runs_changed(tmp_path):
     record = tmp_path / "run.pids"
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", WAIT], start_new_session=True)
     try:
         running = leftovers.record(record, [("smtp", proc)])
         assert [entry["name"] for entry in json.loads(record.read_text())] == ["smtp"]
