@@ -46,17 +46,21 @@ def stop_recorded(path: Path, timeout: float = STOP_SECONDS) -> list[str]:
         entries = json.loads(path.read_text())
     except (OSError, ValueError):
         return []
-    ours = [e for e in entries if e.get("argv") and command_line(e["pid"]) == e["argv"]]
+    ours = [e for e in entries if e.get("argv") and _still_running(e)]
     for entry in ours:
         _signal_group(entry["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while any(command_line(e["pid"]) == e["argv"] for e in ours) and time.monotonic() < deadline:
+    while any(map(_still_running, ours)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for entry in ours:
-        if command_line(entry["pid"]) == entry["argv"]:
-            _signal_group(entry["pid"], signal.SIGKILL)
+    for entry in filter(_still_running, ours):
+        _signal_group(entry["pid"], signal.SIGKILL)
     path.unlink(missing_ok=True)
     return [e["name"] for e in ours]
+
+
+def _still_running(entry: dict) -> bool:
+    """Whether the recorded pid still runs the recorded program."""
+    return command_line(entry["pid"]) == entry["argv"]
 
 
 def _signal_group(pid: int, signum: int) -> None:
