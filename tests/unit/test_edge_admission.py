@@ -229,6 +229,18 @@ def test_backed_up_rpc_queues_shrink_the_limit():
     assert admission.limit == before * 0.75
 
 
+def test_retry_after_follows_the_serving_rate_up_to_the_longest_wait_told(monkeypatch):
+    admission = gradient_admission(capacity_initial=4, capacity_min=4, capacity_max=4)  # head: 4 places
+    admission.serving_rate = 2.0
+    assert [admission.retry_after(p) for p in (1, 4, 5, 24, 1000)] == [1, 1, 1, 10, 60]
+    monkeypatch.setenv("PUPNS_EDGE_RETRY_AFTER_MAX", "5")
+    admission = gradient_admission(capacity_initial=4, capacity_min=4, capacity_max=4)
+    admission.serving_rate = 2.0
+    assert [admission.retry_after(p) for p in (5, 12, 1000)] == [1, 4, 5]
+    monkeypatch.setenv("PUPNS_EDGE_RETRY_AFTER_MAX", "600")  # never longer than a minute
+    assert Settings(background=False).retry_after_max == 60
+
+
 def test_session_over_the_limit_is_told_to_retry_without_a_place_in_line():
     app, client, backend, worker = full_edge()
     try:

@@ -55,6 +55,8 @@ class Settings:
     ticket_ttl: int = field(default_factory=lambda: _int("PUPNS_EDGE_TICKET_TTL", 3600))
     # A holder who is not back by Retry-After plus this grace loses the place (the line never outlives its crowd).
     ticket_grace: float = field(default_factory=lambda: _float("PUPNS_EDGE_TICKET_GRACE", 3.0))
+    # The longest wait a newcomer is told (1 to 60 s): past it, a client comes back to hear a nearer estimate.
+    retry_after_max: int = field(default_factory=lambda: min(60, max(1, _int("PUPNS_EDGE_RETRY_AFTER_MAX", 60))))
     # Rate limits per authenticated user and per login username (edge.surge.ratelimit): a token bucket in each
     # process, and a shared window of `rate_window` seconds letting rate × window + burst through across all
     # processes and replicas, synchronised through MongoDB every `rate_sync_seconds` off the request path.

@@ -177,11 +177,11 @@ class Admission:
         return AppError("queue", extra={"queue": queue})
 
     def retry_after(self, position: int) -> int:
-        """Seconds until `position` is likely at the head of the line, 1 to 60."""
+        """Seconds until `position` is likely at the head of the line, 1 to the longest wait told."""
         beyond = position - self.head()
         if beyond <= 0:
             return 1
-        return max(1, min(60, math.ceil(beyond / max(self.serving_rate, 0.1))))
+        return max(1, min(self.settings.retry_after_max, math.ceil(beyond / max(self.serving_rate, 0.1))))
 
     def session_error(self) -> AppError:
         """503 `queue` for a session over the limit: come back in a second, no MongoDB operation."""
