@@ -29,8 +29,7 @@ run: venv rabbit
 
 test: venv rabbit browser
 	$(PY) -m ruff check .
-	$(PY) -m pytest --durations=15 tests/unit tests/integration
-	PUPNS_TEST_NO_EVENTLET=1 $(PY) -m pytest --durations=25 tests/e2e
+	bash scripts/test_side_by_side.sh $(PY)
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
