@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,8 +35,10 @@ def retry_after(resp: requests.Response | None, attempt: int) -> float:
     return min(0.5 * 2 ** min(attempt, 6), MAX_PAUSE_SECONDS)
 
 
-def patient(method: str, url: str, progress=print, **kwargs) -> requests.Response:
-    """One HTTP call that waits out transient refusals (503/429 + Retry-After, 409 in progress, no connection)."""
+def patient(method: str, url: str, progress=print, *, sleep: Callable[[float], None] = time.sleep,
+            **kwargs) -> requests.Response:
+    """One HTTP call that waits out transient refusals (503/429 + Retry-After, 409 in progress, no connection);
+    `kwargs` go to `requests.request`."""
     kwargs.setdefault("timeout", 60)
     attempt = 0
     while True:
@@ -52,7 +55,7 @@ def patient(method: str, url: str, progress=print, **kwargs) -> requests.Respons
         attempt += 1
         if attempt == 1 or attempt % 10 == 0:
             progress(f"  {method} {url.split('/api/v1', 1)[-1]}: {reason}; trying again in {pause:.0f} s")
-        time.sleep(pause)
+        sleep(pause)
 
 
 def cli(cfg: StackConfig, *args: str) -> str:

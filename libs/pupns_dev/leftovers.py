@@ -50,9 +50,10 @@ def stop_recorded(path: Path, timeout: float = STOP_SECONDS) -> list[str]:
     for entry in ours:
         _signal_group(entry["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while any(map(_still_running, ours)) and time.monotonic() < deadline:
+    # The whole group, not only its leader: a gunicorn master may be gone while a worker is still exiting.
+    while any(map(_group_running, ours)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for entry in filter(_still_running, ours):
+    for entry in filter(_group_running, ours):
         _signal_group(entry["pid"], signal.SIGKILL)
     path.unlink(missing_ok=True)
     return [e["name"] for e in ours]
@@ -61,6 +62,26 @@ def stop_recorded(path: Path, timeout: float = STOP_SECONDS) -> list[str]:
 def _still_running(entry: dict) -> bool:
     """Whether the recorded pid still runs the recorded program."""
     return command_line(entry["pid"]) == entry["argv"]
+
+
+def _group_running(entry: dict) -> bool:
+    """Whether any process of the recorded process's group (its session: pgid = its pid) still runs."""
+    return _still_running(entry) or bool(group_members(entry["pid"]))
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of the processes in group `pgid` that have not exited (zombies waiting to be reaped excluded)."""
+    members = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            state, _ppid, group = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+        if int(group) == pgid and state != "Z":
+            members.append(int(proc.name))
+    return members
 
 
 def _signal_group(pid: int, signum: int) -> None:

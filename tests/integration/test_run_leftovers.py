@@ -31,6 +31,7 @@ def test_a_process_an_earlier_run_left_is_stopped_with_its_children(tmp_path):
         assert leftovers.stop_recorded(record) == ["edge"]
         assert proc.wait(timeout=10) is not None
         assert all(leftovers.command_line(kid) is None for kid in kids)  # gone or a zombie: nothing runs
+        assert leftovers.group_members(proc.pid) == []
         assert not record.exists()
     finally:
         if proc.poll() is None:

@@ -89,15 +89,14 @@ def flaky_server():
     server.shutdown()
 
 
-def test_demo_calls_wait_as_told_and_try_again_instead_of_giving_up(flaky_server, monkeypatch):
+def test_demo_calls_wait_as_told_and_try_again_instead_of_giving_up(flaky_server):
     url, seen = flaky_server
     pauses: list[float] = []
 
     def pause(seconds: float) -> None:
         pauses.append(seconds)
         assert len(pauses) < 10, f"still retrying after {pauses}"  # a failure, not a loop that eats the memory
-    monkeypatch.setattr(demo.time, "sleep", pause)
-    resp = demo.patient("POST", url + "/api/v1/admin/roster", progress=lambda msg: None, data=b"x",
+    resp = demo.patient("POST", url + "/api/v1/admin/roster", progress=lambda msg: None, sleep=pause, data=b"x",
                         headers={"Idempotency-Key": "k"})
     assert resp.status_code == 202
     assert pauses == [7.0, 3.0, 1.0] and seen == ["k"] * 4
