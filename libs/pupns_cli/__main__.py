@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pupns import config
+from pupns.audit import SERVICES
 from pupns.errors import AppError
 from pupns.roster_upload import JOB_CHUNK_ROWS, upload_roster
 from pupns_cli import checkpoints, personal, rpc, staff, subscribers
 from pupns_cli.generate import generate_rows, write_csv
-
-SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 
 
 def roster_generate(args: argparse.Namespace) -> int:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import requests
 
+from pupns.audit import SERVICES
 from pupns.personal.master import random_master_key
 from pupns_dev.processes import port_open, start_secantus, start_smtp_sink, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 
-SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 OWN_STORES = (*SERVICES, "edge")  # the databases that may have a store process of their own (the key store stays)
 RABBIT_API = os.environ.get("PUPNS_RABBIT_API", "http://127.0.0.1:15672/api")
 RABBIT_AUTH = ("guest", "guest")

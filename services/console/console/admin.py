@@ -17,12 +17,11 @@ from werkzeug.wrappers import Request, Response
 
 from console import admin_views, audit_views, job_views, session
 from console.views import WIB
-from pupns import csvexport
+from pupns import audit, csvexport
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
 from pupns.roster_upload import start_job, upload_roster
 
-SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
 MAX_FORM_BYTES = 1024 * 1024
 NIP_PATTERN = re.compile(r"\d{18}")
@@ -195,17 +194,12 @@ class AdminRoutes:
     # -- audit -------------------------------------------------------------------------------------
     def _history(self, nip: str) -> tuple[list[dict], str | None]:
         """Every service's events about one NIP merged in time order (as the edge's audit endpoint)."""
-        merged = []
-        for service in SERVICES:
-            for event in self.backend.call(service, "audit_events", nip) or []:
-                event = {**event, "service": event.get("service") or service}
-                merged.append((event.get("occurred_at") or "", event["service"], event.get("position") or 0, event))
-        merged.sort(key=lambda item: item[:3])
+        events = audit.history(self.backend, nip)
         try:
             status = self.backend.call("identity", "get_me", nip).get("status")
         except AppError:
             status = None  # on the roster only, or unknown: the history says what there is
-        return [event for *_, event in merged], status
+        return events, status
 
     def admin_audit(self, request: Request, user: dict, csrf: str, error: str | None = None,
                     status: int = 200, nip: str | None = None) -> Response:
@@ -237,12 +231,4 @@ class AdminRoutes:
         return self._record_action(request, user, csrf, nip, "identity", "reinstate", "dipulihkan")
 
     def admin_chain(self, request: Request, user: dict, csrf: str) -> Response:
-        total: dict[str, Any] = {"streams_checked": 0, "events_checked": 0, "broken": [], "services": {}}
-        for service in SERVICES:
-            report = self.backend.call(service, "verify_chain") or {}
-            total["services"][service] = report
-            total["streams_checked"] += report.get("streams_checked", 0)
-            total["events_checked"] += report.get("events_checked", 0)
-            total["broken"].extend({"service": report.get("service", service), **item}
-                                   for item in report.get("broken", []))
-        return self._html(audit_views.chain_page(user, csrf, total))
+        return self._html(audit_views.chain_page(user, csrf, audit.verify_every_chain(self.backend)))

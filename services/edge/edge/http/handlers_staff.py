@@ -7,11 +7,9 @@ from werkzeug.wrappers import Response
 
 from edge.http import bodies, jobs, schemas
 from edge.http.routing import Ctx
-from pupns import csvexport
+from pupns import audit, csvexport
 from pupns.errors import AppError
 from pupns.roster_upload import start_job, upload_roster
-
-SERVICES = ("identity", "forms", "verification", "documents", "notifications")
 
 
 def _json(ctx: Ctx, schema: type) -> dict[str, Any]:
@@ -183,23 +181,11 @@ def progress_csv(ctx: Ctx) -> Response:
 
 def audit_record(ctx: Ctx) -> Any:
     """GET /api/v1/admin/audit/<nip>: every service's events about one NIP, merged in order."""
-    merged = []
-    for service in SERVICES:
-        for event in ctx.backend.call(service, "audit_events", ctx.params["nip"]) or []:
-            merged.append((event.get("occurred_at") or "", event.get("service") or service,
-                           event.get("position") or 0, event))
-    merged.sort(key=lambda item: item[:3])
     keys = ("stream", "version", "type", "occurred_at", "actor", "data", "hash")
-    return {"events": [{k: event.get(k) for k in keys} for *_, event in merged]}
+    return {"events": [{k: event.get(k) for k in keys} for event in audit.history(ctx.backend, ctx.params["nip"])]}
 
 
 def audit_verify(ctx: Ctx) -> Any:
     """GET /api/v1/admin/audit/verify: every service's hash chains."""
-    total = {"streams_checked": 0, "events_checked": 0, "broken": []}
-    for service in SERVICES:
-        report = ctx.backend.call(service, "verify_chain") or {}
-        total["streams_checked"] += report.get("streams_checked", 0)
-        total["events_checked"] += report.get("events_checked", 0)
-        total["broken"].extend({"service": report.get("service", service), **item}
-                               for item in report.get("broken", []))
-    return total
+    total = audit.verify_every_chain(ctx.backend)
+    return {key: total[key] for key in ("streams_checked", "events_checked", "broken")}
