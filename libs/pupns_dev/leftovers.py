@@ -40,6 +40,17 @@ def record(path: Path, procs: Iterable[tuple[str, subprocess.Popen]], last: list
     return running
 
 
+class Recorder:
+    """Keeps `path` up to date with one list of processes: a stack's, which grows while the stack starts (updated
+    at every start-up step, a run killed during start-up leaves at most the process it was starting unrecorded)."""
+
+    def __init__(self, path: Path, procs: list[tuple[str, subprocess.Popen]]) -> None:
+        self.path, self.procs, self.running = path, procs, None
+
+    def update(self) -> None:
+        self.running = record(self.path, self.procs, self.running)
+
+
 def stop_recorded(path: Path, timeout: float = STOP_SECONDS) -> list[str]:
     """Stop the recorded processes that still run the recorded program; return their names."""
     try:

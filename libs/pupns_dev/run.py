@@ -91,9 +91,10 @@ def main() -> int:
     say = lambda msg: print(msg, flush=True)  # noqa: E731
     if stopped := leftovers.stop_recorded(pids):
         say(f"stopped what an earlier `make run` that did not stop left running: {', '.join(stopped)}")
+    recorder = leftovers.Recorder(pids, stack.procs)
     try:
-        stack.start(progress=say)
-        running = leftovers.record(pids, stack.procs)
+        stack.start(progress=lambda msg: (recorder.update(), say(msg)))
+        recorder.update()
         if old_databases := single_store_leftovers(cfg):
             say(f"note: {', '.join(old_databases)} in {cfg.var}/data/secantus are from the single-store layout and are "
                 "no longer read (each service now has its own store); `rm -rf var/data` starts afresh.")
@@ -102,7 +103,7 @@ def main() -> int:
         supervisor = Supervisor(stack, log=lambda msg: print(msg, file=sys.stderr, flush=True))
         while True:
             supervisor.tick()  # a crashed process is started again; the platform is never stopped for it
-            running = leftovers.record(pids, stack.procs, running)
+            recorder.update()
             if seeding.demo is not None:
                 print(banner(cfg, seeding.demo), flush=True)
                 seeding.demo = None

@@ -70,3 +70,22 @@ def test_the_record_is_written_only_when_what_runs_changed(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_recorder_follows_a_list_of_processes_as_it_grows(tmp_path):
+    record, procs = tmp_path / "run.pids", []
+    recorder = leftovers.Recorder(record, procs)
+    try:
+        procs.append(("secantus", subprocess.Popen([sys.executable, "-c", WAIT], start_new_session=True)))
+        recorder.update()  # a start-up step: what started so far is on record before the next step
+        assert [entry["name"] for entry in json.loads(record.read_text())] == ["secantus"]
+        procs.append(("smtp", subprocess.Popen([sys.executable, "-c", WAIT], start_new_session=True)))
+        recorder.update()
+        assert [entry["name"] for entry in json.loads(record.read_text())] == ["secantus", "smtp"]
+        assert sorted(leftovers.stop_recorded(record)) == ["secantus", "smtp"]  # the next run stops both
+        assert all(proc.wait(timeout=10) is not None for _, proc in procs)
+    finally:
+        for _, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
