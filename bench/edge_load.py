@@ -50,9 +50,7 @@ class Bench:
 
     def __init__(self, stack, token: str, verifier: dict) -> None:
         self.stack, self.token, self.port, self.verifier = stack, token, stack.cfg.edge_port, verifier
-        cpus = sorted(placement.all_cpus())
-        half = max(1, len(cpus) // 2)
-        self.back_cpus, self.front_cpus = set(cpus[:half]), set(cpus[half:]) or set(cpus)
+        self.back_cpus, self.front_cpus = placement.halves()
         self.client_cpus = placement.all_cpus()
 
     @property

@@ -67,3 +67,22 @@ def broker_restored() -> Iterator[None]:
 
 def all_cpus() -> set[int]:
     return set(os.sched_getaffinity(0))
+
+
+def halves() -> tuple[set[int], set[int]]:
+    """(the back end's cores, the front's: edge and load generator) for the isolated placement: the first half of
+    the usable cores and the rest (on a single core, both are that core)."""
+    cpus = sorted(all_cpus())
+    half = max(1, len(cpus) // 2)
+    return set(cpus[:half]), set(cpus[half:]) or set(cpus)
+
+
+@contextlib.contextmanager
+def pinned(cpus: set[int]) -> Iterator[None]:
+    """The calling thread, and the threads it starts meanwhile, on `cpus` only."""
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, saved)

@@ -11,6 +11,9 @@ the read path GET /api/v1/me/form for comparison):
 - in every phase, the propagation lag of every consumer (pupns_propagation_lag_seconds on the services' /metrics).
 Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] [paths] (~10 min;
 paths: a comma-separated subset of register,login,save,read, printed instead of written).
+PUPNS_BENCH_PLACEMENT=isolated pins the back end (services, stores, broker) to half the cores and the edge and the
+load generator to the other half, as production places them, and writes write_load_isolated.* beside the report
+of every process on every core (the figure the issue asks for), not instead of it.
 """
 from __future__ import annotations
 
@@ -120,8 +123,8 @@ def store_ms_by_collection(before: dict, after: dict, done: float, top: int = 8)
 class WriteBench:
     """One running platform and the inputs of each write path."""
 
-    def __init__(self, stack, demo: dict, var: Path) -> None:
-        self.stack, self.demo, self.var = stack, demo, var
+    def __init__(self, stack, demo: dict, var: Path, bench: Bench, placement_name: str = "shared") -> None:
+        self.stack, self.demo, self.var, self.bench, self.placement = stack, demo, var, bench, placement_name
         self.api = stack.cfg.edge_url + "/api/v1"
         with demo["roster"].open(newline="", encoding="utf-8") as fh:
             self.rows = [(r["nip"], r["nik"], r["instansi_kode"]) for r in csv.DictReader(fh)]
@@ -217,8 +220,9 @@ class WriteBench:
         top_before = self.store_top()
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
+        cpus = self.bench.client_cpus  # every core, or the front's (PUPNS_BENCH_PLACEMENT=isolated)
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True,
-                             cwd=write_report.ROOT)
+                             cwd=write_report.ROOT, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
         elapsed = time.monotonic() - started
         result = json.loads(out.stdout.strip().splitlines()[-1])
         versions = result.pop("versions", None)
@@ -256,15 +260,15 @@ class WriteBench:
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return spies
 
-    def capacity(self, kind: str, seconds: float, bench: Bench) -> tuple[float, list[dict]]:
-        bench.restart_edge("2", "8", "shared", adaptive=False)
+    def capacity(self, kind: str, seconds: float) -> tuple[float, list[dict]]:
+        self.bench.restart_edge("2", "8", self.placement, adaptive=False)
         phases = [self.phase(kind, None, seconds, conns, f"{kind}: capacity, closed loop {conns} clients",
                              profile="" if kind == "register" and conns == 4 else None) for conns in (2, 4, 8)]
-        bench.restart_edge("2", "8", "shared")
+        self.bench.restart_edge("2", "8", self.placement)
         return max(p["goodput_rps"] for p in phases), phases
 
-    def curve(self, kind: str, seconds: float, bench: Bench) -> list[dict]:
-        capacity, phases = self.capacity(kind, seconds, bench)
+    def curve(self, kind: str, seconds: float) -> list[dict]:
+        capacity, phases = self.capacity(kind, seconds)
         for factor in FACTORS:
             phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS[kind],
                                f"{kind}: {factor}x capacity, open loop",
@@ -280,10 +284,16 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     from pupns_dev.processes import free_port
     from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
 
-    cores = usable_cores()
-    # The limit is what the cores hash together (each hashing), the figure a registration competes with; one hash
-    # alone is reported beside it.
-    hashing = {"hash_ms": all_cores_hash_ms(cores, 20), "single_hash_ms": per_hash_ms(10), "cores": cores}
+    placement_name = os.environ.get("PUPNS_BENCH_PLACEMENT", "shared")
+    if placement_name not in ("shared", "isolated"):
+        raise SystemExit(f"PUPNS_BENCH_PLACEMENT: shared or isolated, not {placement_name!r}")
+    isolated = placement_name == "isolated"
+    back_cpus = placement.halves()[0] if isolated else placement.all_cpus()
+    cores = len(back_cpus) if isolated else usable_cores()
+    # The limit is what the (back end's) cores hash together (each hashing), the figure a registration competes
+    # with; one hash alone is reported beside it.
+    with placement.pinned(back_cpus):
+        hashing = {"hash_ms": all_cores_hash_ms(cores, 20), "single_hash_ms": per_hash_ms(10), "cores": cores}
     var = Path(tempfile.mkdtemp(prefix="write-bench-"))
     cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
@@ -297,17 +307,18 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     stack = Stack(cfg)
     stack.start(progress=lambda m: print(m, flush=True))
     try:
-        demo = seed_demo(cfg, roster_size=ROSTER, seed=9, progress=lambda m: print(m, flush=True))
-        run = WriteBench(stack, demo, var)
-        print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
-        run.prepare_accounts()
-        bench = Bench(stack, "-", {})
-        phases = [phase for kind in kinds for phase in run.curve(kind, seconds, bench)]
-        profiles = write_report.profiles(var)
+        with placement.broker_restored():  # the machine's broker gets back the cores it had
+            demo = seed_demo(cfg, roster_size=ROSTER, seed=9, progress=lambda m: print(m, flush=True))
+            bench = Bench(stack, "-", {})
+            run = WriteBench(stack, demo, var, bench, placement_name)
+            print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
+            run.prepare_accounts()
+            phases = [phase for kind in kinds for phase in run.curve(kind, seconds)]
+            profiles = write_report.profiles(var)
     finally:
         stack.stop()
         delete_vhost(cfg.vhost)
-    write_report.write(phases, hashing, profiles, seconds, publish=kinds == KINDS)
+    write_report.write(phases, hashing, profiles, seconds, publish=kinds == KINDS, placed=bench if isolated else None)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import collections
 import datetime as dt
 import json
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -118,11 +119,15 @@ def flood_cost(best: dict, ten: dict, success: float, client_per_success: float)
     return found
 
 
-def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True) -> None:
-    """The report, written under bench/results/ and printed (`publish=False`: printed only)."""
+def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: float, publish: bool = True,
+          placed=None) -> None:
+    """The report, written under bench/results/ and printed (`publish=False`: printed only). `placed`: the bench
+    (its back_cpus and front_cpus) when the back end and the front (edge, load generator) ran on cores of their
+    own; reported as write_load_isolated.*, beside the shared placement's report, never instead of it."""
     everywhere = SimpleNamespace(back_cpus=placement.all_cpus(), front_cpus=placement.all_cpus())  # shared
     limit = hashing_limit_per_s(hashing["hash_ms"], hashing["cores"])
-    facts = {**machine_facts(seconds, everywhere), "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
+    facts = {**machine_facts(seconds, placed or everywhere), "placement": "isolated" if placed else "shared",
+             "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
              "single_hash_ms": hashing.get("single_hash_ms"), "hashing_limit_rps": limit}
     render(facts, phases, found_profiles, publish)
 
@@ -137,14 +142,32 @@ def render(facts: dict, phases: list[dict], found_profiles: dict, publish: bool 
         print(markdown(facts, heads, phases, found_profiles), flush=True)
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = report_stem(facts)
     out = {"machine": facts, "headlines": heads, "profiles": found_profiles, "phases": phases,
            "curves": {kind: {"offered_rps": [p["offered_rps"] for p in phases if p["kind"] == kind and p.get("factor")],
                              "goodput_rps": [p["goodput_rps"] for p in phases if p["kind"] == kind and p.get("factor")]}
                       for kind in heads}}
-    (RESULTS / "write_load.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
-    (RESULTS / "write_load.md").write_text(markdown(facts, heads, phases, found_profiles))
-    chart(phases, heads, RESULTS / "write_load.png")
-    print((RESULTS / "write_load.md").read_text(), flush=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    (RESULTS / f"{stem}.md").write_text(markdown(facts, heads, phases, found_profiles))
+    chart(phases, heads, RESULTS / f"{stem}.png")
+    print((RESULTS / f"{stem}.md").read_text(), flush=True)
+
+
+def report_stem(facts: dict) -> str:
+    return "write_load_isolated" if facts.get("placement") == "isolated" else "write_load"
+
+
+def where_it_ran(facts: dict) -> str:
+    """The placement sentence of the report's head."""
+    if facts.get("placement") != "isolated":
+        return ("The platform as `make run` starts it (SecantusDB on disk, syncing every commit) and the load "
+                "generator share every core.")
+    return (f"The platform as `make run` starts it, placed as in production: the back end (every service, store "
+            f"and the broker) pinned to CPU {facts['isolated_back_end_cpus']}, the edge and the load generator to "
+            f"CPU {facts['isolated_edge_and_client_cpus']} (in a cluster the edge replicas and the flood's clients "
+            "are not on the back end's nodes). This is reported beside `write_load.md` (every process on every "
+            "core, the figure the issue asks for), not instead of it. The hashing limit is the back end's cores'; "
+            "CPU-ms per operation count both sides.")
 
 
 def hashing_limit_text(facts: dict) -> str:
@@ -190,10 +213,10 @@ def store_time_lines(heads: dict, phases: list[dict], top: int = 4) -> list[str]
 
 
 def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict) -> str:
-    lines = [f"# Write path under a surge — {facts['date']}", "",
-             f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. The platform as "
-             "`make run` starts it (SecantusDB on disk, syncing every commit) and the load generator share every "
-             "core.", "",
+    placed = " (back end and front on cores of their own)" if facts.get("placement") == "isolated" else ""
+    lines = [f"# Write path under a surge{placed} — {facts['date']}", "",
+             f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. "
+             + where_it_ran(facts), "",
              f"Hashing limit of these cores, measured in this run: {hashing_limit_text(facts)}.", "",
              "| path | capacity/s | share of hashing limit (aim >= 50 %) | goodput at 10x | share (aim >= 90 %) | "
              "turn-away p99 at 10x (aim < 50 ms) | timeouts | other answers | propagation lag p99 at capacity / 10x "
@@ -285,5 +308,5 @@ def chart(phases: list[dict], heads: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":  # re-render the report from its JSON (after a change to the report itself)
-    saved = json.loads((RESULTS / "write_load.json").read_text())
+    saved = json.loads((RESULTS / (sys.argv[1] if len(sys.argv) > 1 else "write_load.json")).read_text())
     render(saved["machine"], saved["phases"], saved["profiles"])
