@@ -29,9 +29,18 @@ def command_line(pid: int) -> list[str] | None:
     return raw.decode(errors="replace").split("\0")[:-1] or None
 
 
+def started_command_line(proc: subprocess.Popen, wait: float = 1.0) -> list[str] | None:
+    """The argv of a process that may have just started: for a moment after Popen returns the kernel is still
+    finishing the exec and its command line reads empty (recorded so, the next run could not tell it)."""
+    deadline = time.monotonic() + wait
+    while (argv := command_line(proc.pid)) is None and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return argv
+
+
 def record(path: Path, procs: Iterable[tuple[str, subprocess.Popen]], last: list | None = None) -> list:
     """Write what runs now to `path` when it changed since `last` (what this returned before); return it."""
-    running = [{"name": name, "pid": proc.pid, "argv": command_line(proc.pid)}
+    running = [{"name": name, "pid": proc.pid, "argv": started_command_line(proc)}
                for name, proc in procs if proc.poll() is None]
     if running != last:
         tmp = path.with_suffix(".tmp")

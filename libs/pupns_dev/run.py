@@ -92,8 +92,12 @@ def main() -> int:
     if stopped := leftovers.stop_recorded(pids):
         say(f"stopped what an earlier `make run` that did not stop left running: {', '.join(stopped)}")
     recorder = leftovers.Recorder(pids, stack.procs)
+
+    def starting(msg: str) -> None:  # each start-up step: what runs so far is on record before the next starts
+        recorder.update()
+        say(msg)
     try:
-        stack.start(progress=lambda msg: (recorder.update(), say(msg)))
+        stack.start(progress=starting)
         recorder.update()
         if old_databases := single_store_leftovers(cfg):
             say(f"note: {', '.join(old_databases)} in {cfg.var}/data/secantus are from the single-store layout and are "
