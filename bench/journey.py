@@ -248,7 +248,7 @@ def roster_load(stack, admin_token: str, count: int) -> dict:
     cli(stack.cfg, "roster", "generate", "--count", str(count), "--seed", "4500000", "--out", str(path))
     parts = components(stack)
     before, started = cpu_snapshot(parts), time.monotonic()
-    result = import_roster(stack.cfg, {"Authorization": f"Bearer {admin_token}"}, path, lambda m: None)
+    result = import_roster(stack.cfg, {"Authorization": f"Bearer {admin_token}"}, path, lambda m: None)["result"]
     seconds, after = time.monotonic() - started, cpu_snapshot(parts)
     print(f"roster: {count} rows in {seconds:.1f} s", flush=True)
     return {"rows": count, "imported": result["imported"], "seconds": round(seconds, 1),

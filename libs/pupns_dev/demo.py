@@ -93,16 +93,26 @@ def seed_demo(cfg: StackConfig, roster_size: int = 1000, seed: int = 2015, progr
         progress(f"generating a synthetic roster of {roster_size} PNS...")
         cli(cfg, "roster", "generate", "--count", str(roster_size), "--seed", str(seed), "--out", str(roster))
     progress("loading the roster through POST /api/v1/admin/roster (a job)...")
-    summary = import_roster(cfg, auth, roster, progress)
+    asked_at = datetime.now(UTC)
+    job = import_roster(cfg, auth, roster, progress)
+    summary = job["result"]
     progress(f"  roster: {summary['imported']} imported, {summary['unchanged']} unchanged, "
-             f"{len(summary['rejected'])} rejected")
+             f"{len(summary['rejected'])} rejected{loaded_before(job, asked_at)}")
     verifiers = _ensure_verifiers(cfg, auth, instansi_of(roster), progress)
     _ensure_campaign(cfg, auth, progress)
     return {"roster": roster, "verifiers": verifiers, "admin_token": admin, "roster_summary": summary}
 
 
+def loaded_before(job: dict, asked_at: datetime) -> str:
+    """A note for a roster job an earlier run did (the same file, the same Idempotency-Key: the platform answers
+    with that job), so its counts are not read as this run's."""
+    created = datetime.fromisoformat(job["created_at"]) if job.get("created_at") else asked_at
+    return f" (by job {job['id']} at {job['created_at']}: this file was loaded before)" if created < asked_at else ""
+
+
 def import_roster(cfg: StackConfig, auth: dict, roster: Path, progress=print) -> dict:
-    """POST the roster (one Idempotency-Key per file content, so a retry never starts a second job), follow it."""
+    """POST the roster (one Idempotency-Key per file content, so a retry never starts a second job), follow it to
+    its end; the job's body."""
     body = roster.read_bytes()
     key = f"demo-roster-{hashlib.sha256(body).hexdigest()[:32]}"
     resp = patient("POST", f"{cfg.edge_url}/api/v1/admin/roster", progress, data=body, timeout=120,
@@ -115,7 +125,7 @@ def import_roster(cfg: StackConfig, auth: dict, roster: Path, progress=print) ->
         job = patient("GET", url, progress, headers={**auth, "Prefer": "wait=30"}, timeout=60).json()
     if job["status"] == "failed":
         raise RuntimeError(f"roster import job failed: {job['error']}")
-    return job["result"]
+    return job
 
 
 def _ensure_verifiers(cfg: StackConfig, auth: dict, instansi: dict[str, str], progress=print) -> dict[str, dict]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -101,3 +102,10 @@ def test_demo_calls_wait_as_told_and_try_again_instead_of_giving_up(flaky_server
     assert resp.status_code == 202
     assert pauses == [7.0, 3.0, 1.0] and seen == ["k"] * 4
     assert demo.retry_after(None, 10) == demo.MAX_PAUSE_SECONDS
+
+
+def test_a_roster_job_of_an_earlier_run_is_said_to_be_one():
+    asked_at = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    earlier = {"id": "identity-1", "created_at": "2026-12-04T22:00:00.000000+00:00"}
+    assert "loaded before" in demo.loaded_before(earlier, asked_at)
+    assert demo.loaded_before({**earlier, "created_at": "2026-12-05T01:00:01+00:00"}, asked_at) == ""
