@@ -51,7 +51,8 @@ def record(path: Path, procs: Iterable[tuple[str, subprocess.Popen]], last: list
 
 class Recorder:
     """Keeps `path` up to date with one list of processes: a stack's, which grows while the stack starts (updated
-    at every start-up step, a run killed during start-up leaves at most the process it was starting unrecorded)."""
+    as each process is started, a run killed during start-up leaves at most the process it was starting
+    unrecorded)."""
 
     def __init__(self, path: Path, procs: list[tuple[str, subprocess.Popen]]) -> None:
         self.path, self.procs, self.running = path, procs, None

@@ -92,13 +92,9 @@ def main() -> int:
     if stopped := leftovers.stop_recorded(pids):
         say(f"stopped what an earlier `make run` that did not stop left running: {', '.join(stopped)}")
     recorder = leftovers.Recorder(pids, stack.procs)
-
-    def starting(msg: str) -> None:  # each start-up step: what runs so far is on record before the next starts
-        recorder.update()
-        say(msg)
+    stack.on_change = recorder.update  # every process on record as soon as it is started
     try:
-        stack.start(progress=starting)
-        recorder.update()
+        stack.start(progress=say)
         if old_databases := single_store_leftovers(cfg):
             say(f"note: {', '.join(old_databases)} in {cfg.var}/data/secantus are from the single-store layout and are "
                 "no longer read (each service now has its own store); `rm -rf var/data` starts afresh.")

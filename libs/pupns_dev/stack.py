@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,10 +216,19 @@ def rpc_consumers(vhost: str, service: str) -> int:
 class Stack:
     """Starts SecantusDB, the SMTP sink, every nameko service, the edge and the console."""
 
-    def __init__(self, cfg: StackConfig):
+    def __init__(self, cfg: StackConfig, on_change: Callable[[], None] | None = None):
         self.cfg = cfg
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self._argv: dict[str, list[str]] = {}
+        self.on_change = on_change  # told at once whenever a process is started (`make run` records them)
+
+    def _add(self, name: str, proc: subprocess.Popen) -> None:
+        self.procs.append((name, proc))
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def check_ports_free(self) -> None:
         cfg = self.cfg
@@ -240,16 +249,16 @@ class Stack:
         try:
             if cfg.amqp_gate_port:
                 progress("starting the AMQP gate...")
-                self.procs.append(("amqp-gate", start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log")))
+                self._add("amqp-gate", start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log"))
             progress("starting SecantusDB (MongoDB wire protocol)" + (
                 f": a store for {', '.join(cfg.store_ports)} and one for the rest..." if cfg.store_ports else "..."))
             self._start_stores(logs)
             progress("starting SMTP sink...")
-            self.procs.append(("smtp", start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")))
+            self._add("smtp", start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log"))
             if "PUPNS_METERAI_URL" not in os.environ:  # no real provider configured: the local fake e-Meterai
                 from pupns_dev import meterai_sim
                 progress(f"starting e-Meterai simulator on port {cfg.meterai_port}...")
-                self.procs.append(("meterai", meterai_sim.start(cfg.meterai_port, logs / "meterai.log")))
+                self._add("meterai", meterai_sim.start(cfg.meterai_port, logs / "meterai.log"))
                 cfg.extra_env["PUPNS_METERAI_URL"] = f"http://127.0.0.1:{cfg.meterai_port}"  # reaches every process
             nameko_cfg = self._write_nameko_config()
             for service in SERVICES:
@@ -286,7 +295,7 @@ class Stack:
             futures = [pool.submit(start, item) for item in self.cfg.stores().items()]
         for future in futures:  # every started one is kept (stopped on failure) before an error is raised
             if future.exception() is None:
-                self.procs.append(future.result())
+                self._add(*future.result())
         for future in futures:
             future.result()
 
@@ -304,7 +313,7 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str], logs: Path) -> None:
         self._argv[name] = argv
-        self.procs.append((name, self._popen(name, argv, logs)))
+        self._add(name, self._popen(name, argv, logs))
 
     def _popen(self, name: str, argv: list[str], logs: Path) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "ab")
@@ -382,6 +391,7 @@ class Stack:
         else:
             proc = self._popen(name, self._argv[name], logs)
         self.procs[index] = (name, proc)
+        self._changed()
 
         def up() -> bool:
             if proc.poll() is not None:

@@ -89,3 +89,24 @@ def test_the_recorder_follows_a_list_of_processes_as_it_grows(tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_stack_puts_each_process_on_record_as_it_starts_it(tmp_path):
+    from pupns_dev.processes import free_port
+    from pupns_dev.stack import Stack, StackConfig
+
+    record = tmp_path / "run.pids"
+    seen: list[list[str]] = []
+    stack = Stack(StackConfig(var=tmp_path, mongo_port=free_port(), storage=":memory:"))
+    recorder = leftovers.Recorder(record, stack.procs)
+
+    def changed() -> None:
+        recorder.update()
+        seen.append([entry["name"] for entry in json.loads(record.read_text())])
+    stack.on_change = changed
+    try:
+        stack._start_stores(tmp_path)  # the first step of `Stack.start`, with a real store process
+        assert seen == [["secantus"]]
+        assert leftovers.stop_recorded(record) == ["secantus"]  # what a killed run left, the next one stops
+    finally:
+        stack.stop()
