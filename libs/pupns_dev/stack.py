@@ -220,7 +220,7 @@ class Stack:
         self.cfg = cfg
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self._argv: dict[str, list[str]] = {}
-        self.on_change = on_change  # told at once whenever a process is started (`make run` records them)
+        self.on_change = on_change  # told whenever a process is added to `procs` (`make run` records them)
 
     def _add(self, name: str, proc: subprocess.Popen) -> None:
         self.procs.append((name, proc))
