@@ -51,8 +51,7 @@ def record(path: Path, procs: Iterable[tuple[str, subprocess.Popen]], last: list
 
 class Recorder:
     """Keeps `path` up to date with one list of processes: a stack's, which grows while the stack starts (updated
-    as the stack adds each process: the services, the edge and the console at once, the stores, the SMTP sink and
-    the e-Meterai simulator once they listen, about a second after they start)."""
+    as the stack starts each process, before the process listens)."""
 
     def __init__(self, path: Path, procs: list[tuple[str, subprocess.Popen]]) -> None:
         self.path, self.procs, self.running = path, procs, None

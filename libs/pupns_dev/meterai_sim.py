@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -133,15 +134,13 @@ def make_server(port: int, host: str = "127.0.0.1", down: bool = False) -> Threa
     return server
 
 
-def start(port: int, log_path: Path, down: bool = False) -> subprocess.Popen:
+def start(port: int, log_path: Path, down: bool = False,
+          started: Callable[[subprocess.Popen], None] | None = None) -> subprocess.Popen:
     """Run the simulator as its own process and wait until it listens (used by the stack and tests)."""
-    from pupns_dev.processes import wait_for_port
+    from pupns_dev.processes import start_listening
 
-    log = open(log_path, "ab")
     argv = [sys.executable, "-m", "pupns_dev.meterai_sim", "--port", str(port)] + (["--down"] if down else [])
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for_port(port, proc)
-    return proc
+    return start_listening(argv, port, log_path, started)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -41,31 +42,36 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: floa
 STORE_CACHE = "256M"
 
 
-def start_secantus(port: int, storage: str, log_path: Path) -> subprocess.Popen:
+def start_listening(argv: list[str], port: int, log_path: Path,
+                    started: Callable[[subprocess.Popen], None] | None = None) -> subprocess.Popen:
+    """Run `argv` in a session of its own, logging to `log_path`, and return once it accepts on `port`; `started`
+    is told of the process at once, before it listens (so that it can be recorded, and stopped, while it comes up)."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if started is not None:
+        started(proc)
+    wait_for_port(port, proc)
+    return proc
+
+
+def start_secantus(port: int, storage: str, log_path: Path,
+                   started: Callable[[subprocess.Popen], None] | None = None) -> subprocess.Popen:
     """Run SecantusDB (MongoDB wire protocol) as its own process; `storage` may be ':memory:'.
 
     On disk it syncs its journal at every commit: without that, a kill -9 of SecantusDB 0.7 loses the last
     acknowledged commits (it does not honour `j: true` on a transaction commit), i.e. writes answered 2xx.
     """
-    log = open(log_path, "ab")
     durable = [] if storage == ":memory:" else ["--sync-on-commit", "--cache-size", STORE_CACHE]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-         "--storage-path", storage, "--log-level", "WARNING", *durable],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for_port(port, proc)
-    return proc
+    return start_listening([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+                            "--storage-path", storage, "--log-level", "WARNING", *durable], port, log_path, started)
 
 
-def start_smtp_sink(port: int, maildir: Path, log_path: Path) -> subprocess.Popen:
+def start_smtp_sink(port: int, maildir: Path, log_path: Path,
+                    started: Callable[[subprocess.Popen], None] | None = None) -> subprocess.Popen:
     """Run the local SMTP sink that stores each message as a file in `maildir`."""
     maildir.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pupns_dev.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for_port(port, proc)
-    return proc
+    return start_listening([sys.executable, "-m", "pupns_dev.smtp_sink", "--port", str(port), "--maildir",
+                            str(maildir)], port, log_path, started)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:

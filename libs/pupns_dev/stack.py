@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ import requests
 
 from pupns.audit import SERVICES
 from pupns.personal.master import random_master_key
-from pupns_dev.processes import port_open, start_secantus, start_smtp_sink, stop, wait_for_port
+from pupns_dev.processes import port_open, start_listening, start_secantus, start_smtp_sink, stop, wait_for_port
 from pupns_dev.waiting import wait_until
 
 OWN_STORES = (*SERVICES, "edge")  # the databases that may have a store process of their own (the key store stays)
@@ -166,14 +167,11 @@ def close_vhost_connections(vhost: str, reason: str = "closed by a resilience te
     return names
 
 
-def start_amqp_gate(port: int, log_path: Path, target_port: int = BROKER_PORT) -> subprocess.Popen:
+def start_amqp_gate(port: int, log_path: Path, target_port: int = BROKER_PORT,
+                    started: Callable[[subprocess.Popen], None] | None = None) -> subprocess.Popen:
     """A TCP relay process from `port` to the broker (see StackConfig.amqp_gate_port)."""
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", f"from pupns_dev.stack import run_gate; run_gate({port}, {target_port})"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for_port(port, proc)
-    return proc
+    return start_listening([sys.executable, "-c", f"from pupns_dev.stack import run_gate; run_gate({port}, "
+                            f"{target_port})"], port, log_path, started)
 
 
 def run_gate(port: int, target_port: int) -> None:
@@ -220,11 +218,17 @@ class Stack:
         self.cfg = cfg
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self._argv: dict[str, list[str]] = {}
-        self.on_change = on_change  # told whenever a process is added to `procs` (`make run` records them)
+        self.on_change = on_change  # told as each process starts, before it listens (`make run` records them)
+        self._adding = threading.Lock()
 
     def _add(self, name: str, proc: subprocess.Popen) -> None:
-        self.procs.append((name, proc))
-        self._changed()
+        with self._adding:  # the stores start at once, each from a thread of its own
+            self.procs.append((name, proc))
+            self._changed()
+
+    def _adder(self, name: str) -> Callable[[subprocess.Popen], None]:
+        """`started` for a process that is kept as `name` from the moment it starts (before it listens)."""
+        return lambda proc: self._add(name, proc)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -249,16 +253,16 @@ class Stack:
         try:
             if cfg.amqp_gate_port:
                 progress("starting the AMQP gate...")
-                self._add("amqp-gate", start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log"))
+                start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log", started=self._adder("amqp-gate"))
             progress("starting SecantusDB (MongoDB wire protocol)" + (
                 f": a store for {', '.join(cfg.store_ports)} and one for the rest..." if cfg.store_ports else "..."))
             self._start_stores(logs)
             progress("starting SMTP sink...")
-            self._add("smtp", start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log"))
+            start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log", started=self._adder("smtp"))
             if "PUPNS_METERAI_URL" not in os.environ:  # no real provider configured: the local fake e-Meterai
                 from pupns_dev import meterai_sim
                 progress(f"starting e-Meterai simulator on port {cfg.meterai_port}...")
-                self._add("meterai", meterai_sim.start(cfg.meterai_port, logs / "meterai.log"))
+                meterai_sim.start(cfg.meterai_port, logs / "meterai.log", started=self._adder("meterai"))
                 cfg.extra_env["PUPNS_METERAI_URL"] = f"http://127.0.0.1:{cfg.meterai_port}"  # reaches every process
             nameko_cfg = self._write_nameko_config()
             for service in SERVICES:
@@ -285,17 +289,14 @@ class Stack:
 
     def _start_stores(self, logs: Path) -> None:
         """Every store process at once (each takes ~1 s to listen)."""
-        def start(item: tuple[str, int]) -> tuple[str, subprocess.Popen]:
+        def start(item: tuple[str, int]) -> None:
             name, port = item
             storage = self._storage(name)
             if storage != ":memory:":
                 Path(storage).mkdir(parents=True, exist_ok=True)
-            return name, start_secantus(port, storage, logs / f"{name}.log")
-        with ThreadPoolExecutor(len(self.cfg.stores())) as pool:
+            start_secantus(port, storage, logs / f"{name}.log", started=self._adder(name))
+        with ThreadPoolExecutor(len(self.cfg.stores())) as pool:  # each is kept as it starts (stopped on failure)
             futures = [pool.submit(start, item) for item in self.cfg.stores().items()]
-        for future in futures:  # every started one is kept (stopped on failure) before an error is raised
-            if future.exception() is None:
-                self._add(*future.result())
         for future in futures:
             future.result()
 
