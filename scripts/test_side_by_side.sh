@@ -3,8 +3,8 @@
 # log is shown in full, and the run fails if any suite failed.
 #
 # Why side by side: the e2e tests spend most of their time waiting on the stacks they start (consumers, e-mails,
-# restarts, Retry-After), so one after the other the 2 cores were used about 1.2 at a time on average. The
-# e2e tests that start a platform of their own run apart from the ones sharing the session's platform.
+# restarts, Retry-After): one after the other, the suites kept the 2 cores well under half busy (513 CPU-s in a
+# 748 s run). The e2e tests that start a platform of their own run apart from the ones sharing the session's one.
 # Every suite keeps to its own RabbitMQ vhost, stores and ports, so they do not meet.
 #
 # Usage: scripts/test_side_by_side.sh PYTHON
