@@ -381,18 +381,22 @@ class Stack:
         cfg, logs = self.cfg, self.cfg.var / "logs"
         index = next(i for i, (known, _) in enumerate(self.procs) if known == name)
         stop(self.procs[index][1])
+
+        def replaced(proc: subprocess.Popen) -> None:  # kept (and recorded) from the moment it starts, as in start()
+            with self._adding:
+                self.procs[index] = (name, proc)
+                self._changed()
         if name in cfg.stores():
             if self._storage(name) == ":memory:":
                 raise StackError("SecantusDB runs in memory: a restart would start it empty")
-            proc = start_secantus(cfg.stores()[name], self._storage(name), logs / f"{name}.log")
+            proc = start_secantus(cfg.stores()[name], self._storage(name), logs / f"{name}.log", started=replaced)
         elif name == "smtp":
-            proc = start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log")
+            proc = start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log", started=replaced)
         elif name == "amqp-gate":
-            proc = start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log")
+            proc = start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log", started=replaced)
         else:
             proc = self._popen(name, self._argv[name], logs)
-        self.procs[index] = (name, proc)
-        self._changed()
+            replaced(proc)
 
         def up() -> bool:
             if proc.poll() is not None:

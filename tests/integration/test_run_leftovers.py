@@ -77,7 +77,7 @@ def test_the_recorder_follows_a_list_of_processes_as_it_grows(tmp_path):
     recorder = leftovers.Recorder(record, procs)
     try:
         procs.append(("secantus", subprocess.Popen([sys.executable, "-c", WAIT], start_new_session=True)))
-        recorder.update()  # a start-up step: what started so far is on record before the next step
+        recorder.update()  # a process started: on record before the next one starts
         assert [entry["name"] for entry in json.loads(record.read_text())] == ["secantus"]
         procs.append(("smtp", subprocess.Popen([sys.executable, "-c", WAIT], start_new_session=True)))
         recorder.update()
