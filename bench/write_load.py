@@ -51,6 +51,8 @@ SERVICE_OF = {"register": "identity", "login": "identity", "save": "forms", "rea
 # PUPNS_BENCH_PROFILE_FLOOD=save:10 also profiles that path's flood at that factor (a look at where it goes).
 PROFILED_FLOOD = dict((k, int(f)) for k, f in (item.split(":") for item in
                                                os.environ.get("PUPNS_BENCH_PROFILE_FLOOD", "").split(",") if item))
+# 10x floods beyond the curve's, each right after a capacity measurement of its own (bench.write_verdict).
+REPEATS = int(os.environ.get("PUPNS_BENCH_REPEATS", "2"))
 CLOSED_LOOP_CEILING = 60  # registrations/s no closed loop here reaches (2 cores hash ~35/s)
 
 
@@ -252,11 +254,14 @@ class WriteBench:
         py_spy = Path(sys.executable).parent / "py-spy"
         spies = []
         own_store = f"secantus-{SERVICE_OF[kind]}"
-        for name in (SERVICE_OF[kind], own_store if own_store in self.stack.cfg.stores() else "secantus"):
+        names = [SERVICE_OF[kind], own_store if own_store in self.stack.cfg.stores() else "secantus"]
+        # A flood's profile also looks at the edge (its gunicorn workers), where the turn-aways are answered.
+        for name in names + (["edge"] if tag else []):
             pid = self.stack.process(name).pid
             out = self.var / f"profile-{name}{tag}.txt"
+            workers = ["--subprocesses"] if name == "edge" else []
             spies.append(subprocess.Popen([str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r",
-                                           "100", "-f", "raw", "-o", str(out), "--nonblocking"],
+                                           "100", "-f", "raw", "-o", str(out), "--nonblocking", *workers],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return spies
 
@@ -268,13 +273,31 @@ class WriteBench:
         return max(p["goodput_rps"] for p in phases), phases
 
     def curve(self, kind: str, seconds: float) -> list[dict]:
+        """The sweep's capacity, the floods of 1x to 10x it, more 10x runs each against a capacity of its own
+        (bench.write_verdict says why), and the floor at the first 10x rate."""
         capacity, phases = self.capacity(kind, seconds)
         for factor in FACTORS:
             phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS[kind],
                                f"{kind}: {factor}x capacity, open loop",
                                profile=f"-{kind}-{factor}x" if factor == PROFILED_FLOOD.get(kind) else None)
-            phases.append({**phase, "factor": factor, "capacity_rps": capacity})
+            phases.append({**phase, "factor": factor, "capacity_rps": capacity, **({"run": 1} if factor == 10 else {})})
+        best = max((p for p in phases if p["rate"] is None), key=lambda p: p["goodput_rps"])["conns"]
+        for run in range(2, 2 + REPEATS):
+            phases += self.paired_run(kind, seconds, best, run)
+        floor = self.bench.floor(round(capacity * 10, 1), seconds, ("2", "8"), kind)
+        phases.append({**{k: v for k, v in floor.items() if k != "factor"}, "kind": kind, "rate": capacity * 10,
+                       "floor": True, "cpu_ms_per_op": {}})
         return phases
+
+    def paired_run(self, kind: str, seconds: float, conns: int, run: int) -> list[dict]:
+        """A capacity measurement (closed loop of `conns` clients) and, right after it, a 10x flood of that."""
+        self.bench.restart_edge("2", "8", self.placement, adaptive=False)
+        own = self.phase(kind, None, seconds, conns, f"{kind} (run {run}): capacity, closed loop {conns} clients")
+        self.bench.restart_edge("2", "8", self.placement)
+        capacity = own["goodput_rps"]
+        ten = self.phase(kind, round(capacity * 10, 1), seconds, FLOOD_CONNECTIONS[kind],
+                         f"{kind} (run {run}): 10x capacity, open loop")
+        return [{**own, "run": run}, {**ten, "run": run, "capacity_rps": capacity}]
 
 
 def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:

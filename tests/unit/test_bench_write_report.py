@@ -16,6 +16,7 @@ PHASES = [
     phase("register", 9.0, {"201": 72, "503q": 720}, {"edge": 12.0, "identity": 60.0, "secantus": 38.0},
           rate=100.0, factor=10, client=0.1),
 ]
+PHASES[1]["capacity_rps"] = 10.0  # the curve's floods carry the capacity they were offered a multiple of
 
 
 def test_turn_away_costs_split_the_flood_cpu_per_turn_away():
