@@ -35,6 +35,8 @@ class Aggregate:
     """State rebuilt from events; commands check rules, then `trigger` events (applied and kept pending)."""
 
     EVENTS: ClassVar[tuple[type[DomainEvent], ...]] = ()
+    # The attributes `apply` changes, in full: what a snapshot keeps (pupns.snapshots). Empty: never snapshotted.
+    SNAPSHOT_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, id: str) -> None:
         self.id = id
@@ -42,6 +44,7 @@ class Aggregate:
         self.head_hash: str | None = None  # the stored stream's last link, set by whoever loads it (saves a read)
         self.head_position: int | None = None  # that event's global position
         self.pending: list[DomainEvent] = []
+        self.snapshot_version = 0  # the version of the snapshot it was loaded from (0: none; pupns.snapshots)
 
     @classmethod
     def event_class(cls, type_name: str) -> type[DomainEvent] | None:
@@ -57,8 +60,25 @@ class Aggregate:
     @classmethod
     def load(cls, id: str, docs: list[dict]) -> Aggregate:
         aggregate = cls(id)
+        aggregate.apply_all(docs)
+        return aggregate
+
+    def apply_all(self, docs: list[dict]) -> None:
+        """Apply stored events in version order."""
         for doc in docs:
-            aggregate.apply_stored(doc["type"], doc["data"], doc["version"])
+            self.apply_stored(doc["type"], doc["data"], doc["version"])
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The state `apply` has built (SNAPSHOT_FIELDS), for a snapshot taken at `version`."""
+        return {name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
+
+    @classmethod
+    def from_snapshot(cls, id: str, state: dict[str, Any], version: int) -> Aggregate:
+        """The aggregate as its events up to `version` built it, from a snapshot of that state."""
+        aggregate = cls(id)
+        for name in cls.SNAPSHOT_FIELDS:
+            setattr(aggregate, name, state[name])
+        aggregate.version = version
         return aggregate
 
     def trigger(self, event: DomainEvent) -> None:

@@ -18,9 +18,12 @@ class EventReads:
     events: Collection
     counters: Collection
 
-    def read_stream(self, stream: str) -> list[dict]:
-        """All events of one stream, in version order."""
-        return list(self.events.find({"stream": stream}).sort("version", 1))
+    def read_stream(self, stream: str, after: int = 0) -> list[dict]:
+        """The events of one stream with a version above `after` (all of them by default), in version order."""
+        query: dict = {"stream": stream}
+        if after:
+            query["version"] = {"$gt": after}
+        return list(self.events.find(query).sort("version", 1))
 
     def stream_version(self, stream: str) -> int:
         """The version of a stream's newest event (0: never written)."""

@@ -10,6 +10,7 @@ from pymongo.client_session import ClientSession
 
 from pupns.aggregate import Aggregate, DomainEvent
 from pupns.eventstore import ConcurrencyError, EventStore, NewEvent
+from pupns.snapshots import Snapshots
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
@@ -48,16 +49,24 @@ class Repository(Generic[A]):
 
     def __init__(self, store: EventStore, aggregate: type[A], stream_of: Callable[[str], str], *,
                  projector: Projection | None = None, nip_of: Callable[[A], str | None] | None = None,
-                 instansi_of: Callable[[A], str | None] | None = None):
+                 instansi_of: Callable[[A], str | None] | None = None, snapshots: Snapshots | None = None):
         self.store, self.aggregate, self.stream_of = store, aggregate, stream_of
-        self.projector = projector
+        self.projector, self.snapshots = projector, snapshots
         self.nip_of = nip_of or (lambda a: getattr(a, "nip", None))
         self.instansi_of = instansi_of or (lambda a: getattr(a, "instansi_kode", None))
 
     def get(self, id: str) -> A:
-        """The aggregate rebuilt from its stream (a fresh one at version 0 when the stream is empty)."""
-        docs = self.store.read_stream(self.stream_of(id))
-        aggregate = self.aggregate.load(id, docs)
+        """The aggregate rebuilt from its stream (a fresh one at version 0 when the stream is empty): from its
+        snapshot and the events after it, when the repository keeps snapshots and one fits."""
+        stream = self.stream_of(id)
+        snapshot = self.snapshots.latest(stream) if self.snapshots is not None else None
+        if snapshot is None:
+            aggregate = self.aggregate.load(id, docs := self.store.read_stream(stream))
+        else:
+            aggregate = self.aggregate.from_snapshot(id, snapshot["state"], snapshot["version"])
+            aggregate.snapshot_version = snapshot["version"]
+            aggregate.head_hash, aggregate.head_position = snapshot["head_hash"], snapshot["head_position"]
+            aggregate.apply_all(docs := self.store.read_stream(stream, after=snapshot["version"]))
         if docs:
             aggregate.head_hash, aggregate.head_position = docs[-1]["hash"], docs[-1]["position"]
         return aggregate  # type: ignore[return-value]
@@ -82,6 +91,10 @@ class Repository(Generic[A]):
         aggregate.version, aggregate.head_hash, aggregate.head_position = (docs[-1][k] for k in
                                                                            ("version", "hash", "position"))
         aggregate.pending = []
+        if self.snapshots is not None and self.snapshots.due(aggregate.snapshot_version, aggregate.version):
+            self.snapshots.keep(self.stream_of(aggregate.id), aggregate.version, aggregate.head_hash,
+                                aggregate.head_position, aggregate.snapshot_state())
+            aggregate.snapshot_version = aggregate.version
         return docs
 
     def run(self, id: str, command: Callable[[A], R], meta: Meta, *, attempts: int = 3,

@@ -273,7 +273,11 @@ def test_saturated_edge_turns_away_ticket_holders_before_routing_or_backend():
                             headers={"X-Queue-Ticket": ticket})
         assert again.json["queue"]["position"] == 1 and "pupns_queue=" in again.headers["Set-Cookie"]
         assert verify(again.json["queue"]["ticket"], 3600).key == verify(ticket, 3600).key
-        assert "pupns_edge_admission_rejections_total" in client.get("/metrics").get_data(as_text=True)
+        metrics = client.get("/metrics").get_data(as_text=True)
+        # both logins and the three GETs were turned away at once (edge.operations.metrics.turned_away_at_once)
+        assert 'pupns_edge_requests_total{route="shed",status="503"} 5.0' in metrics
+        assert 'pupns_edge_request_seconds_count{route="shed"} 5.0' in metrics
+        assert 'pupns_edge_admission_rejections_total{reason="queue"}' in metrics
     finally:
         app.admission.inflight = 1
         release(worker)

@@ -107,8 +107,7 @@ class EdgeApp:
             retry_after = str(exc.extra["queue"]["retry_after"])
             cookie = [("Set-Cookie", self._ticket_cookie(exc.extra["queue"]["ticket"]))]
         self.admission.count_turned_away()  # also tells the limit that it was used up
-        self.metrics.rejected("queue")
-        self.metrics.finished("shed", 503, time.monotonic() - started, started=False)
+        self.metrics.turned_away_at_once(time.monotonic() - started)
         headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
                    ("Retry-After", retry_after), ("Cache-Control", "no-store"), *cookie]
         return 503, headers, body

@@ -24,6 +24,8 @@ class Form(Aggregate):
     """One PNS's re-registration form (stream `form-{nip}`)."""
 
     EVENTS = (FormOpened, SectionSaved, FormSubmitted, FormReturned, FormVerified, FormReopened)
+    SNAPSHOT_FIELDS = ("status", "instansi_kode", "jabatan", "roster", "sections", "notes", "submitted_at", "nik_bi",
+                       "nik_mismatch")
 
     def __init__(self, id: str) -> None:
         super().__init__(id)
