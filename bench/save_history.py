@@ -18,10 +18,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench import write_load
+from bench import placement, write_load
 from bench.before_after import RESULTS, ROOT, code_path
 from bench.edge_load import Bench
-from bench import placement
 from bench.edge_report import machine_facts
 
 # The commit before forms' snapshots.
