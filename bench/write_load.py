@@ -35,7 +35,7 @@ import requests
 
 from bench import placement, store_ops, write_report
 from bench.edge_load import Bench
-from bench.password_hash import all_cores_hash_ms, per_hash_ms
+from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, per_hash_ms
 from bench.writeload import PASSWORD
 from pupns.passwords import usable_cores
 from pupns_dev.stack import local_mongo_uri
@@ -45,7 +45,6 @@ FACTORS = (1, 2, 5, 10)
 # Connections of each path's floods: the issue measures the read path at 1,000, the write paths at "hundreds".
 FLOOD_CONNECTIONS = {"register": 800, "login": 800, "save": 800, "read": 1000}
 ACCOUNTS = 240  # confirmed PNS for the login and save paths
-ROSTER = 12000
 HASH_COUNTERS = ("pupns_password_hashes_total", "pupns_password_hash_cpu_seconds_total")
 SERVICE_OF = {"register": "identity", "login": "identity", "save": "forms", "read": "forms"}
 # PUPNS_BENCH_PROFILE_FLOOD=save:10 also profiles that path's flood at that factor (a look at where it goes).
@@ -54,6 +53,16 @@ PROFILED_FLOOD = dict((k, int(f)) for k, f in (item.split(":") for item in
 # 10x floods beyond the curve's, each right after a capacity measurement of its own (bench.write_verdict).
 REPEATS = int(os.environ.get("PUPNS_BENCH_REPEATS", "2"))
 CLOSED_LOOP_CEILING = 60  # registrations/s no closed loop here reaches (2 cores hash ~35/s)
+
+
+def roster_rows(hashing_limit_rps: float, seconds: float) -> int:
+    """Roster rows enough for every registration phase, each PNS registered once, at a capacity up to the hashing
+    limit (a registration hashes once): the login and save paths' accounts, the closed loops (sweep and repeats) at
+    CLOSED_LOOP_CEILING, the floods of 1x-10x and the repeated 10x floods, as `WriteBench.input_for` asks."""
+    conns = FLOOD_CONNECTIONS["register"]
+    closed = (3 + REPEATS) * (int(CLOSED_LOOP_CEILING * seconds * 1.2) + 8)
+    floods = sum(int(f * hashing_limit_rps * seconds * 1.2) + conns for f in (*FACTORS, *[10] * REPEATS))
+    return ACCOUNTS + closed + floods
 
 
 def scrape(ports: list[int]) -> list[str]:
@@ -331,7 +340,8 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     stack.start(progress=lambda m: print(m, flush=True))
     try:
         with placement.broker_restored():  # the machine's broker gets back the cores it had
-            demo = seed_demo(cfg, roster_size=ROSTER, seed=9, progress=lambda m: print(m, flush=True))
+            rows = roster_rows(hashing_limit_per_s(hashing["hash_ms"], cores), seconds)
+            demo = seed_demo(cfg, roster_size=rows, seed=9, progress=lambda m: print(m, flush=True))
             bench = Bench(stack, "-", {})
             run = WriteBench(stack, demo, var, bench, placement_name)
             print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
