@@ -8,7 +8,9 @@ the read path GET /api/v1/me/form for comparison):
   each component spent per operation, and (registration) a py-spy profile of identity and the store;
 - floods: open loop at 1x, 2x, 5x and 10x capacity over 800 connections (the read path over 1,000), clients
   ignoring Retry-After: goodput, turn-away latency, timeouts and every other answer;
-- in every phase, the propagation lag of every consumer (pupns_propagation_lag_seconds on the services' /metrics).
+- in every phase, the propagation lag of every consumer (pupns_propagation_lag_seconds on the services' /metrics);
+- two more 10x floods, each right after a capacity measurement of its own, and a constant 503 at the 10x rate (the
+  floor of what a turn-away can cost on these cores): bench.write_verdict turns them into the headline.
 Writes bench/results/write_load.{md,json,png}. Usage: python -m bench.write_load [seconds-per-phase] [paths] (~10 min;
 paths: a comma-separated subset of register,login,save,read, printed instead of written).
 PUPNS_BENCH_PLACEMENT=isolated pins the back end (services, stores, broker) to half the cores and the edge and the
