@@ -161,3 +161,21 @@ def test_saving_a_disagreeing_nik_raises_an_anomaly_and_rebuild_gives_the_same_r
     before = {name: list(store.db[name].find().sort("_id")) for name in Projector.collections}
     rebuild(store, Projector(store.db))
     assert {name: list(store.db[name].find().sort("_id")) for name in Projector.collections} == before
+
+
+def test_a_long_history_loads_from_a_snapshot_sealed_like_its_events(store):
+    """Twelve saves: the form's state is kept at version 10 (pupns.snapshots), a save reads only what follows it,
+    and the snapshot holds the roster's NIK sealed, as the events do."""
+    from forms.domain import Form
+
+    deps = Deps.of(store)
+    for version in range(1, 13):
+        section = [{"tingkat": "S1", "nama_sekolah": f"ITB {version}", "tahun_lulus": 2008}]
+        assert commands.save_section(deps, NIP, "riwayat_pendidikan", section, version) == {"version": version + 1}
+    snapshot = store.db["snapshots"].find_one({"_id": f"form-{NIP}"})
+    assert snapshot["version"] == 10 and ROW["nik"] not in repr(snapshot)
+    loaded = Deps.of(store).forms.get(NIP)
+    assert loaded.snapshot_version == 10
+    whole = Form.load(NIP, store.read_stream(f"form-{NIP}"))
+    assert loaded.snapshot_state() == whole.snapshot_state() and loaded.version == whole.version == 13
+    assert commands.get_form(deps, NIP)["sections"]["riwayat_pendidikan"][0]["nama_sekolah"] == "ITB 12"
