@@ -4,7 +4,8 @@ A single 8-second flood on a VM whose speed drifts by minutes is a noisy verdict
 ~150-200 operations, and its capacity, measured minutes earlier, moved by 15-25 % between closed loops of the same
 run. So each path's 10x flood is run more than once, each run right after a capacity measurement of its own (the
 first run's capacity is the sweep's best closed loop, the later runs' a closed loop of the sweep's best client
-count); the headline share is the median run's, beside the worst. Turn-away p99, timeouts and other answers are
+count); the headline share is the median run's, beside the worst. A run whose own closed loop was turned away is
+shown but not counted (its capacity measured the clients' retries). Turn-away p99, timeouts and other answers are
 the worst and the totals over every run, not a median.
 
 The floor: the same open loop at the path's 10x rate against a constant 503 (bench.floor_app under the edge's own
@@ -25,24 +26,34 @@ def floods(kind: str, phases: list[dict]) -> list[dict]:
 
 
 def paired_runs(kind: str, phases: list[dict]) -> list[dict]:
-    """Every 10x flood of `kind` with the capacity it was measured against: run, capacity, goodput, share."""
+    """Every 10x flood of `kind` with the capacity it was measured against: run, capacity, goodput, share, and
+    whether that capacity counts (`valid`: its own closed loop was never turned away, so it measured the platform,
+    not the clients' retries)."""
     return [{"run": p.get("run", 1), "capacity_rps": p["capacity_rps"], "goodput_rps": p["goodput_rps"],
              "share": round(p["goodput_rps"] / p["capacity_rps"], 3) if p["capacity_rps"] else 0.0,
-             "away_p99_ms": p["away_p99_ms"], "timeouts": p["counts"].get("timeout", 0)}
+             "away_p99_ms": p["away_p99_ms"], "timeouts": p["counts"].get("timeout", 0),
+             "valid": not own_capacity_turned_away(kind, phases, p.get("run", 1))}
             for p in sorted(floods(kind, phases), key=lambda p: p.get("run", 1))]
+
+
+def own_capacity_turned_away(kind: str, phases: list[dict], run: int) -> int:
+    """Turn-aways in the closed loop a later run measured its capacity with (the curve's run: none of its own)."""
+    own = next((p for p in phases if p["kind"] == kind and p.get("run") == run and p.get("rate") is None), None)
+    return sum(n for k, n in own["counts"].items() if k in ACCEPTED) if own else 0
 
 
 def verdict(kind: str, phases: list[dict], good: tuple[str, ...]) -> dict:
     """The 10x headline: the median run's goodput and share, the worst share, the worst turn-away p99, and the
     timeouts and other answers of every run together."""
     runs = paired_runs(kind, phases)
-    median_share = statistics.median_low([r["share"] for r in runs])
-    middle = next(r for r in runs if r["share"] == median_share)
+    counted = [r for r in runs if r["valid"]] or runs
+    median_share = statistics.median_low([r["share"] for r in counted])
+    middle = next(r for r in counted if r["share"] == median_share)
     other = sum(n for p in floods(kind, phases) for k, n in p["counts"].items()
                 if not (k.startswith("2") or k in good or k in ACCEPTED))
     p99s = [r["away_p99_ms"] for r in runs if r["away_p99_ms"] is not None]
     return {"goodput_at_10x_rps": middle["goodput_rps"], "goodput_at_10x_share": median_share,
-            "goodput_at_10x_share_worst": min(r["share"] for r in runs), "runs_at_10x": runs,
+            "goodput_at_10x_share_worst": min(r["share"] for r in counted), "runs_at_10x": runs,
             "turn_away_p99_ms_at_10x": max(p99s) if p99s else None,
             "timeouts_at_10x": sum(r["timeouts"] for r in runs), "other_answers_at_10x": other}
 
@@ -81,6 +92,7 @@ def markdown_lines(heads: dict) -> list[str]:
              "ceiling measured / at the floor |", "|---|---|---|---|---|---|"]
     for kind, h in heads.items():
         runs = "; ".join(f"{r['capacity_rps']} -> {r['goodput_rps']} ({100 * r['share']:.0f} %)"
+                         + ("" if r.get("valid", True) else " not counted: its capacity loop was turned away")
                          for r in h.get("runs_at_10x", []))
         t, f = h.get("turn_away_costs") or {}, h.get("floor") or {}
         floor = f"{f['floor_server_ms']} / {f['floor_client_ms']}" if f else "-"

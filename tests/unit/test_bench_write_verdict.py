@@ -42,6 +42,15 @@ def test_the_headline_share_is_the_median_run_and_the_worst_figures_are_kept():
     assert head["timeouts_at_10x"] == 1 and head["other_answers_at_10x"] == 3
 
 
+def test_a_run_whose_capacity_loop_was_turned_away_is_shown_but_not_counted():
+    storm = [*PHASES[:4], {**PHASES[4], "counts": {"201": 64, "503q": 9000}}, *PHASES[5:]]
+    head = headline("register", storm, limit_rps=40.0)
+    assert [r["valid"] for r in head["runs_at_10x"]] == [True, True, False]
+    assert head["goodput_at_10x_share"] == 0.9 and head["goodput_at_10x_share_worst"] == 0.9  # median of 0.9, 0.95
+    head["turn_away_costs"] = turn_away_costs("register", storm, seconds=8.0)
+    assert "not counted" in markdown_lines({"register": head})[-1]
+
+
 def test_a_report_with_one_flood_reads_as_one_run():
     older = [PHASES[0], {k: v for k, v in PHASES[1].items() if k != "run"}]
     head = headline("register", older, limit_rps=40.0)
