@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 
 from bench import placement, write_load
@@ -31,18 +29,11 @@ CLIENTS = 8
 def passes(tree: Path | None, count: int, seconds: float, label: str) -> list[dict]:
     """`count` closed-loop passes of saves on one platform (from `tree`, None: this tree)."""
     from pupns_dev.demo import seed_demo
-    from pupns_dev.processes import free_port
-    from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
+    from pupns_dev.stack import Stack, delete_vhost
 
     var = Path(tempfile.mkdtemp(prefix="save-history-"))
     extra = {"PYTHONPATH": code_path(tree)} if tree else {}
-    cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
-                      edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
-                      store_ports=own_store_ports(free_port() for _ in OWN_STORES), storage=str(var / "data"),
-                      jwt_keys=f"b:{secrets.token_urlsafe(32)}", admin_password=secrets.token_urlsafe(12),
-                      metrics_port_base=write_load.free_port_run(5),
-                      extra_env={**extra, "PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
-                                 "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000"})
+    cfg = write_load.stack_config(var, extra_env=extra)
     stack = Stack(cfg)
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
     stack.start(progress=lambda m: None)

@@ -299,7 +299,7 @@ class WriteBench:
                                f"{kind}: {factor}x capacity, open loop",
                                profile=f"-{kind}-{factor}x" if factor == PROFILED_FLOOD.get(kind) else None)
             phases.append({**phase, "factor": factor, "capacity_rps": capacity, **({"run": 1} if factor == 10 else {})})
-        best = max((p for p in phases if p["rate"] is None), key=lambda p: p["goodput_rps"])["conns"]
+        best = write_report.capacity_phase(phases)["conns"]
         for run in range(2, 2 + REPEATS):
             phases += self.paired_run(kind, seconds, best, run)
         floor = self.bench.floor(round(capacity * 10, 1), seconds, EDGE_SHAPE, kind)
@@ -318,12 +318,27 @@ class WriteBench:
         return [{**own, "run": run}, {**ten, "run": run, "capacity_rps": capacity}]
 
 
+def stack_config(var: Path, one_store: bool = False, extra_env: dict[str, str] | None = None):
+    """The platform as `make run` starts it (a store process per service; `one_store`: all in one, for comparison),
+    on free ports under `var`, with the per-user and per-username rate limits out of the bench's way."""
+    from pupns_dev.processes import free_port
+    from pupns_dev.stack import OWN_STORES, StackConfig, own_store_ports
+
+    return StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
+                       edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
+                       store_ports={} if one_store else own_store_ports(free_port() for _ in OWN_STORES),
+                       storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
+                       admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
+                       extra_env={**(extra_env or {}), "PUPNS_EDGE_USER_RATE": "1000000",
+                                  "PUPNS_EDGE_USER_BURST": "1000000", "PUPNS_EDGE_LOGIN_RATE": "1000",
+                                  "PUPNS_EDGE_LOGIN_BURST": "1000000"})
+
+
 def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     """Every path's curve, reported in bench/results/; a subset of paths is only printed (a partial report would
     replace the whole one)."""
     from pupns_dev.demo import seed_demo
-    from pupns_dev.processes import free_port
-    from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
+    from pupns_dev.stack import Stack, delete_vhost
 
     placement_name = os.environ.get("PUPNS_BENCH_PLACEMENT", "shared")
     if placement_name not in ("shared", "isolated"):
@@ -336,15 +351,7 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
     with placement.pinned(back_cpus):
         hashing = {"hash_ms": all_cores_hash_ms(cores, 20), "single_hash_ms": per_hash_ms(10), "cores": cores}
     var = Path(tempfile.mkdtemp(prefix="write-bench-"))
-    cfg = StackConfig(var=var, vhost=f"bench-{uuid.uuid4().hex[:8]}", mongo_port=free_port(), smtp_port=free_port(),
-                      edge_port=free_port(), console_port=free_port(), meterai_port=free_port(),
-                      # a store process per service, as `make run`; PUPNS_BENCH_ONE_STORE=1: all in one, for comparison
-                      store_ports={} if os.environ.get("PUPNS_BENCH_ONE_STORE") == "1" else
-                      own_store_ports(free_port() for _ in OWN_STORES),
-                      storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
-                      extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
-                                 "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000"})
+    cfg = stack_config(var, one_store=os.environ.get("PUPNS_BENCH_ONE_STORE") == "1")
     stack = Stack(cfg)
     stack.start(progress=lambda m: print(m, flush=True))
     try:

@@ -85,9 +85,11 @@ def markdown_lines(heads: dict) -> list[str]:
              "Each 10x flood right after a capacity measurement of its own (this VM's speed drifts); the headline "
              "share above is the median run's. The floor is the same open loop at the first run's rate against a "
              "constant 503 under the edge's gunicorn worker (bench.floor_app, GET over 1,000 connections): what any "
-             "answer costs the server and the client on these cores. Ceiling at the floor = C / (C + k x floor "
-             "server + client), C and k as in the table above: no edge code can make a 10x flood on shared cores "
-             "leave more than that.", "",
+             "answer costs the server and the client on these cores. Ceiling at the floor: the share s at which "
+             "successes and turn-aways fill the cores, s x C + (10 - s) x floor = C, so s = (C - 10 x floor) / "
+             "(C - floor), floor = server + client and C as in the table above: no edge code can make a 10x flood "
+             "on cores the load generator shares leave more than that. A run not counted had its own capacity "
+             "loop turned away.", "",
              "| path | runs: capacity/s -> goodput/s (share) | median | worst | floor server / client ms per answer | "
              "ceiling measured / at the floor |", "|---|---|---|---|---|---|"]
     for kind, h in heads.items():
