@@ -283,35 +283,39 @@ class WriteBench:
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return spies
 
-    def capacity(self, kind: str, seconds: float) -> tuple[float, list[dict]]:
+    def capacity(self, kind: str, seconds: float, loops: tuple[int, ...] = CLOSED_LOOPS,
+                 label: str | None = None) -> tuple[dict, list[dict]]:
+        """Closed loops of `loops` clients with admission control out of the way, then the adaptive edge back: the
+        best loop's phase (write_report.capacity_phase) and every loop's. The sweep (no `label`) profiles
+        registration at 4 clients."""
         self.bench.restart_edge(*EDGE_SHAPE, self.placement, adaptive=False)
-        phases = [self.phase(kind, None, seconds, conns, f"{kind}: capacity, closed loop {conns} clients",
-                             profile="" if kind == "register" and conns == 4 else None) for conns in CLOSED_LOOPS]
+        phases = [self.phase(kind, None, seconds, conns, f"{label or kind}: capacity, closed loop {conns} clients",
+                             profile="" if label is None and kind == "register" and conns == 4 else None)
+                  for conns in loops]
         self.bench.restart_edge(*EDGE_SHAPE, self.placement)
-        return max(p["goodput_rps"] for p in phases), phases
+        return write_report.capacity_phase(phases), phases
 
     def curve(self, kind: str, seconds: float) -> list[dict]:
         """The sweep's capacity, the floods of 1x to 10x it, more 10x runs each against a capacity of its own
         (bench.write_verdict says why), and the floor at the first 10x rate."""
-        capacity, phases = self.capacity(kind, seconds)
+        best, phases = self.capacity(kind, seconds)
+        capacity = best["goodput_rps"]
         for factor in FACTORS:
             phase = self.phase(kind, round(capacity * factor, 1), seconds, FLOOD_CONNECTIONS[kind],
                                f"{kind}: {factor}x capacity, open loop",
                                profile=f"-{kind}-{factor}x" if factor == PROFILED_FLOOD.get(kind) else None)
             phases.append({**phase, "factor": factor, "capacity_rps": capacity, **({"run": 1} if factor == 10 else {})})
-        best = write_report.capacity_phase(phases)["conns"]
         for run in range(2, 2 + REPEATS):
-            phases += self.paired_run(kind, seconds, best, run)
-        floor = self.bench.floor(round(capacity * 10, 1), seconds, EDGE_SHAPE, kind)
-        phases.append({**{k: v for k, v in floor.items() if k != "factor"}, "kind": kind, "rate": capacity * 10,
+            phases += self.paired_run(kind, seconds, best["conns"], run)
+        ten_x = round(capacity * 10, 1)
+        floor = self.bench.floor(ten_x, seconds, EDGE_SHAPE, kind)
+        phases.append({**{k: v for k, v in floor.items() if k != "factor"}, "kind": kind, "rate": ten_x,
                        "floor": True, "cpu_ms_per_op": {}})
         return phases
 
     def paired_run(self, kind: str, seconds: float, conns: int, run: int) -> list[dict]:
         """A capacity measurement (closed loop of `conns` clients) and, right after it, a 10x flood of that."""
-        self.bench.restart_edge(*EDGE_SHAPE, self.placement, adaptive=False)
-        own = self.phase(kind, None, seconds, conns, f"{kind} (run {run}): capacity, closed loop {conns} clients")
-        self.bench.restart_edge(*EDGE_SHAPE, self.placement)
+        own, _ = self.capacity(kind, seconds, (conns,), f"{kind} (run {run})")
         capacity = own["goodput_rps"]
         ten = self.phase(kind, round(capacity * 10, 1), seconds, FLOOD_CONNECTIONS[kind],
                          f"{kind} (run {run}): 10x capacity, open loop")
