@@ -19,6 +19,7 @@ from prometheus_client import Counter
 
 from pupns import callers
 from pupns.errors import AppError
+from pupns.rpc_messages import TransientRpcConsumer
 
 log = logging.getLogger(__name__)
 HEADER = "nameko.deadline"
@@ -38,7 +39,9 @@ def expired(deadline: object, now: float | None = None) -> bool:
 
 class DeadlineRpc(Rpc):
     """nameko's RPC entrypoint: refuses calls without a valid caller token (`pupns.callers`) and skips requests
-    whose caller's deadline has passed."""
+    whose caller's deadline has passed. Its replies are transient and unconfirmed (pupns.rpc_messages)."""
+
+    rpc_consumer = TransientRpcConsumer()
 
     def setup(self) -> None:
         super().setup()

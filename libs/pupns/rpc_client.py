@@ -17,6 +17,7 @@ from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
 from pupns import callers, config, deadlines
 from pupns.errors import AppError
+from pupns.rpc_messages import TransientServiceProxy
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,15 @@ class LatencyObserver(Protocol):
 
 
 class _FastClusterProxy(ClusterProxy):
-    """A ClusterProxy whose method proxies publish with the fast-failing retry policy."""
+    """A ClusterProxy whose method proxies publish transient requests (pupns.rpc_messages) with the fast-failing
+    retry policy."""
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
         if name not in self._proxies:
-            from nameko.rpc import ServiceProxy
-
-            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener,
-                                               retry_policy=FAST_RETRY_POLICY)
+            self._proxies[name] = TransientServiceProxy(self._worker_ctx, name, self._reply_listener,
+                                                        retry_policy=FAST_RETRY_POLICY)
         return self._proxies[name]
 
 
