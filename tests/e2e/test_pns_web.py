@@ -149,3 +149,26 @@ def test_pns_registers_corrects_data_and_submits_in_the_browser(stack, platform,
     assert exported["roster"]["nip"] == row["nip"] and exported["timeline"]
     assert errors == []
     print("screenshots:", tmp_path)
+
+
+def test_before_its_script_runs_no_credential_form_can_be_sent(stack, browser):
+    """A slow phone: a tap or Enter before the page's module has run must not send the form natively (a GET would put
+    the NIK or the password into the address, the history and the logs); once the module runs, the form works."""
+    from playwright.sync_api import expect
+
+    cfg, _ = stack
+    for path, button, field in (("/daftar", "Daftar", "NIK"), ("/masuk", "Masuk", "NIP")):
+        page = browser.new_page(locale="id-ID", viewport=PHONE)
+        page.set_default_timeout(20_000)
+        page.route("**/*.js", lambda route, request: route.abort())  # the module never arrives
+        page.goto(f"{cfg.edge_url}{path}")
+        expect(page.get_by_role("button", name=button)).to_be_disabled()
+        page.get_by_label(field).fill("3201011501900001")
+        page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+        page.get_by_label("Kata sandi", exact=True).press("Enter")  # implicit submission
+        page.get_by_role("button", name=button).click(force=True)  # a tap on the disabled button
+        assert page.url == f"{cfg.edge_url}{path}", page.url
+        page.unroute("**/*.js")
+        page.reload()
+        expect(page.get_by_role("button", name=button)).to_be_enabled()
+        page.close()

@@ -1,12 +1,12 @@
 // "Daftar": POST /api/v1/registrations, field errors inline, then the registration number and receipt.
 import { api, ApiError, newKey } from "./api.js";
-import { clearFieldErrors, hideMessage, showFieldErrors, showMessage } from "./ui.js";
+import { clearFieldErrors, hideMessage, showFieldErrors, showMessage, wireForm } from "./ui.js";
 
 const form = document.getElementById("form-daftar");
 const box = document.getElementById("pesan");
 const FIELD_FOR_CODE = { nip_not_in_roster: "nip", nik_mismatch: "nik" };
 
-form.addEventListener("submit", async (event) => {
+wireForm(form, async (event) => {
   event.preventDefault();
   clearFieldErrors(form);
   hideMessage(box);

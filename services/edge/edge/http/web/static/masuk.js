@@ -1,6 +1,6 @@
 // "Masuk": POST /api/v1/auth/token, token kept in sessionStorage, clear answers for every refusal.
 import { api, ApiError, safeNext, saveToken } from "./api.js";
-import { clearFieldErrors, hideMessage, showFieldErrors, showMessage } from "./ui.js";
+import { clearFieldErrors, hideMessage, showFieldErrors, showMessage, wireForm } from "./ui.js";
 
 const form = document.getElementById("form-masuk");
 const box = document.getElementById("pesan");
@@ -23,7 +23,7 @@ const MESSAGES = {
     + "mendaftar kembali.",
 };
 
-form.addEventListener("submit", async (event) => {
+wireForm(form, async (event) => {
   event.preventDefault();
   clearFieldErrors(form);
   hideMessage(box);

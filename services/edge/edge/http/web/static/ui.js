@@ -15,6 +15,14 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 // kind: "error" | "success" | "info". Moves focus to the message so keyboard and screen-reader users hear it.
+// Attach a page form's submit handler, and only then let the form be sent. The page ships the button disabled and
+// the form as POST: a tap before this module has run (a slow phone on registration day) must neither reload the page
+// with the fields in its address (a NIK or a password in the URL, the history and the logs) nor seem to do nothing.
+export function wireForm(form, onSubmit) {
+  form.addEventListener("submit", onSubmit);
+  for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = false;
+}
+
 export function showMessage(box, kind, text, ...extra) {
   box.className = `message ${kind}`;
   box.replaceChildren(el("p", { text }), ...extra);
