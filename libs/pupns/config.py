@@ -1,7 +1,10 @@
 """Configuration read from the environment, with documented local defaults."""
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 
 
 def env(name: str, default: str) -> str:
@@ -43,15 +46,22 @@ def is_production() -> bool:
     return env("PUPNS_ENV", "development") == "production"
 
 
-def jwt_keys() -> dict[str, str]:
+def jwt_keys() -> Mapping[str, str]:
     """Signing keys by kid: PUPNS_JWT_KEYS="kid1:secret1,kid2:secret2" (required in production)."""
     raw = os.environ.get("PUPNS_JWT_KEYS") or ""
     if not raw:
         if is_production():
             raise RuntimeError("PUPNS_JWT_KEYS must be set in production")
         raw = DEV_JWT_KEYS
+    return _parsed_keys(raw)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_keys(raw: str) -> Mapping[str, str]:
+    """The keys of one PUPNS_JWT_KEYS value, parsed once: every token checked and every ticket signed asks (the
+    variable is read each time, so a changed value takes effect at once)."""
     pairs = (item.split(":", 1) for item in raw.split(",") if ":" in item)
-    return {kid.strip(): secret.strip() for kid, secret in pairs}
+    return MappingProxyType({kid.strip(): secret.strip() for kid, secret in pairs})
 
 
 def jwt_active_kid() -> str:

@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pupns import signing
 
@@ -43,7 +43,7 @@ class Ticket:
 
     def come_back_at(self, due: float) -> Ticket:
         """The same place in line, with a new time to come back."""
-        return replace(self, due=round(due, 1))
+        return Ticket(self.key, self.nonce, round(due, 1), self.kind)  # dataclasses.replace takes twice as long
 
 
 def sign(ticket: Ticket) -> str:
