@@ -32,6 +32,7 @@ COLLECTION = "sequence"  # operational like the outbox flag: written after commi
 VOID_AFTER = 120.0  # seconds a missing position may still be filled by a transaction that has not committed yet
 PASS_LIMIT = 2000  # events read per pass
 CHECK_BATCH = 1000  # sequenced events looked up together by the audit
+RUN_GAP = 64  # positions between two sequenced events read in one range (gaps are failed appends, void block ends)
 STALE = timedelta(minutes=10)  # a log whose events are this old and has no block at all lost its sequence
 FIELDS = {"stream": 1, "version": 1, "position": 1, "hash": 1}
 
@@ -172,7 +173,15 @@ def _never_sequenced(store: EventStore, now: datetime | None) -> list[dict]:
 def _check_entries(store: EventStore, batch: list[tuple[int, list]]) -> list[dict]:
     if not batch:
         return []
-    found = {d["_id"]: d for d in store.events.find({"_id": {"$in": [entry[0] for _, entry in batch]}}, FIELDS)}
+    # Read by runs of positions, which the log indexes: the local stand-in tests each event it finds against every
+    # value of an `$in` list (the audit of a 20,000-event log took 16-22 s this way, ~1 ms an event). What is not
+    # found at its position is then looked up by id, so a moved event still reads as changed, not missing.
+    found: dict = {}
+    for low, high in _runs(sorted(entry[3] for _, entry in batch)):
+        found.update((d["_id"], d) for d in store.events.find({"position": {"$gte": low, "$lte": high}}, FIELDS))
+    lost = [entry[0] for _, entry in batch if entry[0] not in found]
+    if lost:
+        found.update({d["_id"]: d for d in store.events.find({"_id": {"$in": lost}}, FIELDS)})
     problems = []
     for seq, (event_id, stream, version, position, digest) in batch:
         doc = found.get(event_id)
@@ -181,6 +190,17 @@ def _check_entries(store: EventStore, batch: list[tuple[int, list]]) -> list[dic
         elif (doc["stream"], doc["version"], doc["position"], doc["hash"]) != (stream, version, position, digest):
             problems.append(_item((stream, version), "sequenced_event_changed", seq=seq))
     return problems
+
+
+def _runs(positions: list[int], gap: int = RUN_GAP) -> list[tuple[int, int]]:
+    """Sorted positions as (first, last) runs, a new run wherever the next position is more than `gap` on."""
+    runs: list[tuple[int, int]] = []
+    for position in positions:
+        if runs and position - runs[-1][1] <= gap:
+            runs[-1] = (runs[-1][0], position)
+        else:
+            runs.append((position, position))
+    return runs
 
 
 def _item(where: tuple[str, int] | None, reason: str, **detail: object) -> dict:

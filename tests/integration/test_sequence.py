@@ -11,7 +11,7 @@ from pupns.canonical import canonical_json
 from pupns.eventstore import NewEvent
 from pupns.integrity import verify_chains
 from pupns.positions import PositionBlocks
-from pupns.sequence import COLLECTION, VOID_AFTER, Sequencer, check
+from pupns.sequence import COLLECTION, RUN_GAP, VOID_AFTER, Sequencer, _runs, check
 from tests.clock import Clock
 
 
@@ -184,3 +184,20 @@ def test_a_running_service_sequences_what_it_and_others_append(runner_factory, r
     wait_until(lambda: len(numbers(store)) == store.count(), timeout=30, message="every event sequenced")
     assert sorted(numbers(store).values()) == list(range(1, store.count() + 1))
     assert check(store) == []
+
+
+def test_an_event_moved_to_another_position_reads_as_changed_not_missing(store):
+    """The audit reads sequenced events by runs of positions; one moved elsewhere is still found, by its id."""
+    for n in range(5):
+        store.append(f"m-{n}", 0, [NewEvent("A")])
+    Sequencer(store).run_once()
+    moved = store.events.find_one({"stream": "m-2"})
+    store.events.update_one({"_id": moved["_id"]}, {"$set": {"position": moved["position"] + 10_000}})
+    assert ("m-2", 1, "sequenced_event_changed") in reasons(store)
+    assert not any(reason == "sequenced_event_missing" for *_, reason in reasons(store))
+
+
+def test_positions_are_read_in_runs_split_at_wide_gaps():
+    assert _runs([]) == []
+    assert _runs([3, 4, 9, 70, 200, 201]) == [(3, 70), (200, 201)]
+    assert _runs([5, 5 + RUN_GAP + 1]) == [(5, 5), (5 + RUN_GAP + 1, 5 + RUN_GAP + 1)]
