@@ -14,7 +14,6 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// kind: "error" | "success" | "info". Moves focus to the message so keyboard and screen-reader users hear it.
 // Attach a page form's submit handler, and only then let the form be sent. The page ships the button disabled and
 // the form as POST: a tap before this module has run (a slow phone on registration day) must neither reload the page
 // with the fields in its address (a NIK or a password in the URL, the history and the logs) nor seem to do nothing.
@@ -23,6 +22,7 @@ export function wireForm(form, onSubmit) {
   for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = false;
 }
 
+// kind: "error" | "success" | "info". Moves focus to the message so keyboard and screen-reader users hear it.
 export function showMessage(box, kind, text, ...extra) {
   box.className = `message ${kind}`;
   box.replaceChildren(el("p", { text }), ...extra);
