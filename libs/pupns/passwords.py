@@ -3,6 +3,7 @@ next login), every hash computed off the event loop in a bounded pool of real th
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -14,6 +15,8 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from prometheus_client import Counter
+
+from pupns.argon2_blocks import MemoryBlocks
 
 # OWASP's first argon2id option: m=46 MiB, t=1, p=1 (stronger in memory than the m=19 MiB, t=2 minimum and about
 # 40 ms here, i.e. ~25 hashes/s per core; measured in bench/password_hash.py).
@@ -32,21 +35,57 @@ def hasher(memory_kib: int = ARGON2_MEMORY_KIB, time_cost: int = ARGON2_TIME) ->
 
 
 ARGON2 = hasher()
+# Hashes at today's parameters are computed in memory blocks kept between hashes (pupns.argon2_blocks says why);
+# any other argon2 hash (older parameters, another variant) is left to argon2-cffi.
+CURRENT = f"$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_TIME},p={ARGON2_PARALLELISM}$"
+SALT_BYTES, HASH_BYTES = ARGON2.salt_len, ARGON2.hash_len
 
 
 def hash_password(password: str, using: PasswordHasher = ARGON2) -> str:
     """An argon2id hash in the PHC string format (`$argon2id$v=19$m=...`)."""
-    return using.hash(password)
+    if using is not ARGON2:
+        return using.hash(password)
+    salt = os.urandom(SALT_BYTES)
+    digest = _current_hash(password.encode(), salt, HASH_BYTES)
+    return CURRENT + _b64(salt) + "$" + _b64(digest)
 
 
 def verify_password(password: str, stored: str) -> bool:
     """Constant-time check of a password against an argon2id or a legacy `scrypt$N$r$p$salt$digest` hash."""
     if stored.startswith("scrypt$"):
         return _verify_scrypt(password, stored)
+    if stored.startswith(CURRENT):
+        return _verify_current(password, stored[len(CURRENT):])
     try:
         return ARGON2.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def _verify_current(password: str, salt_and_digest: str) -> bool:
+    try:
+        salt, expected = (_unb64(part) for part in salt_and_digest.split("$"))
+    except ValueError:  # not two parts, or not base64
+        return False
+    if not (8 <= len(salt) <= 64 and 4 <= len(expected) <= 64):  # libargon2's minimums; ours are 16 and 32
+        return False
+    return hmac.compare_digest(_current_hash(password.encode(), salt, len(expected)), expected)
+
+
+def _current_hash(password: bytes, salt: bytes, length: int) -> bytes:
+    return BLOCKS.raw_hash(password, salt, ARGON2_TIME, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, length)
+
+
+def _b64(raw: bytes) -> str:
+    """PHC's base64: the standard alphabet without padding."""
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error as error:
+        raise ValueError(str(error)) from error
 
 
 def needs_rehash(stored: str) -> bool:
@@ -120,6 +159,8 @@ def _in_real_thread(fn: Callable[..., T], *args: object) -> T:
 
 
 POOL = HashPool()
+# One block per thread the pool hashes in at once (a hash outside the pool beyond that borrows a block of its own).
+BLOCKS = MemoryBlocks(keep=POOL.size)
 # A hash of a random password, verified against when the username does not exist so that an unknown NIP costs
-# the same time as a wrong password.
-DUMMY_HASH = hash_password(base64.b64encode(os.urandom(12)).decode())
+# the same time as a wrong password. Made by argon2-cffi, so that importing this keeps no block allocated.
+DUMMY_HASH = ARGON2.hash(base64.b64encode(os.urandom(12)).decode())
