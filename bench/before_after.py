@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import journey, journey_report
 from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, machine_facts
-from pupns.passwords import usable_cores
+from pupns.cores import usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.edge_load import Bench
 from bench.write_load import WriteBench, free_port_run
-from pupns.passwords import usable_cores
+from pupns.cores import usable_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("register", "save")

@@ -90,9 +90,10 @@ def event_doc(i: int, stream: str | None = None) -> dict:
 
 def measure_hash(rounds: int) -> dict:
     from pupns import passwords
+    from pupns.cores import usable_cores
 
     return {"hash": latency(lambda i: passwords.hash_password(f"kata-sandi-{i}"), rounds),
-            "cores": passwords.usable_cores()}
+            "cores": usable_cores()}
 
 
 def measure_rpc(amqp_uri: str, n: int, workdir: Path, platform_service: str | None = None) -> dict:

@@ -134,6 +134,9 @@ def write(phases: list[dict], hashing: dict, found_profiles: dict, seconds: floa
     facts = {**machine_facts(seconds, placed or everywhere), "placement": "isolated" if placed else "shared",
              "hash_ms": hashing["hash_ms"], "cores": hashing["cores"],
              "single_hash_ms": hashing.get("single_hash_ms"), "hashing_limit_rps": limit}
+    if hashing.get("stock_hash_ms"):
+        facts.update(stock_hash_ms=hashing["stock_hash_ms"],
+                     stock_hashing_limit_rps=hashing_limit_per_s(hashing["stock_hash_ms"], hashing["cores"]))
     render(facts, phases, found_profiles, publish)
 
 
@@ -184,7 +187,18 @@ def hashing_limit_text(facts: dict) -> str:
                 f"**{facts['hashing_limit_rps']} hashes/s**")
     return (f"with all {facts['cores']} cores hashing at once, one argon2id hash takes {facts['hash_ms']:.1f} ms on "
             f"each = **{facts['hashing_limit_rps']} hashes/s** (one hash alone: {facts['single_hash_ms']:.1f} ms; "
-            "argon2id is memory-hard, and cores sharing memory bandwidth hash more slowly together)")
+            "argon2id is memory-hard, and cores sharing memory bandwidth hash more slowly together)"
+            + stock_limit_text(facts))
+
+
+def stock_limit_text(facts: dict) -> str:
+    """argon2-cffi's own hash beside the platform's (reports from 2026-12-05 on)."""
+    if not facts.get("stock_hash_ms"):
+        return ""
+    return (f". The platform's hash keeps its memory between hashes (`pupns.argon2_blocks`); argon2-cffi's own "
+            f"call, which maps and page-faults the hash's whole memory afresh for every hash, takes "
+            f"{facts['stock_hash_ms']:.1f} ms on each core = {facts['stock_hashing_limit_rps']} hashes/s, the limit "
+            "the issue's \"a core hashes ~20 passwords/s\" was measured with")
 
 
 def cpu_terms_text(kind: str, head: dict, facts: dict) -> str:
@@ -238,6 +252,10 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
     for kind in ("register", "login"):
         if kind in heads:
             lines += ["", cpu_terms_text(kind, heads[kind], facts)]
+    if facts.get("stock_hashing_limit_rps"):
+        lines += ["", "Against argon2-cffi's own hash's limit (" + str(facts["stock_hashing_limit_rps"]) + "/s): "
+                  + ", ".join(f"{kind} {100 * heads[kind]['capacity_rps'] / facts['stock_hashing_limit_rps']:.0f} %"
+                              for kind in ("register", "login") if kind in heads) + "."]
     components = sorted(next(iter(heads.values()))["cpu_ms_per_op"])
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
               "| path | " + " | ".join(components) + " | total |", "|---|" + "---|" * (len(components) + 1)]

@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from prometheus_client import Counter
 
 from pupns.argon2_blocks import MemoryBlocks
+from pupns.cores import usable_cores
 
 # OWASP's first argon2id option: m=46 MiB, t=1, p=1 (stronger in memory than the m=19 MiB, t=2 minimum and about
 # 40 ms here, i.e. ~25 hashes/s per core; measured in bench/password_hash.py).
@@ -110,14 +111,6 @@ def legacy_scrypt_hash(password: str, n: int = 2 ** 14) -> str:
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, maxmem=SCRYPT_MAXMEM, dklen=32)
     b64 = base64.b64encode
     return f"scrypt${n}$8$1${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class HashPool:

@@ -1,33 +1,16 @@
 """gunicorn settings of the edge (`edge.http.server:app`): uvicorn workers whose WSGI edge runs on a pool of
 threads, sized and bound from the environment."""
-import math
 import os
 import shutil
 import tempfile
 
-
-def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
-    """Cores this process may really use: its CPU affinity, capped by a cgroup v2 CPU quota.
-
-    In a Kubernetes pod os.cpu_count() is the node's core count, not the container's CPU limit; a worker
-    per node core would all be throttled by the quota at once.
-    """
-    cores = len(os.sched_getaffinity(0))
-    try:
-        with open(cpu_max) as fh:
-            quota, period = fh.read().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 CPU controller here: the affinity is all there is
-    return cores
-
+from pupns.cores import usable_cores
 
 bind = os.environ.get("PUPNS_EDGE_BIND", "127.0.0.1:8000")
 # uvicorn (httptools, uvloop) answers a full edge's turn-aways on its event loop (edge.http.server); gthread
 # spent ~4x the CPU per turn-away parsing HTTP in Python (edge.http.worker says how that was measured).
 worker_class = "edge.http.worker.EdgeWorker"
-workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, usable_cpus()))))
+workers = int(os.environ.get("PUPNS_EDGE_WORKERS", str(max(2, usable_cores()))))
 # Threads per worker that run the WSGI edge (a2wsgi's pool). Admission control keeps at most
 # PUPNS_EDGE_CAPACITY_MAX requests per worker at the back end (default: threads minus a quarter, see
 # edge.settings), so some threads stay free for the turn-aways the event loop cannot decide alone.

@@ -6,6 +6,9 @@ import os
 import runpy
 from pathlib import Path
 
+from pupns import passwords
+from pupns.cores import usable_cores as usable_cpus
+
 CONF = Path(__file__).resolve().parents[2] / "services/edge/gunicorn.conf.py"
 
 
@@ -21,9 +24,12 @@ def test_worker_init_freezes_what_was_imported_so_full_collections_skip_it(monke
         gc.unfreeze()
 
 
-def test_workers_follow_the_container_cpu_quota_not_the_node_core_count(monkeypatch, tmp_path):
+def test_workers_and_hash_threads_follow_the_container_cpu_quota_not_the_node_core_count(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "environ", dict(os.environ))
-    usable_cpus = runpy.run_path(str(CONF))["usable_cpus"]
+    monkeypatch.delenv("PUPNS_EDGE_WORKERS", raising=False)
+    settings = runpy.run_path(str(CONF))
+    assert settings["workers"] == max(2, usable_cpus())
+    assert passwords.POOL.size == usable_cpus()
     cores = len(os.sched_getaffinity(0))
     quota = tmp_path / "cpu.max"
     quota.write_text("50000 100000\n")  # half a core
