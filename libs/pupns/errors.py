@@ -112,13 +112,20 @@ class AppError(Exception):
 
     def envelope(self) -> dict[str, Any]:
         """The spec's error body, plus any extra top-level keys (e.g. `version`, `queue`)."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        return {"error": error, **self.extra}
+        return error_envelope(self.code, self.message, self.fields, self.extra)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def error_envelope(code: str, message: str | None = None, fields: dict[str, list[str]] | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The spec's error body for `code` (its default message unless one is given), plus any extra top-level keys;
+    what AppError.envelope gives, without building the exception (the edge's turn-aways under a flood)."""
+    error: dict[str, Any] = {"code": code, "message": message or DEFAULT_MESSAGES.get(code, code)}
+    if fields:
+        error["fields"] = fields
+    return {"error": error, **(extra or {})}
 
 
 def validation_error(fields: dict[str, list[str]], message: str | None = None) -> AppError:

@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request, Response
 
 from edge.http import bodies, jobs, openapi
@@ -34,7 +33,7 @@ from edge.surge.monitor import Monitor, QueueDepthProbe
 from edge.surge.ratelimit import Limiter
 from edge.surge.waiting import waiting_page, wants_html
 from pupns import config
-from pupns.errors import AppError
+from pupns.errors import AppError, error_envelope
 from pupns.revocation import Revocations
 
 log = logging.getLogger("edge")
@@ -102,10 +101,10 @@ class EdgeApp:
         else:  # a holder keeps the place, a newcomer gets the back of the line: no MongoDB operation either way
             presented = environ.get(tickets.ENVIRON_KEY) or _cookie(environ)
             now = self.admission.wall()
-            exc = self.admission.queue_error(self.admission.holder(presented, now), now)
-            body = json.dumps(exc.envelope(), ensure_ascii=False).encode()
-            retry_after = str(exc.extra["queue"]["retry_after"])
-            cookie = [("Set-Cookie", self._ticket_cookie(exc.extra["queue"]["ticket"]))]
+            queue = self.admission.queue_place(self.admission.holder(presented, now), now)
+            body = json.dumps(error_envelope("queue", extra={"queue": queue}), ensure_ascii=False).encode()
+            retry_after = str(queue["retry_after"])
+            cookie = [("Set-Cookie", self._ticket_cookie(queue["ticket"]))]
         self.admission.count_turned_away()  # also tells the limit that it was used up
         self.metrics.turned_away_at_once(time.monotonic() - started)
         headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body))),
@@ -181,8 +180,7 @@ class EdgeApp:
         return response
 
     def _ticket_cookie(self, ticket: str) -> str:
-        return dump_cookie(tickets.COOKIE, ticket, max_age=self.settings.ticket_ttl, httponly=True, samesite="Lax",
-                           path="/")
+        return tickets.cookie(ticket, self.settings.ticket_ttl, time.time())
 
     def _execute(self, request: Request, route: Route, params: dict[str, Any], actor: dict | None) -> Response:
         key = request.headers.get("Idempotency-Key")

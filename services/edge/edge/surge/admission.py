@@ -168,13 +168,16 @@ class Admission:
     def queue_error(self, holder: tickets.Ticket | None, now: float | None = None) -> AppError:
         """503 `queue`: a newcomer gets the back of the line, a holder keeps their place; both are told when to
         come back (and must, within the grace, to keep it)."""
+        return AppError("queue", extra={"queue": self.queue_place(holder, now)})
+
+    def queue_place(self, holder: tickets.Ticket | None, now: float | None = None) -> dict:
+        """The `queue` object of `queue_error` (ticket, position, retry_after), the place recorded in the line."""
         now = self.wall() if now is None else now
         position = (self.line.ahead(holder) if holder is not None else self.line.waiting()) + 1
         retry_after = self.retry_after(position)
         ticket = (holder or tickets.new_ticket(now, now)).come_back_at(now + retry_after)
         self.line.wait(ticket, returned=holder is not None, now=now)
-        queue = {"ticket": tickets.sign(ticket), "position": position, "retry_after": retry_after}
-        return AppError("queue", extra={"queue": queue})
+        return {"ticket": tickets.sign(ticket), "position": position, "retry_after": retry_after}
 
     def retry_after(self, position: int) -> int:
         """Seconds until `position` is likely at the head of the line, 1 to the longest wait told."""
