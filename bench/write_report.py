@@ -233,18 +233,25 @@ def store_time_lines(heads: dict, phases: list[dict], top: int = 4) -> list[str]
     return lines
 
 
+STOCK_COLUMN = "; the platform's hash / argon2-cffi's"
+
+
 def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict) -> str:
     placed = " (back end and front on cores of their own)" if facts.get("placement") == "isolated" else ""
+    stock = facts.get("stock_hashing_limit_rps")
     lines = [f"# Write path under a surge{placed} — {facts['date']}", "",
              f"Machine: {facts['nproc']} vCPU {facts['cpu']}, Python {facts.get('python', '')}. "
              + where_it_ran(facts), "",
              f"Hashing limit of these cores, measured in this run: {hashing_limit_text(facts)}.", "",
-             "| path | capacity/s | share of hashing limit (aim >= 50 %) | goodput at 10x | share (aim >= 90 %; "
+             f"| path | capacity/s | share of hashing limit (aim >= 50 %{STOCK_COLUMN if stock else ''}) | goodput at "
+             "10x | share (aim >= 90 %; "
              "median of the runs below) | "
              "turn-away p99 at 10x (aim < 50 ms) | timeouts | other answers | propagation lag p99 at capacity / 10x "
              "(aim < 1 s at capacity) |", "|---|---|---|---|---|---|---|---|---|"]
     for kind, h in heads.items():
         share = "n/a (no hash)" if kind == "read" else f"{100 * h['capacity_share_of_hashing_limit']:.0f} %"
+        if stock and kind != "read":
+            share += f" / {100 * h['capacity_rps'] / stock:.0f} %"
         lines.append(f"| {kind} | {h['capacity_rps']} | {share} | "
                      f"{h['goodput_at_10x_rps']}/s | {100 * h['goodput_at_10x_share']:.0f} % | "
                      f"{h['turn_away_p99_ms_at_10x']} ms | {h['timeouts_at_10x']} | {h['other_answers_at_10x']} | "
@@ -252,10 +259,10 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
     for kind in ("register", "login"):
         if kind in heads:
             lines += ["", cpu_terms_text(kind, heads[kind], facts)]
-    if facts.get("stock_hashing_limit_rps"):
-        lines += ["", "Against argon2-cffi's own hash's limit (" + str(facts["stock_hashing_limit_rps"]) + "/s): "
-                  + ", ".join(f"{kind} {100 * heads[kind]['capacity_rps'] / facts['stock_hashing_limit_rps']:.0f} %"
-                              for kind in ("register", "login") if kind in heads) + "."]
+    if stock:
+        lines += ["", "The second share is against argon2-cffi's own hash's limit (" + str(stock) + " hashes/s, "
+                  "measured in this run): the issue's aim was set with that hash, when it cost about what everything "
+                  "else in a registration did; the platform's hash now costs less than that."]
     components = sorted(next(iter(heads.values()))["cpu_ms_per_op"])
     lines += ["", "## CPU per completed operation at capacity (ms, by component)", "",
               "| path | " + " | ".join(components) + " | total |", "|---|" + "---|" * (len(components) + 1)]
