@@ -28,7 +28,10 @@ class MemoryBlocks:
         self._lock = threading.Lock()
         self._lent = threading.local()  # the block the hash running in this thread may use
         # libargon2 calls these in the hashing thread itself, synchronously within argon2_ctx.
-        self._allocate = ffi.callback("int(uint8_t **, size_t)", self._hand_out)
+        # Should the callback ever raise, libargon2 is told the allocation failed (cffi's default answer, 0, would
+        # be "allocated" with no memory behind it).
+        self._allocate = ffi.callback("int(uint8_t **, size_t)", self._hand_out,
+                                      error=lib.ARGON2_MEMORY_ALLOCATION_ERROR)
         self._release = ffi.callback("void(uint8_t *, size_t)", lambda memory, size: None)
 
     def raw_hash(self, password: bytes, salt: bytes, time_cost: int, memory_kib: int, parallelism: int,

@@ -52,3 +52,12 @@ def test_blocks_are_reused_and_at_most_keep_stay_allocated():
     assert errors == [] and 1 <= blocks.kept() <= 2
     blocks.raw_hash(b"pw", b"garam-enam-belas", 1, 2048, 1, 16)  # more memory than the kept blocks have
     assert blocks.kept() == 1
+
+
+def test_a_block_too_small_fails_the_hash_instead_of_overrunning_it(monkeypatch):
+    from argon2.low_level import ffi
+
+    blocks = MemoryBlocks(keep=1)
+    monkeypatch.setattr(blocks, "_borrow", lambda size: ffi.new("uint8_t[]", 1024))
+    with pytest.raises(ValueError, match="argon2id failed"):
+        blocks.raw_hash(b"pw", b"garam-enam-belas", 1, 2048, 1, 16)
