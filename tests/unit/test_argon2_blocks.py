@@ -61,3 +61,16 @@ def test_a_block_too_small_fails_the_hash_instead_of_overrunning_it(monkeypatch)
     monkeypatch.setattr(blocks, "_borrow", lambda size: ffi.new("uint8_t[]", 1024))
     with pytest.raises(ValueError, match="argon2id failed"):
         blocks.raw_hash(b"pw", b"garam-enam-belas", 1, 2048, 1, 16)
+
+
+def test_hashes_in_eventlets_real_threads_share_the_blocks_without_a_lock():
+    """As under nameko: green threads hand hashes to tpool's OS threads, several at once."""
+    import eventlet
+    from eventlet import tpool
+
+    blocks = MemoryBlocks(keep=2)
+    expected = hash_secret_raw(b"pw", b"garam-enam-belas", 1, 4096, 1, 16, Type.ID)
+    hashes = [eventlet.spawn(tpool.execute, blocks.raw_hash, b"pw", b"garam-enam-belas", 1, 4096, 1, 16)
+              for _ in range(12)]
+    assert [green.wait() for green in hashes] == [expected] * 12
+    assert 1 <= blocks.kept() <= 2
