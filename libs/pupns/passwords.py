@@ -127,18 +127,24 @@ class HashPool:
         self._slots = threading.BoundedSemaphore(self.size)
 
     def run(self, fn: Callable[..., T], *args: object) -> T:
+        spent = [0.0]
         with self._slots:
-            return _in_real_thread(_timed, fn, *args)
+            try:
+                return _in_real_thread(_timed, spent, fn, *args)
+            finally:
+                # Counted here, in the caller's green thread: the counters' locks are green under eventlet, and a
+                # real thread blocked on one (a /metrics scrape holding it) would never be woken.
+                HASH_CPU.inc(spent[0])
+                HASHES.inc()
 
 
-def _timed(fn: Callable[..., T], *args: object) -> T:
-    """Run `fn` and count it with the CPU time of the thread it ran in (a real thread: the hash's own cost)."""
+def _timed(spent: list[float], fn: Callable[..., T], *args: object) -> T:
+    """Run `fn`, leaving in `spent` the CPU time of the thread it ran in (a real thread: the hash's own cost)."""
     started = time.thread_time()
     try:
         return fn(*args)
     finally:
-        HASH_CPU.inc(time.thread_time() - started)
-        HASHES.inc()
+        spent[0] = time.thread_time() - started
 
 
 def _in_real_thread(fn: Callable[..., T], *args: object) -> T:

@@ -128,3 +128,24 @@ def test_production_refuses_the_development_key(monkeypatch):
     monkeypatch.setenv("PUPNS_ENV", "production")
     with pytest.raises(RuntimeError):
         auth.issue_token("admin", "admin")
+
+
+def test_a_hash_finishing_while_a_scrape_holds_the_counters_is_not_stuck():
+    """Under eventlet the counters' locks are green: the hashing OS thread must never wait on one."""
+    import eventlet
+    from eventlet import patcher
+
+    from pupns_dev.waiting import wait_until
+
+    pool, hashed = passwords.HashPool(size=1), patcher.original("threading").Event()
+
+    def hash_and_say() -> str:
+        stored = passwords.hash_password("rahasia-sekali-123")
+        hashed.set()
+        return stored
+
+    with passwords.HASH_CPU._value._lock:  # what a /metrics scrape holds while it reads the value
+        green = eventlet.spawn(pool.run, hash_and_say)
+        wait_until(hashed.is_set, timeout=30, interval=0.01, message="the hash to finish")
+    with eventlet.Timeout(10):
+        assert green.wait().startswith("$argon2id$")
