@@ -108,9 +108,13 @@ def cookie(token: str, ttl: int, now: float) -> str:
     an Expires date) are formatted once a second, not for every newcomer a flood turns away."""
     global _cookie_tail
     if not _COOKIE_SAFE.fullmatch(token):  # werkzeug would quote it (an odd kid, say): let it
-        return dump_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="Lax", path="/")
+        return _dumped(token, ttl)
     stamp, tail = _cookie_tail
     if stamp != (int(now), ttl):
-        made = dump_cookie(COOKIE, "-", max_age=ttl, httponly=True, samesite="Lax", path="/")
+        made = _dumped("-", ttl)
         stamp, tail = _cookie_tail = ((int(now), ttl), made[made.index(";"):])
     return f"{COOKIE}={token}{tail}"
+
+
+def _dumped(token: str, ttl: int) -> str:
+    return dump_cookie(COOKIE, token, max_age=ttl, httponly=True, samesite="Lax", path="/")
