@@ -4,12 +4,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from werkzeug.test import Client
 
 from edge.http.app import create_app
 from edge.settings import Settings
 from edge.storage.store import MemoryEdgeStore
 from edge.surge.tickets import Ticket, sign, verify
+from pupns.errors import AppError
 from tests.unit.test_edge_errors import REG, bearer
 
 RELEASE = threading.Event()
@@ -81,6 +83,34 @@ def test_tickets_are_admitted_in_order():
     assert newcomer.status_code == 503 and newcomer.json["queue"]["position"] == 2  # behind bob, who came back
     assert login(bob).status_code == 200
     assert login(carol).status_code == 200
+
+
+def test_each_turn_away_is_counted_with_its_cause():
+    """Why admission turned a call away, for operators (pupns_edge_turned_away_total{cause}); a full edge's
+    turn-aways before routing are counted as route shed."""
+    app, client, backend, worker = full_edge()
+    alice, bob, carol = Client(app), Client(app), Client(app)
+
+    def counted() -> dict[str, float]:
+        return {cause: app.metrics.turned_away.labels(cause=cause)._value.get()
+                for cause in ("gate_full", "holder_not_at_head", "kept_for_holders", "session_gate_full")}
+
+    try:
+        login(alice), login(bob)  # answered by the shed, before admission's own judgement
+        assert sum(counted().values()) == 0
+    finally:
+        release(worker)
+    assert login(bob).status_code == 503  # a place is free, but alice is first
+    assert login(alice).status_code == 200
+    assert login(carol).status_code == 503  # behind bob, who came back
+    assert counted() == {"gate_full": 0, "holder_not_at_head": 1, "kept_for_holders": 1, "session_gate_full": 0}
+    assert b'pupns_edge_turned_away_total{cause="kept_for_holders"} 1.0' in client.get("/metrics").data
+    admission = app.admission
+    admission.inflight = admission.gates()[1]  # calls that passed the shed found the gates full (a race)
+    for session in (False, True):
+        with pytest.raises(AppError, match="queue"):
+            admission.enter(None, session)
+    assert counted()["gate_full"] == 1 and counted()["session_gate_full"] == 1
 
 
 def test_ticket_cookie_keeps_the_place_and_forged_tickets_do_not():

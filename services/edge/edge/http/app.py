@@ -53,6 +53,7 @@ class EdgeApp:
         self.metrics = Metrics()
         self.ready = health.Readiness()
         self.admission = Admission(settings, store)
+        self.admission.on_turn_away = self.metrics.turned_away_because
         self.limiter = limiter or Limiter(settings, store)  # shared with the other edge processes by the monitor
         if isinstance(backend, NamekoBackend):
             backend.observer = self.admission

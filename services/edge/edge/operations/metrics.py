@@ -58,6 +58,10 @@ class Metrics:
         self.rejections = Counter("pupns_edge_admission_rejections_total",
                                   "Requests turned away before any back-end call.", ("reason",),
                                   registry=self.registry)
+        self.turned_away = Counter("pupns_edge_turned_away_total",
+                                   "Calls admission control turned away after the event loop let them through, by "
+                                   "cause; the loop's own turn-aways (route shed) are all gate_full.", ("cause",),
+                                   registry=self.registry)
         # The fast turn-away's three series, looked up once: under a flood the event loop counts thousands of
         # turn-aways a second, and each labels() lookup cost more than the increment it led to (~1.5 us each).
         self._shed = (self.requests.labels(route="shed", status="503"), self.latency.labels(route="shed"),
@@ -80,6 +84,10 @@ class Metrics:
         requests.inc()
         latency.observe(seconds)
         rejections.inc()
+
+    def turned_away_because(self, cause: str) -> None:
+        """Count why admission control turned a call away (`Admission.on_turn_away`)."""
+        self.turned_away.labels(cause=cause).inc()
 
     def rejected(self, reason: str) -> None:
         self.rejections.labels(reason=reason).inc()

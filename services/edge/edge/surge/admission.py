@@ -24,6 +24,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -78,6 +79,9 @@ class Admission:
     _publish_by: float = 0.0
     _read_at: float = -math.inf  # when the other processes' parts were last read
     _anonymous_at: float = -math.inf  # when an anonymous request last asked to enter
+    # Told why `enter` turned a call away (edge.operations.metrics): gate_full, kept_for_holders (a newcomer, the
+    # gate's free places kept for holders who came back before), holder_not_at_head, session_gate_full.
+    on_turn_away: Callable[[str], None] = lambda cause: None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -118,6 +122,7 @@ class Admission:
                     self._take()
                     return
                 self.count_turned_away()
+            self.on_turn_away("session_gate_full")
             raise self.session_error()
         now = self.wall()
         holder = self.holder(ticket_token, now)
@@ -137,6 +142,8 @@ class Admission:
                 self._take(admitted=True)
                 return
             self.count_turned_away()
+            full = self.inflight >= gate
+        self.on_turn_away("gate_full" if full else "holder_not_at_head" if holder is not None else "kept_for_holders")
         raise self.queue_error(holder, now)
 
     def _at_head(self, holder: tickets.Ticket) -> bool:
