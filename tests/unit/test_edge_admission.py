@@ -189,11 +189,17 @@ def gradient_admission(**kw):
     return create_app(backend=object(), store=MemoryEdgeStore(), settings=settings).admission
 
 
-def window(admission, seconds, n=50, peak=None):
+def window(admission, seconds, n=50, peak=None, busy=None):
+    """A window of `n` back-end calls of `seconds`, its peak in flight (default: the limit) and its in-flight
+    averaged over time (default: the peak, a gate kept full)."""
     for _ in range(n):
         admission.observe_backend(seconds)
-    admission.window.peak_inflight = peak if peak is not None else int(admission.limit)
-    admission._adjust(admission.clock())
+    now = admission.clock()
+    peak = peak if peak is not None else int(admission.limit)
+    admission.window.peak_inflight = peak
+    admission.window.started = admission._changed_at = now - 0.5
+    admission.window.inflight_seconds = (busy if busy is not None else peak) * 0.5
+    admission._adjust(now)
 
 
 def test_limit_grows_while_latency_stays_near_its_baseline_up_to_the_ceiling():
@@ -223,6 +229,35 @@ def test_limit_shrinks_in_proportion_to_the_latency_gradient_never_below_the_flo
     for _ in range(200):  # a back end that stays slow even at the floor: the baseline relearns it
         window(admission, 1.0, peak=4)
     assert admission.baseline > 0.5 and admission.limit > 4
+
+
+def test_slow_answers_do_not_shrink_a_limit_the_window_left_mostly_unused():
+    admission = gradient_admission()
+    window(admission, 0.010)
+    before = admission.limit
+    for _ in range(5):  # five times the baseline, but the gate was used a quarter of the time
+        window(admission, 0.050, peak=int(before), busy=before / 4)
+    assert admission.limit >= before
+    window(admission, 0.050, busy=before * 0.6)  # the same latency with the gate mostly in use: shrink
+    assert admission.limit < before
+
+
+def test_the_window_averages_in_flight_over_time():
+    admission = gradient_admission()
+    now = [100.0]
+    admission.clock = lambda: now[0]
+    admission._adjust(now[0])  # a fresh window starting at 100 s
+    admission._take()
+    now[0] += 0.3
+    admission._take()
+    now[0] += 0.1
+    admission.leave()
+    admission.leave()
+    now[0] += 0.1  # 1 in flight for 0.3 s, 2 for 0.1 s, none for 0.1 s: 0.5 in-flight-seconds over 0.5 s
+    assert admission.window.mean_inflight(admission.inflight, admission._changed_at, now[0]) == pytest.approx(1.0)
+    admission._take()
+    now[0] += 0.5  # still in flight at the end of the window: counted up to now
+    assert admission.window.mean_inflight(admission.inflight, admission._changed_at, now[0]) == pytest.approx(1.0)
 
 
 def test_after_an_idle_window_the_limit_starts_again_from_its_initial_value():

@@ -3,8 +3,9 @@
 The limit is how many requests this process lets reach the back end at once. Every `ADJUST_SECONDS` it
 compares the window's median back-end latency with a slowly moving baseline of the lowest latency seen:
 while latency stays within `latency_tolerance` x baseline and the limit is actually used, it grows by about
-sqrt(limit)/2; when latency (or the RabbitMQ RPC queue) says the back end is queueing, it shrinks in
-proportion to how far over it is, never below `capacity_min` and never above `capacity_max` (which is
+sqrt(limit)/2; when latency says the back end is queueing and the window kept the gate at least half full on
+average (SHRINK_WHEN_USED), or the RabbitMQ RPC queue backs up, it shrinks in proportion to how far over it is,
+never below `capacity_min` and never above `capacity_max` (which is
 kept below the gunicorn threads, so a thread is always free to turn a request away). After a window in which
 nothing reached the back end it starts again from `capacity_initial`.
 
@@ -40,6 +41,10 @@ MIN_SAMPLES = 8  # fewer samples than this in a window: too noisy to act on
 SHRINK = 0.5  # share of the gradient's shortfall applied per adjustment (gradient 0.5 -> x0.75)
 BASE_DRIFT = 0.05  # how fast the baseline follows a higher minimum at the floor (a lower one is taken at once)
 MAX_SAMPLES = 4096
+# The limit shrinks only while the window kept it this busy on average (time-averaged in-flight / limit). A
+# gate the back end's slowness does not fill protects nothing by shrinking: the latency rose for another cause
+# (on shared cores: two password hashes holding both cores), and shrinking only turns away the next burst.
+SHRINK_WHEN_USED = 0.5
 LINE_PART_TTL_SECONDS = 10  # a process that stopped publishing its part of the line drops out after this
 LINE_REFRESH_SECONDS = LINE_PART_TTL_SECONDS / 2  # an unchanged part is published again this often (stays live)
 LINE_IDLE_SECONDS = 10.0  # no newcomer and no line known for this long: the monitor stops reading the parts
@@ -48,11 +53,21 @@ LINE_VIEW_MAX_SECONDS = 1.0  # a newcomer finding the other parts older than thi
 
 @dataclass
 class Window:
-    """Back-end latency samples and the peak in-flight seen since the last adjustment."""
+    """Back-end latency samples, the peak in-flight and the in-flight integrated over time since the last
+    adjustment."""
 
     latencies: list[float] = field(default_factory=list)
     peak_inflight: int = 0
     turned_away: int = 0
+    started: float = 0.0
+    inflight_seconds: float = 0.0  # sum of in-flight x time, up to `Admission._changed_at`
+
+    def mean_inflight(self, inflight: int, changed_at: float, now: float) -> float | None:
+        """The time-averaged in-flight over the window up to `now`; None for a window of no length."""
+        spent = now - self.started
+        if spent <= 0:
+            return None
+        return (self.inflight_seconds + inflight * max(0.0, now - max(changed_at, self.started))) / spent
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Admission:
     serving_rate: float = 1.0  # places of the line served per second, by every process together (EWMA)
     window: Window = field(default_factory=Window)
     _admitted: int = 0  # anonymous admissions since the last rate update
+    _changed_at: float = 0.0  # when `inflight` last changed (the window integrates it over time)
     _last_adjust: float = 0.0
     _last_rate: float = 0.0
     _session_body: tuple[int, bytes] | None = None
@@ -89,7 +105,7 @@ class Admission:
         self.line = Line(s.ticket_grace)
         self.process = process_name()
         self._lock = threading.Lock()
-        self._last_adjust = self._last_rate = self.clock()
+        self._last_adjust = self._last_rate = self._changed_at = self.window.started = self.clock()
 
     # -- gates --------------------------------------------------------------------
     def initial_limit(self) -> float:
@@ -161,12 +177,20 @@ class Admission:
 
     def leave(self) -> None:
         with self._lock:
+            self._integrate()
             self.inflight = max(0, self.inflight - 1)
 
     def _take(self, admitted: bool = False) -> None:
+        self._integrate()
         self.inflight += 1
         self._admitted += admitted
         self.window.peak_inflight = max(self.window.peak_inflight, self.inflight)
+
+    def _integrate(self) -> None:
+        """Add the in-flight since its last change to the window's integral (called, locked, before a change)."""
+        now = self.clock()
+        self.window.inflight_seconds += self.inflight * max(0.0, now - max(self._changed_at, self.window.started))
+        self._changed_at = now
 
     def count_turned_away(self) -> None:
         self.rejected += 1
@@ -261,9 +285,12 @@ class Admission:
     def _adjust(self, now: float) -> None:
         s = self.settings
         with self._lock:
-            w, self.window = self.window, Window()
+            w, self.window = self.window, Window(started=now)
+            used = w.mean_inflight(self.inflight, self._changed_at, now)
             self._last_adjust = now
         gradient = self._gradient(w.latencies)
+        if used is not None and used < SHRINK_WHEN_USED * self.limit:
+            gradient = 1.0  # the gate was not what held the back end's load: keep it (see SHRINK_WHEN_USED)
         if self.queue_depth > s.queue_depth_target:  # the services' RPC queues are backing up
             gradient = min(gradient, max(0.5, s.queue_depth_target / self.queue_depth))
         with self._lock:
