@@ -49,9 +49,9 @@ def lease_seconds() -> float:
     return config.job_lease_seconds()
 
 
-def new_job_id(service: str) -> str:
-    """Job ids name their service, so the edge knows whom to ask."""
-    return f"{service}-{uuid.uuid4().hex}"
+def new_job_id(service: str, tag: str | None = None) -> str:
+    """Job ids name their service, so the edge knows whom to ask (and, with `tag`, what kind of job they are)."""
+    return f"{service}-{tag}-{uuid.uuid4().hex}" if tag else f"{service}-{uuid.uuid4().hex}"
 
 
 def public(doc: dict) -> dict:

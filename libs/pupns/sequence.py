@@ -32,6 +32,7 @@ COLLECTION = "sequence"  # operational like the outbox flag: written after commi
 VOID_AFTER = 120.0  # seconds a missing position may still be filled by a transaction that has not committed yet
 PASS_LIMIT = 2000  # events read per pass
 CHECK_BATCH = 1000  # sequenced events looked up together by the audit
+BLOCKS_PER_READ = 20  # blocks read together by a paged audit (a block holds up to PASS_LIMIT events)
 RUN_GAP = 64  # positions between two sequenced events read in one range (gaps are failed appends, void block ends)
 STALE = timedelta(minutes=10)  # a log whose events are this old and has no block at all lost its sequence
 FIELDS = {"stream": 1, "version": 1, "position": 1, "hash": 1}
@@ -133,33 +134,58 @@ def holds_block(store: EventStore, kept: dict) -> bool:
 def check(store: EventStore, now: datetime | None = None) -> list[dict]:
     """What breaks the sequence: blocks missing, renumbered, altered or forged, sequenced events deleted or changed,
     events below the low-water position that were never sequenced. [] when intact."""
-    blocks = store.db[COLLECTION]
-    newest = blocks.find_one(sort=[("_id", -1)], projection={"_id": 1, "low_water": 1})
-    if newest is None:
-        return _never_sequenced(store, now)
+    state: dict | None = start_check(store)
     broken: list[dict] = []
-    number, seq, prev, sequenced_below = 0, 1, GENESIS_HASH, 0
-    batch: list[tuple[int, list]] = []
-    for block in blocks.find({"_id": {"$lte": newest["_id"]}}).sort("_id", 1):
-        if block["_id"] != number + 1 or block["first"] != seq or block["prev"] != prev:
-            broken.append(_item(None, "sequence_broken", seq=seq))
-        if not hmac.compare_digest(block_mac(block), str(block.get("mac", ""))):
-            broken.append(_item(None, "sequence_block_altered", seq=block["first"]))
-        number, seq, prev = block["_id"], block["first"] + len(block["entries"]), block["mac"]
-        batch += [(block["first"] + i, entry) for i, entry in enumerate(block["entries"])]
-        if len(batch) >= CHECK_BATCH:
-            broken += _check_entries(store, batch)
-            sequenced_below += sum(1 for _, entry in batch if entry[3] <= newest["low_water"])
-            batch = []
-    broken += _check_entries(store, batch)
-    sequenced_below += sum(1 for _, entry in batch if entry[3] <= newest["low_water"])
-    # Of those, the ones deleted are reported above: what is left to compare is what is still stored.
-    sequenced_below -= sum(1 for item in broken if item["reason"] == "sequenced_event_missing"
-                           and item["position"] <= newest["low_water"])
-    stored_below = store.events.count_documents({"position": {"$lte": newest["low_water"]}})
-    if stored_below != sequenced_below:
-        broken.append(_item(None, "events_not_sequenced", stored=stored_below, sequenced=sequenced_below))
+    while state is not None:
+        found, state = check_page(store, state, now=now)
+        broken += found
     return broken
+
+
+def start_check(store: EventStore) -> dict:
+    """The state of a (paged) sequence check: the newest block as of now is the last one it reads. `stored` is
+    left None (counted at the end) unless the caller counts the stored events below `low_water` itself."""
+    newest = store.db[COLLECTION].find_one(sort=[("_id", -1)], projection={"_id": 1, "low_water": 1})
+    return {"newest": newest["_id"] if newest else None, "low_water": newest["low_water"] if newest else 0,
+            "read": 0, "number": 0, "seq": 1, "prev": GENESIS_HASH, "sequenced": 0, "stored": None}
+
+
+def check_page(store: EventStore, state: dict, budget: int | None = None, deadline: float | None = None,
+               now: datetime | None = None) -> tuple[list[dict], dict | None]:
+    """Check the blocks after `state` until about `budget` entries are read or `deadline` (time.monotonic())
+    passes; returns what breaks and the next state, None once the check is complete. Each read is a bounded range of
+    block numbers, so a page costs what it reads, whatever the length of the sequence."""
+    if state["newest"] is None:
+        return _never_sequenced(store, now), None
+    state, broken, entries = dict(state), [], 0
+    while state["read"] < state["newest"]:
+        if (budget is not None and entries >= budget) or (deadline is not None and time.monotonic() >= deadline):
+            return broken, state
+        upper = state["newest"] if budget is None else min(state["newest"], state["read"] + BLOCKS_PER_READ)
+        batch: list[tuple[int, list]] = []
+        for block in store.db[COLLECTION].find({"_id": {"$gt": state["read"], "$lte": upper}}).sort("_id", 1):
+            if block["_id"] != state["number"] + 1 or block["first"] != state["seq"] or block["prev"] != state["prev"]:
+                broken.append(_item(None, "sequence_broken", seq=state["seq"]))
+            if not hmac.compare_digest(block_mac(block), str(block.get("mac", ""))):
+                broken.append(_item(None, "sequence_block_altered", seq=block["first"]))
+            state.update(number=block["_id"], seq=block["first"] + len(block["entries"]), prev=block["mac"])
+            batch += [(block["first"] + i, entry) for i, entry in enumerate(block["entries"])]
+        state["read"], entries = upper, entries + len(batch)
+        for i in range(0, len(batch), CHECK_BATCH):
+            part = batch[i:i + CHECK_BATCH]
+            problems = _check_entries(store, part)
+            broken += problems
+            # Of those below the low-water mark, the ones deleted are reported here: what is left to compare is what
+            # is still stored.
+            state["sequenced"] += sum(1 for _, entry in part if entry[3] <= state["low_water"]) - sum(
+                1 for item in problems if item["reason"] == "sequenced_event_missing"
+                and item["position"] <= state["low_water"])
+    stored = state["stored"]
+    if stored is None:
+        stored = store.events.count_documents({"position": {"$lte": state["low_water"]}})
+    if stored != state["sequenced"]:
+        broken.append(_item(None, "events_not_sequenced", stored=stored, sequenced=state["sequenced"]))
+    return broken, None
 
 
 def _never_sequenced(store: EventStore, now: datetime | None) -> list[dict]:

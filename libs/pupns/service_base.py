@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pupns.deadlines import rpc
-from pupns.integrity import audit_view, verify_chains
+from pupns.integrity import audit_view, verify_chains, verify_chains_page
 from pupns.service_metrics import MetricsEndpoint
 
 
@@ -20,6 +20,16 @@ class AuditMixin:
     def verify_chain(self) -> dict:
         """Recompute this service's hash chains."""
         return verify_chains(self.store)
+
+    @rpc
+    def verify_chains_page(self, cursor: dict | None = None) -> dict:
+        """One bounded part of the chain check, from `cursor` (None: the start); see pupns.integrity."""
+        return verify_chains_page(self.store, cursor)
+
+    @rpc
+    def event_log_size(self) -> dict:
+        """About how many events this service's log holds (the store's estimate: cheap, not exact)."""
+        return {"service": self.store.service, "events": self.store.events.estimated_document_count()}
 
     @rpc
     def ping(self) -> dict:

@@ -183,7 +183,7 @@ def test_a_dump_yields_no_personal_value_without_the_master_key_and_none_after_e
         wait_until(lambda: api.get(f"/api/v1/me/documents/{seen['document_id']}", headers=seen["pns"]).status_code
                    in (401, 404), timeout=30, interval=0.5, message="the erased document is no longer served")
 
-        verify = api.get("/api/v1/admin/audit/verify", headers=platform.admin()).json()
+        verify = api.get("/api/v1/admin/audit/verify", headers={**platform.admin(), "Prefer": "wait=60"}).json()
         assert verify["broken"] == [] and verify["events_checked"] > 0
         for service in SERVICES:
             checked = subprocess.run([sys.executable, "-m", "pupns_cli", "replay", service, "--check"],

@@ -98,7 +98,7 @@ def settle(cfg: StackConfig, admin: dict) -> None:
     finally:
         for client in clients.values():
             client.close()
-    body = call(cfg, "GET", "/api/v1/admin/audit/verify", headers=admin).json()
+    body = call(cfg, "GET", "/api/v1/admin/audit/verify", headers={**admin, "Prefer": "wait=50"}).json()
     assert body["broken"] == [], body["broken"]
     assert body["events_checked"] >= seen[-1], (body["events_checked"], seen[-1])
 

@@ -372,7 +372,8 @@ def test_broker_connections_lost(chaos):
 
 def test_chains_intact_and_replay_rebuilds_the_same_queue(chaos):
     """After all of the above: no broken hash chain, every 201 is pending, and a replay changes nothing."""
-    resp = chaos.http.get(chaos.url("/api/v1/admin/audit/verify"), headers=chaos.admin(), timeout=60)
+    resp = chaos.http.get(chaos.url("/api/v1/admin/audit/verify"), headers={**chaos.admin(), "Prefer": "wait=60"},
+                           timeout=90)
     assert resp.status_code == 200, resp.text
     assert resp.json()["broken"] == [] and resp.json()["events_checked"] > 0
 

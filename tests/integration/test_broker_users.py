@@ -86,6 +86,12 @@ def test_services_work_under_their_own_users_and_are_refused_the_rest(runner_fac
         # user calls verification.
         wait_until(lambda: verification.list_registrations(verifier)["items"], timeout=30,
                    message="the registration reached verification through identity.events")
+        # identity's audit job calls every other service's audit pages under identity's own user.
+        job = identity.start_audit_verify(ADMIN)
+        done = wait_until(lambda: (j := identity.get_job(job["id"], ADMIN))["status"] in ("done", "failed") and j,
+                          timeout=60, message="the audit job ended")
+        assert done["status"] == "done" and done["result"]["broken"] == [], done
+        assert done["result"]["services"]["verification"]["events_checked"] > 0
     wait_until(lambda: store_for("forms").db["campaign"].find_one(), timeout=30,
                message="forms consumed identity's CampaignScheduled")
 
@@ -97,6 +103,8 @@ def test_services_work_under_their_own_users_and_are_refused_the_rest(runner_fac
     assert not refused(users["edge"], lambda channel: Queue(own, rpc, routing_key=str(uuid.uuid4()),
                                                             auto_delete=True)(channel).declare())
     assert refused(users["forms"], lambda channel: channel.basic_consume("rpc-identity", callback=print))
+    assert refused(users["identity"], publish("nameko-rpc", "forms.save_section"))  # only the audit pages
+    assert not refused(users["identity"], publish("nameko-rpc", "forms.verify_chains_page"))
     assert refused(users["console"], publish("identity.events", "StaffAccountCreated"))
     assert refused(users["forms"], declare("pupns.public"))  # not a publisher of public events
     assert not refused(users["identity"], declare("pupns.public"))

@@ -99,3 +99,68 @@ def test_a_start_whose_answer_was_lost_is_asked_again_with_the_same_key_not_answ
     assert answer.status_code == 202 and answer.json["job_id"] == JOB_ID
     keys = [call[3]["idempotency_key"] for call in backend.calls]
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("auto-")
+
+
+AUDIT_ID = "identity-audit-" + "b" * 32
+AUDIT_URL = f"/api/v1/admin/jobs/{AUDIT_ID}"
+REPORT = {"streams_checked": 9, "events_checked": 21,
+          "broken": [{"service": "forms", "stream": "x", "version": 1, "reason": "hash_mismatch"}],
+          "services": {"forms": {"streams_checked": 1, "events_checked": 1, "broken": 1}}}
+
+
+def audit_job(status: str, result: dict | None = None, error: dict | None = None) -> dict:
+    return {"id": AUDIT_ID, "kind": "audit_verify", "status": status, "progress": {"done": 0, "total": 21},
+            "result": result, "error": error, "created_at": "2026-12-02T10:00:00+00:00", "finished_at": None,
+            "status_url": AUDIT_URL}
+
+
+def audit_backend(*polls: dict) -> FakeBackend:
+    answers = list(polls)
+    return FakeBackend(**{"identity.start_audit_verify": audit_job("queued"),
+                          "identity.get_job": lambda *a: answers.pop(0) if len(answers) > 1 else answers[0]})
+
+
+def test_audit_verify_answers_200_with_exactly_the_three_fields_when_the_job_ends_within_the_wait():
+    client, backend, _ = make_client(audit_backend(audit_job("running"), audit_job("done", REPORT)))
+    answer = client.get("/api/v1/admin/audit/verify", headers={**ADMIN, "Idempotency-Key": "chk-1"})
+    assert answer.status_code == 200 and "Preference-Applied" not in answer.headers
+    assert answer.json == {key: REPORT[key] for key in ("streams_checked", "events_checked", "broken")}
+    assert backend.calls[0] == ("identity", "start_audit_verify", ({"id": "admin", "role": "admin",
+                                                                     "instansi_kode": None},),
+                                {"idempotency_key": "chk-1"})
+    assert [c[1] for c in backend.calls].count("get_job") == 2
+
+
+def test_audit_verify_with_prefer_wait_0_answers_202_at_once_and_the_job_resource_shows_its_result():
+    client, backend, _ = make_client(audit_backend(audit_job("done", REPORT)))
+    answer = client.get("/api/v1/admin/audit/verify", headers={**ADMIN, "Prefer": "wait=0"})
+    assert answer.status_code == 202 and answer.json == {"job_id": AUDIT_ID, "status_url": AUDIT_URL}
+    assert answer.headers["Location"] == AUDIT_URL and answer.headers["Preference-Applied"] == "wait=0"
+    assert "get_job" not in [c[1] for c in backend.calls]
+    shown = client.get(AUDIT_URL, headers=ADMIN)
+    assert shown.status_code == 200 and shown.json["kind"] == "audit_verify" and shown.json["result"] == REPORT
+
+
+def test_audit_verify_whose_default_wait_runs_out_answers_202(monkeypatch):
+    from edge.http import jobs
+
+    clock = iter(range(0, 1000))
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    client, _, _ = make_client(audit_backend(audit_job("running")))
+    answer = client.get("/api/v1/admin/audit/verify", headers=ADMIN)
+    assert answer.status_code == 202 and answer.json["job_id"] == AUDIT_ID
+
+
+def test_a_failed_audit_job_answers_its_error_in_the_envelope():
+    failed = audit_job("failed", error={"code": "unavailable", "message": "Layanan forms tidak menjawab."})
+    client, _, _ = make_client(audit_backend(failed))
+    answer = client.get("/api/v1/admin/audit/verify", headers=ADMIN)
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "unavailable"
+    assert answer.json["error"]["message"] == "Layanan forms tidak menjawab."
+
+
+def test_audit_verify_is_for_administrators_only():
+    client, backend, _ = make_client(audit_backend(audit_job("done", REPORT)))
+    answer = client.get("/api/v1/admin/audit/verify", headers=bearer("verifier", "verif.a", "A01"))
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "forbidden" and not backend.calls

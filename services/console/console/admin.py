@@ -20,10 +20,11 @@ from console.views import WIB
 from pupns import audit, csvexport
 from pupns.errors import AppError
 from pupns.nip import normalize_nip
-from pupns.roster_upload import start_job, upload_roster
+from pupns.roster_upload import follow_job, start_job, upload_roster
 
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
 MAX_FORM_BYTES = 1024 * 1024
+CHAIN_WAIT_SECONDS = 3.0  # a small log's chain check ends within this: shown at once, else the job's page
 NIP_PATTERN = re.compile(r"\d{18}")
 RULES = [
     Rule("/admin", endpoint="admin_progress"),
@@ -231,4 +232,15 @@ class AdminRoutes:
         return self._record_action(request, user, csrf, nip, "identity", "reinstate", "dipulihkan")
 
     def admin_chain(self, request: Request, user: dict, csrf: str) -> Response:
-        return self._html(audit_views.chain_page(user, csrf, audit.verify_every_chain(self.backend)))
+        """Start the chain-check job; its result at once when it ends within CHAIN_WAIT_SECONDS, else its page."""
+        actor = session.actor_of(user)
+        job = start_job(lambda key: self.backend.call("identity", "start_audit_verify", actor,
+                                                      idempotency_key=key), None)
+        try:
+            job = follow_job(lambda job_id: self.backend.call("identity", "get_job", job_id, actor), job["id"],
+                             interval=0.25, timeout=CHAIN_WAIT_SECONDS)
+        except TimeoutError:
+            return redirect(f"/admin/pekerjaan/{job['id']}", 303)
+        if job["status"] != "done":
+            return redirect(f"/admin/pekerjaan/{job['id']}", 303)  # the job page shows why it failed
+        return self._html(audit_views.chain_page(user, csrf, job["result"]))

@@ -106,6 +106,13 @@ def audit_page(user: dict, csrf: str, nip: str = "", events: list[dict] | None =
 
 
 def chain_page(user: dict, csrf: str, report: dict) -> str:
+    """The hash-chain check's result under the audit toolbar."""
+    body = f'<div class="toolbar">{_search_form("")}{_chain_form(csrf)}</div>{chain_report(report)}'
+    return admin_layout("Pemeriksaan rantai hash", "/admin/audit", body, user, csrf)
+
+
+def chain_report(report: dict) -> str:
+    """The verdict, the totals and each service's figures of a chain check (the audit job's result)."""
     broken = report.get("broken") or []
     if broken:
         rows = "".join(f'<tr class="broken"><td>{e(SERVICE_LABELS.get(b.get("service"), b.get("service")))}</td>'
@@ -122,13 +129,16 @@ def chain_page(user: dict, csrf: str, report: dict) -> str:
     services = "".join(f'<tr><th scope="row">{e(SERVICE_LABELS.get(s, s))}</th>'
                        f'<td class="num">{number(r.get("streams_checked"))}</td>'
                        f'<td class="num">{number(r.get("events_checked"))}</td>'
-                       f'<td class="num">{number(len(r.get("broken") or []))}</td></tr>'
+                       f'<td class="num">{number(_broken_count(r.get("broken")))}</td></tr>'
                        for s, r in (report.get("services") or {}).items())
-    body = (f'<div class="toolbar">{_search_form("")}{_chain_form(csrf)}</div>{verdict}'
-            f'<table class="kv summary"><tr><th>Aliran diperiksa</th><td class="num">'
+    return (f'{verdict}<table class="kv summary"><tr><th>Aliran diperiksa</th><td class="num">'
             f'{number(report.get("streams_checked"))}</td></tr><tr><th>Peristiwa diperiksa</th><td class="num">'
             f'{number(report.get("events_checked"))}</td></tr></table>'
             + scroll_region('<table><thead><tr><th scope="col">Layanan</th><th scope="col">Aliran</th>'
                             '<th scope="col">Peristiwa</th><th scope="col">Rusak</th></tr></thead>'
                             f'<tbody>{services}</tbody></table>', "Pemeriksaan per layanan"))
-    return admin_layout("Pemeriksaan rantai hash", "/admin/audit", body, user, csrf)
+
+
+def _broken_count(broken: Any) -> int:
+    """A service's broken items, listed (a direct check) or counted (the audit job's result)."""
+    return broken if isinstance(broken, int) else len(broken or [])

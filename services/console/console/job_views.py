@@ -1,14 +1,18 @@
-"""The page of one job (roster import, campaign close): a progress bar that updates itself until the job ends."""
+"""The page of one job (roster import, campaign close, chain check): a progress bar that updates itself until the
+job ends."""
 from __future__ import annotations
 
 from console.admin_views import admin_layout, close_summary, number, roster_summary
+from console.audit_views import chain_report
 from console.views import e, when
 
 REFRESH_SECONDS = 1
 TITLES = {"roster_import": ("Impor data induk", "/admin/data-induk"),
-          "campaign_close": ("Penutupan kampanye", "/admin/kampanye")}
+          "campaign_close": ("Penutupan kampanye", "/admin/kampanye"),
+          "audit_verify": ("Pemeriksaan rantai hash", "/admin/audit")}
 STATES = {"queued": "menunggu giliran", "running": "sedang berjalan", "done": "selesai", "failed": "gagal"}
-UNITS = {"roster_import": "baris", "campaign_close": "PNS data induk diperiksa"}
+UNITS = {"roster_import": "baris", "campaign_close": "PNS data induk diperiksa",
+         "audit_verify": "peristiwa diperiksa (perkiraan)"}
 
 
 def progress_bar(job: dict) -> str:
@@ -42,6 +46,8 @@ def job_page(user: dict, csrf: str, job: dict, filename: str = "") -> str:
         body += roster_summary(job.get("result") or {}, filename)
         notices["flash"] = (f"Impor selesai: {number((job.get('result') or {}).get('imported', 0))} baris dimuat, "
                             f"{number((job.get('result') or {}).get('rejected_total', 0))} ditolak.")
+    elif job["kind"] == "audit_verify":
+        body += chain_report(job.get("result") or {})  # its verdict is the notice
     elif job["kind"] == "campaign_close":
         body += close_summary(job.get("result") or {})
         notices["flash"] = "Kampanye telah ditutup."

@@ -17,6 +17,7 @@ from identity.adapters.public_events import public_events
 from identity.commands import (
     accounts,
     admin,
+    audit_job,
     deadlines,
     form_anomalies,
     login,
@@ -49,6 +50,7 @@ from pupns.eventstore import EventStore
 from pupns.personal import FieldCodec, KeyStore
 from pupns.personal.provider import PersonalData
 from pupns.polling import poll
+from pupns.service_calls import Calls, ServiceCalls
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5  # deadline checks and the job runner's fast poll
@@ -70,13 +72,15 @@ def cause_meta(message: dict) -> dict:
     return {"actor": meta.get("actor"), "role": meta.get("role"), "cause": message["event_id"]}
 
 
-def job_steps(codec: FieldCodec) -> dict:
-    """The pupns.jobs steps (run, deadline) of identity's jobs, over use cases that take the dependencies first."""
+def job_steps(codec: FieldCodec, calls: Calls | None = None) -> dict:
+    """The pupns.jobs steps (run, deadline) of identity's jobs, over use cases that take the dependencies first
+    (`calls`: other services' RPCs, which the audit job needs)."""
     def step(command):
         return lambda run, deadline: command(deps_of(run.store, codec), run, deadline)
 
     return {roster_job.KIND: step(roster_job.step), sanctions.CLOSE_KIND: step(sanctions.close_step),
-            reminders.KIND: step(reminders.step)}
+            reminders.KIND: step(reminders.step),
+            audit_job.KIND: lambda run, deadline: audit_job.step(deps_of(run.store, codec), calls, run, deadline)}
 
 
 def _setup(store: EventStore) -> None:
@@ -108,6 +112,7 @@ class IdentityService(service_base.AuditMixin):
     store = Store(translator=public_events, setup_hook=_setup)
     personal = PersonalData()
     deadline_clock = DeadlineClockProvider()
+    services = ServiceCalls()  # other services' RPCs (the audit job pages through every service's log)
 
     @property
     def deps(self) -> Deps:
@@ -163,6 +168,11 @@ class IdentityService(service_base.AuditMixin):
         """A job's status, progress and result (administrators)."""
         require_role(actor, "admin")
         return jobs.get(self.store, job_id)
+
+    @rpc
+    def start_audit_verify(self, actor: dict, idempotency_key: str | None = None) -> dict:
+        """Start (or find, by idempotency key) the job checking every service's hash chains (administrators)."""
+        return audit_job.start(self.deps, actor, idempotency_key)
 
     @rpc
     def create_verifier(self, payload: dict, actor: dict) -> dict:
@@ -248,7 +258,7 @@ class IdentityService(service_base.AuditMixin):
     @poll(interval=TICK_SECONDS, ceiling=JOB_POLL_CEILING_SECONDS, signal=jobs.SUBMITTED)
     def run_jobs(self) -> int:
         """Work on stored jobs, resuming any left over; woken at once by a job created here, else polls slowly."""
-        return jobs.run_pending(self.store, job_steps(self.personal), OWNER, JOB_BUDGET_SECONDS)
+        return jobs.run_pending(self.store, job_steps(self.personal, self.services), OWNER, JOB_BUDGET_SECONDS)
 
     # -- events of other services, read through their contracts ------------------------------------------
     @event_handler("verification", "RegistrationConfirmed", requeue_on_error=True)

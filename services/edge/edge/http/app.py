@@ -170,7 +170,9 @@ class EdgeApp:
             response = self._execute(request, route, params, actor)
         finally:
             self.admission.leave()
-        return jobs.honour_wait(request, response, self.backend, actor) if route.job else response
+        if not route.job:
+            return response
+        return jobs.honour_wait(request, response, self.backend, actor, route.wait, route.result_keys)
 
     def _turned_away(self, request: Request, exc: AppError) -> Response:
         queue = exc.extra.get("queue")

@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from edge.http.responses import json_response
+from edge.http.responses import error_response, json_response
 from edge.http.routing import Ctx
 from edge.rpc import Backend
 from pupns.actors import Actor
@@ -30,7 +30,7 @@ def accepted(job: dict) -> Response:
 def owner_of(job_id: str) -> str:
     """The service holding a job; 404 `not_found` for an id no service could have issued."""
     service = job_id.split("-", 1)[0]
-    if service not in OWNERS or not re.fullmatch(r"[a-z]+-[0-9a-f]{32}", job_id):
+    if service not in OWNERS or not re.fullmatch(r"[a-z]+-(?:[a-z]+-)?[0-9a-f]{32}", job_id):
         raise AppError("not_found", "Pekerjaan tidak ditemukan.")
     return service
 
@@ -67,10 +67,14 @@ def _job_in(response: Response) -> dict | None:
     return None
 
 
-def honour_wait(request: Request, response: Response, backend: Backend, actor: Actor | None) -> Response:
-    """Hold a job answer until the job ends or `Prefer: wait=N` runs out (outside admission control)."""
-    wait = requested_wait(request)
-    job = _job_in(response) if wait is not None else None
+def honour_wait(request: Request, response: Response, backend: Backend, actor: Actor | None,
+                default_wait: float = 0.0, result_keys: tuple[str, ...] = ()) -> Response:
+    """Hold a job answer until the job ends or `Prefer: wait=N` (else `default_wait`) runs out, outside admission
+    control. With `result_keys`, a job that ended answers 200 with these keys of its result (its error, when it
+    failed) instead of the job."""
+    asked = requested_wait(request)
+    wait = asked if asked is not None else default_wait
+    job = _job_in(response) if wait or asked is not None else None
     if job is None:
         return response
     deadline, latest = time.monotonic() + wait, job
@@ -80,7 +84,13 @@ def honour_wait(request: Request, response: Response, backend: Backend, actor: A
             latest = backend.call(owner_of(job["id"]), "get_job", job["id"], actor)
     except AppError:
         pass  # the back end is busy: the answer in hand is still true
-    applied = {"Preference-Applied": f"wait={wait}"}
+    applied = {"Preference-Applied": f"wait={asked}"} if asked is not None else {}
+    if result_keys and latest.get("status") == "failed":
+        error = latest.get("error") or {}
+        return error_response(AppError(error.get("code") or "internal_error", error.get("message")), applied)
+    if result_keys and latest.get("status") == "done":
+        result = latest.get("result") or {}
+        return json_response({key: result.get(key) for key in result_keys}, 200, applied)
     if latest.get("status") in FINAL or response.status_code == 200:
         return json_response(latest, 200, applied)
     response.headers.update(applied)

@@ -11,7 +11,7 @@ from marshmallow import Schema
 
 from edge.http.responses import status_for
 from edge.http.routing import Route
-from edge.http.schemas import ErrorSchema, JobSchema
+from edge.http.schemas import ErrorSchema, JobAcceptedSchema, JobSchema
 
 MEDIA = {"json": "application/json", "json|form": "application/json", "section": "application/json",
          "csv": "text/csv", "multipart": "multipart/form-data"}
@@ -63,7 +63,12 @@ def _responses(route: Route, spec: APISpec) -> dict[str, Any]:
         ok["content"] = {route.produces: {"schema": {"type": "object"} if "json" in route.produces
                                           else {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(route.status): ok}
-    if route.job:
+    if route.job and route.result_keys:  # 200 is the job's result itself; 202 while the job goes on
+        _component(spec, JobAcceptedSchema)
+        ok["description"] = (f"the job ended within {route.wait:g} s (or `Prefer: wait=N`, N <= 60): its result")
+        responses["202"] = {"description": "the job goes on: follow `status_url` (also in Location)",
+                            "content": {"application/json": {"schema": _ref(JobAcceptedSchema)}}}
+    elif route.job:
         _component(spec, JobSchema)
         responses["200"] = {"description": "the job ended within `Prefer: wait=N` seconds (N <= 60)",
                             "content": {"application/json": {"schema": _ref(JobSchema)}}}

@@ -54,6 +54,8 @@ class Route:
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = field(default=())
     job: bool = False  # answers 202 {job_id, status_url}, or 200 with the job when `Prefer: wait=N` sees it end
+    wait: float = 0.0  # a job route's wait without `Prefer: wait=N` (seconds)
+    result_keys: tuple[str, ...] = ()  # a job route answering 200 with these keys of the job's result, not the job
 
     @property
     def endpoint(self) -> str:

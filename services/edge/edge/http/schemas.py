@@ -159,9 +159,17 @@ class JobProgressSchema(Schema):
     total = fields.Integer()
 
 
+class AuditReportSchema(Schema):
+    """Every service's hash chains checked (SPEC §6); each broken item names its service, stream and reason."""
+
+    streams_checked = fields.Integer()
+    events_checked = fields.Integer()
+    broken = fields.List(fields.Dict())
+
+
 class JobSchema(Schema):
     id = fields.String()
-    kind = fields.String(metadata={"enum": ["roster_import", "campaign_close"]})
+    kind = fields.String(metadata={"enum": ["roster_import", "campaign_close", "audit_verify"]})
     status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
     progress = fields.Nested(JobProgressSchema)
     result = fields.Dict(allow_none=True)
