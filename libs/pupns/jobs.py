@@ -109,12 +109,19 @@ def _projection(store: EventStore, other: Projection | None) -> Projection:
 
 
 def submit(store: EventStore, kind: str, total: int, input: dict, actor: Actor, idempotency_key: str | None = None,
-           job_id: str | None = None) -> dict:
-    """Store a new job (or find the one this idempotency key already created); returns its body."""
+           job_id: str | None = None, join_active: bool = False) -> dict:
+    """Store a new job (or find the one this idempotency key already created); returns its body. `join_active`: a
+    job of this kind still queued or running is returned instead of a second one (the key, if any, then names it),
+    for work whose second run would only repeat the first (two starts at the same instant may still make two)."""
     job_id = job_id or new_job_id(store.service)
     key = f"job:{actor.get('id')}:{idempotency_key}" if idempotency_key else None
     if key and (seen := store.recall(key)):
         return get(store, seen["result"]["job_id"])
+    if join_active and (active := store.db[JOBS].find_one({"kind": kind, "status": {"$in": list(ACTIVE)}},
+                                                           sort=[("created_at", ASCENDING)])):
+        if key:
+            store.remember(key, {"job_id": active["_id"]})
+        return public(active)
     event = NewEvent("JobQueued", {"job_id": job_id, "kind": kind, "total": total, "input": input})
     try:
         store.append(STREAM.format(id=job_id), 0, [event], actor_meta(actor), idempotency_key=key,

@@ -9,7 +9,7 @@ from identity.adapters import Deps
 from identity.adapters.operational import INPUTS
 from identity.adapters.projections import Projector
 from identity.adapters.roster_view import RosterView
-from identity.commands import accounts, admin, registration, reminders, roster_job, sanctions
+from identity.commands import accounts, admin, audit_job, registration, reminders, roster_job, sanctions
 from identity.commands import roster as importer
 from identity.service import job_steps
 from identity.settings import Settings
@@ -300,3 +300,14 @@ def test_chunks_of_an_upload_no_job_took_are_dropped_once_old(store):
     assert {d["upload_id"] for d in store.db[INPUTS].find()} == {
         store.db[jobs.JOBS].find_one({"_id": running["id"]})["input"]["upload_id"]}
     assert upload_keys(store, "a" * 32) == 0 and upload_keys(store, input_of(store, running["id"])) == 1
+
+
+def test_asking_for_the_audit_while_one_runs_joins_it_and_its_key_names_it(store):
+    first = audit_job.start(deps(store), ADMIN)
+    other_admin = {**ADMIN, "id": "admin.b"}
+    joined = audit_job.start(deps(store), other_admin, "reload-1")
+    assert joined["id"] == first["id"] and joined["kind"] == "audit_verify"
+    store.db[jobs.JOBS].update_one({"_id": first["id"]}, {"$set": {"status": "done"}})  # as if it had ended
+    assert audit_job.start(deps(store), other_admin, "reload-1")["id"] == first["id"]  # the key still names it
+    fresh = audit_job.start(deps(store), other_admin, "reload-2")
+    assert fresh["id"] != first["id"] and fresh["status"] == "queued"  # once it ended, a new check

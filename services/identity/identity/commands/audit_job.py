@@ -28,13 +28,15 @@ class Calls(Protocol):
 
 
 def start(deps: Deps, actor: Actor, idempotency_key: str | None = None) -> dict:
-    """A job checking every service's hash chains; the same idempotency key returns the same job."""
+    """A job checking every service's hash chains; the same idempotency key returns the same job, and so does
+    asking while a check is still queued or running (an administrator reloading the page, a monitor polling: one
+    pass over every log, not one per request)."""
     require_role(actor, "admin")
     # The key is the client's for this kind of job only: the same key sent with a roster import must not hand back
     # the import's job as the audit's.
     key = f"{KIND}:{idempotency_key}" if idempotency_key else None
     return jobs.submit(deps.store, KIND, 0, {"services": list(audit.SERVICES)}, actor, key,
-                       job_id=jobs.new_job_id(deps.store.service, TAG))
+                       job_id=jobs.new_job_id(deps.store.service, TAG), join_active=True)
 
 
 def step(deps: Deps, calls: Calls | None, run: jobs.JobRun, deadline: float) -> bool:
