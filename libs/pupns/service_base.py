@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pupns.deadlines import rpc
-from pupns.integrity import audit_view, verify_chains, verify_chains_page
+from pupns.integrity import audit_view, verify_chains_page
 from pupns.service_metrics import MetricsEndpoint
 
 
@@ -15,11 +15,6 @@ class AuditMixin:
     def audit_events(self, nip: str) -> list[dict]:
         """Every event this service stored about one PNS, in order."""
         return [audit_view(doc) for doc in self.store.read_by_nip(nip)]
-
-    @rpc
-    def verify_chain(self) -> dict:
-        """Recompute this service's hash chains."""
-        return verify_chains(self.store)
 
     @rpc
     def verify_chains_page(self, cursor: dict | None = None) -> dict:

@@ -62,12 +62,16 @@ class Window:
     started: float = 0.0
     inflight_seconds: float = 0.0  # sum of in-flight x time, up to `Admission._changed_at`
 
+    def since(self, inflight: int, changed_at: float, now: float) -> float:
+        """In-flight-seconds of `inflight` held from its last change (or this window's start) to `now`."""
+        return inflight * max(0.0, now - max(changed_at, self.started))
+
     def mean_inflight(self, inflight: int, changed_at: float, now: float) -> float | None:
         """The time-averaged in-flight over the window up to `now`; None for a window of no length."""
         spent = now - self.started
         if spent <= 0:
             return None
-        return (self.inflight_seconds + inflight * max(0.0, now - max(changed_at, self.started))) / spent
+        return (self.inflight_seconds + self.since(inflight, changed_at, now)) / spent
 
 
 @dataclass
@@ -189,7 +193,7 @@ class Admission:
     def _integrate(self) -> None:
         """Add the in-flight since its last change to the window's integral (called, locked, before a change)."""
         now = self.clock()
-        self.window.inflight_seconds += self.inflight * max(0.0, now - max(self._changed_at, self.window.started))
+        self.window.inflight_seconds += self.window.since(self.inflight, self._changed_at, now)
         self._changed_at = now
 
     def count_turned_away(self) -> None:
