@@ -20,7 +20,7 @@ from pathlib import Path
 
 BENCHMARKS = ("bench.password_hash", "bench.roster_import", "bench.write_load", "bench.edge_load", "bench.limits",
               "bench.journey", "bench.soak", "bench.encryption_cost", "bench.idle_store", "bench.before_after",
-              "bench.save_history")
+              "bench.save_history", "bench.audit_pages")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
