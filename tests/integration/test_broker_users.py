@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+import eventlet
 import pytest
 from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Producer, Queue
@@ -28,6 +29,7 @@ from verification.service import VerificationService
 
 TABLE = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "permissions.json").read_text())
 ADMIN = {"id": "admin", "role": "admin", "instansi_kode": None}
+START_SECONDS = 60
 
 
 @pytest.fixture
@@ -71,7 +73,9 @@ def test_services_work_under_their_own_users_and_are_refused_the_rest(runner_fac
     for component, service in (("identity", IdentityService), ("verification", VerificationService),
                                ("forms", FormsService), ("documents", DocumentsService),
                                ("notifications", NotificationsService)):
-        runner_factory({"AMQP_URI": users[component]}, service).start()
+        # A resource the table does not allow leaves nameko retrying for ever: fail instead of hanging the suite.
+        with eventlet.Timeout(START_SECONDS, TimeoutError(f"{component} did not start under its own broker user")):
+            runner_factory({"AMQP_URI": users[component]}, service).start()
     rows = list(generate_rows(3, seed=5))
     verifier = {"id": "verif.a", "role": "verifier", "instansi_kode": rows[0]["instansi_kode"]}
     now = datetime.now(UTC)
