@@ -24,9 +24,10 @@ PAGE_EVENTS = 5000  # events a page aims at (the range is estimated: a page may 
 PAGE_SECONDS = 2.0  # a page stops at the first stream boundary after this: well inside an RPC's 5 s deadline
 SAMPLES = 256  # positions sampled to find where a page's range of stream names ends
 YIELD_EVERY = 200  # events between two yields to the service's other green threads (CPU-bound hashing)
-# The audit's own job streams (pupns.jobs.new_job_id(service, "audit")): checked like every stream, but not
+# The audit's own job streams (pupns.jobs.new_job_id(service, AUDIT_JOB_TAG)): checked like every stream, but not
 # counted, so that asking for the audit does not change the figures it reports.
-UNCOUNTED = re.compile(r"job-[a-z]+-audit-[0-9a-f]{32}")
+AUDIT_JOB_TAG = "audit"
+UNCOUNTED = re.compile(rf"job-[a-z]+-{AUDIT_JOB_TAG}-[0-9a-f]{{32}}")
 
 
 def verify_chains(store: EventStore) -> dict:

@@ -15,10 +15,9 @@ from identity.adapters import Deps
 from pupns import audit, jobs
 from pupns.actors import Actor, require_role
 from pupns.errors import AppError
-from pupns.integrity import verify_chains_page
+from pupns.integrity import AUDIT_JOB_TAG, verify_chains_page
 
 KIND = "audit_verify"
-TAG = "audit"  # in the job's id: pupns.integrity checks the audit's own streams but leaves them out of its counts
 PAGE_TIMEOUT = 30.0  # seconds a service may take to answer one page (a page is ~2 s of work)
 PAUSE_SECONDS = 5.0  # after a service did not answer, before the page is asked again
 
@@ -36,7 +35,7 @@ def start(deps: Deps, actor: Actor, idempotency_key: str | None = None) -> dict:
     # the import's job as the audit's.
     key = f"{KIND}:{idempotency_key}" if idempotency_key else None
     return jobs.submit(deps.store, KIND, 0, {"services": list(audit.SERVICES)}, actor, key,
-                       job_id=jobs.new_job_id(deps.store.service, TAG), join_active=True)
+                       job_id=jobs.new_job_id(deps.store.service, AUDIT_JOB_TAG), join_active=True)
 
 
 def step(deps: Deps, calls: Calls | None, run: jobs.JobRun, deadline: float) -> bool:
