@@ -274,6 +274,8 @@ class WriteBench:
         spies = []
         own_store = f"secantus-{SERVICE_OF[kind]}"
         names = [SERVICE_OF[kind], own_store if own_store in self.stack.cfg.stores() else "secantus"]
+        if kind == "register" and not tag:  # a registration's other consumers cost about as much as its store
+            names += ["notifications", "verification"]
         # A flood's profile also looks at the edge (its gunicorn workers), where the turn-aways are answered.
         for name in names + (["edge"] if tag else []):
             pid = self.stack.process(name).pid

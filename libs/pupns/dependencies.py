@@ -59,8 +59,11 @@ class Store(DependencyProvider):
         if self.setup_hook:
             self.setup_hook(self.store)
         uri = self.container.config.get("AMQP_URI", config.amqp_uri())
+        from pupns.contracts import consumed_types  # pupns.contracts consumes through this module
+
         self.relay = OutboxRelay(self.store, uri, config.public_exchange(), self.translator,
-                                 self.container.config, mark_after=RELAY_MARK_SECONDS)
+                                 self.container.config, mark_after=RELAY_MARK_SECONDS,
+                                 internal_types=consumed_types(service))
 
     def start(self) -> None:
         self._running = True

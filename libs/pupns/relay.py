@@ -78,8 +78,11 @@ class OutboxRelay:
 
     def __init__(self, store: EventStore, amqp_uri: str, public_exchange: str,
                  translator: Translator | None = None, nameko_config: dict | None = None,
-                 mark_after: float = 0.0):
+                 mark_after: float = 0.0, internal_types: frozenset[str] | None = None):
         self.store = store
+        # Types other services consume (None: every type). An event of no other type goes onto the service's event
+        # exchange for nobody: its publish and confirm cost the service and the broker a round trip for nothing.
+        self.internal_types = internal_types
         self.mark_after = mark_after
         self.settle_seconds = 3 * mark_after + 2 if mark_after else 0.0
         self._unmarked: list[str] = []  # flagged events published, confirmed, not yet marked in the store
@@ -224,8 +227,9 @@ class OutboxRelay:
             log.exception("recording published events failed; will retry")
 
     def _publish_one(self, producer: Producer, doc: dict) -> None:
-        producer.publish(internal_message(doc), exchange=self.exchange, routing_key=doc["type"],
-                         declare=[self.exchange], serializer="json", delivery_mode=2)
+        if self.internal_types is None or doc["type"] in self.internal_types:
+            producer.publish(internal_message(doc), exchange=self.exchange, routing_key=doc["type"],
+                             declare=[self.exchange], serializer="json", delivery_mode=2)
         for routing_key, payload in (self.translator(doc) if self.translator else ()):
             producer.publish(payload, exchange=self.public, routing_key=routing_key,
                              declare=[self.public], serializer="json", delivery_mode=2,

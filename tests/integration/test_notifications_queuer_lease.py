@@ -1,6 +1,7 @@
 """An e-mail queued with its address is tried at once by the worker that queued it, without claiming its outbox row:
 the row is leased to that worker from the start (one store operation less per e-mail), and if the worker dies
-before the SMTP hand-off the retry loop takes the e-mail when the lease runs out (issue 9)."""
+before the SMTP hand-off the retry loop takes the e-mail when the lease runs out (issue 9). A registration's e-mail
+goes further: it is tried before anything is stored, and lands with its outcome and the contact in one transaction."""
 from __future__ import annotations
 
 import time
@@ -12,9 +13,11 @@ from notifications.adapters.projections import MAIL_LEASE_SECONDS, Projector
 from notifications.commands import Notifications
 from notifications.settings import Settings
 from pupns.contracts.identity import RegistrationSubmitted
+from pupns.contracts.verification import RegistrationConfirmed
+from pupns.eventstore import AlreadyApplied
 from pupns.personal.provider import default_codec
 from tests.factories import fresh_nip
-from tests.integration.test_notifications_email import registration_submitted
+from tests.integration.test_notifications_email import registration_submitted, upstream
 
 
 class SenderThatDies:
@@ -46,13 +49,17 @@ def received(message: dict) -> RegistrationSubmitted:
 def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_after_its_lease(store):
     nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
     settings = Settings.from_env()
+    registered = registration_submitted(nip, address)
+    Notifications(store, Recorder(), settings, default_codec()).on_registration_submitted(
+        received(registered), f"test:{registered['event_id']}")  # the contact is known
     dying = Notifications(store, SenderThatDies(), settings, default_codec())
-    message = registration_submitted(nip, address)
+    message = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
+               "schema_version": RegistrationConfirmed.VERSION}
     claims: list[str] = []
     claim = dying.read.mail_queue.claim
     dying.read.mail_queue.claim = lambda *args, **kwargs: (claims.append(args[0]), claim(*args, **kwargs))[1]
     with pytest.raises(SystemExit):
-        dying.on_registration_submitted(received(message), f"test:{message['event_id']}")
+        dying.on_verification_event(RegistrationConfirmed.from_message(message), f"test:{message['event_id']}")
     assert claims == []  # it went straight to the SMTP hand-off
     row = store.db["emails"].find_one({"_id": message["event_id"]})
     assert row["status"] == "pending" and row["lease_until"] > time.time()
@@ -64,3 +71,32 @@ def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_af
     store.db["emails"].update_one({"_id": message["event_id"]}, {"$set": {"lease_until": 0.0}})  # time passes
     assert survivor.deliver_due() == 1 and recorder.sent == [address]
     assert store.db["emails"].find_one({"_id": message["event_id"]})["status"] == "sent"
+
+
+def test_a_registration_s_mail_is_tried_first_then_stored_with_its_outcome_and_the_contact_in_one_append(store):
+    nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    settings = Settings.from_env()
+    message = registration_submitted(nip, address)
+    key = f"test:{message['event_id']}"
+    with pytest.raises(SystemExit):  # the worker dies at the hand-off: nothing is stored, the broker redelivers
+        Notifications(store, SenderThatDies(), settings, default_codec()).on_registration_submitted(
+            received(message), key)
+    assert store.read_stream(f"email-{message['event_id']}") == [] and store.recall(key) is None
+
+    recorder = Recorder()
+    app = Notifications(store, recorder, settings, default_codec())
+    appends: list[int] = []
+    append_many = store.append_many
+    store.append_many = lambda parts, *args, **kwargs: (appends.append(len(parts)), append_many(parts, *args,
+                                                                                                **kwargs))[1]
+    app.on_registration_submitted(received(message), key)
+    assert recorder.sent == [address] and appends == [2]  # one transaction: the e-mail's stream and the contact's
+    emails = store.read_stream(f"email-{message['event_id']}")
+    assert [e["type"] for e in emails] == ["EmailQueued", "EmailSent"]
+    assert [e["type"] for e in store.read_stream(f"contact-{nip}")] == ["ContactRecorded"]
+    row = store.db["emails"].find_one({"_id": message["event_id"]})
+    assert row["status"] == "sent" and row["sent_at"] == emails[0]["meta"]["occurred_at"]
+
+    with pytest.raises(AlreadyApplied):  # published again: found before anything is sent
+        app.on_registration_submitted(received(message), key)
+    assert recorder.sent == [address] and appends == [2]

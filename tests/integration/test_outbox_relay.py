@@ -59,6 +59,20 @@ def test_relay_publishes_in_order_with_secrets_removed_then_marks(store_for, bro
     assert store.unpublished() == []
 
 
+def test_a_relay_told_which_types_others_consume_publishes_only_those_internally_and_marks_every_event(
+        store_for, broker):
+    uri, internal, public = broker
+    store = store_for("relaytest")
+    store.append("account-1", 0, [NewEvent("Registered", {}), NewEvent("Noted", {}), NewEvent("Approved", {})],
+                 nip="1")
+    relay = OutboxRelay(store, uri, "pupns.public", translator, internal_types=frozenset({"Registered"}))
+    assert relay.publish_pending() == 3
+    relay.close()
+    assert [b["type"] for b in internal()] == ["Registered"]
+    assert [b["type"] for b in public()] == ["pns.data_verified.v1"]  # public events do not depend on it
+    assert store.unpublished() == []
+
+
 def test_crash_between_confirm_and_mark_republishes_and_consumer_dedupes(store_for, broker, monkeypatch):
     uri, internal, _ = broker
     store = store_for("relaytest")

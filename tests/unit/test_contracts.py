@@ -2,29 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
-import pkgutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-import pupns.contracts as contracts_pkg
-from pupns.contracts import Contract, ContractViolation
+from pupns.contracts import Contract, ContractViolation, all_contracts, consumed_types
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "contracts"
-
-
-def all_contracts() -> list[type[Contract]]:
-    found = []
-    for module in pkgutil.iter_modules(contracts_pkg.__path__):
-        loaded = importlib.import_module(f"pupns.contracts.{module.name}")
-        found += [obj for obj in vars(loaded).values() if isinstance(obj, type) and issubclass(obj, Contract)
-                  and obj is not Contract and obj.__module__ == loaded.__name__]
-    return found
-
-
 CONTRACTS = all_contracts()
 
 
@@ -63,3 +49,13 @@ def test_each_contract_reads_its_example_and_refuses_other_versions(contract):
 def test_each_contract_refuses_a_message_missing_what_it_requires(contract):
     with pytest.raises(ContractViolation):
         contract.from_message(message_of(contract, {}))
+
+
+def test_every_event_a_service_handles_is_a_contract_of_its_producer_so_its_relay_publishes_it():
+    from tests.unit.test_deploy_users import handlers  # the services' @event_handler declarations
+
+    found = handlers()
+    assert found
+    for consumer, source, event, method in found:
+        assert event in consumed_types(source), f"{consumer}.{method} handles {source}.{event}, not a contract"
+    assert consumed_types("notifications") == frozenset()  # nobody consumes its events: its relay publishes none

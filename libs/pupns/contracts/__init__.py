@@ -10,7 +10,9 @@ A message of an unknown schema version or the wrong shape is never dropped silen
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
+import pkgutil
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -98,3 +100,19 @@ def dead_letter(store: EventStore, handler: str, message: dict, reason: str) -> 
         {"_id": f"{handler}:{message.get('event_id')}"},
         {"$setOnInsert": {"handler": handler, "reason": reason, "message": message, "at": utcnow_iso()}},
         upsert=True)
+
+
+def all_contracts() -> list[type[Contract]]:
+    """Every contract of every producer module in this package."""
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        found += [obj for obj in vars(loaded).values() if isinstance(obj, type) and issubclass(obj, Contract)
+                  and obj is not Contract and obj.__module__ == loaded.__name__]
+    return found
+
+
+def consumed_types(producer: str) -> frozenset[str]:
+    """The event types of `producer` that another service consumes: every consumer reads through a contract, so
+    an event of any other type has nobody to go to on the broker."""
+    return frozenset(contract.TYPE for contract in all_contracts() if contract.PRODUCER == producer)

@@ -21,7 +21,7 @@ from pupns.contracts.verification import (
     SubmissionApproved,
     SubmissionReturned,
 )
-from pupns.eventstore import ConcurrencyError, EventStore, StreamAppend
+from pupns.eventstore import AlreadyApplied, ConcurrencyError, EventStore, StreamAppend
 from pupns.personal import ERASED, FieldCodec, open_fields
 from pupns.repository import Repository, new_event
 
@@ -62,30 +62,38 @@ class Notifications:
 
     # -- upstream events -------------------------------------------------------------------------
     def on_registration_submitted(self, registration: RegistrationSubmitted, dedupe_key: str) -> None:
-        """Record the contact and queue 'Pendaftaran PUPNS diterima', then try to send it."""
+        """Try 'Pendaftaran PUPNS diterima' at once, then record the contact, the e-mail and that first try's
+        outcome in one transaction (a failed try is retried by the retry loop, as any e-mail's)."""
+        if self.store.recall(dedupe_key):  # a copy published again: its e-mail went out (or is queued) already
+            raise AlreadyApplied(dedupe_key)
         nip, instansi_kode, number = registration.nip, registration.instansi_kode, registration.registration_number
         receipt_url = f"{self.settings.public_base_url}/api/v1/receipts/{number}.pdf?sig={auth.sign_receipt(number)}"
         address = self._seal(nip, registration.email)
         email = self._new_email(registration.event_id, nip,
                                 templates.registration_received(registration.nama, number, receipt_url), address)
+        # Sent before it is stored, so that its outcome needs no transaction of its own (a registration's e-mail
+        # cost two). A crash, or a store that fails, between the hand-off and the commit sends it again when the
+        # registration is redelivered: with the same Message-ID, as a crash after any hand-off always could.
+        _, record = self._try(email.id, {"nip": nip, "to": email.to, "body": email.body, "subject": email.subject,
+                                         "attempts": 0})
+        record(email)
         contact = f"contact-{nip}"
-        # The contact and the first e-mail land in one transaction, with the dedupe key. A contact is new but
-        # for a re-registration after an erasure: tried as new first, which costs no read.
+        # The contact and the e-mail land in one transaction, with the dedupe key. A contact is new but for a
+        # re-registration after an erasure: tried as new first, which costs no read.
         for contact_version in (0, None):
             parts = [StreamAppend(stream_of(email.id), 0, [new_event(e) for e in email.pending], nip,
                                   instansi_kode),
                      StreamAppend(contact, self.store.stream_version(contact) if contact_version is None else 0,
                                   [new_event(ContactRecorded(address, registration.nama))], nip, instansi_kode)]
             try:
-                docs = self.store.append_many(parts, _system_meta(registration.event_id),
-                                              idempotency_key=dedupe_key, projection=self.projector.apply)
-                break
+                self.store.append_many(parts, _system_meta(registration.event_id), idempotency_key=dedupe_key,
+                                       projection=self.projector.apply)
+                return
             except ConcurrencyError:
                 if contact_version is None:
                     raise
         # E-mails that overtook this registration (rare) are addressed by the retry loop's next pass: looking for
         # them here would cost every registration a query.
-        self.deliver(registration.event_id, stored(email, docs))
 
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
@@ -184,21 +192,25 @@ class Notifications:
             row = self.read.mail_queue.claim(email_id)
         if row is None:
             return None
+        went, record = self._try(email_id, row)
+        self._record(email_id, record, known)
+        return went
+
+    def _try(self, email_id: str, row: dict) -> tuple[bool, Callable[[QueuedEmail], None]]:
+        """Hand one e-mail (its outbox row, address and body sealed) to the SMTP server: whether it went, and the
+        command that records the outcome on the e-mail."""
         to, body = (self.codec.open_(row.get("nip"), row[name]) for name in ("to", "body"))
         if to is ERASED or body is ERASED:  # never readable again: give up now rather than retry for ever
-            self._record(email_id, lambda email: email.give_up(RECIPIENT_ERASED), known)
             log.warning("e-mail %s given up: its recipient's personal data was erased", email_id)
-            return False
+            return False, lambda email: email.give_up(RECIPIENT_ERASED)
         try:
             self.sender.send(to, row["subject"], body, email_id)
         except DeliveryFailed as exc:
             # SMTP errors may quote the recipient (a refused address): the log and the event keep it out.
             error = str(exc).replace(to, "<penerima>") if to else str(exc)
             log.warning("e-mail %s not delivered (attempt %s): %s", email_id, row["attempts"] + 1, error)
-            self._record(email_id, lambda email, error=error: email.fail(error), known)
-            return False
-        self._record(email_id, QueuedEmail.sent, known)
-        return True
+            return False, lambda email, error=error: email.fail(error)
+        return True, QueuedEmail.sent
 
     def _record(self, email_id: str, command: Callable[[QueuedEmail], None], known: QueuedEmail | None = None) -> None:
         if known is not None:
