@@ -29,7 +29,7 @@ PROFILE_FIELDS = ("nip", "nama", "instansi_kode", "status", "submitted_at", "ver
 
 
 def campaign_open(deps: Deps) -> bool:
-    return campaign_is_open(deps.read.campaign_window(), datetime.now(UTC))
+    return campaign_is_open(deps.read.recent_campaign_window(), datetime.now(UTC))
 
 
 def as_app_error(exc: DomainError) -> AppError:

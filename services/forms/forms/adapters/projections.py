@@ -11,6 +11,7 @@ from forms.adapters import nik_index
 from forms.domain import CAMPAIGN_ID, Form
 from forms.domain.anomalies import compute_anomalies
 from pupns import projector
+from pupns.campaign import cached_window
 from pupns.personal import is_sealed
 
 FORM_PREFIX = "form-"
@@ -66,6 +67,7 @@ class Projector(projector.Projector):
 
     def _on_CampaignObserved(self, doc: dict, session: Session) -> None:
         data = doc["data"]
+        cached_window(self.db).forget()
         self.db["campaign"].replace_one(
             {"_id": CAMPAIGN_ID},
             {"_id": CAMPAIGN_ID, "opens_at": data["opens_at"], "closes_at": data["closes_at"],
@@ -107,6 +109,10 @@ class ReadModels:
     def campaign_window(self) -> dict | None:
         """{opens_at, closes_at, ...} as last observed; None before any schedule."""
         return self.db["campaign"].find_one({"_id": CAMPAIGN_ID})
+
+    def recent_campaign_window(self) -> dict | None:
+        """The window as this process read it at most pupns.campaign.WINDOW_TTL_SECONDS ago (every save asks)."""
+        return cached_window(self.db).get(self.campaign_window)
 
     def nik_holders(self, key: str | None) -> set[str]:
         """The NIPs whose current form states the NIK behind the blind index `key`."""

@@ -8,6 +8,7 @@ from pymongo.database import Database
 from identity.adapters.roster_view import ROSTER, RosterView, nik_bi_of
 from identity.domain.rules import NIK_GUESSES, TIMELINE_LABELS
 from pupns import jobs
+from pupns.campaign import cached_window
 from pupns.projector import Projector as ProjectorBase
 
 ACCOUNTS, STAFF, CAMPAIGN, SELUNDUPAN = "accounts", "staff", "campaign", "selundupan"
@@ -140,12 +141,14 @@ class Projector(ProjectorBase):
 
     def _on_CampaignScheduled(self, doc: dict, session: ClientSession | None) -> None:
         data = doc["data"]
+        cached_window(self.db).forget()
         self.db[CAMPAIGN].replace_one({"_id": "current"}, {
             "_id": "current", "opens_at": data["opens_at"], "closes_at": data["closes_at"],
             "updated_at": doc["meta"]["occurred_at"]}, upsert=True, session=session)
 
     def _on_CampaignClosed(self, doc: dict, session: ClientSession | None) -> None:
         """Who closed this window: the deadline's clock leaves an administrator's close (and its job) alone."""
+        cached_window(self.db).forget()
         self.db[CAMPAIGN].update_one({"_id": "current", "closes_at": doc["data"]["closes_at"]}, {"$set": {
             "closed_for": doc["data"]["closes_at"], "closed_by": doc["meta"].get("role")}}, session=session)
 

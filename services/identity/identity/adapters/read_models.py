@@ -8,6 +8,7 @@ from pymongo.database import Database
 from identity.adapters.projections import ACCOUNTS, CAMPAIGN, ROSTER, SELUNDUPAN, STAFF
 from pupns import jobs
 from pupns.blind_index import blind_index
+from pupns.campaign import cached_window
 
 # Registered (pending or confirmed) and never submitted: who is reminded of the deadline.
 REMINDED = {"status": {"$in": ["pending_confirmation", "active"]}, "ever_submitted": {"$ne": True}}
@@ -23,6 +24,11 @@ class ReadModels:
     def campaign(self) -> dict | None:
         """The current window {opens_at, closes_at}, None when never scheduled."""
         return self.db[CAMPAIGN].find_one({"_id": "current"})
+
+    def recent_campaign(self) -> dict | None:
+        """The window as this process read it at most pupns.campaign.WINDOW_TTL_SECONDS ago (every registration
+        asks)."""
+        return cached_window(self.db).get(self.campaign)
 
     # -- roster -------------------------------------------------------------------------------------------
     def roster_entry(self, nip: str) -> dict | None:

@@ -99,7 +99,7 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     replayed = _landed(deps, key, fingerprint)
     if replayed:
         return replayed
-    if not campaign_is_open(deps.read.campaign(), now()):
+    if not campaign_is_open(deps.read.recent_campaign(), now()):
         raise AppError("campaign_closed")
     row = _check_roster(deps, data)
     account = deps.accounts.get(data["nip"])

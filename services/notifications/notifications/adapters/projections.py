@@ -27,6 +27,20 @@ class Projector(projector.Projector):
         super().__init__(db)
         # `pupns replay` builds the projector alone: then the configured schedule, as the service has at start.
         self.backoff = backoff or Settings.from_env().mail_backoff
+        # While applying (one projector per worker, never shared): each e-mail row's fields and whether to upsert it.
+        self._rows: dict[str, tuple[dict, bool]] = {}
+
+    def apply(self, docs: list[dict], session: ClientSession | None = None) -> None:
+        """Apply stored events in order, with one write per e-mail row however many of its events they hold (a
+        registration's e-mail is queued and sent in one append). Every e-mail event only $sets fields, so the
+        fields of its events merged in order are the row the writes one by one would leave."""
+        self._rows = {}
+        try:
+            super().apply(docs, session)
+            for email_id, (fields, upsert) in self._rows.items():
+                self.db["emails"].update_one({"_id": email_id}, {"$set": fields}, upsert=upsert, session=session)
+        finally:
+            self._rows = {}
 
     @classmethod
     def ensure_indexes(cls, db: Database) -> None:
@@ -36,8 +50,8 @@ class Projector(projector.Projector):
     def _set(self, doc: dict, fields: dict, session: ClientSession | None, upsert: bool = False) -> None:
         email_id = doc["stream"].removeprefix("email-")
         # The row carries its stream's version: what the outbox shows matches the log's head.
-        self.db["emails"].update_one({"_id": email_id}, {"$set": {**fields, "version": doc["version"]}},
-                                     upsert=upsert, session=session)
+        merged, upserted = self._rows.get(email_id, ({}, False))
+        self._rows[email_id] = ({**merged, **fields, "version": doc["version"]}, upserted or upsert)
 
     def _on_ContactRecorded(self, doc: dict, session: ClientSession | None) -> None:  # noqa: N802
         row = {"email": doc["data"]["email"], "nama": doc["data"].get("nama"),
