@@ -153,6 +153,24 @@ def test_a_live_process_records_how_far_it_published_and_no_other_replica_takes_
     assert [b["data"]["n"] for b in internal()] == [0, 1, 2]  # each published once
 
 
+def test_own_events_nobody_consumes_are_settled_like_the_rest_so_the_record_of_how_far_it_published_moves_on(
+        store_for, broker):
+    """(Cuts tried on 2026-12-03 stored such events as published without the relay: the record then stalled below
+    them and survivors re-published a live process's events.)"""
+    uri, internal, _ = broker
+    clock = Clock(time.time())
+    store = own_store(store_for, "p1", clock)
+    relay = OutboxRelay(store, uri, "pupns.public", internal_types=frozenset({"Wanted"}))
+    stored = [store.append(f"s-{n}", 0, [NewEvent("Wanted" if n == 1 else "Unheard", {"n": n})])[0]
+              for n in range(3)]
+    assert relay.publish_fresh() == 3
+    clock.now += 1
+    relay.mark_due()
+    relay.close()
+    assert record(store)["through"] == stored[-1]["position"] and store.take_fresh() == []
+    assert [b["data"]["n"] for b in internal()] == [1]
+
+
 def test_a_dead_process_s_events_above_its_record_are_published_by_a_survivor_then_the_record_goes(
         store_for, broker):
     uri, internal, _ = broker
