@@ -155,8 +155,7 @@ def test_a_live_process_records_how_far_it_published_and_no_other_replica_takes_
 
 def test_own_events_nobody_consumes_are_settled_like_the_rest_so_the_record_of_how_far_it_published_moves_on(
         store_for, broker):
-    """(Cuts tried on 2026-12-03 stored such events as published without the relay: the record then stalled below
-    them and survivors re-published a live process's events.)"""
+    """A record stuck below them would make survivors take a live process's events for a dead one's."""
     uri, internal, _ = broker
     clock = Clock(time.time())
     store = own_store(store_for, "p1", clock)
