@@ -79,7 +79,9 @@ class Notifications:
         record(email)
         contact = f"contact-{nip}"
         # The contact and the e-mail land in one transaction, with the dedupe key. A contact is new but for a
-        # re-registration after an erasure: tried as new first, which costs no read.
+        # re-registration after an erasure: tried as new first, which costs no read. E-mails that overtook this
+        # registration (rare) are addressed by the retry loop's next pass: looking for them here would cost every
+        # registration a query.
         for contact_version in (0, None):
             parts = [StreamAppend(stream_of(email.id), 0, [new_event(e) for e in email.pending], nip,
                                   instansi_kode),
@@ -92,8 +94,6 @@ class Notifications:
             except ConcurrencyError:
                 if contact_version is None:
                     raise
-        # E-mails that overtook this registration (rare) are addressed by the retry loop's next pass: looking for
-        # them here would cost every registration a query.
 
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
