@@ -112,6 +112,25 @@ def test_idempotency_key_returns_first_answer(ready, rows, store_for):
     assert error_of(ready.register, payload(rows[3]), idempotency_key="k-123").code == "idempotency_conflict"
 
 
+def test_a_keyed_first_try_reads_no_key_record_and_a_repeat_gets_its_answer_even_after_the_campaign_closed(
+        ready, rows, store_for, monkeypatch):
+    from pupns.eventstore import EventStore
+
+    recalled: list[str] = []
+    recall = EventStore.recall
+    monkeypatch.setattr(EventStore, "recall", lambda self, key: (recalled.append(key), recall(self, key))[1])
+    first = ready.register(payload(rows[2]), idempotency_key="k-first")
+    assert recalled == []  # the key's unique insert with the account's events is the check on a first try
+    assert ready.register(payload(rows[2]), idempotency_key="k-first") == first
+    now = datetime.now(UTC)
+    ready.set_campaign({"opens_at": (now - timedelta(days=2)).isoformat(),
+                        "closes_at": (now - timedelta(days=1)).isoformat()}, ADMIN)
+    count = store_for("identity").count()
+    assert ready.register(payload(rows[2]), idempotency_key="k-first") == first
+    assert error_of(ready.register, payload(rows[3]), idempotency_key="k-other").code == "campaign_closed"
+    assert store_for("identity").count() == count
+
+
 def test_login_rules_and_throttle(ready, rows):
     ready.register(payload(rows[0]))
     assert error_of(ready.issue_token, rows[0]["nip"], PASSWORD).code == "registration_pending"

@@ -96,18 +96,22 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
     data = load_registration(payload)
     key = f"register:{idempotency_key}" if idempotency_key else None
     fingerprint = _fingerprint(data)
-    replayed = _landed(deps, key, fingerprint)
-    if replayed:
-        return replayed
-    if not campaign_is_open(deps.read.recent_campaign(), now()):
-        raise AppError("campaign_closed")
-    row = _check_roster(deps, data)
-    account = deps.accounts.get(data["nip"])
-    if account.blocks_registration:  # a repeat (a double click, a retry after a timeout): 409 without a hash
-        replayed = _landed(deps, key, fingerprint)  # unless it is this very request, landed since the look above
+    try:
+        if not campaign_is_open(deps.read.recent_campaign(), now()):
+            raise AppError("campaign_closed")
+        row = _check_roster(deps, data)
+        account = deps.accounts.get(data["nip"])
+        if account.blocks_registration:  # a repeat (a double click, a retry after a timeout): 409 without a hash
+            raise AppError("already_registered")
+    except AppError:
+        # A client's repeat of a request that landed gets that request's answer, whatever changed since (its account
+        # registered, the campaign closed). Looked up only on the way to a refusal: a first try, which is nearly
+        # every registration and the browser's always carry a key, costs no read for it; one that gets past here
+        # is caught by its key's unique insert with the account's events.
+        replayed = _landed(deps, key, fingerprint)
         if replayed:
             return replayed
-        raise AppError("already_registered")
+        raise
     password_hash = POOL.run(hash_password, data["password"])
     for attempt in range(REGISTRATION_ATTEMPTS):
         if attempt:
