@@ -114,3 +114,18 @@ def test_the_retry_loop_finds_waiting_and_due_e_mails_by_an_index_not_by_reading
                                     for _ in range(50)])
     plan = store.db["emails"].find({"status": "waiting_contact"}).limit(100).explain()["queryPlanner"]["winningPlan"]
     assert "IXSCAN" in str(plan) and "COLLSCAN" not in str(plan)
+
+
+def test_a_decision_that_overtook_the_registration_is_sent_once_the_registration_records_the_contact(store):
+    nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    recorder = Recorder()
+    app = Notifications(store, recorder, Settings.from_env(), default_codec())
+    confirmed = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
+                 "schema_version": RegistrationConfirmed.VERSION}
+    app.on_verification_event(RegistrationConfirmed.from_message(confirmed), f"test:{confirmed['event_id']}")
+    waiting = store.db["emails"].find_one({"_id": confirmed["event_id"]})
+    assert recorder.sent == [] and waiting["status"] == "waiting_contact"
+    registered = registration_submitted(nip, address)
+    app.on_registration_submitted(received(registered), f"test:{registered['event_id']}")
+    assert recorder.sent == [address, address]  # no pass of the retry loop needed
+    assert store.db["emails"].find_one({"_id": confirmed["event_id"]})["status"] == "sent"
