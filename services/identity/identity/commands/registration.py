@@ -105,9 +105,9 @@ def register(deps: Deps, payload: dict, idempotency_key: str | None = None) -> d
             raise AppError("already_registered")
     except AppError:
         # A client's repeat of a request that landed gets that request's answer, whatever changed since (its account
-        # registered, the campaign closed). Looked up only on the way to a refusal: a first try, which is nearly
-        # every registration and the browser's always carry a key, costs no read for it; one that gets past here
-        # is caught by its key's unique insert with the account's events.
+        # registered, the campaign closed). Looked up only on the way to a refusal, so a first try (nearly every
+        # registration; the browser's always carry a key) reads no key record. A repeat that gets past here is
+        # caught by its key's unique insert, which commits with the account's events.
         replayed = _landed(deps, key, fingerprint)
         if replayed:
             return replayed
