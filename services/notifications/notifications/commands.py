@@ -46,6 +46,11 @@ def stored(email: QueuedEmail, docs: list[dict]) -> QueuedEmail:
     return email
 
 
+def first_try(email: QueuedEmail) -> dict:
+    """The outbox row of an e-mail this worker has just queued, as its first try reads it (no claim, no read)."""
+    return {"nip": email.nip, "to": email.to, "body": email.body, "subject": email.subject, "attempts": 0}
+
+
 class Notifications:
     """The notifications use cases over one EventStore and one mail sender.
 
@@ -74,8 +79,7 @@ class Notifications:
         # Sent before it is stored, so that its outcome needs no transaction of its own (a registration's e-mail
         # cost two). A crash, or a store that fails, between the hand-off and the commit sends it again when the
         # registration is redelivered: with the same Message-ID, as a crash after any hand-off always could.
-        _, record = self._try(email.id, {"nip": nip, "to": email.to, "body": email.body, "subject": email.subject,
-                                         "attempts": 0})
+        _, record = self._try(email.id, first_try(email))
         record(email)
         self._record_contact(registration, email, address, dedupe_key)
         # A verifier's decision that overtook this registration (its e-mail queued waiting for this contact, the more
@@ -194,7 +198,7 @@ class Notifications:
         """Try one e-mail if it is due and nobody else holds it; records EmailSent or EmailFailed. `known`: the
         e-mail as this worker just stored it (its outcome is then appended without reading its stream)."""
         if known is not None and known.held_by_its_queuer:  # leased to this worker when it was queued: no claim
-            row = {"nip": known.nip, "to": known.to, "body": known.body, "subject": known.subject, "attempts": 0}
+            row = first_try(known)
         else:
             row = self.read.mail_queue.claim(email_id)
         if row is None:
