@@ -127,6 +127,9 @@ def load(schema: Schema, payload: Any) -> dict:
                                 for key, value in messages.items()}) from None
 
 
+REGISTRATION = RegistrationSchema()  # built once: a registration day loads thousands a minute
+
+
 def load_registration(payload: Any) -> dict:
-    data = load(RegistrationSchema(), payload)
+    data = load(REGISTRATION, payload)
     return {**data, "nip": normalize_nip(data["nip"]), "email": data["email"].strip()}
