@@ -46,8 +46,19 @@ class Calls:
             with eventlet.Timeout(timeout):
                 return reply.result()
         except eventlet.Timeout:
+            self._forget(reply)
             raise AppError("unavailable", f"{target} tidak menjawab dalam {timeout:g} detik.",
                            extra={"retry_after": 2}) from None
+
+
+    def _forget(self, reply: Any) -> None:
+        """Free the reply slot of a call given up: nameko's listener drops it only when a reply comes, and a callee
+        that died with the request, or whose queue went, never sends one (a slot per such call, for the process's
+        life). A reply that comes after all is logged by nameko as for an unknown call, and dropped."""
+        events = self.reply_listener._reply_events  # nameko 2.14's, correlation id -> event; no public way to drop
+        for correlation_id, event in list(events.items()):
+            if event is reply.reply_event:
+                events.pop(correlation_id, None)
 
 
 class ServiceCalls(DependencyProvider):

@@ -7,6 +7,7 @@ import pytest
 from pupns.deadlines import EXPIRED, expired, rpc
 from pupns.errors import AppError
 from pupns.rpc_client import RpcBackend
+from pupns.service_calls import ServiceCalls
 from pupns_dev.waiting import wait_until
 
 
@@ -47,3 +48,33 @@ def test_a_request_whose_caller_has_given_up_is_skipped_and_counted(runner_facto
 def test_deadlines_compare_with_the_clock_and_no_deadline_never_expires():
     assert expired("100.0", now=101) and not expired(100.0, now=99) and not expired(None, now=1e12)
     assert not expired("garbage", now=1e12)
+
+
+class CallerService:
+    """Calls deadline_probe.work through ServiceCalls, as identity's audit job calls other services."""
+
+    name = "deadline_caller"
+    calls = ServiceCalls()
+
+    @rpc
+    def ask(self, seconds: float, timeout: float) -> str:
+        return self.calls.call("deadline_probe", "work", "asked", seconds, timeout=timeout)
+
+
+def test_a_service_s_call_given_up_frees_its_reply_slot(runner_factory, rabbit_config):
+    """A callee that never answers (here: its only worker busy far past the caller's patience) must not leave the
+    caller's reply listener holding the call for the process's life."""
+    BusyService.ran = []
+    runner = runner_factory({**rabbit_config, "max_workers": 1}, BusyService, CallerService)
+    runner.start()
+    listener = ServiceCalls.rpc_reply_listener
+    caller = RpcBackend(rabbit_config["AMQP_URI"], timeout=10)
+    blocker = eventlet.spawn(caller.call, "deadline_probe", "work", "blocker", 3)
+    wait_until(lambda: BusyService.ran == ["blocker"], message="the probe's only worker is busy")
+    with pytest.raises(AppError) as err:
+        caller.call("deadline_caller", "ask", 0, 0.5)
+    assert err.value.code == "unavailable"
+    container = next(c for c in runner.containers if c.service_name == "deadline_caller")
+    slots = next(ext for ext in container.subextensions if isinstance(ext, type(listener)))._reply_events
+    assert slots == {}  # given up at 0.5 s, while the probe is still busy: nothing left waiting for its reply
+    assert blocker.wait() == "blocker"
