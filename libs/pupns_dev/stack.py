@@ -394,6 +394,9 @@ class Stack:
             proc = start_smtp_sink(cfg.smtp_port, cfg.maildir, logs / "smtp.log", started=replaced)
         elif name == "amqp-gate":
             proc = start_amqp_gate(cfg.amqp_gate_port, logs / "amqp-gate.log", started=replaced)
+        elif name == "meterai":
+            from pupns_dev import meterai_sim
+            proc = meterai_sim.start(cfg.meterai_port, logs / "meterai.log", started=replaced)
         else:
             proc = self._popen(name, self._argv[name], logs)
             replaced(proc)
