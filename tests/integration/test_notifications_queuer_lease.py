@@ -129,3 +129,70 @@ def test_a_decision_that_overtook_the_registration_is_sent_once_the_registration
     app.on_registration_submitted(received(registered), f"test:{registered['event_id']}")
     assert recorder.sent == [address, address]  # no pass of the retry loop needed
     assert store.db["emails"].find_one({"_id": confirmed["event_id"]})["status"] == "sent"
+
+
+def confirmation(nip: str) -> RegistrationConfirmed:
+    message = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
+               "schema_version": RegistrationConfirmed.VERSION}
+    return RegistrationConfirmed.from_message(message)
+
+
+def test_a_registration_recorded_while_the_decision_is_being_queued_still_gets_the_decision_sent(store):
+    """The decision reads no contact; before it queues its e-mail, the registration records the contact (and sees no
+    waiting e-mail yet). The decision's second look at the contact sends it, with no pass of the retry loop."""
+    nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
+    recorder = Recorder()
+    app = Notifications(store, recorder, Settings.from_env(), default_codec())
+    registered = registration_submitted(nip, address)
+    contact, looks = app.read.contact, []
+
+    def contact_while_registering(wanted: str):
+        looks.append(wanted)
+        if len(looks) == 1:  # the decision's first look: the registration lands right after it
+            found = contact(wanted)
+            app.on_registration_submitted(received(registered), f"test:{registered['event_id']}")
+            return found
+        return contact(wanted)
+    app.read.contact = contact_while_registering
+    decision = confirmation(nip)
+    app.on_verification_event(decision, f"test:{decision.event_id}")
+    assert recorder.sent == [address, address]
+    assert store.db["emails"].find_one({"_id": decision.event_id})["status"] == "sent"
+    assert app.waiting_here == set()
+
+
+def test_a_registration_asks_the_store_for_waiting_e_mails_only_when_this_process_queued_one(store):
+    """A registration no decision overtook (nearly all) makes no query for waiting e-mails; a decision queued waiting
+    by another replica is addressed by the retry loop's pass instead."""
+    nip, address = fresh_nip(), f"budi.{uuid.uuid4().hex[:6]}@example.go.id"
+    settings = Settings.from_env()
+    decided_here, recorder = Notifications(store, Recorder(), settings, default_codec()), Recorder()
+    registered_here = Notifications(store, recorder, settings, default_codec())
+    asked: list[str | None] = []
+    waiting = registered_here.read.waiting_emails
+    registered_here.read.waiting_emails = lambda wanted=None, **kw: (asked.append(wanted), waiting(wanted, **kw))[1]
+    decision = confirmation(nip)
+    decided_here.on_verification_event(decision, f"test:{decision.event_id}")
+    assert decided_here.waiting_here == {nip}
+    registered = registration_submitted(nip, address)
+    registered_here.on_registration_submitted(received(registered), f"test:{registered['event_id']}")
+    assert asked == [] and recorder.sent == [address]
+    assert store.db["emails"].find_one({"_id": decision.event_id})["status"] == "waiting_contact"
+    registered_here.deliver_due()  # the retry loop's pass
+    assert asked == [None] and recorder.sent == [address, address]
+    assert store.db["emails"].find_one({"_id": decision.event_id})["status"] == "sent"
+
+
+def test_the_service_s_notifications_of_every_message_share_the_process_s_waiting_notes(store):
+    """The service makes a Notifications per message: a decision's note must reach the registration's message."""
+    from types import SimpleNamespace
+
+    from notifications.service import NotificationsService
+
+    service = SimpleNamespace(store=store, settings=Settings.from_env(), personal=default_codec())
+    decided, registering = (NotificationsService.app.fget(service) for _ in range(2))
+    nip = fresh_nip()
+    decision = confirmation(nip)
+    decided.on_verification_event(decision, f"test:{decision.event_id}")
+    assert nip in registering.waiting_here
+    registering.waiting_here.discard(nip)

@@ -27,6 +27,7 @@ from pupns.repository import Repository, new_event
 
 log = logging.getLogger(__name__)
 IdentityEvent = ReminderDue | MarkedNotReregistered | Reinstated
+WAITING_HINTS_MAX = 10_000  # NIPs remembered as having a decision waiting here; past it the retry loop finds them
 VerificationEvent = RegistrationConfirmed | RegistrationRejected | SubmissionApproved | SubmissionReturned
 
 
@@ -57,13 +58,17 @@ class Notifications:
     Addresses and bodies are sealed with the PNS's data key before their event is appended; they are opened
     only at the SMTP hand-off and, for the address, in the PNS's own list of e-mails (`emails_of`)."""
 
-    def __init__(self, store: EventStore, sender: Sender, settings: Settings, codec: FieldCodec):
+    def __init__(self, store: EventStore, sender: Sender, settings: Settings, codec: FieldCodec,
+                 waiting_here: set[str] | None = None):
         self.store, self.sender, self.settings, self.codec = store, sender, settings, codec
         self.projector = Projector(store.db, settings.mail_backoff)
         self.read = ReadModels(store.db)
         # Later events of an e-mail carry only the NIP on their envelope, as they always have.
         self.emails = Repository(store, QueuedEmail, stream_of, projector=self.projector.apply,
                                  instansi_of=lambda email: None)
+        # NIPs whose decision e-mail this process queued waiting for their contact (see on_verification_event): the
+        # service passes one set for the process, as it makes a Notifications per message
+        self.waiting_here = set() if waiting_here is None else waiting_here
 
     # -- upstream events -------------------------------------------------------------------------
     def on_registration_submitted(self, registration: RegistrationSubmitted, dedupe_key: str) -> None:
@@ -82,11 +87,12 @@ class Notifications:
         _, record = self._try(email.id, first_try(email))
         record(email)
         self._record_contact(registration, email, address, dedupe_key)
-        # A verifier's decision that overtook this registration (its e-mail queued waiting for this contact, the more
-        # likely as the contact lands only after this e-mail's hand-off) is addressed and tried now, not at the
-        # retry loop's next pass up to 8 s later: one query by the e-mails' status index, which finds none mostly.
-        for email_id in self.resolve_waiting(nip):
-            self.deliver(email_id)
+        # A verifier's decision that overtook this registration in this process (its e-mail queued waiting for this
+        # contact, the likelier as the contact lands only after this e-mail's hand-off) is addressed and tried now.
+        # Known from memory, not from a query every registration would pay for; one queued by another replica is
+        # found by the retry loop's next pass, up to 8 s later.
+        if nip in self.waiting_here:
+            self._send_waiting(nip)
 
     def _record_contact(self, registration: RegistrationSubmitted, email: QueuedEmail, address: str | None,
                         dedupe_key: str) -> None:
@@ -109,10 +115,28 @@ class Notifications:
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
         contact = self.read.contact(event.nip) or {}
+        if not contact.get("email"):
+            # Noted before the e-mail is queued, and the contact read again after: a registration recording the
+            # contact meanwhile either sees the note or is seen by that read (on_registration_submitted).
+            self._note_waiting(event.nip)
         nama = getattr(event, "nama", None) or contact.get("nama")
         queued = self.queue(event.event_id, event.nip, event.instansi_kode, self._decision_email(event, nama),
                             contact.get("email"), dedupe_key)
+        if not contact.get("email") and self.read.contact(event.nip):
+            self._send_waiting(event.nip)
+            return
         self.deliver(event.event_id, queued)
+
+    def _note_waiting(self, nip: str) -> None:
+        if len(self.waiting_here) >= WAITING_HINTS_MAX:
+            self.waiting_here.clear()  # the retry loop addresses what was forgotten
+        self.waiting_here.add(nip)
+
+    def _send_waiting(self, nip: str) -> None:
+        """Address and try the e-mails waiting for this PNS's contact, now that it is recorded."""
+        self.waiting_here.discard(nip)
+        for email_id in self.resolve_waiting(nip):
+            self.deliver(email_id)
 
     def _decision_email(self, event: VerificationEvent, nama: str | None) -> Email:
         if isinstance(event, RegistrationConfirmed):

@@ -18,6 +18,7 @@ from pupns.retry_queue import POLL_CEILING_SECONDS
 
 # A timer's interval is fixed when the class is defined, so this one setting is read at import.
 RETRY_INTERVAL = Settings.from_env().mail_retry_interval
+WAITING_HERE: set[str] = set()  # this process's NIPs with a decision e-mail waiting for their contact
 
 
 class NotificationsService(service_base.AuditMixin):
@@ -31,7 +32,7 @@ class NotificationsService(service_base.AuditMixin):
     @property
     def app(self) -> Notifications:
         mailer = SmtpMailer(self.settings.smtp_host, self.settings.smtp_port, self.settings.mail_from)
-        return Notifications(self.store, mailer, self.settings, self.personal)
+        return Notifications(self.store, mailer, self.settings, self.personal, WAITING_HERE)
 
     @rpc
     def emails_of(self, nip: str, actor: dict) -> list[dict]:
