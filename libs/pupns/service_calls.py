@@ -50,7 +50,6 @@ class Calls:
             raise AppError("unavailable", f"{target} tidak menjawab dalam {timeout:g} detik.",
                            extra={"retry_after": 2}) from None
 
-
     def _forget(self, reply: Any) -> None:
         """Free the reply slot of a call given up: nameko's listener drops it only when a reply comes, and a callee
         that died with the request, or whose queue went, never sends one (a slot per such call, for the process's

@@ -27,8 +27,8 @@ from pupns.repository import Repository, new_event
 
 log = logging.getLogger(__name__)
 IdentityEvent = ReminderDue | MarkedNotReregistered | Reinstated
-WAITING_HINTS_MAX = 10_000  # NIPs remembered as having a decision waiting here; past it the retry loop finds them
 VerificationEvent = RegistrationConfirmed | RegistrationRejected | SubmissionApproved | SubmissionReturned
+WAITING_HINTS_MAX = 10_000  # NIPs remembered as having a decision waiting here; past it the retry loop finds them
 
 
 class Sender(Protocol):
@@ -115,14 +115,15 @@ class Notifications:
     def on_verification_event(self, event: VerificationEvent, dedupe_key: str) -> None:
         """Tell the PNS of a verifier's decision; without an address yet (events crossed) the e-mail waits."""
         contact = self.read.contact(event.nip) or {}
-        if not contact.get("email"):
+        address = contact.get("email")
+        if not address:
             # Noted before the e-mail is queued, and the contact read again after: a registration recording the
             # contact meanwhile either sees the note or is seen by that read (on_registration_submitted).
             self._note_waiting(event.nip)
         nama = getattr(event, "nama", None) or contact.get("nama")
         queued = self.queue(event.event_id, event.nip, event.instansi_kode, self._decision_email(event, nama),
-                            contact.get("email"), dedupe_key)
-        if not contact.get("email") and self.read.contact(event.nip):
+                            address, dedupe_key)
+        if not address and self.read.contact(event.nip):
             self._send_waiting(event.nip)
             return
         self.deliver(event.event_id, queued)
