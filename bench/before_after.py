@@ -8,8 +8,11 @@ client, stack and measurements, so both sides are measured the same way. Per sid
 - registrations of never-seen PNS, closed loop of 4 clients (admission control out of the way): registrations/s,
   CPU-ms per registration of each component, store operations per registration, beside the hashing limit;
 - whole journeys (bench.journey) open loop at `--rate`: completed journeys, CPU-ms and store operations per journey.
-Writes bench/results/before_after.{md,json,png}. Usage: python -m bench.before_after [--base REV] [--rate 1]
-[--seconds 60] [--name before_after] (about 2 x (1 min set-up + seconds/3 + seconds + 1 min drain)).
+With `--rounds N` each side runs N times, in the order before, after, after, before, ... (ABBA): this VM's speed
+drifts by 10-20 % within minutes, and a drift that is linear over the run then weighs on both sides alike; each
+figure is the mean of its side's runs. Writes bench/results/before_after.{md,json,png}. Usage: python -m
+bench.before_after [--base REV] [--rate 1] [--seconds 60] [--rounds 1] [--name before_after] (about 2 x rounds x
+(1 min set-up + seconds/3 + seconds + 1 min drain)).
 """
 from __future__ import annotations
 
@@ -95,6 +98,23 @@ def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> 
             "journey_store_ops": round(sum(v for k, v in ops.items() if k != "requests"), 1)}
 
 
+def side_order(rounds: int) -> list[str]:
+    """The sides in the order they run: before, after, after, before, repeated (one round: before, after)."""
+    pattern = ("before", "after", "after", "before")
+    return [pattern[i % len(pattern)] for i in range(2 * rounds)]
+
+
+def mean_of(runs: list) -> object:
+    """One side's figures averaged over its runs: numbers, and dicts of them, field by field; anything else (or a
+    figure some run lacks) as the first run has it."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: mean_of([run.get(key) if isinstance(run, dict) else None for run in runs]) for key in first}
+    if all(isinstance(run, int | float) and not isinstance(run, bool) for run in runs):
+        return round(sum(runs) / len(runs), 1)
+    return first
+
+
 def write(found: dict, out: str = "before_after") -> None:
     """bench/results/<out>.{json,md,png}."""
     RESULTS.mkdir(exist_ok=True)
@@ -127,9 +147,9 @@ def write(found: dict, out: str = "before_after") -> None:
     lines = [f"# Before/after in one run — {found['date']}", "", found["machine"],
              f"Base: `{found['base']}` ({found['base_subject']}...); after: this tree "
              f"(`{found['head']}`). Both sides run the platform as `make run` does (SecantusDB on disk, syncing "
-             f"every commit) with the client on the same cores, one after the other; the hashing limit measured in "
-             f"the same run is {limit}/s ({found['hash_ms']} ms per hash x {found['cores']} cores, every core "
-             "hashing at once).", "",
+             f"every commit) with the client on the same cores, one after the other{_order(found)}; the hashing "
+             f"limit measured in the same run is {limit}/s ({found['hash_ms']} ms per hash x {found['cores']} cores, "
+             "every core hashing at once).", "",
              "| figure | before | after |", "|---|---|---|"]
     lines += [f"| {name} | {b} | {a} |" for name, b, a in rows]
     lines += ["", "CPU-ms per registration by component:", "", "| component | before | after |", "|---|---|---|"]
@@ -144,6 +164,16 @@ def write(found: dict, out: str = "before_after") -> None:
     lines += ["", f"![before/after]({out}.png)", ""]
     (RESULTS / f"{out}.md").write_text("\n".join(lines))
     chart(before, after, out)
+
+
+def _order(found: dict) -> str:
+    """How the sides ran, when more than once each."""
+    runs = found.get("runs")
+    if not runs or len(runs["before"]) < 2:
+        return ""
+    return (f" in the order {', '.join(found['order'])} (a drift of the VM's speed over the run weighs on both sides "
+            f"alike), each figure the mean of its side's {len(runs['before'])} runs (CPU-ms per registration run by "
+            f"run: before {runs['before']}, after {runs['after']})")
 
 
 def chart(before: dict, after: dict, out: str = "before_after") -> None:
@@ -177,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1.0, help="journeys started per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="arrival window of the journey phase")
     parser.add_argument("--name", default="before_after", help="the results' file name (bench/results/<name>.*)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each side, in ABBA order")
     args = parser.parse_args(argv)
     from datetime import UTC, datetime
 
@@ -185,11 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="before-after-"))
     tree = work / "before"
     git("worktree", "add", "--detach", str(tree), args.base)
+    order, runs = side_order(args.rounds), {"before": [], "after": []}
     try:
-        found = {"before": measure_side("before", tree, args.rate, args.seconds),
-                 "after": measure_side("after", None, args.rate, args.seconds)}
+        for side in order:
+            runs[side].append(measure_side(side, tree if side == "before" else None, args.rate, args.seconds))
     finally:
         git("worktree", "remove", "--force", str(tree))
+    found = {side: mean_of(measured) for side, measured in runs.items()}
+    found.update(order=order, runs={side: [run["registration"]["cpu_ms_total"] for run in measured]
+                                    for side, measured in runs.items()})
     found.update(date=datetime.now(UTC).isoformat(timespec="seconds"), base=git("rev-parse", "--short", args.base),
                  base_subject=git("log", "-1", "--format=%s", args.base)[:100],
                  head=git("rev-parse", "--short", "HEAD"),
