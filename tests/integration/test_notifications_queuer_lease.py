@@ -46,6 +46,13 @@ def received(message: dict) -> RegistrationSubmitted:
     return RegistrationSubmitted.from_message(message)
 
 
+def confirmation(nip: str) -> RegistrationConfirmed:
+    """A verifier's confirmation of `nip`, as notifications receives it."""
+    message = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
+               "schema_version": RegistrationConfirmed.VERSION}
+    return RegistrationConfirmed.from_message(message)
+
+
 def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_after_its_lease(store):
     nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
     settings = Settings.from_env()
@@ -53,24 +60,23 @@ def test_the_queuer_sends_without_a_claim_and_a_dead_queuer_s_mail_is_retried_af
     Notifications(store, Recorder(), settings, default_codec()).on_registration_submitted(
         received(registered), f"test:{registered['event_id']}")  # the contact is known
     dying = Notifications(store, SenderThatDies(), settings, default_codec())
-    message = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
-               "schema_version": RegistrationConfirmed.VERSION}
+    decision = confirmation(nip)
     claims: list[str] = []
     claim = dying.read.mail_queue.claim
     dying.read.mail_queue.claim = lambda *args, **kwargs: (claims.append(args[0]), claim(*args, **kwargs))[1]
     with pytest.raises(SystemExit):
-        dying.on_verification_event(RegistrationConfirmed.from_message(message), f"test:{message['event_id']}")
+        dying.on_verification_event(decision, f"test:{decision.event_id}")
     assert claims == []  # it went straight to the SMTP hand-off
-    row = store.db["emails"].find_one({"_id": message["event_id"]})
+    row = store.db["emails"].find_one({"_id": decision.event_id})
     assert row["status"] == "pending" and row["lease_until"] > time.time()
 
     recorder = Recorder()
     survivor = Notifications(store, recorder, settings, default_codec())
     assert survivor.read.mail_queue.due_ids(10) == []  # held by the dead worker for now
-    assert survivor.read.mail_queue.due_ids(10, now=time.time() + MAIL_LEASE_SECONDS + 1) == [message["event_id"]]
-    store.db["emails"].update_one({"_id": message["event_id"]}, {"$set": {"lease_until": 0.0}})  # time passes
+    assert survivor.read.mail_queue.due_ids(10, now=time.time() + MAIL_LEASE_SECONDS + 1) == [decision.event_id]
+    store.db["emails"].update_one({"_id": decision.event_id}, {"$set": {"lease_until": 0.0}})  # time passes
     assert survivor.deliver_due() == 1 and recorder.sent == [address]
-    assert store.db["emails"].find_one({"_id": message["event_id"]})["status"] == "sent"
+    assert store.db["emails"].find_one({"_id": decision.event_id})["status"] == "sent"
 
 
 def test_a_registration_s_mail_is_tried_first_then_stored_with_its_outcome_and_the_contact_in_one_append(store):
@@ -120,21 +126,14 @@ def test_a_decision_that_overtook_the_registration_is_sent_once_the_registration
     nip, address = fresh_nip(), f"siti.{uuid.uuid4().hex[:6]}@example.go.id"
     recorder = Recorder()
     app = Notifications(store, recorder, Settings.from_env(), default_codec())
-    confirmed = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
-                 "schema_version": RegistrationConfirmed.VERSION}
-    app.on_verification_event(RegistrationConfirmed.from_message(confirmed), f"test:{confirmed['event_id']}")
-    waiting = store.db["emails"].find_one({"_id": confirmed["event_id"]})
+    confirmed = confirmation(nip)
+    app.on_verification_event(confirmed, f"test:{confirmed.event_id}")
+    waiting = store.db["emails"].find_one({"_id": confirmed.event_id})
     assert recorder.sent == [] and waiting["status"] == "waiting_contact"
     registered = registration_submitted(nip, address)
     app.on_registration_submitted(received(registered), f"test:{registered['event_id']}")
     assert recorder.sent == [address, address]  # no pass of the retry loop needed
-    assert store.db["emails"].find_one({"_id": confirmed["event_id"]})["status"] == "sent"
-
-
-def confirmation(nip: str) -> RegistrationConfirmed:
-    message = {**upstream("RegistrationConfirmed", nip, RegistrationConfirmed.EXAMPLE),
-               "schema_version": RegistrationConfirmed.VERSION}
-    return RegistrationConfirmed.from_message(message)
+    assert store.db["emails"].find_one({"_id": confirmed.event_id})["status"] == "sent"
 
 
 def test_a_registration_recorded_while_the_decision_is_being_queued_still_gets_the_decision_sent(store):
