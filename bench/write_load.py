@@ -103,6 +103,16 @@ def counter_totals(texts: list[str]) -> dict[str, float]:
                       for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)) for name in HASH_COUNTERS}
 
 
+def turn_aways(text: str) -> dict[str, float]:
+    """The edge's turn-aways so far: answered on its event loop ("at_once") and, by cause, after it let them by."""
+    found = {"at_once": 0.0}
+    for match in re.finditer(r'^pupns_edge_requests_total\{route="shed",status="503"\} (\S+)$', text, re.M):
+        found["at_once"] += float(match.group(1))
+    for match in re.finditer(r'^pupns_edge_turned_away_total\{cause="([^"]+)"\} (\S+)$', text, re.M):
+        found[match.group(1)] = found.get(match.group(1), 0.0) + float(match.group(2))
+    return found
+
+
 def lag_quantiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
     """p50/p99 (bucket upper bounds) of the lags observed between two scrapes, and how many there were."""
     delta = sorted((bound, after.get(bound, 0.0) - before.get(bound, 0.0)) for bound in after)
@@ -238,6 +248,7 @@ class WriteBench:
         parts = self.components()
         before = {name: cpu_seconds(pids) for name, pids in parts.items()}
         metrics_before = scrape(self.metrics_ports)
+        edge_before = turn_aways("".join(scrape([self.stack.cfg.edge_port])))
         top_before = self.store_top()
         spies = self._spy(seconds, kind, profile) if profile is not None else []
         started = time.monotonic()
@@ -255,6 +266,7 @@ class WriteBench:
         for spy in spies:
             spy.wait(timeout=seconds + 30)
         metrics_after = scrape(self.metrics_ports)
+        edge_after = turn_aways("".join(scrape([self.stack.cfg.edge_port])))
         hashes_before, hashes_after = counter_totals(metrics_before), counter_totals(metrics_after)
         hashes = {name: hashes_after[name] - hashes_before[name] for name in HASH_COUNTERS}
         phase = {"phase": label, "kind": kind, "rate": rate, "conns": conns, **result,
@@ -263,10 +275,11 @@ class WriteBench:
                  # the path's own hashes, measured where they ran in this phase (pupns.passwords.HashPool)
                  "hashes_per_op": round(hashes[HASH_COUNTERS[0]] / done, 2),
                  "hash_cpu_ms_per_op": round(1000 * hashes[HASH_COUNTERS[1]] / done, 1),
-                 "store_ms_per_op": store_time}
+                 "store_ms_per_op": store_time,
+                 "turned_away": {cause: edge_after[cause] - edge_before.get(cause, 0.0) for cause in edge_after}}
         print({k: phase[k] for k in ("phase", "offered_rps", "goodput_rps", "away_p99_ms", "counts", "error_codes",
                                      "cpu_ms_per_op", "hash_cpu_ms_per_op", "lag_p99_s",
-                                     "store_ms_per_op")}, flush=True)
+                                     "store_ms_per_op", "turned_away")}, flush=True)
         return phase
 
     def _spy(self, seconds: float, kind: str, tag: str) -> list[subprocess.Popen]:

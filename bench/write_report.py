@@ -109,7 +109,15 @@ def turn_away_costs(kind: str, phases: list[dict], seconds: float) -> dict | Non
     return {"success_cpu_ms": round(success, 1), "turn_aways_per_success": round(per_success, 1),
             "edge_ms_per_turn_away": round(edge, 2), "client_ms_per_turn_away": round(client, 2),
             "ceiling_share": round(success / (success + per_success * (edge + client)), 3),
-            "cores_busy_at_10x": ten.get("cpu_share"), **flood_cost(best, ten, success, per_success * client)}
+            "cores_busy_at_10x": ten.get("cpu_share"), **flood_cost(best, ten, success, per_success * client),
+            **answered_at_once(ten, away)}
+
+
+def answered_at_once(ten: dict, away: int) -> dict:
+    """The share of the flood's turn-aways the edge answered on its event loop (`EdgeApp.shed`: no thread, no
+    WSGI), from its /metrics; the rest went through the WSGI edge first (phases from 2026-12-05 on)."""
+    split = ten.get("turned_away")
+    return {"at_once_share": round(min(1.0, split.get("at_once", 0.0) / away), 3)} if split else {}
 
 
 def flood_cost(best: dict, ten: dict, success: float, client_per_success: float) -> dict:
@@ -284,18 +292,20 @@ def markdown(facts: dict, heads: dict, phases: list[dict], found_profiles: dict)
               "at capacity and at 10x as the hash pool measured it: where the share left is near the measured one "
               "and well below the ceiling, the successes' own work grew under the flood's contention.",
               "", "| path | C (CPU-ms) | k | edge ms / turn-away | client ms / turn-away | ceiling | measured | "
-              "cores busy at 10x | CPU-ms per success at 10x | share it leaves | hash CPU-ms at capacity -> 10x |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "cores busy at 10x | CPU-ms per success at 10x | share it leaves | hash CPU-ms at capacity -> 10x | "
+              "turn-aways answered on the edge's event loop |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, h in heads.items():
         t = h.get("turn_away_costs")
         if t:
             hashes = (f"{t['hash_cpu_ms_at_capacity']} -> {t['hash_cpu_ms_at_10x']}"
                       if t.get("hash_cpu_ms_at_10x") else "-")
             flood = f"{t['flood_cpu_ms_per_success']} | {100 * t['flood_cost_share']:.0f} %"
+            at_once = f"{100 * t['at_once_share']:.0f} %" if "at_once_share" in t else "-"
             lines.append(f"| {kind} | {t['success_cpu_ms']} | {t['turn_aways_per_success']} | "
                          f"{t['edge_ms_per_turn_away']} | {t['client_ms_per_turn_away']} | "
                          f"{100 * t['ceiling_share']:.0f} % | {100 * first_run_share(h):.0f} % | "
-                         f"{t['cores_busy_at_10x']} | {flood} | {hashes} |")
+                         f"{t['cores_busy_at_10x']} | {flood} | {hashes} | {at_once} |")
     lines += write_verdict.markdown_lines(heads)
     lines += ["", "## Every phase", "", "| phase | offered/s | goodput/s | ok p50/p99 ms | turn-away p50/p99 ms | "
               "propagation lag p50/p99 s (events) | answers |", "|---|---|---|---|---|---|---|"]

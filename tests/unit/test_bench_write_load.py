@@ -1,7 +1,8 @@
-"""The write-path bench's roster: enough never-seen PNS for every registration phase it runs."""
+"""The write-path bench: its roster (enough never-seen PNS for every registration phase it runs) and what it reads
+off the edge's /metrics."""
 from __future__ import annotations
 
-from bench.write_load import ACCOUNTS, FACTORS, FLOOD_CONNECTIONS, REPEATS, WriteBench, roster_rows
+from bench.write_load import ACCOUNTS, FACTORS, FLOOD_CONNECTIONS, REPEATS, WriteBench, roster_rows, turn_aways
 
 
 def test_the_roster_covers_every_registration_phase_at_the_hashing_limit(tmp_path, capsys):
@@ -18,3 +19,16 @@ def test_the_roster_covers_every_registration_phase_at_the_hashing_limit(tmp_pat
     # and one phase more than the bench runs would not fit: the roster is sized, not merely large
     bench.input_for("register", 10 * limit, seconds, FLOOD_CONNECTIONS["register"])
     assert "only" in capsys.readouterr().out
+
+
+def test_the_edge_s_turn_aways_are_read_by_where_they_were_answered():
+    text = "\n".join([
+        '# TYPE pupns_edge_requests_total counter',
+        'pupns_edge_requests_total{route="shed",status="503"} 3698.0',
+        'pupns_edge_requests_total{route="/api/v1/auth/token",status="503"} 12.0',
+        'pupns_edge_requests_total{route="/api/v1/auth/token",status="200"} 333.0',
+        'pupns_edge_turned_away_total{cause="gate_full"} 10.0',
+        'pupns_edge_turned_away_total{cause="kept_for_holders"} 2.0',
+    ])
+    assert turn_aways(text) == {"at_once": 3698.0, "gate_full": 10.0, "kept_for_holders": 2.0}
+    assert turn_aways("") == {"at_once": 0.0}  # an edge that turned nobody away yet

@@ -75,3 +75,10 @@ def test_a_profile_name_gives_its_process_flood_and_factor_even_when_the_process
     assert profiled("secantus-forms-save-2.5x") == ("secantus-forms", "save", "2.5x")
     assert profiled("secantus-identity") == ("secantus-identity", "", "")
     assert profiled("identity") == ("identity", "", "")
+
+
+def test_the_turn_aways_answered_on_the_event_loop_are_a_share_of_the_flood_s():
+    split = [PHASES[0], {**PHASES[1], "turned_away": {"at_once": 540.0, "gate_full": 180.0}}]
+    # 540 of the 720 turn-aways answered on the edge's event loop, 180 after the WSGI edge ran
+    assert turn_away_costs("register", split, seconds=8.0)["at_once_share"] == 0.75
+    assert "at_once_share" not in turn_away_costs("register", PHASES, seconds=8.0)  # phases before the split
