@@ -62,6 +62,9 @@ EDGE_SHAPE = tuple(os.environ.get("PUPNS_BENCH_EDGE_SHAPE", "2x8").split("x", 1)
 CLOSED_LOOPS = tuple(conns for conns in (2, 4, 8) if conns <= int(EDGE_SHAPE[1]))
 # 10x floods beyond the curve's, each right after a capacity measurement of its own (bench.write_verdict).
 REPEATS = int(os.environ.get("PUPNS_BENCH_REPEATS", "2"))
+# Paths whose capacity is set beside the hashing limit: measured right before and after their capacity loops too.
+HASHED_PATHS = ("register", "login")
+LIMIT_ROUNDS = 40  # hashes on each core per such measurement (~1.2 s here), twice the run's first one
 CLOSED_LOOP_CEILING = 60  # registrations/s no closed loop here reaches (2 cores hash ~35/s)
 
 
@@ -154,8 +157,12 @@ def store_ms_by_collection(before: dict, after: dict, done: float, top: int = 8)
 class WriteBench:
     """One running platform and the inputs of each write path."""
 
-    def __init__(self, stack, demo: dict, var: Path, bench: Bench, placement_name: str = "shared") -> None:
+    def __init__(self, stack, demo: dict, var: Path, bench: Bench, placement_name: str = "shared",
+                 hash_cpus: set[int] | None = None, hash_cores: int | None = None) -> None:
         self.stack, self.demo, self.var, self.bench, self.placement = stack, demo, var, bench, placement_name
+        # the cores the back end (and so its hashing) runs on, and how many of them it may use
+        self.hash_cpus = hash_cpus or placement.all_cpus()
+        self.hash_cores = hash_cores or len(self.hash_cpus)
         self.api = stack.cfg.edge_url + "/api/v1"
         with demo["roster"].open(newline="", encoding="utf-8") as fh:
             self.rows = [(r["nip"], r["nik"], r["instansi_kode"]) for r in csv.DictReader(fh)]
@@ -304,6 +311,7 @@ class WriteBench:
         """Closed loops of `loops` clients with admission control out of the way, then the adaptive edge back: the
         best loop's phase (write_report.capacity_phase) and every loop's. The sweep (no `label`) profiles
         registration at 4 clients."""
+        before = self.hashing_limit_now() if kind in HASHED_PATHS else None
         self.bench.restart_edge(*EDGE_SHAPE, self.placement, adaptive=False)
         phases = []
         for conns in loops:
@@ -313,8 +321,18 @@ class WriteBench:
             # so its row says so; the best loop is the capacity.
             name = f"{label or kind}: capacity, closed loop {conns} clients" + (", profiled" if profiled else "")
             phases.append(self.phase(kind, None, seconds, conns, name, profile="" if profiled else None))
+        if before is not None:
+            limits = (before, self.hashing_limit_now())
+            for phase in phases:
+                phase.update(hashing_limits_rps=limits, hashing_limit_rps_around=round(sum(limits) / 2, 1))
         self.bench.restart_edge(*EDGE_SHAPE, self.placement)
         return write_report.capacity_phase(phases), phases
+
+    def hashing_limit_now(self) -> float:
+        """Hashes/s the back end's cores do together, measured now with the platform idle between phases: the
+        limit a capacity is set beside, taken in the same minutes as that capacity (the VM's speed drifts)."""
+        with placement.pinned(self.hash_cpus):
+            return hashing_limit_per_s(all_cores_hash_ms(self.hash_cores, LIMIT_ROUNDS), self.hash_cores)
 
     def curve(self, kind: str, seconds: float) -> list[dict]:
         """The sweep's capacity, the floods of 1x to 10x it, more 10x runs each against a capacity of its own
@@ -386,7 +404,7 @@ def main(seconds: float = 8.0, kinds: tuple[str, ...] = KINDS) -> None:
             rows = roster_rows(hashing_limit_per_s(hashing["hash_ms"], cores), seconds)
             demo = seed_demo(cfg, roster_size=rows, seed=9, progress=lambda m: print(m, flush=True))
             bench = Bench(stack, "-", {})
-            run = WriteBench(stack, demo, var, bench, placement_name)
+            run = WriteBench(stack, demo, var, bench, placement_name, back_cpus, cores)
             print("registering, confirming and logging in the login and save paths' PNS...", flush=True)
             run.prepare_accounts()
             phases = [phase for kind in kinds for phase in run.curve(kind, seconds)]

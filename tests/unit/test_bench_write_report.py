@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import cpu_terms_text, headline, profiled, store_time_lines, turn_away_costs
+from bench.write_report import (
+    bracketing_lines,
+    cpu_terms_text,
+    headline,
+    profiled,
+    store_time_lines,
+    turn_away_costs,
+)
 
 
 def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):
@@ -82,3 +89,13 @@ def test_the_turn_aways_answered_on_the_event_loop_are_a_share_of_the_flood_s():
     # 540 of the 720 turn-aways answered on the edge's event loop, 180 after the WSGI edge ran
     assert turn_away_costs("register", split, seconds=8.0)["at_once_share"] == 0.75
     assert "at_once_share" not in turn_away_costs("register", PHASES, seconds=8.0)  # phases before the split
+
+
+def test_a_capacity_is_set_beside_the_hashing_limit_measured_around_its_own_loops():
+    around = [{**PHASES[0], "hashing_limits_rps": (48.0, 32.0), "hashing_limit_rps_around": 40.0}, PHASES[1]]
+    head = headline("register", around, limit_rps=25.0)  # the run's first limit, timed in a fast minute
+    assert head["capacity_share_of_hashing_limit"] == 0.25  # 10/s against the 40/s of the loops' own minutes
+    assert head["capacity_share_of_run_start_limit"] == 0.4
+    assert "48.0 before and 32.0 after, 40.0 hashes/s" in bracketing_lines({"register": head})[1]
+    plain = headline("register", PHASES, limit_rps=25.0)  # phases of reports before the bracketing
+    assert plain["capacity_share_of_hashing_limit"] == 0.4 and bracketing_lines({"register": plain}) == []
