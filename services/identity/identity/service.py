@@ -1,4 +1,4 @@
-"""The identity nameko service: thin RPC and event entrypoints over the use cases, and the composition root."""
+"""The identity nameko service: thin RPC and event entrypoints over the use cases (wired by identity.wiring)."""
 from __future__ import annotations
 
 import logging
@@ -8,11 +8,9 @@ import uuid
 from datetime import UTC, datetime
 
 from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from identity.adapters import Deps
-from identity.adapters.projections import Projector
 from identity.adapters.public_events import public_events
 from identity.commands import (
     accounts,
@@ -32,7 +30,7 @@ from identity.commands import (
     staff,
 )
 from identity.domain.rules import returned_note
-from identity.settings import Settings
+from identity.wiring import DeadlineClockProvider, cause_meta, deps_of, job_steps, setup_store
 from pupns import jobs, service_base  # module import: `nameko run <pkg>.service` must find one class
 from pupns.actors import require_role
 from pupns.contracts import Contract, consume
@@ -46,11 +44,9 @@ from pupns.contracts.verification import (
 )
 from pupns.deadlines import rpc
 from pupns.dependencies import Store
-from pupns.eventstore import EventStore
-from pupns.personal import FieldCodec, KeyStore
 from pupns.personal.provider import PersonalData
 from pupns.polling import poll
-from pupns.service_calls import Calls, ServiceCalls
+from pupns.service_calls import ServiceCalls
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5  # deadline checks and the job runner's fast poll
@@ -59,57 +55,11 @@ JOB_BUDGET_SECONDS = 5.0  # one timer worker's share before the next tick goes o
 OWNER = f"identity:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process, as a job lease holder
 
 
-SETTINGS = Settings.from_env()
-
-
-def deps_of(store: EventStore, codec: FieldCodec | None = None) -> Deps:
-    return Deps.of(store, SETTINGS, codec)
-
-
-def cause_meta(message: dict) -> dict:
-    """The meta of what a consumed event causes here: its producer's actor, and the event as the cause."""
-    meta = message.get("meta") or {}
-    return {"actor": meta.get("actor"), "role": meta.get("role"), "cause": message["event_id"]}
-
-
-def job_steps(codec: FieldCodec, calls: Calls | None = None) -> dict:
-    """The pupns.jobs steps (run, deadline) of identity's jobs, over use cases that take the dependencies first
-    (`calls`: other services' RPCs, which the audit job needs)."""
-    def step(command):
-        return lambda run, deadline: command(deps_of(run.store, codec), run, deadline)
-
-    return {roster_job.KIND: step(roster_job.step), sanctions.CLOSE_KIND: step(sanctions.close_step),
-            reminders.KIND: step(reminders.step),
-            audit_job.KIND: lambda run, deadline: audit_job.step(deps_of(run.store, codec), calls, run, deadline)}
-
-
-def _setup(store: EventStore) -> None:
-    Projector.ensure_indexes(store.db)
-    password = SETTINGS.admin_password  # the spec's first admin, at first start (idempotent)
-    if password:
-        # Dependencies are set up in no set order: the first admin's hash is sealed with a key store of its own.
-        keys = KeyStore.from_env()
-        try:
-            admin.bootstrap_admin(deps_of(store, FieldCodec(keys)), password)
-        finally:
-            keys.close()
-
-
-class DeadlineClockProvider(DependencyProvider):
-    """The container's DeadlineClock: its cache of the campaign, so deadline checks query only when due."""
-
-    def setup(self) -> None:
-        self.clock = deadlines.DeadlineClock([reminders.seconds(o) for o in reminders.offsets(SETTINGS.reminders)])
-
-    def get_dependency(self, worker_ctx) -> deadlines.DeadlineClock:
-        return self.clock
-
-
 class IdentityService(service_base.AuditMixin):
     """Roster, PNS and staff accounts, login and the campaign window."""
 
     name = "identity"
-    store = Store(translator=public_events, setup_hook=_setup)
+    store = Store(translator=public_events, setup_hook=setup_store)
     personal = PersonalData()
     deadline_clock = DeadlineClockProvider()
     services = ServiceCalls()  # other services' RPCs (the audit job pages through every service's log)
