@@ -1,5 +1,5 @@
 """Everything with I/O (read models, projections, operational state, public events), and `Deps`: what identity's
-use cases are given, wired by the composition root (`identity.service`) for each call and by tests per test."""
+use cases are given, wired by the composition root (`identity.wiring`) for each call and by tests per test."""
 from __future__ import annotations
 
 from dataclasses import dataclass
