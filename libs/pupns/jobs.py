@@ -75,6 +75,11 @@ def apply(db: Any, doc: dict, session: ClientSession | None) -> None:
     data, at, job_id = doc["data"], doc["meta"]["occurred_at"], doc["stream"][len("job-"):]
     sets: dict[str, Any] = {"version": doc["version"]}
     update: dict[str, Any] = {"$set": sets}
+    # When the job last had a runner's time (while queued: when it arrived). The claim serves the job that has waited
+    # longest, so a long job (a national roster import) takes turns with jobs queued behind it instead of holding
+    # its process until it ends (a campaign close at its deadline, an audit an administrator is waiting for).
+    if doc["type"] in ("JobQueued", "JobStarted", "JobProgressed"):
+        sets["worked_at"] = at
     if doc["type"] == "JobQueued":
         sets.update({"kind": data["kind"], "status": "queued", "done": 0, "total": data.get("total", 0),
                      "input": data.get("input") or {}, "cursor": {}, "counts": {}, "items": [],
@@ -133,10 +138,12 @@ def submit(store: EventStore, kind: str, total: int, input: dict, actor: Actor, 
 
 
 def claim(store: EventStore, owner: str, kinds: Sequence[str]) -> dict | None:
-    """Take the oldest active job whose lease is free, expired or already ours (atomic across replicas)."""
+    """Take the active job that has waited longest for a runner's time (`worked_at`) and whose lease is free,
+    expired or already ours (atomic across replicas): a job left unfinished at the end of its budget takes its
+    next turn after the jobs that waited meanwhile."""
     now = datetime.now(UTC)
     for job in store.db[JOBS].find({"status": {"$in": list(ACTIVE)}, "kind": {"$in": list(kinds)}}).sort(
-            "created_at", ASCENDING).limit(CLAIM_WINDOW):
+            [("worked_at", ASCENDING), ("created_at", ASCENDING)]).limit(CLAIM_WINDOW):
         if _lease(store, job["_id"], owner, now):
             return job
     return None
