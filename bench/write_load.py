@@ -35,7 +35,7 @@ from pathlib import Path
 import pymongo
 import requests
 
-from bench import placement, store_ops, write_report
+from bench import placement, store_ops, write_figures, write_report
 from bench.edge_load import Bench
 from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, per_hash_ms
 from bench.writeload import PASSWORD
@@ -309,7 +309,7 @@ class WriteBench:
     def capacity(self, kind: str, seconds: float, loops: tuple[int, ...] = CLOSED_LOOPS,
                  label: str | None = None) -> tuple[dict, list[dict]]:
         """Closed loops of `loops` clients with admission control out of the way, then the adaptive edge back: the
-        best loop's phase (write_report.capacity_phase) and every loop's. The sweep (no `label`) profiles
+        best loop's phase (write_figures.capacity_phase) and every loop's. The sweep (no `label`) profiles
         registration at 4 clients."""
         before = self.hashing_limit_now() if kind in HASHED_PATHS else None
         self.bench.restart_edge(*EDGE_SHAPE, self.placement, adaptive=False)
@@ -326,7 +326,7 @@ class WriteBench:
             for phase in phases:
                 phase.update(hashing_limits_rps=limits, hashing_limit_rps_around=round(sum(limits) / 2, 1))
         self.bench.restart_edge(*EDGE_SHAPE, self.placement)
-        return write_report.capacity_phase(phases), phases
+        return write_figures.capacity_phase(phases), phases
 
     def hashing_limit_now(self) -> float:
         """Hashes/s the back end's cores do together, measured now with the platform idle between phases: the

@@ -3,14 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import (
-    bracketing_lines,
-    cpu_terms_text,
-    headline,
-    profiled,
-    store_time_lines,
-    turn_away_costs,
-)
+from bench.write_figures import headline, turn_away_costs
+from bench.write_report import bracketing_lines, cpu_terms_text, profiled, store_time_lines
 
 
 def phase(kind: str, goodput: float, counts: dict, cpu: dict, *, rate=None, factor=None, client=0.0, busy=1.9):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.write_report import capacity_phase, headline, turn_away_costs
+from bench.write_figures import capacity_phase, headline, turn_away_costs
 from bench.write_verdict import ceiling, floor_ceiling, markdown_lines, paired_runs
 
 
