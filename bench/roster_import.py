@@ -13,8 +13,11 @@ from pymongo import MongoClient
 
 from bench.password_hash import append_result
 from pupns.eventstore import EventStore
+from pupns.personal import FieldCodec, KeyStore
+from pupns.personal.master import MasterKeys
+from pupns.roster_upload import roster_chunks
 from pupns_cli.generate import roster_csv
-from pupns_cli.rpc import Progress, roster_chunks
+from pupns_cli.rpc import Progress
 from pupns_dev.processes import free_port, start_secantus, stop
 from pupns_dev.stack import local_mongo_uri
 
@@ -38,7 +41,10 @@ def run(rows: int, chunk: int, storage: str) -> str:
         store = EventStore(client[f"bench{uuid.uuid4().hex[:6]}_identity"], "identity")
         store.ensure_indexes()
         Projector.ensure_indexes(store.db)
-        deps = Deps.of(store)
+        # the PNS's data keys in the same private store (the roster copy's personal columns are sealed with them)
+        keys = KeyStore(client[f"{store.db.name}_keys"], MasterKeys.from_env())
+        keys.ensure_indexes()
+        deps = Deps.of(store, codec=FieldCodec(keys))
         started = time.perf_counter()
         text = roster_csv(rows, seed=2015)
         generated = time.perf_counter() - started
