@@ -32,7 +32,9 @@ def run_benchmark(module_name: str) -> str:
         if exc.name and module_name.startswith(exc.name):
             print(f"[run_all] {module_name}: not present, skipped", flush=True)
             return "skipped"
-        raise
+        return _failed(module_name, 0.0)
+    except Exception:  # a module that does not import is one broken benchmark too, not the end of the run
+        return _failed(module_name, 0.0)
     print(f"[run_all] {module_name}: running", flush=True)
     started = time.monotonic()
     saved_argv = sys.argv
@@ -40,13 +42,18 @@ def run_benchmark(module_name: str) -> str:
     try:
         module.main()
     except Exception:  # one broken benchmark must not hide the others' results
-        traceback.print_exc()
-        print(f"[run_all] {module_name}: FAILED after {time.monotonic() - started:.1f}s", flush=True)
-        return "failed"
+        return _failed(module_name, time.monotonic() - started)
     finally:
         sys.argv = saved_argv
     print(f"[run_all] {module_name}: done in {time.monotonic() - started:.1f}s", flush=True)
     return "ok"
+
+
+def _failed(module_name: str, seconds: float) -> str:
+    """Report the exception being handled as this benchmark's failure."""
+    traceback.print_exc()
+    print(f"[run_all] {module_name}: FAILED after {seconds:.1f}s", flush=True)
+    return "failed"
 
 
 def numeric_series(data: object, prefix: str = "") -> tuple[dict[str, float], dict[str, list[float]]]:
