@@ -46,9 +46,10 @@ def measure(encryption: str, seconds: float) -> dict[str, list[dict]]:
     stack.start(progress=lambda m: None)
     try:
         demo = seed_demo(cfg, roster_size=3000, seed=13, progress=lambda m: None)
-        run = WriteBench(stack, demo, var)
+        bench = Bench(stack, "-", {})
+        run = WriteBench(stack, demo, var, bench)
         run.prepare_accounts()
-        Bench(stack, "-", {}).restart_edge("2", "8", "shared", adaptive=False)
+        bench.restart_edge("2", "8", "shared", adaptive=False)
         phases: dict[str, list[dict]] = {kind: [] for kind in KINDS}
         for round_ in range(ROUNDS):
             for kind in KINDS:
