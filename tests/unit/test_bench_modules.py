@@ -1,6 +1,6 @@
 """Every benchmark module imports, and `make bench` runs only modules that exist: a benchmark broken by a move
 elsewhere fails only when someone runs it (bench.roster_import still imported `roster_chunks` from where it had
-moved away, and `make bench` stopped at its second benchmark for ten days)."""
+moved away on 2026-12-02, and `make bench` stopped at its second benchmark)."""
 from __future__ import annotations
 
 import importlib
