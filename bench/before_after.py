@@ -70,7 +70,7 @@ def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> 
     fresh = int(seconds / 3 * REGISTRATIONS_PER_S_CEILING) + 20  # never-seen PNS for the registration phase
     need = int(rate * seconds * 1.5) + fresh + 80
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
-    with journey.running_platform(need, extra_env={**extra, "PUPNS_EDGE_CAPACITY": "64"}) as (
+    with journey.running_platform(need, extra_env={**extra, "PUPNS_EDGE_CAPACITY": "64"}, code_root=tree) as (
             stack, _var, rows, journeys, _admin):
         idle = journey.idle_rates(stack, 20.0)
         idle_ops = round(sum(v for k, v in idle["store_ops"].items() if k != "requests"), 1)

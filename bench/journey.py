@@ -267,9 +267,11 @@ def login_verifiers(api: str, verifiers: dict[str, dict]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_platform(roster_rows: int, extra_env: dict[str, str] | None = None) -> Iterator[tuple]:
+def running_platform(roster_rows: int, extra_env: dict[str, str] | None = None,
+                     code_root: Path | None = None) -> Iterator[tuple]:
     """The platform as `make run` starts it, a roster of `roster_rows` PNS and logged-in verifiers:
-    yields (stack, var, rows, journeys); stops everything afterwards. `extra_env` goes to every platform process."""
+    yields (stack, var, rows, journeys); stops everything afterwards. `extra_env` goes to every platform process;
+    `code_root`: the tree it puts first on their PYTHONPATH, if any (pupns_dev.stack.StackConfig.code_root)."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost
@@ -278,7 +280,7 @@ def running_platform(roster_rows: int, extra_env: dict[str, str] | None = None) 
     cfg = StackConfig(var=var, vhost=f"journey-{uuid.uuid4().hex[:8]}", mongo_port=free_port(),
                       smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
                       meterai_port=free_port(), storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
-                      admin_password=secrets.token_urlsafe(12),
+                      admin_password=secrets.token_urlsafe(12), code_root=code_root,
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
                                  "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000",
                                  "PUPNS_TOKEN_TTL": "7200",  # verifier tokens outlive the run

@@ -33,7 +33,7 @@ def passes(tree: Path | None, count: int, seconds: float, label: str) -> list[di
 
     var = Path(tempfile.mkdtemp(prefix="save-history-"))
     extra = {"PYTHONPATH": code_path(tree)} if tree else {}
-    cfg = write_load.stack_config(var, extra_env=extra)
+    cfg = write_load.stack_config(var, extra_env=extra, code_root=tree)
     stack = Stack(cfg)
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
     stack.start(progress=lambda m: None)

@@ -361,9 +361,11 @@ class WriteBench:
         return [{**own, "run": run}, {**ten, "run": run, "capacity_rps": capacity}]
 
 
-def stack_config(var: Path, one_store: bool = False, extra_env: dict[str, str] | None = None):
+def stack_config(var: Path, one_store: bool = False, extra_env: dict[str, str] | None = None,
+                 code_root: Path | None = None):
     """The platform as `make run` starts it (a store process per service; `one_store`: all in one, for comparison),
-    on free ports under `var`, with the per-user and per-username rate limits out of the bench's way."""
+    on free ports under `var`, with the per-user and per-username rate limits out of the bench's way (`code_root`:
+    the tree `extra_env` puts first on PYTHONPATH, if any)."""
     from pupns_dev.processes import free_port
     from pupns_dev.stack import OWN_STORES, StackConfig, own_store_ports
 
@@ -372,7 +374,7 @@ def stack_config(var: Path, one_store: bool = False, extra_env: dict[str, str] |
                        store_ports={} if one_store else own_store_ports(free_port() for _ in OWN_STORES),
                        storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
                        admin_password=secrets.token_urlsafe(12), metrics_port_base=free_port_run(5),
-                       extra_env={**(extra_env or {}), "PUPNS_EDGE_USER_RATE": "1000000",
+                       code_root=code_root, extra_env={**(extra_env or {}), "PUPNS_EDGE_USER_RATE": "1000000",
                                   "PUPNS_EDGE_USER_BURST": "1000000", "PUPNS_EDGE_LOGIN_RATE": "1000",
                                   "PUPNS_EDGE_LOGIN_BURST": "1000000"})
 

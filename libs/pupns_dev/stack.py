@@ -61,6 +61,9 @@ class StackConfig:
     metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i (+ 10 per replica)
     replicas: int = 1  # processes of each nameko service, as Kubernetes replicas (the second is "<service>-2")
     store_ports: dict[str, int] = field(default_factory=dict)
+    # The tree whose code the processes run when `extra_env` puts another one first on PYTHONPATH (a benchmark's
+    # "before" side): the edge's gunicorn config is read from it too, so that it matches the code it starts.
+    code_root: Path | None = None
 
     @property
     def amqp_uri(self) -> str:
@@ -211,6 +214,12 @@ def rpc_consumers(vhost: str, service: str) -> int:
     return resp.json().get("consumers", 0) if resp.ok else 0
 
 
+def edge_app(code: Path) -> str:
+    """The edge's gunicorn app in the tree `code`: its ASGI front, or the WSGI app of a tree from before the front
+    (c87799f, 2026-12-03), which that tree's own gunicorn config serves with gthread workers."""
+    return "edge.http.server:app" if (code / "services/edge/edge/http/server.py").exists() else "edge.http.app:app"
+
+
 class Stack:
     """Starts SecantusDB, the SMTP sink, every nameko service, the edge and the console."""
 
@@ -271,8 +280,9 @@ class Stack:
                 for name in replica_names(service, cfg.replicas):
                     self._spawn(name, [self._bin("nameko"), "run", "--config", str(nameko_cfg),
                                        f"{service}.service"], logs)
-            self._spawn("edge", [self._bin("gunicorn"), "-c", str(self._root() / "services/edge/gunicorn.conf.py"),
-                                 "edge.http.server:app"], logs)
+            code = cfg.code_root or self._root()
+            self._spawn("edge", [self._bin("gunicorn"), "-c", str(code / "services/edge/gunicorn.conf.py"),
+                                 edge_app(code)], logs)
             self._spawn("console", [self._bin("gunicorn"), "-k", "gthread", "--threads", "8", "-b",
                                     f"127.0.0.1:{cfg.console_port}", "console.app:app"], logs)
             self._wait_ready(progress)
