@@ -33,15 +33,6 @@ RESULTS = ROOT / "bench" / "results"
 # The last commit before this session's cuts of store operations and idle polling.
 DEFAULT_BASE = "be9018c"
 REGISTRATIONS_PER_S_CEILING = 40  # more fresh rows than the closed loop can register: none is tried twice
-CODE_DIRS = ("libs", "services/identity", "services/forms", "services/verification", "services/documents",
-             "services/notifications", "services/edge", "services/console", ".")
-
-
-def code_path(tree: Path) -> str:
-    """PYTHONPATH that makes the platform's processes import `tree`'s code before the venv's (this tree's)."""
-    return ":".join(str(tree / d) for d in CODE_DIRS)
-
-
 def register_capacity(stack, rows: list[dict], seconds: float, idle: dict, conns: int = 4) -> dict:
     """Closed-loop registrations of fresh roster rows: registrations/s, CPU-ms and store operations per one."""
     path = stack.cfg.var / "input-register-capacity.json"
@@ -66,11 +57,10 @@ def register_capacity(stack, rows: list[dict], seconds: float, idle: dict, conns
 
 def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> dict:
     """One side: the platform from `tree` (None: this tree), idle, registration capacity, journeys."""
-    extra = {"PYTHONPATH": code_path(tree)} if tree else {}
     fresh = int(seconds / 3 * REGISTRATIONS_PER_S_CEILING) + 20  # never-seen PNS for the registration phase
     need = int(rate * seconds * 1.5) + fresh + 80
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
-    with journey.running_platform(need, extra_env={**extra, "PUPNS_EDGE_CAPACITY": "64"}, code_root=tree) as (
+    with journey.running_platform(need, extra_env={"PUPNS_EDGE_CAPACITY": "64"}, code_root=tree) as (
             stack, _var, rows, journeys, _admin):
         idle = journey.idle_rates(stack, 20.0)
         idle_ops = round(sum(v for k, v in idle["store_ops"].items() if k != "requests"), 1)

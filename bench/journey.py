@@ -271,7 +271,7 @@ def running_platform(roster_rows: int, extra_env: dict[str, str] | None = None,
                      code_root: Path | None = None) -> Iterator[tuple]:
     """The platform as `make run` starts it, a roster of `roster_rows` PNS and logged-in verifiers:
     yields (stack, var, rows, journeys); stops everything afterwards. `extra_env` goes to every platform process;
-    `code_root`: the tree it puts first on their PYTHONPATH, if any (pupns_dev.stack.StackConfig.code_root)."""
+    `code_root`: another tree whose code they run (pupns_dev.stack.StackConfig.code_root)."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
     from pupns_dev.stack import Stack, StackConfig, delete_vhost

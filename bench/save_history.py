@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from bench import placement, write_load
-from bench.before_after import RESULTS, ROOT, code_path
+from bench.before_after import RESULTS, ROOT
 from bench.edge_load import Bench
 from bench.edge_report import machine_facts
 
@@ -32,8 +32,7 @@ def passes(tree: Path | None, count: int, seconds: float, label: str) -> list[di
     from pupns_dev.stack import Stack, delete_vhost
 
     var = Path(tempfile.mkdtemp(prefix="save-history-"))
-    extra = {"PYTHONPATH": code_path(tree)} if tree else {}
-    cfg = write_load.stack_config(var, extra_env=extra, code_root=tree)
+    cfg = write_load.stack_config(var, code_root=tree)
     stack = Stack(cfg)
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
     stack.start(progress=lambda m: None)

@@ -365,7 +365,7 @@ def stack_config(var: Path, one_store: bool = False, extra_env: dict[str, str] |
                  code_root: Path | None = None):
     """The platform as `make run` starts it (a store process per service; `one_store`: all in one, for comparison),
     on free ports under `var`, with the per-user and per-username rate limits out of the bench's way (`code_root`:
-    the tree `extra_env` puts first on PYTHONPATH, if any)."""
+    another tree whose code the processes run)."""
     from pupns_dev.processes import free_port
     from pupns_dev.stack import OWN_STORES, StackConfig, own_store_ports
 

@@ -61,8 +61,8 @@ class StackConfig:
     metrics_port_base: int | None = None  # nameko service i serves Prometheus /metrics on base + i (+ 10 per replica)
     replicas: int = 1  # processes of each nameko service, as Kubernetes replicas (the second is "<service>-2")
     store_ports: dict[str, int] = field(default_factory=dict)
-    # The tree whose code the processes run when `extra_env` puts another one first on PYTHONPATH (a benchmark's
-    # "before" side): the edge's gunicorn config is read from it too, so that it matches the code it starts.
+    # Another tree whose code the processes run (a benchmark's "before" side): it goes first on their PYTHONPATH,
+    # and the edge's gunicorn config is read from it too, so that it matches the code it starts.
     code_root: Path | None = None
 
     @property
@@ -111,8 +111,19 @@ class StackConfig:
             "PUPNS_PUBLIC_URL": self.edge_url,
             "PUPNS_EDGE_BIND": f"127.0.0.1:{self.edge_port}",
             "PUPNS_MASTER_KEY": self.master_key,
+            **({"PYTHONPATH": code_path(self.code_root)} if self.code_root else {}),
             **self.extra_env,
         }
+
+
+# Where a tree keeps the platform's code, as the venv's .pth lists this tree's.
+CODE_DIRS = ("libs", "services/identity", "services/forms", "services/verification", "services/documents",
+             "services/notifications", "services/edge", "services/console", ".")
+
+
+def code_path(tree: Path) -> str:
+    """PYTHONPATH that makes the platform's processes import `tree`'s code before the venv's (this tree's)."""
+    return ":".join(str(tree / d) for d in CODE_DIRS)
 
 
 def replica_names(service: str, replicas: int) -> list[str]:
