@@ -17,11 +17,13 @@ bench.before_after [--base REV] [--rate 1] [--seconds 60] [--rounds 1] [--name b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import journey, journey_report
@@ -33,6 +35,29 @@ RESULTS = ROOT / "bench" / "results"
 # The last commit before this session's cuts of store operations and idle polling.
 DEFAULT_BASE = "be9018c"
 REGISTRATIONS_PER_S_CEILING = 40  # more fresh rows than the closed loop can register: none is tried twice
+PINNED_EDGE = ("PUPNS_EDGE_CAPACITY", "PUPNS_EDGE_CAPACITY_MIN", "PUPNS_EDGE_CAPACITY_MAX")
+
+
+@contextlib.contextmanager
+def edge_pinned(stack, capacity: int = 64) -> Iterator[None]:
+    """The edge restarted with its admission limit pinned at `capacity` (min = max = initial), then restarted as
+    it was. The adaptive limit lowers itself under a closed loop's bursts, and a client of a closed loop that is
+    turned away asks again at once: one 10 s run had the after side's 4 clients turned away 14,903 times in 3 s,
+    which charged the edge's turn-aways to "CPU per registration" (bench.write_load pins it the same way)."""
+    env = stack.cfg.extra_env
+    kept = {name: env.get(name) for name in PINNED_EDGE}
+    env.update({name: str(capacity) for name in PINNED_EDGE})
+    stack.restart("edge")
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            env.pop(name, None)
+            if value is not None:
+                env[name] = value
+        stack.restart("edge")
+
+
 def register_capacity(stack, rows: list[dict], seconds: float, idle: dict, conns: int = 4) -> dict:
     """Closed-loop registrations of fresh roster rows: registrations/s, CPU-ms and store operations per one."""
     path = stack.cfg.var / "input-register-capacity.json"
@@ -65,7 +90,8 @@ def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> 
         idle = journey.idle_rates(stack, 20.0)
         idle_ops = round(sum(v for k, v in idle["store_ops"].items() if k != "requests"), 1)
         print(f"[{label}] idle store operations/s: {idle_ops}", flush=True)
-        registration = register_capacity(stack, rows[:fresh], seconds / 3, idle)
+        with edge_pinned(stack):
+            registration = register_capacity(stack, rows[:fresh], seconds / 3, idle)
         print(f"[{label}] registration: {registration}", flush=True)
         found = journey.phase(stack, journeys, rows[fresh:], rate, seconds, idle)
     ops = found["store_ops_per_journey"]
