@@ -5,7 +5,7 @@
 # Why side by side: the e2e tests spend most of their time waiting on the stacks they start (consumers, e-mails,
 # restarts, Retry-After): one after the other, the suites kept the 2 cores well under half busy (513 CPU-s in a
 # 748 s run). The e2e tests that start a platform of their own run apart from the ones sharing the session's one.
-# Every suite keeps to its own RabbitMQ vhost, stores and ports, so they do not meet.
+# Every suite keeps to its own RabbitMQ vhost, stores and ports (a slice of its own), so they do not meet.
 #
 # Usage: scripts/test_side_by_side.sh PYTHON
 set -u
@@ -26,9 +26,13 @@ suite() {  # suite NAME COMMAND...: start one suite in the background
 ignore=()
 for module in "${OWN_PLATFORM[@]}"; do ignore+=(--ignore "$module"); done
 started=$SECONDS
-suite unit-integration "$PY" -m pytest --durations=15 tests/unit tests/integration
-suite e2e-own-platforms env PUPNS_TEST_NO_EVENTLET=1 "$PY" -m pytest --durations=15 "${OWN_PLATFORM[@]}"
-suite e2e-shared-platform env PUPNS_TEST_NO_EVENTLET=1 "$PY" -m pytest --durations=15 "${ignore[@]}" tests/e2e
+# Each suite takes the ports it starts servers on from a slice of its own below Linux's usual ephemeral range
+# (32768-60999), where no outgoing connection takes its local port (pupns_dev.processes.free_port).
+suite unit-integration env PUPNS_TEST_PORTS=20000-23999 "$PY" -m pytest --durations=15 tests/unit tests/integration
+suite e2e-own-platforms env PUPNS_TEST_NO_EVENTLET=1 PUPNS_TEST_PORTS=24000-27999 \
+  "$PY" -m pytest --durations=15 "${OWN_PLATFORM[@]}"
+suite e2e-shared-platform env PUPNS_TEST_NO_EVENTLET=1 PUPNS_TEST_PORTS=28000-31999 \
+  "$PY" -m pytest --durations=15 "${ignore[@]}" tests/e2e
 wait
 
 failed=()

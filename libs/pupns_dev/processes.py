@@ -9,12 +9,38 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# "LOW-HIGH": the ports free_port hands out in this process tree (`make test` gives each suite a slice of its own,
+# below the kernel's ephemeral range). Kept by tests.hermetic, as every PUPNS_TEST_* knob is.
+PORTS_ENV = "PUPNS_TEST_PORTS"
+_handed = {"next": None}  # the next port of the slice to try
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Without PUPNS_TEST_PORTS the kernel picks it (bind to port 0), from the ephemeral range that outgoing
+    connections take their local ports from too: one opened between this call and the server's bind takes the port,
+    and two test suites side by side can be handed the same one. With it, the next port of that slice that binds,
+    starting at an offset set by the process id (processes of one suite hand out different parts of the slice)."""
+    span = os.environ.get(PORTS_ENV, "")
+    if not span:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    low, high = (int(part) for part in span.split("-"))
+    size = high - low + 1
+    if _handed["next"] is None:
+        _handed["next"] = low + (os.getpid() * 61) % size
+    for _ in range(size):
+        port = _handed["next"]
+        _handed["next"] = low + (port - low + 1) % size
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port left in {PORTS_ENV}={span}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
