@@ -85,7 +85,10 @@ def measure_side(label: str, tree: Path | None, rate: float, seconds: float) -> 
     fresh = int(seconds / 3 * REGISTRATIONS_PER_S_CEILING) + 20  # never-seen PNS for the registration phase
     need = int(rate * seconds * 1.5) + fresh + 80
     print(f"[{label}] starting the platform{' from ' + str(tree) if tree else ''}...", flush=True)
-    with journey.running_platform(need, extra_env={"PUPNS_EDGE_CAPACITY": "64"}, code_root=tree) as (
+    # One store for every database on both sides: the published comparisons were made so, and the default base
+    # predates the store process per service.
+    with journey.running_platform(need, extra_env={"PUPNS_EDGE_CAPACITY": "64"}, code_root=tree,
+                                  own_stores=False) as (
             stack, _var, rows, journeys, _admin):
         idle = journey.idle_rates(stack, 20.0)
         idle_ops = round(sum(v for k, v in idle["store_ops"].items() if k != "requests"), 1)

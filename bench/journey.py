@@ -167,7 +167,7 @@ def components(stack) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for name, proc in stack.procs:
         group = {"secantus": "store", "smtp": "helpers", "meterai": "helpers", "console": "helpers"}.get(
-            name, name.partition("-")[0])
+            name.partition("-")[0], name.partition("-")[0])  # every store process ("secantus-forms") is the store
         found.setdefault(group, []).extend(placement.descendants(proc.pid))
     found["broker"] = placement.broker_pids()
     return found
@@ -179,12 +179,20 @@ def cpu_snapshot(parts: dict[str, list[int]]) -> dict[str, float]:
 
 
 def store_counters(stack) -> dict[str, int]:
-    """The store's operation counters (serverStatus: opcounters and requests received)."""
+    """The store's operation counters (serverStatus: opcounters and requests received), summed over every store
+    process (one per service under `make run`)."""
     from pymongo import MongoClient
 
-    with MongoClient(stack.cfg.mongo_uri) as client:
-        status = client.admin.command("serverStatus")
-    return {**status.get("opcounters", {}), "requests": status.get("network", {}).get("numRequests", 0)}
+    from pupns_dev.stack import local_mongo_uri
+
+    totals: dict[str, int] = {}
+    for port in stack.cfg.stores().values():
+        with MongoClient(local_mongo_uri(port)) as client:
+            status = client.admin.command("serverStatus")
+        for key, value in {**status.get("opcounters", {}),
+                           "requests": status.get("network", {}).get("numRequests", 0)}.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 def phase(stack, journeys: Journeys, rows: list[dict], rate: float, seconds: float, idle: dict) -> dict:
@@ -219,12 +227,11 @@ def profile_busiest(stack, var: Path, cpu: dict, seconds: float, run_phase) -> d
     phase run by `run_phase` (a separate phase: the sampler's own CPU stays out of the measured ones)."""
     from bench.write_report import profiles
 
-    main_pid = {"store": "secantus"}
     busiest = sorted((n for n in cpu if n not in ("broker", "helpers", "client", "total") and cpu[n]["net_ms"]),
                      key=lambda n: -cpu[n]["net_ms"])[:2]
     spies = []
     for name in busiest:
-        pid = stack.process(main_pid.get(name, name)).pid
+        pid = busiest_store(stack) if name == "store" else stack.process(name).pid
         spies.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "--subprocesses", "-d",
              str(int(seconds)), "-r", "100", "-f", "raw", "-o", str(var / f"profile-{name}.txt"), "--nonblocking"],
@@ -237,6 +244,12 @@ def profile_busiest(stack, var: Path, cpu: dict, seconds: float, run_phase) -> d
         raw = (var / "profile-store.txt").read_text()
         found["store"]["wiredtiger_share"] = journey_report.stack_share(raw, "wiredtiger")
     return found
+
+
+def busiest_store(stack) -> int:
+    """The pid of the store process that has spent the most CPU so far (one per service under `make run`)."""
+    pids = [stack.process(name).pid for name in stack.cfg.stores()]
+    return max(pids, key=lambda pid: cpu_seconds([pid]))
 
 
 def roster_load(stack, admin_token: str, count: int) -> dict:
@@ -268,19 +281,21 @@ def login_verifiers(api: str, verifiers: dict[str, dict]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_platform(roster_rows: int, extra_env: dict[str, str] | None = None,
-                     code_root: Path | None = None) -> Iterator[tuple]:
+                     code_root: Path | None = None, own_stores: bool = True) -> Iterator[tuple]:
     """The platform as `make run` starts it, a roster of `roster_rows` PNS and logged-in verifiers:
     yields (stack, var, rows, journeys); stops everything afterwards. `extra_env` goes to every platform process;
-    `code_root`: another tree whose code they run (pupns_dev.stack.StackConfig.code_root)."""
+    `code_root`: another tree whose code they run (pupns_dev.stack.StackConfig.code_root); `own_stores`: a store
+    process per service, as `make run` has (False: one store for every database, as before 2026-12-04)."""
     from pupns_dev.demo import seed_demo
     from pupns_dev.processes import free_port
-    from pupns_dev.stack import Stack, StackConfig, delete_vhost
+    from pupns_dev.stack import OWN_STORES, Stack, StackConfig, delete_vhost, own_store_ports
 
     var = Path(tempfile.mkdtemp(prefix="journey-bench-"))
     cfg = StackConfig(var=var, vhost=f"journey-{uuid.uuid4().hex[:8]}", mongo_port=free_port(),
                       smtp_port=free_port(), edge_port=free_port(), console_port=free_port(),
                       meterai_port=free_port(), storage=str(var / "data"), jwt_keys=f"b:{secrets.token_urlsafe(32)}",
                       admin_password=secrets.token_urlsafe(12), code_root=code_root,
+                      store_ports=own_store_ports(free_port() for _ in OWN_STORES) if own_stores else {},
                       extra_env={"PUPNS_EDGE_USER_RATE": "1000000", "PUPNS_EDGE_USER_BURST": "1000000",
                                  "PUPNS_EDGE_LOGIN_RATE": "1000", "PUPNS_EDGE_LOGIN_BURST": "1000000",
                                  "PUPNS_TOKEN_TTL": "7200",  # verifier tokens outlive the run

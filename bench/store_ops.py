@@ -1,10 +1,10 @@
 """What one registration asks of the store: operations and server time per collection (the store's `top`).
 
-Starts the platform as `make run` does, registers N never-seen PNS one after another, waits until every
-registration's e-mail has gone out (the last consumer), then reads the store's per-collection counters
-(`top`: time and count of inserts, queries, updates, removes, commands) and divides by N. Idle background work
-(pollers, leases) over the same wall time, measured right after, is subtracted, so what is left is what a
-registration costs. Prints the table; `--write` also keeps it in bench/results/store_ops.md.
+Starts the platform as `make run` does (a store process per service), registers N never-seen PNS one after
+another, waits until every registration's e-mail has gone out (the last consumer), then reads every store's
+per-collection counters (`top`: time and count of inserts, queries, updates, removes, commands) and divides by N.
+Idle background work (pollers, leases) over the same wall time, measured right after, is subtracted, so what is
+left is what a registration costs. Prints the table; `--write` also keeps it in bench/results/store_ops.md.
 Usage: python -m bench.store_ops [registrations] [--write]
 """
 from __future__ import annotations
@@ -23,11 +23,15 @@ RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("insert", "queries", "getmore", "update", "remove", "commands")
 
 
-def top(client: pymongo.MongoClient) -> dict[str, dict[str, tuple[int, int]]]:
-    """Per collection, per kind: (count, microseconds) so far."""
-    totals = client.admin.command("top")["totals"]
-    return {ns: {kind: (row[kind]["count"], row[kind]["time"]) for kind in KINDS}
-            for ns, row in totals.items() if isinstance(row, dict)}
+def top(clients: list[pymongo.MongoClient]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per collection, per kind: (count, microseconds) so far, over every store process (each holds other
+    databases, so their collections never meet)."""
+    found = {}
+    for client in clients:
+        totals = client.admin.command("top")["totals"]
+        found.update({ns: {kind: (row[kind]["count"], row[kind]["time"]) for kind in KINDS}
+                      for ns, row in totals.items() if isinstance(row, dict)})
+    return found
 
 
 def delta(before: dict, after: dict, per: float) -> dict[str, dict[str, tuple[float, float]]]:
@@ -74,25 +78,26 @@ def render(per_reg: dict, idle: dict, n: int, seconds: float, machine: str) -> s
 
 def main(n: int = 60) -> None:
     from bench.journey import running_platform
+    from pupns_dev.stack import local_mongo_uri
     from pupns_dev.waiting import wait_until
 
     with running_platform(n + 50) as (stack, _var, roster, _journeys, _admin):
         cfg = stack.cfg
-        client = pymongo.MongoClient(cfg.mongo_uri)
+        clients = [pymongo.MongoClient(local_mongo_uri(port)) for port in cfg.stores().values()]
         api = cfg.edge_url + "/api/v1"
         sent = mails(cfg.maildir)
         started = time.monotonic()
-        before = top(client)
+        before = top(clients)
         for row in roster[:n]:
             payload = {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
                        "password": PASSWORD}
             requests.post(f"{api}/registrations", json=payload, timeout=60).raise_for_status()
         wait_until(lambda: mails(cfg.maildir) >= sent + n, timeout=120, interval=0.2, message="every e-mail sent")
         seconds = time.monotonic() - started
-        per_reg = delta(before, top(client), n)
-        idle_before = top(client)
+        per_reg = delta(before, top(clients), n)
+        idle_before = top(clients)
         time.sleep(seconds)  # the same wall time with nothing to do: what the pollers cost by themselves
-        idle = delta(idle_before, top(client), n)
+        idle = delta(idle_before, top(clients), n)
     text = render(per_reg, idle, n, seconds, machine_facts())
     print(text)
     if "--write" in sys.argv:

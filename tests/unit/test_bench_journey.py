@@ -151,3 +151,15 @@ def test_cpu_floor_counts_a_journeys_hashes_rpcs_http_requests_and_store_operati
     assert (floor["hash"], floor["rpc"], floor["http"], floor["store"]) == (100.0, 13.0, 6.0, 23.5)
     assert floor["total"] == 142.5
     assert journey_report.cpu_floor({"hash": {"p50_ms": 50.0}})["rpc"] is None
+
+
+def test_every_store_process_counts_as_the_store(monkeypatch):
+    class Proc:
+        def __init__(self, pid: int):
+            self.pid = pid
+
+    stack = type("FakeStack", (), {"procs": [("secantus", Proc(1)), ("secantus-forms", Proc(2)),
+                                             ("identity", Proc(3)), ("identity-2", Proc(4)), ("smtp", Proc(5))]})()
+    monkeypatch.setattr(journey.placement, "descendants", lambda pid: [pid])
+    monkeypatch.setattr(journey.placement, "broker_pids", lambda: [9])
+    assert journey.components(stack) == {"store": [1, 2], "identity": [3, 4], "helpers": [5], "broker": [9]}
