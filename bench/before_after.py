@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench import journey, journey_report
+from bench.edge_load import EDGE_LIMIT_VARS
 from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, machine_facts
 from pupns.cores import usable_cores
 
@@ -35,7 +36,6 @@ RESULTS = ROOT / "bench" / "results"
 # The last commit before this session's cuts of store operations and idle polling.
 DEFAULT_BASE = "be9018c"
 REGISTRATIONS_PER_S_CEILING = 40  # more fresh rows than the closed loop can register: none is tried twice
-PINNED_EDGE = ("PUPNS_EDGE_CAPACITY", "PUPNS_EDGE_CAPACITY_MIN", "PUPNS_EDGE_CAPACITY_MAX")
 
 
 @contextlib.contextmanager
@@ -45,8 +45,8 @@ def edge_pinned(stack, capacity: int = 64) -> Iterator[None]:
     turned away asks again at once: one 10 s run had the after side's 4 clients turned away 14,903 times in 3 s,
     which charged the edge's turn-aways to "CPU per registration" (bench.write_load pins it the same way)."""
     env = stack.cfg.extra_env
-    kept = {name: env.get(name) for name in PINNED_EDGE}
-    env.update({name: str(capacity) for name in PINNED_EDGE})
+    kept = {name: env.get(name) for name in EDGE_LIMIT_VARS}
+    env.update({name: str(capacity) for name in EDGE_LIMIT_VARS})
     stack.restart("edge")
     try:
         yield

@@ -34,6 +34,8 @@ DEFAULT_SHAPE = ("2", "8")
 SHAPES = (("1", "12"), ("2", "8"), ("2", "16"))
 REPEATS = 3  # 10x runs per curve and per shape: this VM's run-to-run noise is larger than most differences
 PASSWORD = "bench-rahasia-2015"
+# The edge's admission limit: initial, floor and ceiling (pinned together, the limit cannot move).
+EDGE_LIMIT_VARS = ("PUPNS_EDGE_CAPACITY", "PUPNS_EDGE_CAPACITY_MIN", "PUPNS_EDGE_CAPACITY_MAX")
 
 
 def edge_cpu(master: int) -> float:
@@ -74,7 +76,7 @@ class Bench:
         below, 7 of 8 connections landing on one worker had the eighth client turned away ~1,900 times a second)."""
         env = self.stack.cfg.extra_env
         env.update(PUPNS_EDGE_WORKERS=workers, PUPNS_EDGE_THREADS=threads)
-        for name in ("PUPNS_EDGE_CAPACITY", "PUPNS_EDGE_CAPACITY_MIN", "PUPNS_EDGE_CAPACITY_MAX"):
+        for name in EDGE_LIMIT_VARS:
             env.pop(name, None)
             if not adaptive:
                 env[name] = threads

@@ -166,8 +166,8 @@ def components(stack) -> dict[str, list[int]]:
     """Process ids of each component: edge, each service (all replicas), store, broker, helpers."""
     found: dict[str, list[int]] = {}
     for name, proc in stack.procs:
-        group = {"secantus": "store", "smtp": "helpers", "meterai": "helpers", "console": "helpers"}.get(
-            name.partition("-")[0], name.partition("-")[0])  # every store process ("secantus-forms") is the store
+        kind = name.partition("-")[0]  # a replica ("identity-2") is its service, a store ("secantus-forms") the store
+        group = {"secantus": "store", "smtp": "helpers", "meterai": "helpers", "console": "helpers"}.get(kind, kind)
         found.setdefault(group, []).extend(placement.descendants(proc.pid))
     found["broker"] = placement.broker_pids()
     return found

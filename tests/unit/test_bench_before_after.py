@@ -6,7 +6,8 @@ import types
 
 import pytest
 
-from bench.before_after import PINNED_EDGE, edge_pinned, mean_of, side_order
+from bench.before_after import edge_pinned, mean_of, side_order
+from bench.edge_load import EDGE_LIMIT_VARS
 
 
 def test_one_round_runs_each_side_once_and_more_rounds_run_abba():
@@ -40,7 +41,7 @@ def test_the_registration_phase_runs_on_an_edge_whose_limit_cannot_move_and_the_
     stack = RecordingStack({"PUPNS_EDGE_CAPACITY": "64", "PUPNS_OTHER": "x"})
     with edge_pinned(stack, 48):
         assert [name for name, _ in stack.restarts] == ["edge"]
-        assert {name: stack.restarts[0][1][name] for name in PINNED_EDGE} == dict.fromkeys(PINNED_EDGE, "48")
+        assert {name: stack.restarts[0][1][name] for name in EDGE_LIMIT_VARS} == dict.fromkeys(EDGE_LIMIT_VARS, "48")
     assert stack.cfg.extra_env == {"PUPNS_EDGE_CAPACITY": "64", "PUPNS_OTHER": "x"}
     assert [name for name, _ in stack.restarts] == ["edge", "edge"]
     assert stack.restarts[1][1] == {"PUPNS_EDGE_CAPACITY": "64", "PUPNS_OTHER": "x"}
