@@ -181,13 +181,11 @@ def cpu_snapshot(parts: dict[str, list[int]]) -> dict[str, float]:
 def store_counters(stack) -> dict[str, int]:
     """The store's operation counters (serverStatus: opcounters and requests received), summed over every store
     process (one per service under `make run`)."""
-    from pymongo import MongoClient
-
-    from pupns_dev.stack import local_mongo_uri
+    from bench.store_ops import store_clients
 
     totals: dict[str, int] = {}
-    for port in stack.cfg.stores().values():
-        with MongoClient(local_mongo_uri(port)) as client:
+    for client in store_clients(stack.cfg):
+        with client:
             status = client.admin.command("serverStatus")
         for key, value in {**status.get("opcounters", {}),
                            "requests": status.get("network", {}).get("numRequests", 0)}.items():

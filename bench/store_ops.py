@@ -23,15 +23,23 @@ RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("insert", "queries", "getmore", "update", "remove", "commands")
 
 
-def top(clients: list[pymongo.MongoClient]) -> dict[str, dict[str, tuple[int, int]]]:
-    """Per collection, per kind: (count, microseconds) so far, over every store process (each holds other
-    databases, so their collections never meet)."""
-    found = {}
-    for client in clients:
-        totals = client.admin.command("top")["totals"]
-        found.update({ns: {kind: (row[kind]["count"], row[kind]["time"]) for kind in KINDS}
-                      for ns, row in totals.items() if isinstance(row, dict)})
-    return found
+def top(client: pymongo.MongoClient) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per collection, per kind: (count, microseconds) so far."""
+    totals = client.admin.command("top")["totals"]
+    return {ns: {kind: (row[kind]["count"], row[kind]["time"]) for kind in KINDS}
+            for ns, row in totals.items() if isinstance(row, dict)}
+
+
+def store_clients(cfg) -> list[pymongo.MongoClient]:
+    """A client of every store process of a stack (one per service under `make run`, and the key store's)."""
+    from pupns_dev.stack import local_mongo_uri
+
+    return [pymongo.MongoClient(local_mongo_uri(port), serverSelectionTimeoutMS=5000) for port in cfg.stores().values()]
+
+
+def top_of_all(clients: list[pymongo.MongoClient]) -> dict[str, dict[str, tuple[int, int]]]:
+    """`top` of every store process (their namespaces do not overlap: each holds its own databases)."""
+    return {ns: kinds for client in clients for ns, kinds in top(client).items()}
 
 
 def delta(before: dict, after: dict, per: float) -> dict[str, dict[str, tuple[float, float]]]:
@@ -78,26 +86,25 @@ def render(per_reg: dict, idle: dict, n: int, seconds: float, machine: str) -> s
 
 def main(n: int = 60) -> None:
     from bench.journey import running_platform
-    from pupns_dev.stack import local_mongo_uri
     from pupns_dev.waiting import wait_until
 
     with running_platform(n + 50) as (stack, _var, roster, _journeys, _admin):
         cfg = stack.cfg
-        clients = [pymongo.MongoClient(local_mongo_uri(port)) for port in cfg.stores().values()]
+        clients = store_clients(cfg)
         api = cfg.edge_url + "/api/v1"
         sent = mails(cfg.maildir)
         started = time.monotonic()
-        before = top(clients)
+        before = top_of_all(clients)
         for row in roster[:n]:
             payload = {"nip": row["nip"], "nik": row["nik"], "email": f"{row['nip']}@contoh.go.id",
                        "password": PASSWORD}
             requests.post(f"{api}/registrations", json=payload, timeout=60).raise_for_status()
         wait_until(lambda: mails(cfg.maildir) >= sent + n, timeout=120, interval=0.2, message="every e-mail sent")
         seconds = time.monotonic() - started
-        per_reg = delta(before, top(clients), n)
-        idle_before = top(clients)
+        per_reg = delta(before, top_of_all(clients), n)
+        idle_before = top_of_all(clients)
         time.sleep(seconds)  # the same wall time with nothing to do: what the pollers cost by themselves
-        idle = delta(idle_before, top(clients), n)
+        idle = delta(idle_before, top_of_all(clients), n)
     text = render(per_reg, idle, n, seconds, machine_facts())
     print(text)
     if "--write" in sys.argv:

@@ -32,7 +32,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pymongo
 import requests
 
 from bench import placement, store_ops, write_figures, write_report
@@ -41,7 +40,6 @@ from bench.password_hash import all_cores_hash_ms, hashing_limit_per_s, per_hash
 from bench.writeload import PASSWORD
 from pupns import passwords
 from pupns.cores import usable_cores
-from pupns_dev.stack import local_mongo_uri
 
 KINDS = ("register", "login", "save", "read")
 FACTORS = (1, 2, 5, 10)
@@ -170,8 +168,7 @@ class WriteBench:
         self.inputs: dict[str, dict] = {}
         base = stack.cfg.metrics_port_base
         self.metrics_ports = [base + i for i in range(5)] if base is not None else []
-        self.stores = [pymongo.MongoClient(local_mongo_uri(port), serverSelectionTimeoutMS=5000)
-                       for port in stack.cfg.stores().values()]
+        self.stores = store_ops.store_clients(stack.cfg)
 
     def components(self) -> dict[str, list[int]]:
         """Process ids of each component (a gunicorn or nameko process with its children; the broker; every
@@ -184,8 +181,8 @@ class WriteBench:
         return found
 
     def store_top(self) -> dict:
-        """Every store process's `top` (their namespaces do not overlap: each holds its own databases)."""
-        return {ns: kinds for client in self.stores for ns, kinds in store_ops.top(client).items()}
+        """Every store process's `top`."""
+        return store_ops.top_of_all(self.stores)
 
     # -- inputs -------------------------------------------------------------------------------------
     def prepare_accounts(self) -> None:

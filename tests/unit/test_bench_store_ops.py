@@ -1,7 +1,9 @@
 """bench.store_ops: per-registration store operations from two readings of the store's `top`."""
 from __future__ import annotations
 
-from bench.store_ops import delta, render
+import types
+
+from bench.store_ops import delta, render, top_of_all
 
 
 def test_delta_divides_what_changed_and_leaves_out_what_did_not():
@@ -18,3 +20,17 @@ def test_render_subtracts_idle_work_and_sorts_by_store_time():
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == ["c.acct", "a.events"]
     assert "Total: 3.0 operations, 1.9 store ms" in text
+
+
+def store_answering(totals: dict) -> types.SimpleNamespace:
+    """A stand-in for one store process's client: `admin.command("top")` answers these totals."""
+    return types.SimpleNamespace(admin=types.SimpleNamespace(command=lambda name: {"totals": totals}))
+
+
+def test_top_of_all_puts_every_store_process_s_collections_together():
+    row = {kind: {"count": 2, "time": 300} for kind in ("insert", "queries", "getmore", "update", "remove",
+                                                         "commands")}
+    found = top_of_all([store_answering({"a.events": row, "note": "not a collection"}),
+                        store_answering({"b.forms": row})])
+    assert sorted(found) == ["a.events", "b.forms"]
+    assert found["b.forms"]["insert"] == (2, 300)
